@@ -1,0 +1,460 @@
+//! The vendor's side: the [`Provider`] trait, and the glue [`crate::export_plugin!`] generates.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+use abi_stable::library::{CheckTypeLayout, LibHeader, RootModuleResult};
+use abi_stable::sabi_trait::TD_Opaque;
+use abi_stable::std_types::{RErr, ROk, RResult, RStr, RString, RVec};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::ffi::{
+    FfiError, FfiProvider, FfiProviderBox, FfiProvider_TO, FfiResult, NewProviderArgs,
+};
+use crate::logging::INSTANCE_FIELD;
+use crate::{
+    ErrorKind, HealthReport, ProviderError, ProvisionRequest, ProvisionResult, StatusQuery,
+    StatusResult, Template, TerminateRequest, TerminateResult,
+};
+
+/// A cloud provider, as a vendor implements it.
+///
+/// Methods are synchronous and may block (see the crate docs on threads); they are called from
+/// many threads at once. A panic inside any method is caught at the boundary.
+pub trait Provider: Send + Sync {
+    /// The provider type this instance implements (`aws`, `mock`...).
+    fn provider_type(&self) -> &str;
+
+    /// Prepares the provider: checks its configuration, builds its clients.
+    fn initialize(&self) -> Result<(), ProviderError> {
+        Ok(())
+    }
+
+    /// Reports whether the provider can reach its cloud.
+    fn health_check(&self) -> Result<HealthReport, ProviderError>;
+
+    /// Templates the provider offers by itself, beside the operator's templates file.
+    fn available_templates(&self) -> Result<Vec<Template>, ProviderError> {
+        Ok(Vec::new())
+    }
+
+    /// Starts provisioning; returns once the cloud accepted the request.
+    fn provision_machines(
+        &self,
+        request: ProvisionRequest,
+    ) -> Result<ProvisionResult, ProviderError>;
+
+    /// Starts terminating machines.
+    fn terminate_machines(
+        &self,
+        request: TerminateRequest,
+    ) -> Result<TerminateResult, ProviderError>;
+
+    /// Reports the current state of machines.
+    fn machine_status(&self, query: StatusQuery) -> Result<StatusResult, ProviderError>;
+
+    /// Every problem that would stop `template` from provisioning; empty when it is valid.
+    fn validate_template(&self, template: &Template) -> Result<Vec<String>, ProviderError> {
+        let _ = template;
+        Ok(Vec::new())
+    }
+}
+
+/// What a provider constructor receives.
+#[derive(Debug, Clone)]
+pub struct ProviderContext {
+    /// The provider type asked for.
+    pub provider_type: String,
+    /// The instance's name in the host's configuration.
+    pub instance_name: String,
+    /// The instance's `config` object, with environment overrides applied.
+    pub config: serde_json::Value,
+    /// A directory the instance may keep state in, shared by every `orb` process.
+    pub work_dir: PathBuf,
+}
+
+impl ProviderContext {
+    /// The instance's configuration as `T`; the error names the offending key.
+    pub fn config<T: DeserializeOwned>(&self) -> Result<T, ProviderError> {
+        serde_path_to_error::deserialize(&self.config).map_err(|e| {
+            let path = e.path().to_string();
+            ProviderError::config(format!(
+                "invalid configuration for provider instance '{}' at config.{}: {}",
+                self.instance_name,
+                path,
+                e.into_inner()
+            ))
+        })
+    }
+}
+
+/// A provider constructor, as listed in [`crate::export_plugin!`].
+pub type ProviderFactoryFn = fn(ProviderContext) -> Result<Box<dyn Provider>, ProviderError>;
+
+/// Exports a provider plugin's root module. Invoke once, at the crate root of a `cdylib`:
+///
+/// ```ignore
+/// orb_plugin_api::export_plugin! {
+///     name: "acme-cloud",
+///     version: env!("CARGO_PKG_VERSION"),
+///     providers: { "acme" => acme::new_provider },
+/// }
+/// ```
+///
+/// Each constructor is a [`ProviderFactoryFn`].
+#[macro_export]
+macro_rules! export_plugin {
+    (
+        name: $name:expr,
+        version: $version:expr,
+        providers: { $($provider_type:literal => $constructor:path),+ $(,)? } $(,)?
+    ) => {
+        #[doc(hidden)]
+        #[allow(unsafe_code)]
+        pub mod __orb_plugin_exports {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::__private::abi_stable::std_types::{RResult, RString, RVec};
+
+            static FACTORIES: &[(&str, $crate::ProviderFactoryFn)] =
+                &[$(($provider_type, $constructor)),+];
+
+            extern "C" fn provider_types() -> RVec<RString> {
+                $crate::sdk::__provider_types(FACTORIES)
+            }
+
+            extern "C" fn install_log_sink(sink: $crate::ffi::LogSink, max_level: u8) {
+                $crate::logging::install(sink, max_level)
+            }
+
+            extern "C" fn new_provider(
+                args: $crate::ffi::NewProviderArgs<'_>,
+            ) -> RResult<$crate::ffi::FfiProviderBox, $crate::ffi::FfiError> {
+                $crate::sdk::__new_provider(FACTORIES, args)
+            }
+
+            fn root_module() -> $crate::ffi::PluginModuleRef {
+                $crate::sdk::__root_module($name, $version, provider_types, install_log_sink, new_provider)
+            }
+
+            extern "C" fn load_root_module() -> $crate::__private::abi_stable::library::RootModuleResult {
+                $crate::__private::abi_stable::library::__call_root_module_loader(root_module)
+            }
+
+            /// The library header the host looks up by name.
+            #[export_name = "_1as_0lib_1header_0root_bmodule_bloader"]
+            pub static ORB_PLUGIN_HEADER: $crate::__private::abi_stable::library::LibHeader =
+                $crate::sdk::__lib_header(load_root_module);
+        }
+    };
+}
+
+#[doc(hidden)]
+pub fn __provider_types(factories: &[(&str, ProviderFactoryFn)]) -> RVec<RString> {
+    factories.iter().map(|(t, _)| RString::from(*t)).collect()
+}
+
+#[doc(hidden)]
+pub fn __root_module(
+    name: &'static str,
+    version: &'static str,
+    provider_types: extern "C" fn() -> RVec<RString>,
+    install_log_sink: extern "C" fn(crate::ffi::LogSink, u8),
+    new_provider: extern "C" fn(NewProviderArgs<'_>) -> RResult<FfiProviderBox, FfiError>,
+) -> crate::ffi::PluginModuleRef {
+    use abi_stable::prefix_type::PrefixTypeTrait;
+    crate::ffi::PluginModule {
+        name: RStr::from_str(name),
+        version: RStr::from_str(version),
+        provider_types,
+        install_log_sink,
+        new_provider,
+    }
+    .leak_into_prefix()
+}
+
+/// The library header of a plugin whose root module `load_root_module` returns.
+#[doc(hidden)]
+#[allow(unsafe_code)]
+pub const fn __lib_header(load_root_module: extern "C" fn() -> RootModuleResult) -> LibHeader {
+    // SAFETY: `export_plugin!` passes a function that returns `__call_root_module_loader` of a
+    // `fn() -> PluginModuleRef`, which is exactly the erased `PrefixRef<PluginModule>` this
+    // header declares.
+    unsafe {
+        LibHeader::from_constructor::<crate::ffi::PluginModuleRef>(
+            load_root_module,
+            CheckTypeLayout::Yes,
+        )
+    }
+}
+
+#[doc(hidden)]
+pub fn __new_provider(
+    factories: &[(&str, ProviderFactoryFn)],
+    args: NewProviderArgs<'_>,
+) -> RResult<FfiProviderBox, FfiError> {
+    let instance = args.instance_name.as_str().to_owned();
+    let built = guarded(&instance, "new_provider", || {
+        let provider_type = args.provider_type.as_str();
+        let Some((_, constructor)) = factories.iter().find(|(t, _)| *t == provider_type) else {
+            let offered: Vec<&str> = factories.iter().map(|(t, _)| *t).collect();
+            return Err(ProviderError::new(
+                ErrorKind::NotFound,
+                format!("this plugin offers provider types {offered:?}, not '{provider_type}'"),
+            ));
+        };
+        let config = serde_json::from_str(args.config.as_str()).map_err(|e| {
+            ProviderError::config(format!(
+                "the configuration of provider instance '{instance}' is not JSON: {e}"
+            ))
+        })?;
+        let context = ProviderContext {
+            provider_type: provider_type.to_owned(),
+            instance_name: instance.clone(),
+            config,
+            work_dir: PathBuf::from(args.work_dir.as_str()),
+        };
+        constructor(context)
+    });
+    match built {
+        Ok(inner) => ROk(FfiProvider_TO::from_value(
+            Adapter {
+                inner,
+                instance: instance.clone(),
+            },
+            TD_Opaque,
+        )),
+        Err(e) => RErr(e.into()),
+    }
+}
+
+/// Runs `f` inside the instance's span, turning a panic into a [`ProviderError`].
+fn guarded<T>(
+    instance: &str,
+    operation: &str,
+    f: impl FnOnce() -> Result<T, ProviderError>,
+) -> Result<T, ProviderError> {
+    let span = tracing::info_span!("provider_call", { INSTANCE_FIELD } = instance, operation);
+    let _entered = span.enter();
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let what = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a non-string panic payload".to_owned());
+            Err(ProviderError::new(
+                ErrorKind::Panic,
+                format!("provider instance '{instance}' panicked in {operation}: {what}"),
+            )
+            .with_retryable(false))
+        }
+    }
+}
+
+/// The provider object handed to the host: decodes inputs, guards the call, encodes outputs.
+struct Adapter {
+    inner: Box<dyn Provider>,
+    instance: String,
+}
+
+impl Adapter {
+    fn call<T: Serialize>(
+        &self,
+        operation: &str,
+        f: impl FnOnce(&dyn Provider) -> Result<T, ProviderError>,
+    ) -> FfiResult {
+        let output = guarded(&self.instance, operation, || f(&*self.inner)).and_then(|v| {
+            serde_json::to_string(&v).map_err(|e| {
+                ProviderError::new(
+                    ErrorKind::Protocol,
+                    format!("could not encode the output of {operation}: {e}"),
+                )
+            })
+        });
+        match output {
+            Ok(json) => ROk(json.into()),
+            Err(e) => RErr(e.into()),
+        }
+    }
+
+    fn call_with<I: DeserializeOwned, T: Serialize>(
+        &self,
+        operation: &str,
+        input: RStr<'_>,
+        f: impl FnOnce(&dyn Provider, I) -> Result<T, ProviderError>,
+    ) -> FfiResult {
+        self.call(operation, |provider| {
+            let input = serde_json::from_str(input.as_str()).map_err(|e| {
+                ProviderError::new(
+                    ErrorKind::Protocol,
+                    format!("could not read the input of {operation}: {e}"),
+                )
+            })?;
+            f(provider, input)
+        })
+    }
+}
+
+impl FfiProvider for Adapter {
+    fn provider_type(&self) -> RString {
+        guarded(&self.instance, "provider_type", || {
+            Ok(self.inner.provider_type().to_owned())
+        })
+        .unwrap_or_default()
+        .into()
+    }
+
+    fn initialize(&self) -> FfiResult {
+        self.call("initialize", |p| p.initialize())
+    }
+
+    fn health_check(&self) -> FfiResult {
+        self.call("health_check", |p| p.health_check())
+    }
+
+    fn available_templates(&self) -> FfiResult {
+        self.call("available_templates", |p| p.available_templates())
+    }
+
+    fn provision_machines(&self, input: RStr<'_>) -> FfiResult {
+        self.call_with("provision_machines", input, |p, r| p.provision_machines(r))
+    }
+
+    fn terminate_machines(&self, input: RStr<'_>) -> FfiResult {
+        self.call_with("terminate_machines", input, |p, r| p.terminate_machines(r))
+    }
+
+    fn machine_status(&self, input: RStr<'_>) -> FfiResult {
+        self.call_with("machine_status", input, |p, q| p.machine_status(q))
+    }
+
+    fn validate_template(&self, input: RStr<'_>) -> FfiResult {
+        self.call_with("validate_template", input, |p, t: Template| {
+            p.validate_template(&t)
+        })
+    }
+}
+
+/// Wraps a provider in the same boundary object a plugin library hands out, without loading a
+/// library: for tests and benchmarks that compare the in-process and cross-library paths.
+pub fn in_process_provider(provider: Box<dyn Provider>, instance: &str) -> FfiProviderBox {
+    FfiProvider_TO::from_value(
+        Adapter {
+            inner: provider,
+            instance: instance.to_owned(),
+        },
+        TD_Opaque,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{HealthCheck, HealthStatus};
+
+    struct Panicky;
+
+    impl Provider for Panicky {
+        fn provider_type(&self) -> &str {
+            "panicky"
+        }
+        fn health_check(&self) -> Result<HealthReport, ProviderError> {
+            Ok(HealthReport::from_checks(vec![HealthCheck {
+                name: "self".into(),
+                status: HealthStatus::Healthy,
+                latency_ms: None,
+                detail: None,
+            }]))
+        }
+        fn provision_machines(
+            &self,
+            _: ProvisionRequest,
+        ) -> Result<ProvisionResult, ProviderError> {
+            panic!("boom at provision")
+        }
+        fn terminate_machines(
+            &self,
+            _: TerminateRequest,
+        ) -> Result<TerminateResult, ProviderError> {
+            Err(ProviderError::new(ErrorKind::Auth, "denied"))
+        }
+        fn machine_status(&self, _: StatusQuery) -> Result<StatusResult, ProviderError> {
+            Ok(StatusResult::default())
+        }
+    }
+
+    fn provider() -> FfiProviderBox {
+        in_process_provider(Box::new(Panicky), "p1")
+    }
+
+    #[test]
+    fn a_panic_becomes_a_panic_error() {
+        let input = r#"{"requestId":"r","template":{"templateId":"t"},"count":1}"#;
+        let err = provider()
+            .provision_machines(RStr::from_str(input))
+            .into_result()
+            .unwrap_err();
+        let err = ProviderError::from(err);
+        assert_eq!(err.kind, ErrorKind::Panic);
+        assert!(err.message.contains("boom at provision"), "{}", err.message);
+        assert!(err.message.contains("'p1'"), "{}", err.message);
+        assert!(!err.retryable);
+    }
+
+    #[test]
+    fn typed_errors_and_outputs_cross_as_they_are() {
+        let p = provider();
+        let err = ProviderError::from(
+            p.terminate_machines(RStr::from_str(r#"{"requestId":"x","machines":[]}"#))
+                .into_result()
+                .unwrap_err(),
+        );
+        assert_eq!(err.kind, ErrorKind::Auth);
+        let json = p.health_check().into_result().unwrap();
+        let report: HealthReport = serde_json::from_str(json.as_str()).unwrap();
+        assert_eq!(report.status, HealthStatus::Healthy);
+        assert_eq!(p.provider_type().as_str(), "panicky");
+    }
+
+    #[test]
+    fn unreadable_input_is_a_protocol_error() {
+        let err = ProviderError::from(
+            provider()
+                .machine_status(RStr::from_str("{not json"))
+                .into_result()
+                .unwrap_err(),
+        );
+        assert_eq!(err.kind, ErrorKind::Protocol);
+        assert!(err.message.contains("machine_status"));
+    }
+
+    #[test]
+    fn config_errors_name_the_key() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Conf {
+            nested: Inner,
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Inner {
+            delay: u32,
+        }
+        let ctx = ProviderContext {
+            provider_type: "t".into(),
+            instance_name: "inst".into(),
+            config: serde_json::json!({"nested": {"delay": "soon"}}),
+            work_dir: PathBuf::new(),
+        };
+        let err = ctx.config::<Conf>().unwrap_err();
+        assert!(
+            err.message.contains("config.nested.delay"),
+            "{}",
+            err.message
+        );
+        assert!(err.message.contains("'inst'"), "{}", err.message);
+    }
+}

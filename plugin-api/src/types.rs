@@ -1,0 +1,365 @@
+//! The data that crosses the plugin boundary.
+//!
+//! Every type here is a plain serde type; it crosses the boundary as JSON. Field names are
+//! camelCase, as in Symphony Host Factory's dialect, so a [`Template`] is exactly the object an
+//! operator writes in a templates file. Optional fields may be added in any release: unknown
+//! fields are ignored and missing ones take their defaults.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A machine template, as merged by the host from the templates file and its defaults.
+///
+/// Provider-specific fields (`imageId`, `vmType`, `subnetIds`, ...) stay in [`Template::fields`]
+/// in the Host Factory dialect; each provider reads the ones it knows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Template {
+    /// Unique template id.
+    pub template_id: String,
+    /// Most machines (or capacity units) this template may have at once; -1 is unlimited.
+    #[serde(default = "unlimited")]
+    pub max_number: i64,
+    /// The provider API (handler) to provision with, e.g. `EC2Fleet` or `RunInstances`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_api: Option<String>,
+    /// Every other field of the template, as written.
+    #[serde(flatten)]
+    pub fields: Map<String, Value>,
+}
+
+fn unlimited() -> i64 {
+    -1
+}
+
+impl Template {
+    /// A string field of the template, if present and a string.
+    pub fn str_field(&self, key: &str) -> Option<&str> {
+        self.fields.get(key).and_then(Value::as_str)
+    }
+}
+
+/// Asks a provider to provision machines for one request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProvisionRequest {
+    /// The host's request id; providers tag what they create with it and derive idempotency
+    /// tokens from it, so that a retried call never provisions twice.
+    pub request_id: String,
+    /// The template to provision from.
+    pub template: Template,
+    /// How many machines (or capacity units) to provision.
+    pub count: u32,
+}
+
+/// What a provider started for a [`ProvisionRequest`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProvisionResult {
+    /// Cloud resources created for the request (fleet id, group name, reservation id...).
+    #[serde(default)]
+    pub resource_ids: Vec<String>,
+    /// Machines known already; asynchronous APIs may return none and report them on later
+    /// status calls.
+    #[serde(default)]
+    pub machines: Vec<Machine>,
+    /// Capacity that could not be provisioned, and why. Partial fulfilment is an outcome, not
+    /// an error: the request goes on with the machines that were provisioned.
+    #[serde(default)]
+    pub failures: Vec<Failure>,
+    /// A short human-readable summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Capacity that could not be provisioned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Failure {
+    /// How many machines (or units) this failure accounts for.
+    pub count: u32,
+    /// The kind of failure.
+    pub kind: crate::ErrorKind,
+    /// The provider's error code, when it has one (e.g. `InsufficientInstanceCapacity`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// The state of a machine, as the provider sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MachineState {
+    /// Being created.
+    Pending,
+    /// Up.
+    Running,
+    /// Being stopped.
+    Stopping,
+    /// Stopped; can be started again.
+    Stopped,
+    /// Being terminated.
+    ShuttingDown,
+    /// Gone.
+    Terminated,
+    /// Could not be created.
+    Failed,
+    /// Any state this version does not know.
+    #[serde(other)]
+    Unknown,
+}
+
+impl MachineState {
+    /// The lowercase name used in outputs (`shutting-down`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MachineState::Pending => "pending",
+            MachineState::Running => "running",
+            MachineState::Stopping => "stopping",
+            MachineState::Stopped => "stopped",
+            MachineState::ShuttingDown => "shutting-down",
+            MachineState::Terminated => "terminated",
+            MachineState::Failed => "failed",
+            MachineState::Unknown => "unknown",
+        }
+    }
+
+    /// Whether the machine is gone for good.
+    pub fn is_gone(self) -> bool {
+        matches!(self, MachineState::Terminated | MachineState::Failed)
+    }
+}
+
+impl std::fmt::Display for MachineState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One machine, as reported by a provider.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Machine {
+    /// The cloud's id for the machine (`i-...`).
+    pub machine_id: String,
+    /// Its host name, unique per machine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Its state.
+    pub state: MachineState,
+    /// The request it was provisioned for, when the provider knows (from its tags).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The cloud resource it belongs to (fleet, group, reservation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
+    /// Private IP address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_ip_address: Option<String>,
+    /// Public IP address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_ip_address: Option<String>,
+    /// Launch time, seconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch_time: Option<i64>,
+    /// Instance type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub instance_type: Option<String>,
+    /// `ondemand` or `spot`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price_type: Option<String>,
+    /// When the cloud announced it will reclaim the machine (spot interruption notice),
+    /// seconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reclaim_notice_at: Option<i64>,
+    /// Why the machine is in its state, when the provider knows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Asks a provider for the state of machines.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusQuery {
+    /// Requests whose machines are wanted; providers may find machines by their tags.
+    #[serde(default)]
+    pub request_ids: Vec<String>,
+    /// Cloud resources whose machines are wanted (fleets, groups...).
+    #[serde(default)]
+    pub resource_ids: Vec<String>,
+    /// Machines wanted by id.
+    #[serde(default)]
+    pub machine_ids: Vec<String>,
+}
+
+/// The answer to a [`StatusQuery`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusResult {
+    /// Every machine found. A machine asked for by id and absent here no longer exists.
+    #[serde(default)]
+    pub machines: Vec<Machine>,
+}
+
+/// A machine to terminate, with what the host knows of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MachineRef {
+    /// The cloud's id for the machine.
+    pub machine_id: String,
+    /// The request that provisioned it, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// The cloud resource it belongs to, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
+}
+
+/// Asks a provider to terminate machines.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TerminateRequest {
+    /// The host's return request id.
+    pub request_id: String,
+    /// The machines to terminate.
+    pub machines: Vec<MachineRef>,
+}
+
+/// What a provider did with a [`TerminateRequest`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TerminateResult {
+    /// Machines now terminating.
+    #[serde(default)]
+    pub terminating: Vec<String>,
+    /// Machines that were already gone.
+    #[serde(default)]
+    pub already_gone: Vec<String>,
+    /// Machines that could not be terminated, and why.
+    #[serde(default)]
+    pub failed: Vec<MachineFailure>,
+}
+
+/// A machine an operation failed for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MachineFailure {
+    /// The machine.
+    pub machine_id: String,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// How healthy a provider is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HealthStatus {
+    /// Everything works.
+    Healthy,
+    /// Works in part.
+    Degraded,
+    /// Does not work.
+    Unhealthy,
+}
+
+impl HealthStatus {
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthStatus::Healthy => "healthy",
+            HealthStatus::Degraded => "degraded",
+            HealthStatus::Unhealthy => "unhealthy",
+        }
+    }
+}
+
+/// One check of a [`HealthReport`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthCheck {
+    /// What was checked (`ec2`, `sts`, `state-file`...).
+    pub name: String,
+    /// Its outcome.
+    pub status: HealthStatus,
+    /// How long the check took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_ms: Option<f64>,
+    /// Details, or the error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// A provider's health.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthReport {
+    /// The overall status.
+    pub status: HealthStatus,
+    /// The individual checks.
+    #[serde(default)]
+    pub checks: Vec<HealthCheck>,
+}
+
+impl HealthReport {
+    /// A report whose overall status is the worst of its checks.
+    pub fn from_checks(checks: Vec<HealthCheck>) -> Self {
+        let status = checks
+            .iter()
+            .map(|c| c.status)
+            .max_by_key(|s| match s {
+                HealthStatus::Healthy => 0,
+                HealthStatus::Degraded => 1,
+                HealthStatus::Unhealthy => 2,
+            })
+            .unwrap_or(HealthStatus::Healthy);
+        HealthReport { status, checks }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_keeps_provider_fields_and_defaults_max_number() {
+        let t: Template = serde_json::from_str(
+            r#"{"templateId":"t1","providerApi":"EC2Fleet","vmType":"t3.medium"}"#,
+        )
+        .unwrap();
+        assert_eq!(t.max_number, -1);
+        assert_eq!(t.str_field("vmType"), Some("t3.medium"));
+        let back = serde_json::to_value(&t).unwrap();
+        assert_eq!(back["vmType"], "t3.medium");
+        assert_eq!(back["providerApi"], "EC2Fleet");
+    }
+
+    #[test]
+    fn unknown_machine_state_does_not_fail() {
+        let m: Machine =
+            serde_json::from_str(r#"{"machineId":"i-1","state":"hibernating"}"#).unwrap();
+        assert_eq!(m.state, MachineState::Unknown);
+        let m: Machine =
+            serde_json::from_str(r#"{"machineId":"i-1","state":"shutting-down"}"#).unwrap();
+        assert_eq!(m.state, MachineState::ShuttingDown);
+    }
+
+    #[test]
+    fn health_is_the_worst_check() {
+        let check = |status| HealthCheck {
+            name: "x".into(),
+            status,
+            latency_ms: None,
+            detail: None,
+        };
+        let r = HealthReport::from_checks(vec![
+            check(HealthStatus::Healthy),
+            check(HealthStatus::Degraded),
+        ]);
+        assert_eq!(r.status, HealthStatus::Degraded);
+        assert_eq!(
+            HealthReport::from_checks(vec![]).status,
+            HealthStatus::Healthy
+        );
+    }
+}
