@@ -1,1 +1,5 @@
-fn main() {}
+//! The `orb` binary.
+
+fn main() -> std::process::ExitCode {
+    orb::cli::main()
+}

@@ -1,0 +1,84 @@
+//! What every command starts from: the environment, the configuration, the directories, and
+//! logging.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use crate::config::{find_config_file, load, Env, LoadedConfig, Paths, ProviderInstanceConfig};
+use crate::logging::{self, parse_level, Sink};
+use crate::plugins::load_plugins;
+use crate::providers::ProviderFactory;
+
+/// The loaded context of one `orb` invocation.
+#[derive(Debug)]
+pub struct App {
+    /// The environment, captured at start.
+    pub env: Env,
+    /// The effective configuration.
+    pub loaded: LoadedConfig,
+    /// The resolved directories.
+    pub paths: Paths,
+}
+
+impl App {
+    /// Loads the configuration (from `config_file` when given) and starts logging, at
+    /// `log_level` when given.
+    pub fn start(config_file: Option<&Path>, log_level: Option<&str>) -> anyhow::Result<App> {
+        let env = Env::from_process();
+        let exe_dir = std::env::current_exe()
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf));
+        let file = find_config_file(config_file, &env, exe_dir.as_deref())?;
+        let loaded = load(file.as_deref(), &env)?;
+        let paths = Paths::resolve(&loaded, &env, exe_dir.as_deref());
+        let logging_config = &loaded.config.logging;
+        let level_name = log_level.unwrap_or(&logging_config.level);
+        let level = parse_level(level_name).with_context(|| {
+            format!("'{level_name}' is not a log level (error, warn, info, debug, trace)")
+        })?;
+        let log_file: Option<PathBuf> = logging_config
+            .file_path
+            .clone()
+            .or_else(|| paths.log_dir.as_ref().map(|d| d.join("orb.log")));
+        let sink = match (&log_file, logging_config.console_enabled) {
+            (Some(file), _) => Sink::File(file),
+            (None, true) => Sink::Stderr,
+            (None, false) => Sink::Off,
+        };
+        logging::init(level, logging_config.format == "json", sink).with_context(|| {
+            format!(
+                "cannot open the log file {}",
+                log_file.unwrap_or_default().display()
+            )
+        })?;
+        tracing::debug!(config_file = ?loaded.file, paths = ?paths, "configuration loaded");
+        Ok(App { env, loaded, paths })
+    }
+
+    /// Loads the plugins and returns a factory over them.
+    pub fn factory(&self) -> ProviderFactory {
+        ProviderFactory::new(load_plugins(&self.paths.plugins_dir), &self.paths.work_dir)
+    }
+
+    /// The enabled provider instances, or the one named `name` (enabled or not).
+    pub fn instances(&self, name: Option<&str>) -> anyhow::Result<Vec<&ProviderInstanceConfig>> {
+        let all = &self.loaded.config.provider.providers;
+        match name {
+            Some(name) => all
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| vec![p])
+                .with_context(|| {
+                    format!(
+                        "no provider instance is named '{name}'; configured: {}",
+                        all.iter()
+                            .map(|p| p.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                }),
+            None => Ok(all.iter().filter(|p| p.enabled).collect()),
+        }
+    }
+}

@@ -1,0 +1,429 @@
+//! Loading the configuration: layers, discovery, validation.
+//!
+//! Layers, later wins: built-in defaults; the config file; `ORB_*` variables for any core key
+//! (`ORB_LOGGING__LEVEL`, `__` for nesting) and the Python ORB's short names
+//! (`ORB_LOG_LEVEL`, `ORB_PLUGINS_DIR`); then `ORB_<TYPE>_*` variables over the `config` of
+//! every provider instance of that type. Last, `$VAR`/`${VAR}` are expanded in every string.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use super::env::{merge, provider_overrides, provider_type_prefix, Env};
+use super::expand::expand_value;
+use super::model::OrbConfig;
+
+/// A configuration that could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A config file that was asked for does not exist.
+    #[error("config file {path} (named by {named_by}) does not exist")]
+    Missing {
+        /// The file.
+        path: PathBuf,
+        /// What named it (`--config`, `ORB_CONFIG_FILE`).
+        named_by: &'static str,
+    },
+    /// The file could not be read or parsed.
+    #[error("cannot load configuration: {0}")]
+    Unreadable(String),
+    /// Values are wrong; each line names the key and the reason.
+    #[error("invalid configuration:\n  {}", .0.join("\n  "))]
+    Invalid(Vec<String>),
+}
+
+/// The loaded configuration and where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    /// The effective configuration.
+    pub config: OrbConfig,
+    /// The config file used, if any.
+    pub file: Option<PathBuf>,
+}
+
+/// Variables with a meaning of their own, not core configuration keys.
+const NOT_CONFIG_KEYS: &[&str] = &[
+    "ORB_CONFIG_FILE",
+    "ORB_CONFIG_DIR",
+    "ORB_WORK_DIR",
+    "ORB_LOG_DIR",
+    "ORB_PLUGINS_DIR",
+    "ORB_LOG_LEVEL",
+    "ORB_LOG_CONSOLE_ENABLED",
+];
+
+/// The Python ORB's short names for core keys.
+const ALIASES: &[(&str, &str)] = &[
+    ("ORB_LOG_LEVEL", "logging.level"),
+    ("ORB_LOG_CONSOLE_ENABLED", "logging.console_enabled"),
+    ("ORB_PLUGINS_DIR", "plugins.dir"),
+];
+
+/// Finds the config file: `--config`, then `ORB_CONFIG_FILE` (both must exist), then the
+/// first that exists of `$ORB_CONFIG_DIR/config.json`, `$HF_PROVIDER_CONFDIR/config.json`,
+/// `config/config.json` under the working directory and under the installation (the parent
+/// of the directory holding the `orb` binary).
+pub fn find_config_file(
+    explicit: Option<&Path>,
+    env: &Env,
+    exe_dir: Option<&Path>,
+) -> Result<Option<PathBuf>, ConfigError> {
+    for (path, named_by) in [
+        (explicit.map(Path::to_path_buf), "--config"),
+        (
+            env.get("ORB_CONFIG_FILE").map(PathBuf::from),
+            "ORB_CONFIG_FILE",
+        ),
+    ] {
+        if let Some(path) = path {
+            return if path.is_file() {
+                Ok(Some(path))
+            } else {
+                Err(ConfigError::Missing { path, named_by })
+            };
+        }
+    }
+    let candidates = [
+        env.get("ORB_CONFIG_DIR")
+            .map(|d| Path::new(d).join("config.json")),
+        env.get("HF_PROVIDER_CONFDIR")
+            .map(|d| Path::new(d).join("config.json")),
+        Some(PathBuf::from("config/config.json")),
+        exe_dir
+            .and_then(Path::parent)
+            .map(|d| d.join("config/config.json")),
+    ];
+    Ok(candidates.into_iter().flatten().find(|p| p.is_file()))
+}
+
+/// Loads the configuration from `file` (if any) and `env`.
+pub fn load(file: Option<&Path>, env: &Env) -> Result<LoadedConfig, ConfigError> {
+    let defaults =
+        serde_json::to_string(&OrbConfig::default()).expect("defaults serialize to JSON");
+    let mut builder = config::Config::builder()
+        .add_source(config::File::from_str(&defaults, config::FileFormat::Json));
+    if let Some(file) = file {
+        builder = builder.add_source(
+            config::File::from(file.to_path_buf())
+                .format(config::FileFormat::Json)
+                .required(true),
+        );
+    }
+
+    // Core keys: every ORB_ variable but the provider-type ones and those with their own
+    // meaning. The provider types are known only from the file, so read it first.
+    let file_types = match file {
+        Some(f) => provider_types_in(f)?,
+        None => BTreeSet::new(),
+    };
+    let type_prefixes: Vec<String> = file_types.iter().map(|t| provider_type_prefix(t)).collect();
+    let core: config::Map<String, String> = env
+        .iter()
+        .filter(|(k, _)| k.starts_with("ORB_") && !NOT_CONFIG_KEYS.contains(k))
+        .filter(|(k, _)| !type_prefixes.iter().any(|p| k.starts_with(p.as_str())))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    builder = builder.add_source(
+        config::Environment::with_prefix("ORB")
+            .prefix_separator("_")
+            .separator("__")
+            .try_parsing(true)
+            .source(Some(core)),
+    );
+    for (var, key) in ALIASES {
+        if let Some(value) = env.get(var) {
+            builder = builder
+                .set_override(*key, value.to_owned())
+                .map_err(|e| ConfigError::Unreadable(e.to_string()))?;
+        }
+    }
+    let mut value: Value = builder
+        .build()
+        .and_then(|c| c.try_deserialize())
+        .map_err(|e| ConfigError::Unreadable(e.to_string()))?;
+
+    apply_provider_overrides(&mut value, env);
+    expand_value(&mut value, env);
+
+    let config: OrbConfig = serde_path_to_error::deserialize(&value)
+        .map_err(|e| ConfigError::Invalid(vec![format!("{}: {}", e.path(), e.inner())]))?;
+    validate(&config)?;
+    Ok(LoadedConfig {
+        config,
+        file: file.map(Path::to_path_buf),
+    })
+}
+
+/// The provider types named in the file, to tell their variables from core keys.
+fn provider_types_in(file: &Path) -> Result<BTreeSet<String>, ConfigError> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| ConfigError::Unreadable(format!("{}: {e}", file.display())))?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| ConfigError::Unreadable(format!("{}: {e}", file.display())))?;
+    Ok(value["provider"]["providers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p["type"].as_str().map(str::to_owned))
+        .collect())
+}
+
+fn apply_provider_overrides(value: &mut Value, env: &Env) {
+    let Some(providers) = value
+        .pointer_mut("/provider/providers")
+        .and_then(Value::as_array_mut)
+    else {
+        return;
+    };
+    let mut patches: BTreeMap<String, Value> = BTreeMap::new();
+    for instance in providers.iter_mut() {
+        let Some(provider_type) = instance["type"].as_str().map(str::to_owned) else {
+            continue;
+        };
+        let patch = patches
+            .entry(provider_type.clone())
+            .or_insert_with(|| Value::Object(provider_overrides(env, &provider_type)));
+        if patch.as_object().is_some_and(|p| !p.is_empty()) {
+            let target = instance
+                .as_object_mut()
+                .expect("a provider instance with a type is an object")
+                .entry("config")
+                .or_insert_with(|| Value::Object(Default::default()));
+            merge(target, patch.clone());
+        }
+    }
+}
+
+const LEVELS: &[&str] = &[
+    "error", "warn", "warning", "info", "debug", "trace", "critical",
+];
+
+/// Every problem with the values, at once, each naming its key.
+fn validate(config: &OrbConfig) -> Result<(), ConfigError> {
+    let mut problems = Vec::new();
+    let mut names = BTreeSet::new();
+    for (i, p) in config.provider.providers.iter().enumerate() {
+        let key = format!("provider.providers[{i}]");
+        if p.name.is_empty()
+            || !p
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            problems.push(format!(
+                "{key}.name: '{}' is not a valid instance name (letters, digits, '-', '_' and '.')",
+                p.name
+            ));
+        }
+        if !names.insert(p.name.as_str()) {
+            problems.push(format!(
+                "{key}.name: provider instance name '{}' is used twice",
+                p.name
+            ));
+        }
+        if p.provider_type.is_empty() {
+            problems.push(format!("{key}.type: a provider type is required"));
+        }
+        if p.weight == 0 {
+            problems.push(format!("{key}.weight: must be greater than 0"));
+        }
+        if !p.config.is_object() {
+            problems.push(format!("{key}.config: must be an object"));
+        }
+    }
+    if let Some(default) = &config.provider.default_provider_instance {
+        if !names.contains(default.as_str()) {
+            problems.push(format!(
+                "provider.default_provider_instance: no provider instance is named '{default}'"
+            ));
+        }
+    }
+    if !LEVELS.contains(&config.logging.level.to_ascii_lowercase().as_str()) {
+        problems.push(format!(
+            "logging.level: '{}' is not one of error, warn, info, debug, trace",
+            config.logging.level
+        ));
+    }
+    if !matches!(config.logging.format.as_str(), "text" | "json") {
+        problems.push(format!(
+            "logging.format: '{}' is not text or json",
+            config.logging.format
+        ));
+    }
+    if !matches!(config.storage.kind.as_str(), "sqlite" | "sql" | "json") {
+        problems.push(format!(
+            "storage.type: '{}' is not supported; use sqlite",
+            config.storage.kind
+        ));
+    }
+    if !matches!(config.scheduler.kind.as_str(), "hostfactory" | "default") {
+        problems.push(format!(
+            "scheduler.type: '{}' is not hostfactory or default",
+            config.scheduler.kind
+        ));
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ConfigError::Invalid(problems))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn write(dir: &Path, value: &Value) -> PathBuf {
+        let path = dir.join("config.json");
+        std::fs::write(&path, serde_json::to_string_pretty(value).unwrap()).unwrap();
+        path
+    }
+
+    fn orb_file() -> Value {
+        // The shape `orb init --scheduler hostfactory` writes in the Python ORB, plus
+        // sections orb does not use.
+        json!({
+            "version": "2.0.0",
+            "scheduler": {"type": "hostfactory", "config_root": "$ORB_CONFIG_DIR"},
+            "provider": {
+                "providers": [{
+                    "name": "aws_default_us-east-1", "type": "aws", "enabled": true,
+                    "config": {"profile": "default", "region": "us-east-1",
+                               "handlers": {"ec2_fleet": false, "asg": true}},
+                    "template_defaults": {"subnet_ids": ["subnet-1"]}
+                }, {"name": "mock-a", "type": "mock", "priority": 2}],
+                "default_provider_instance": "aws_default_us-east-1",
+                "provider_defaults": {"aws": {"handlers": {"EC2Fleet": {"supports_spot": true}}}}
+            },
+            "storage": {"strategy": "sql"},
+            "logging": {"level": "INFO"},
+            "naming": {"prefixes": {"request": "req-"}}
+        })
+    }
+
+    #[test]
+    fn an_orb_config_file_loads_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(dir.path(), &orb_file());
+        let loaded = load(Some(&file), &Env::default()).unwrap();
+        let c = &loaded.config;
+        assert_eq!(c.provider.providers.len(), 2);
+        assert_eq!(c.provider.providers[1].weight, 100);
+        assert!(c.provider.providers[1].enabled);
+        assert_eq!(c.storage.kind, "sql");
+        assert_eq!(c.extra["naming"]["prefixes"]["request"], "req-");
+        // Case is kept in file keys.
+        assert!(c.provider.provider_defaults["aws"].extra["handlers"]["EC2Fleet"].is_object());
+        // Unset variables stay as written.
+        assert_eq!(c.scheduler.extra["config_root"], "$ORB_CONFIG_DIR");
+    }
+
+    #[test]
+    fn environment_overrides_win_over_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(dir.path(), &orb_file());
+        let env = Env::from_pairs([
+            ("ORB_LOGGING__LEVEL", "debug"),
+            ("ORB_SERVER__PORT", "9001"),
+            ("ORB_PLUGINS_DIR", "/opt/orb/plugins"),
+            ("ORB_AWS_REGION", "eu-west-1"),
+            ("ORB_AWS_HANDLERS__EC2_FLEET", "true"),
+            ("ORB_MOCK_PENDING_SECONDS", "3"),
+            ("ORB_CONFIG_DIR", "/etc/orb"),
+        ]);
+        let c = load(Some(&file), &env).unwrap().config;
+        assert_eq!(c.logging.level, "debug");
+        assert_eq!(c.server.port, 9001);
+        assert_eq!(c.plugins.dir, Some(PathBuf::from("/opt/orb/plugins")));
+        let aws = &c.provider.providers[0].config;
+        assert_eq!(aws["region"], "eu-west-1");
+        assert_eq!(aws["profile"], "default");
+        assert_eq!(aws["handlers"], json!({"ec2_fleet": true, "asg": true}));
+        assert_eq!(
+            c.provider.providers[1].config,
+            json!({"pending_seconds": 3})
+        );
+        // Provider-type variables are not core keys.
+        assert!(!c.extra.contains_key("aws_region"));
+        assert_eq!(c.scheduler.extra["config_root"], "/etc/orb");
+    }
+
+    #[test]
+    fn orb_short_names_are_honoured() {
+        let c = load(None, &Env::from_pairs([("ORB_LOG_LEVEL", "ERROR")]))
+            .unwrap()
+            .config;
+        assert_eq!(c.logging.level, "ERROR");
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = orb_file();
+        v["provider"]["providers"][1]["priority"] = json!("high");
+        let err = load(Some(&write(dir.path(), &v)), &Env::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("provider.providers[1].priority"),
+            "{err}"
+        );
+
+        let mut v = orb_file();
+        v["provider"]["providers"][1]["name"] = json!("aws_default_us-east-1");
+        v["logging"]["level"] = json!("loud");
+        let err = load(Some(&write(dir.path(), &v)), &Env::default()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("used twice"), "{text}");
+        assert!(text.contains("logging.level"), "{text}");
+    }
+
+    #[test]
+    fn a_broken_file_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(&path, "{\"provider\": ").unwrap();
+        let err = load(Some(&path), &Env::default()).unwrap_err();
+        assert!(err.to_string().contains("config.json"), "{err}");
+    }
+
+    #[test]
+    fn discovery_follows_the_documented_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let orb_dir = dir.path().join("orb");
+        let hf_dir = dir.path().join("hf");
+        std::fs::create_dir_all(&orb_dir).unwrap();
+        std::fs::create_dir_all(&hf_dir).unwrap();
+        std::fs::write(hf_dir.join("config.json"), "{}").unwrap();
+        let env = Env::from_pairs([
+            ("ORB_CONFIG_DIR", orb_dir.to_str().unwrap()),
+            ("HF_PROVIDER_CONFDIR", hf_dir.to_str().unwrap()),
+        ]);
+        // ORB_CONFIG_DIR has no file, so Host Factory's directory is next.
+        assert_eq!(
+            find_config_file(None, &env, None).unwrap(),
+            Some(hf_dir.join("config.json"))
+        );
+        std::fs::write(orb_dir.join("config.json"), "{}").unwrap();
+        assert_eq!(
+            find_config_file(None, &env, None).unwrap(),
+            Some(orb_dir.join("config.json"))
+        );
+        let missing = dir.path().join("nope.json");
+        assert!(matches!(
+            find_config_file(Some(&missing), &env, None),
+            Err(ConfigError::Missing {
+                named_by: "--config",
+                ..
+            })
+        ));
+        let env = Env::from_pairs([("ORB_CONFIG_FILE", missing.to_str().unwrap())]);
+        assert!(matches!(
+            find_config_file(None, &env, None),
+            Err(ConfigError::Missing {
+                named_by: "ORB_CONFIG_FILE",
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,239 @@
+//! The configuration's shape: the layout of the Python ORB's `config.json`.
+//!
+//! Sections and keys orb does not use are kept (in `extra`) so an operator's existing file loads
+//! unchanged and `orb config show` shows all of it.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OrbConfig {
+    /// Host Factory integration.
+    pub scheduler: SchedulerConfig,
+    /// Provider instances and their defaults.
+    pub provider: ProviderSection,
+    /// Where state is kept.
+    pub storage: StorageConfig,
+    /// Log output.
+    pub logging: LoggingConfig,
+    /// Service mode.
+    pub server: ServerConfig,
+    /// Request handling.
+    pub request: RequestConfig,
+    /// Provider plugin libraries.
+    pub plugins: PluginsConfig,
+    /// Global template defaults, applied under every template.
+    pub template: Map<String, Value>,
+    /// Every other section, kept as written.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// The `scheduler` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SchedulerConfig {
+    /// `hostfactory` (IBM's camelCase dialect) or `default`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Where templates files are looked for; default: the directory of the config file.
+    pub config_dir: Option<PathBuf>,
+    /// Where state is kept.
+    pub work_dir: Option<PathBuf>,
+    /// Where log files go.
+    pub log_dir: Option<PathBuf>,
+    /// The templates file name, overriding the usual search.
+    pub templates_filename: Option<String>,
+    /// Other keys, kept as written.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        SchedulerConfig {
+            kind: "hostfactory".into(),
+            config_dir: None,
+            work_dir: None,
+            log_dir: None,
+            templates_filename: None,
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
+/// The `provider` section.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProviderSection {
+    /// The provider instances.
+    pub providers: Vec<ProviderInstanceConfig>,
+    /// Defaults per provider type.
+    pub provider_defaults: BTreeMap<String, ProviderDefaults>,
+    /// The instance used when nothing else picks one.
+    pub default_provider_instance: Option<String>,
+    /// Other keys, kept as written.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// One provider instance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProviderInstanceConfig {
+    /// Its unique name (Host Factory's `HF_PROVIDER_NAME`).
+    pub name: String,
+    /// Its provider type, offered by a plugin library.
+    #[serde(rename = "type")]
+    pub provider_type: String,
+    /// Whether it is used.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Lower is preferred.
+    #[serde(default)]
+    pub priority: i64,
+    /// Relative weight among instances of equal priority.
+    #[serde(default = "hundred")]
+    pub weight: u32,
+    /// The provider's own configuration, handed to the plugin.
+    #[serde(default = "empty_object")]
+    pub config: Value,
+    /// Template defaults for this instance.
+    #[serde(default)]
+    pub template_defaults: Map<String, Value>,
+    /// Other keys, kept as written.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn hundred() -> u32 {
+    100
+}
+
+fn empty_object() -> Value {
+    Value::Object(Map::new())
+}
+
+/// `provider.provider_defaults.<type>`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProviderDefaults {
+    /// Template defaults for every instance of the type.
+    pub template_defaults: Map<String, Value>,
+    /// Other keys, kept as written.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// The `storage` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StorageConfig {
+    /// The backend: `sqlite`.
+    #[serde(rename = "type", alias = "strategy")]
+    pub kind: String,
+    /// The database file; default `<work dir>/orb.db`.
+    pub path: Option<PathBuf>,
+    /// Other keys, kept as written.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            kind: "sqlite".into(),
+            path: None,
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
+/// The `logging` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct LoggingConfig {
+    /// `error`, `warn`, `info`, `debug` or `trace` (any case; ORB's `WARNING` and `CRITICAL`
+    /// are accepted too).
+    pub level: String,
+    /// A log file; logs go to stderr when unset.
+    pub file_path: Option<PathBuf>,
+    /// Whether logs also go to stderr.
+    pub console_enabled: bool,
+    /// `text` or `json` (JSON lines).
+    pub format: String,
+    /// Other keys, kept as written.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl Default for LoggingConfig {
+    fn default() -> Self {
+        LoggingConfig {
+            level: "warn".into(),
+            file_path: None,
+            console_enabled: true,
+            format: "text".into(),
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
+/// The `server` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerConfig {
+    /// The address to bind.
+    pub host: String,
+    /// The port to bind.
+    pub port: u16,
+    /// Other keys, kept as written.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            host: "127.0.0.1".into(),
+            port: 8000,
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
+/// The `request` section.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RequestConfig {
+    /// Seconds an acquire request may take before it settles with what it has.
+    pub default_timeout: u64,
+    /// Other keys, kept as written.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+impl Default for RequestConfig {
+    fn default() -> Self {
+        RequestConfig {
+            default_timeout: 300,
+            extra: BTreeMap::new(),
+        }
+    }
+}
+
+/// The `plugins` section.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PluginsConfig {
+    /// The directory provider libraries are loaded from.
+    pub dir: Option<PathBuf>,
+}

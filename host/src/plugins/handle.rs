@@ -1,0 +1,198 @@
+//! Calling a provider built by a plugin.
+//!
+//! Provider methods block (see `orb-plugin-api`'s docs on threads), so every call runs on
+//! tokio's blocking pool: a slow provider never stalls the host's async runtime, and many calls
+//! run at once.
+
+use std::sync::Arc;
+
+use abi_stable::std_types::RStr;
+use orb_plugin_api::ffi::{FfiProviderBox, FfiResult};
+use orb_plugin_api::{
+    ErrorKind, HealthReport, ProviderError, ProvisionRequest, ProvisionResult, StatusQuery,
+    StatusResult, Template, TerminateRequest, TerminateResult,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// A provider call that failed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("provider instance '{instance}' failed in {operation}: {source}")]
+pub struct ProviderCallError {
+    /// The provider instance.
+    pub instance: String,
+    /// The operation.
+    pub operation: &'static str,
+    /// The provider's error.
+    #[source]
+    pub source: ProviderError,
+}
+
+impl ProviderCallError {
+    /// Whether the same call may succeed if tried again.
+    pub fn retryable(&self) -> bool {
+        self.source.retryable
+    }
+}
+
+/// A provider instance, ready to call from async code. Cheap to clone.
+#[derive(Clone)]
+pub struct ProviderHandle {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    instance: String,
+    provider_type: String,
+    object: FfiProviderBox,
+}
+
+impl std::fmt::Debug for ProviderHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderHandle")
+            .field("instance", &self.inner.instance)
+            .field("provider_type", &self.inner.provider_type)
+            .finish()
+    }
+}
+
+impl ProviderHandle {
+    /// Wraps a provider object built for `instance`.
+    pub fn new(instance: &str, provider_type: &str, object: FfiProviderBox) -> Self {
+        ProviderHandle {
+            inner: Arc::new(Inner {
+                instance: instance.to_owned(),
+                provider_type: provider_type.to_owned(),
+                object,
+            }),
+        }
+    }
+
+    /// The instance name.
+    pub fn instance(&self) -> &str {
+        &self.inner.instance
+    }
+
+    /// The provider type.
+    pub fn provider_type(&self) -> &str {
+        &self.inner.provider_type
+    }
+
+    /// Prepares the provider.
+    pub async fn initialize(&self) -> Result<(), ProviderCallError> {
+        self.call::<serde_json::Value>("initialize", None, |o, _| o.initialize())
+            .await
+            .map(|_| ())
+    }
+
+    /// The provider's health.
+    pub async fn health_check(&self) -> Result<HealthReport, ProviderCallError> {
+        self.call("health_check", None, |o, _| o.health_check())
+            .await
+    }
+
+    /// Templates the provider offers by itself.
+    pub async fn available_templates(&self) -> Result<Vec<Template>, ProviderCallError> {
+        self.call("available_templates", None, |o, _| o.available_templates())
+            .await
+    }
+
+    /// Starts provisioning.
+    pub async fn provision_machines(
+        &self,
+        request: &ProvisionRequest,
+    ) -> Result<ProvisionResult, ProviderCallError> {
+        let input = self.encode("provision_machines", request)?;
+        self.call("provision_machines", Some(input), |o, i| {
+            o.provision_machines(RStr::from_str(i))
+        })
+        .await
+    }
+
+    /// Starts terminating machines.
+    pub async fn terminate_machines(
+        &self,
+        request: &TerminateRequest,
+    ) -> Result<TerminateResult, ProviderCallError> {
+        let input = self.encode("terminate_machines", request)?;
+        self.call("terminate_machines", Some(input), |o, i| {
+            o.terminate_machines(RStr::from_str(i))
+        })
+        .await
+    }
+
+    /// The current state of machines.
+    pub async fn machine_status(
+        &self,
+        query: &StatusQuery,
+    ) -> Result<StatusResult, ProviderCallError> {
+        let input = self.encode("machine_status", query)?;
+        self.call("machine_status", Some(input), |o, i| {
+            o.machine_status(RStr::from_str(i))
+        })
+        .await
+    }
+
+    /// Every problem with `template`.
+    pub async fn validate_template(
+        &self,
+        template: &Template,
+    ) -> Result<Vec<String>, ProviderCallError> {
+        let input = self.encode("validate_template", template)?;
+        self.call("validate_template", Some(input), |o, i| {
+            o.validate_template(RStr::from_str(i))
+        })
+        .await
+    }
+
+    fn error(&self, operation: &'static str, source: ProviderError) -> ProviderCallError {
+        ProviderCallError {
+            instance: self.inner.instance.clone(),
+            operation,
+            source,
+        }
+    }
+
+    fn encode(
+        &self,
+        operation: &'static str,
+        input: &impl Serialize,
+    ) -> Result<String, ProviderCallError> {
+        serde_json::to_string(input).map_err(|e| {
+            self.error(
+                operation,
+                ProviderError::new(ErrorKind::Protocol, format!("cannot encode the input: {e}")),
+            )
+        })
+    }
+
+    async fn call<T: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        input: Option<String>,
+        f: impl FnOnce(&FfiProviderBox, &str) -> FfiResult + Send + 'static,
+    ) -> Result<T, ProviderCallError> {
+        let inner = Arc::clone(&self.inner);
+        let input = input.unwrap_or_default();
+        let output = tokio::task::spawn_blocking(move || f(&inner.object, &input))
+            .await
+            .map_err(|e| {
+                self.error(
+                    operation,
+                    ProviderError::internal(format!("the call did not complete: {e}")),
+                )
+            })?;
+        let json = output
+            .into_result()
+            .map_err(|e| self.error(operation, e.into()))?;
+        serde_json::from_str(json.as_str()).map_err(|e| {
+            self.error(
+                operation,
+                ProviderError::new(
+                    ErrorKind::Protocol,
+                    format!("cannot read the provider's answer: {e}"),
+                ),
+            )
+        })
+    }
+}

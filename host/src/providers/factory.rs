@@ -1,0 +1,102 @@
+//! The provider factory: builds configured provider instances by type name, each from the
+//! plugin library that offers its type, with its own configuration.
+
+use std::path::{Path, PathBuf};
+
+use abi_stable::std_types::RStr;
+use orb_plugin_api::ffi::NewProviderArgs;
+use orb_plugin_api::ProviderError;
+
+use crate::config::ProviderInstanceConfig;
+use crate::plugins::{PluginSet, ProviderHandle};
+
+/// A provider instance that could not be built.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FactoryError {
+    /// No plugin offers the instance's type.
+    #[error("no loaded plugin offers provider type '{provider_type}' (instance '{instance}'); loaded types: {available}; put the plugin's library in the plugins directory")]
+    UnknownType {
+        /// The instance.
+        instance: String,
+        /// Its type.
+        provider_type: String,
+        /// The types on offer.
+        available: String,
+    },
+    /// The plugin refused to build the instance.
+    #[error("provider instance '{instance}' could not be built: {source}")]
+    Construct {
+        /// The instance.
+        instance: String,
+        /// The plugin's error.
+        #[source]
+        source: ProviderError,
+    },
+}
+
+/// Builds provider instances from the loaded plugins.
+#[derive(Debug, Clone)]
+pub struct ProviderFactory {
+    plugins: PluginSet,
+    work_dir: PathBuf,
+}
+
+impl ProviderFactory {
+    /// A factory over `plugins`; instances keep their state under `work_dir`.
+    pub fn new(plugins: PluginSet, work_dir: &Path) -> Self {
+        ProviderFactory {
+            plugins,
+            work_dir: work_dir.to_path_buf(),
+        }
+    }
+
+    /// The loaded plugins.
+    pub fn plugins(&self) -> &PluginSet {
+        &self.plugins
+    }
+
+    /// Builds `instance` (on a blocking thread: constructors may build cloud clients).
+    pub async fn build(
+        &self,
+        instance: &ProviderInstanceConfig,
+    ) -> Result<ProviderHandle, FactoryError> {
+        let plugin = self
+            .plugins
+            .for_type(&instance.provider_type)
+            .ok_or_else(|| FactoryError::UnknownType {
+                instance: instance.name.clone(),
+                provider_type: instance.provider_type.clone(),
+                available: match self.plugins.provider_types() {
+                    types if types.is_empty() => "none".to_owned(),
+                    types => types.join(", "),
+                },
+            })?;
+        let module = plugin.module;
+        let name = instance.name.clone();
+        let provider_type = instance.provider_type.clone();
+        let config = instance.config.to_string();
+        let work_dir = self.work_dir.to_string_lossy().into_owned();
+        let (name_c, type_c) = (name.clone(), provider_type.clone());
+        let built = tokio::task::spawn_blocking(move || {
+            (module.new_provider())(NewProviderArgs {
+                provider_type: RStr::from_str(&type_c),
+                instance_name: RStr::from_str(&name_c),
+                config: RStr::from_str(&config),
+                work_dir: RStr::from_str(&work_dir),
+            })
+            .into_result()
+        })
+        .await
+        .map_err(|e| FactoryError::Construct {
+            instance: name.clone(),
+            source: ProviderError::internal(format!("the constructor did not complete: {e}")),
+        })?;
+        match built {
+            Ok(object) => Ok(ProviderHandle::new(&name, &provider_type, object)),
+            Err(e) => Err(FactoryError::Construct {
+                instance: name,
+                source: e.into(),
+            }),
+        }
+    }
+}

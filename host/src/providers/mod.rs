@@ -1,0 +1,5 @@
+//! Provider instances: built by type name from the loaded plugins.
+
+mod factory;
+
+pub use factory::{FactoryError, ProviderFactory};
