@@ -1,6 +1,6 @@
 //! Loading the configuration: layers, discovery, validation.
 //!
-//! Layers, later wins: built-in defaults; the config file; `ORB_*` variables for any core key
+//! Layers, later wins: built-in defaults (the serde defaults of [`OrbConfig`]); the config file; `ORB_*` variables for any core key
 //! (`ORB_LOGGING__LEVEL`, `__` for nesting) and the Python ORB's short names
 //! (`ORB_LOG_LEVEL`, `ORB_PLUGINS_DIR`); then `ORB_<TYPE>_*` variables over the `config` of
 //! every provider instance of that type. Last, `$VAR`/`${VAR}` are expanded in every string.
@@ -251,10 +251,10 @@ fn validate(config: &OrbConfig) -> Result<(), ConfigError> {
             config.logging.format
         ));
     }
-    if !matches!(config.storage.kind.as_str(), "sqlite" | "sql" | "json") {
+    if !matches!(config.storage.backend(), "sqlite" | "sql" | "json") {
         problems.push(format!(
             "storage.type: '{}' is not supported; use sqlite",
-            config.storage.kind
+            config.storage.backend()
         ));
     }
     if !matches!(config.scheduler.kind.as_str(), "hostfactory" | "default") {
@@ -312,7 +312,7 @@ mod tests {
         assert_eq!(c.provider.providers.len(), 2);
         assert_eq!(c.provider.providers[1].weight, 100);
         assert!(c.provider.providers[1].enabled);
-        assert_eq!(c.storage.kind, "sql");
+        assert_eq!(c.storage.backend(), "sql");
         assert_eq!(c.extra["naming"]["prefixes"]["request"], "req-");
         // Case is kept in file keys.
         assert!(c.provider.provider_defaults["aws"].extra["handlers"]["EC2Fleet"].is_object());

@@ -134,12 +134,15 @@ pub struct ProviderDefaults {
 }
 
 /// The `storage` section.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct StorageConfig {
-    /// The backend: `sqlite`.
-    #[serde(rename = "type", alias = "strategy")]
-    pub kind: String,
+    /// The backend: `sqlite` (the default).
+    #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// The Python ORB's name for the backend (`json`, `sql`); state goes to SQLite either way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub strategy: Option<String>,
     /// The database file; default `<work dir>/orb.db`.
     pub path: Option<PathBuf>,
     /// Other keys, kept as written.
@@ -147,13 +150,13 @@ pub struct StorageConfig {
     pub extra: BTreeMap<String, Value>,
 }
 
-impl Default for StorageConfig {
-    fn default() -> Self {
-        StorageConfig {
-            kind: "sqlite".into(),
-            path: None,
-            extra: BTreeMap::new(),
-        }
+impl StorageConfig {
+    /// The backend named by `type`, else by `strategy`, else `sqlite`.
+    pub fn backend(&self) -> &str {
+        self.kind
+            .as_deref()
+            .or(self.strategy.as_deref())
+            .unwrap_or("sqlite")
     }
 }
 
