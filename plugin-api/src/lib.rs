@@ -92,6 +92,9 @@ pub use error::{ErrorKind, ProviderError};
 pub use sdk::{Provider, ProviderContext, ProviderFactoryFn};
 pub use types::*;
 
+/// The JSON library of the types in [`types`], re-exported so vendors use the same version.
+pub use serde_json;
+
 /// The interface version: this crate's version, recorded in every plugin library at build time.
 pub const INTERFACE_VERSION: &str = env!("CARGO_PKG_VERSION");
 

@@ -1,1 +1,7 @@
-fn main() {}
+//! Black-box tests: the real `orb` binary, the real plugin libraries and real services.
+//!
+//! One test binary for every area (each extra binary would link everything again); a module
+//! per area.
+
+mod plugins;
+mod support;

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 
 use abi_stable::library::{lib_header_from_path, LibraryError};
 use abi_stable::sabi_types::VersionNumber;
-use orb_plugin_api::ffi::{LogSink, PluginModuleRef};
-use orb_plugin_api::INTERFACE_VERSION;
+use abi_stable::std_types::RStr;
+use orb_plugin_api::ffi::{FfiProviderBox, LogSink, NewProviderArgs, PluginModuleRef};
+use orb_plugin_api::{ProviderError, INTERFACE_VERSION};
 
 use super::host_log::{forward_plugin_record, max_level_for_plugins};
 
@@ -96,7 +97,29 @@ pub struct LoadedPlugin {
     pub interface_version: String,
     /// The provider types it offers and this host registered.
     pub provider_types: Vec<String>,
-    pub(crate) module: PluginModuleRef,
+    module: PluginModuleRef,
+}
+
+impl LoadedPlugin {
+    /// Builds a provider object of `provider_type` for `instance`, from its `config` (JSON).
+    /// Blocks while the plugin's constructor runs.
+    pub fn new_provider(
+        &self,
+        provider_type: &str,
+        instance: &str,
+        config: &str,
+        work_dir: &Path,
+    ) -> Result<FfiProviderBox, ProviderError> {
+        let work_dir = work_dir.to_string_lossy();
+        (self.module.new_provider())(NewProviderArgs {
+            provider_type: RStr::from_str(provider_type),
+            instance_name: RStr::from_str(instance),
+            config: RStr::from_str(config),
+            work_dir: RStr::from_str(&work_dir),
+        })
+        .into_result()
+        .map_err(ProviderError::from)
+    }
 }
 
 impl std::fmt::Debug for LoadedPlugin {
@@ -200,6 +223,10 @@ pub fn load_library(path: &Path) -> Result<LoadedPlugin, PluginLoadError> {
     let header = lib_header_from_path(path).map_err(|e| match e {
         LibraryError::GetSymbolError { .. } => PluginLoadError::NotAPlugin {
             path: path.to_path_buf(),
+        },
+        LibraryError::OpenError { err, .. } => PluginLoadError::NotALibrary {
+            path: path.to_path_buf(),
+            reason: err.to_string(),
         },
         other => PluginLoadError::NotALibrary {
             path: path.to_path_buf(),

@@ -3,8 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use abi_stable::std_types::RStr;
-use orb_plugin_api::ffi::NewProviderArgs;
 use orb_plugin_api::ProviderError;
 
 use crate::config::ProviderInstanceConfig;
@@ -71,20 +69,14 @@ impl ProviderFactory {
                     types => types.join(", "),
                 },
             })?;
-        let module = plugin.module;
+        let plugin = plugin.clone();
         let name = instance.name.clone();
         let provider_type = instance.provider_type.clone();
         let config = instance.config.to_string();
-        let work_dir = self.work_dir.to_string_lossy().into_owned();
+        let work_dir = self.work_dir.clone();
         let (name_c, type_c) = (name.clone(), provider_type.clone());
         let built = tokio::task::spawn_blocking(move || {
-            (module.new_provider())(NewProviderArgs {
-                provider_type: RStr::from_str(&type_c),
-                instance_name: RStr::from_str(&name_c),
-                config: RStr::from_str(&config),
-                work_dir: RStr::from_str(&work_dir),
-            })
-            .into_result()
+            plugin.new_provider(&type_c, &name_c, &config, &work_dir)
         })
         .await
         .map_err(|e| FactoryError::Construct {
@@ -93,9 +85,9 @@ impl ProviderFactory {
         })?;
         match built {
             Ok(object) => Ok(ProviderHandle::new(&name, &provider_type, object)),
-            Err(e) => Err(FactoryError::Construct {
+            Err(source) => Err(FactoryError::Construct {
                 instance: name,
-                source: e.into(),
+                source,
             }),
         }
     }

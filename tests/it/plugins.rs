@@ -1,0 +1,276 @@
+//! The plugin host: loading libraries, refusing the wrong ones, surviving panics, logging and
+//! configuration layers, all through the real binary.
+
+use serde_json::{json, Value};
+
+use crate::support::{
+    bumped_interface_version, external_plugin, incompatible_plugin, interface_version, mock_plugin,
+    not_a_plugin, Sandbox,
+};
+
+fn mock_instance(name: &str, config: Value) -> Value {
+    json!({"name": name, "type": "mock", "config": config})
+}
+
+fn providers_config(instances: Vec<Value>) -> Value {
+    json!({"provider": {"providers": instances}})
+}
+
+fn health_of<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("no health entry for {name} in {report}"))
+}
+
+#[test]
+fn the_mock_plugin_loads_from_a_plugins_directory() {
+    let sandbox = Sandbox::with_mock();
+    sandbox.write_config(&providers_config(vec![mock_instance("mock-a", json!({}))]));
+
+    let listed = sandbox.orb(&["plugins", "list"]);
+    let listed = listed.expect_code(0).json();
+    assert_eq!(listed["refused"], json!([]));
+    let plugin = &listed["plugins"][0];
+    assert_eq!(plugin["name"], "orb-provider-mock");
+    assert_eq!(plugin["providerTypes"], json!(["mock"]));
+    assert_eq!(plugin["interfaceVersion"], interface_version());
+
+    let health = sandbox.orb(&["providers", "health"]);
+    let health = health.expect_code(0).json();
+    assert_eq!(health_of(&health, "mock-a")["status"], "healthy");
+
+    let providers = sandbox.orb(&["providers", "list"]).json();
+    assert_eq!(providers["providers"][0]["status"], "ready");
+}
+
+#[test]
+fn a_separately_built_provider_plugs_into_the_built_host() {
+    let sandbox = Sandbox::new();
+    sandbox.add_plugin(external_plugin(), "liborb_provider_external.so");
+    sandbox.write_config(&providers_config(vec![json!({
+        "name": "vendor-1", "type": "external", "config": {"greeting": "bonjour"}
+    })]));
+
+    let listed = sandbox.orb(&["plugins", "list"]);
+    let listed = listed.expect_code(0).json();
+    assert_eq!(listed["plugins"][0]["name"], "external-fixture");
+    assert_eq!(listed["plugins"][0]["version"], "3.1.4");
+
+    let health = sandbox.orb(&["providers", "health"]);
+    let health = health.expect_code(0).json();
+    let vendor = health_of(&health, "vendor-1");
+    assert_eq!(vendor["status"], "healthy");
+    assert_eq!(vendor["checks"][0]["detail"], "bonjour");
+}
+
+#[test]
+fn a_library_built_against_another_interface_version_is_refused() {
+    let sandbox = Sandbox::with_mock();
+    sandbox.add_plugin(incompatible_plugin(), "liborb_provider_external.so");
+    sandbox.write_config(&providers_config(vec![
+        mock_instance("mock-a", json!({})),
+        json!({"name": "vendor-1", "type": "external"}),
+    ]));
+
+    let listed = sandbox.orb(&["plugins", "list"]);
+    let listed = listed.expect_code(1).json();
+    let refusal = listed["refused"][0]["error"].as_str().unwrap();
+    assert!(refusal.contains("liborb_provider_external.so"), "{refusal}");
+    assert!(refusal.contains(&bumped_interface_version()), "{refusal}");
+    assert!(refusal.contains(&interface_version()), "{refusal}");
+    // The other library still loads, and its provider still works.
+    assert_eq!(listed["plugins"][0]["name"], "orb-provider-mock");
+    let health = sandbox.orb(&["providers", "health"]).json();
+    assert_eq!(health_of(&health, "mock-a")["status"], "healthy");
+    let vendor = health_of(&health, "vendor-1");
+    assert_eq!(vendor["status"], "unhealthy");
+    assert!(vendor["error"]
+        .as_str()
+        .unwrap()
+        .contains("no loaded plugin offers provider type 'external'"));
+}
+
+#[test]
+fn libraries_that_are_not_plugins_are_refused() {
+    let sandbox = Sandbox::with_mock();
+    sandbox.add_plugin(not_a_plugin(), "libnot_a_plugin.so");
+    std::fs::write(sandbox.plugins_dir().join("libjunk.so"), "not a library").unwrap();
+    std::fs::write(sandbox.plugins_dir().join("README.txt"), "ignored").unwrap();
+    sandbox.write_config(&providers_config(vec![mock_instance("mock-a", json!({}))]));
+
+    let listed = sandbox.orb(&["plugins", "list"]);
+    let listed = listed.expect_code(1).json();
+    let refused: Vec<&str> = listed["refused"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["error"].as_str().unwrap())
+        .collect();
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(
+        refused
+            .iter()
+            .any(|e| e.contains("libjunk.so") && e.contains("not a loadable library")),
+        "{refused:?}"
+    );
+    assert!(
+        refused
+            .iter()
+            .any(|e| e.contains("libnot_a_plugin.so") && e.contains("not an orb provider plugin")),
+        "{refused:?}"
+    );
+    assert_eq!(listed["plugins"].as_array().unwrap().len(), 1);
+    let health = sandbox.orb(&["providers", "health"]);
+    assert_eq!(
+        health_of(&health.expect_code(0).json(), "mock-a")["status"],
+        "healthy"
+    );
+}
+
+#[test]
+fn two_libraries_claiming_one_type_keep_the_first() {
+    let sandbox = Sandbox::with_mock();
+    sandbox.add_plugin(&mock_plugin(), "libzz_second_mock.so");
+    sandbox.write_config(&providers_config(vec![mock_instance("mock-a", json!({}))]));
+    let listed = sandbox.orb(&["plugins", "list"]);
+    let listed = listed.expect_code(1).json();
+    let refusal = listed["refused"][0]["error"].as_str().unwrap();
+    assert!(refusal.contains("libzz_second_mock.so"), "{refusal}");
+    assert!(
+        refusal.contains("provider type 'mock' is already offered by"),
+        "{refusal}"
+    );
+    assert!(refusal.contains("liborb_provider_mock.so"), "{refusal}");
+    let health = sandbox.orb(&["providers", "health"]);
+    assert_eq!(
+        health_of(&health.expect_code(0).json(), "mock-a")["status"],
+        "healthy"
+    );
+}
+
+#[test]
+fn a_missing_plugins_directory_is_a_clear_error() {
+    let mut sandbox = Sandbox::new();
+    sandbox.set_env("ORB_PLUGINS_DIR", "/nonexistent/orb-plugins");
+    let listed = sandbox.orb(&["plugins", "list"]);
+    let listed = listed.expect_code(1).json();
+    let error = listed["refused"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains("/nonexistent/orb-plugins does not exist"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_panicking_provider_does_not_take_the_host_down() {
+    let sandbox = Sandbox::with_mock();
+    sandbox.write_config(&providers_config(vec![
+        mock_instance("fragile", json!({"panic_in": ["health_check"]})),
+        mock_instance("steady", json!({})),
+    ]));
+    let run = sandbox.orb(&["providers", "health"]);
+    // A clean failure exit, not a crash: the other provider was still checked.
+    let report = run.expect_code(1).json();
+    let fragile = health_of(&report, "fragile");
+    assert_eq!(fragile["status"], "unhealthy");
+    let error = fragile["error"].as_str().unwrap();
+    assert!(error.contains("panicked in health_check"), "{error}");
+    assert!(error.contains("simulated panic"), "{error}");
+    assert_eq!(health_of(&report, "steady")["status"], "healthy");
+    assert!(!run.stderr.contains("RUST_BACKTRACE"), "{}", run.stderr);
+}
+
+#[test]
+fn environment_overrides_win_over_the_file() {
+    let sandbox = Sandbox::with_mock();
+    let mut config = providers_config(vec![mock_instance(
+        "mock-a",
+        json!({"panic_in": ["health_check"], "latency_ms": 1}),
+    )]);
+    config["logging"] = json!({"level": "error"});
+    sandbox.write_config(&config);
+
+    // The file alone makes the provider panic.
+    sandbox.orb(&["providers", "health"]).expect_code(1);
+
+    let env = [
+        ("ORB_MOCK_PANIC_IN", "[]"),
+        ("ORB_LOGGING__LEVEL", "debug"),
+        ("ORB_SERVER__PORT", "9100"),
+    ];
+    let health = sandbox.orb_env(&["providers", "health"], &env);
+    assert_eq!(
+        health_of(&health.expect_code(0).json(), "mock-a")["status"],
+        "healthy"
+    );
+
+    let shown = sandbox.orb_env(&["config", "show"], &env);
+    let shown = shown.expect_code(0).json();
+    assert_eq!(shown["logging"]["level"], "debug");
+    assert_eq!(shown["server"]["port"], 9100);
+    assert_eq!(
+        shown["provider"]["providers"][0]["config"],
+        json!({"panic_in": [], "latency_ms": 1})
+    );
+}
+
+#[test]
+fn plugin_logs_reach_the_host_log_with_the_instance_name() {
+    let sandbox = Sandbox::with_mock();
+    sandbox.write_config(&providers_config(vec![mock_instance(
+        "mock-logged",
+        json!({}),
+    )]));
+    let logs = sandbox.path().join("logs");
+    let run = sandbox.orb_env(
+        &["providers", "health"],
+        &[
+            ("ORB_LOGGING__LEVEL", "debug"),
+            ("ORB_LOG_DIR", logs.to_str().unwrap()),
+        ],
+    );
+    // stdout stays one JSON document; the log goes to the file.
+    run.expect_code(0).json();
+    let log = std::fs::read_to_string(logs.join("orb.log")).unwrap();
+    let line = log
+        .lines()
+        .find(|l| l.contains("mock health checked"))
+        .unwrap_or_else(|| panic!("the plugin's event is not in the log:\n{log}"));
+    assert!(line.contains("provider=\"mock-logged\""), "{line}");
+    assert!(line.contains("DEBUG"), "{line}");
+}
+
+#[test]
+fn config_show_redacts_secrets() {
+    let sandbox = Sandbox::with_mock();
+    let mut config = providers_config(vec![json!({
+        "name": "aws-1", "type": "aws",
+        "config": {"region": "us-east-1", "secret_access_key": "wJalrXUtnFEMI/K7MDENG"}
+    })]);
+    config["server"] = json!({"auth": {"tokens": ["t0ps3cr3t"]}});
+    sandbox.write_config(&config);
+    let run = sandbox.orb(&["config", "show", "--format", "yaml"]);
+    run.expect_code(0);
+    assert!(!run.stdout.contains("wJalrXUtnFEMI"), "{}", run.stdout);
+    assert!(!run.stdout.contains("t0ps3cr3t"), "{}", run.stdout);
+    assert!(run.stdout.contains("region: us-east-1"), "{}", run.stdout);
+}
+
+#[test]
+fn bad_configuration_names_the_key_and_exits_nonzero() {
+    let sandbox = Sandbox::with_mock();
+    sandbox.write_config(
+        &json!({"provider": {"providers": [{"name": "x", "type": "mock", "weight": "heavy"}]}}),
+    );
+    let run = sandbox.orb(&["config", "show"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("provider.providers[0].weight"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}

@@ -1,0 +1,328 @@
+//! Running the real `orb` binary against real plugin libraries in a throw-away directory.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+/// The workspace root.
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The build directory of this test binary's profile (`target/debug`).
+pub fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary has a path");
+    // target/<profile>/deps/it-<hash>
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("the test binary is in target/<profile>/deps")
+        .to_path_buf()
+}
+
+/// A workspace artifact, which `cargo build --workspace` (run by `scripts/test`) makes.
+pub fn artifact(name: &str) -> PathBuf {
+    let path = profile_dir().join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace` before the tests (scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+/// The `orb` binary.
+pub fn orb_bin() -> PathBuf {
+    artifact("orb")
+}
+
+/// The mock provider plugin library.
+pub fn mock_plugin() -> PathBuf {
+    artifact("liborb_provider_mock.so")
+}
+
+/// The outcome of one `orb` run.
+#[derive(Debug)]
+pub struct Run {
+    /// The exit code (-1 when killed by a signal).
+    pub code: i32,
+    /// Standard output.
+    pub stdout: String,
+    /// Standard error.
+    pub stderr: String,
+}
+
+impl Run {
+    /// Standard output as JSON; fails the test with both streams when it is not.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not one JSON value ({e}):\n--- stdout\n{}\n--- stderr\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+
+    /// Fails the test unless the exit code is `code`.
+    pub fn expect_code(&self, code: i32) -> &Self {
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// A throw-away orb installation: a plugins directory, a work directory and a config file.
+pub struct Sandbox {
+    dir: tempfile::TempDir,
+    extra_env: Vec<(String, String)>,
+}
+
+impl Sandbox {
+    /// An empty sandbox.
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        for sub in ["plugins", "work", "config"] {
+            std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+        }
+        let sandbox = Sandbox {
+            dir,
+            extra_env: Vec::new(),
+        };
+        sandbox.write_config(&serde_json::json!({}));
+        sandbox
+    }
+
+    /// A sandbox with the mock plugin installed.
+    pub fn with_mock() -> Self {
+        let sandbox = Sandbox::new();
+        sandbox.add_plugin(&mock_plugin(), "liborb_provider_mock.so");
+        sandbox
+    }
+
+    /// The sandbox's root.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The plugins directory.
+    pub fn plugins_dir(&self) -> PathBuf {
+        self.path().join("plugins")
+    }
+
+    /// The config file.
+    pub fn config_file(&self) -> PathBuf {
+        self.path().join("config").join("config.json")
+    }
+
+    /// Copies a library into the plugins directory as `file_name`.
+    pub fn add_plugin(&self, library: &Path, file_name: &str) {
+        std::fs::copy(library, self.plugins_dir().join(file_name)).unwrap_or_else(|e| {
+            panic!("cannot copy {}: {e}", library.display());
+        });
+    }
+
+    /// Replaces the config file.
+    pub fn write_config(&self, config: &Value) {
+        std::fs::write(
+            self.config_file(),
+            serde_json::to_string_pretty(config).unwrap(),
+        )
+        .unwrap();
+    }
+
+    /// Sets an environment variable for every later run.
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.extra_env.push((name.to_owned(), value.to_owned()));
+    }
+
+    /// Runs `orb args...` with a clean environment: only PATH, HOME, the sandbox's
+    /// `ORB_CONFIG_FILE`, `ORB_PLUGINS_DIR` and `ORB_WORK_DIR`, and what `set_env` added.
+    pub fn orb(&self, args: &[&str]) -> Run {
+        self.orb_env(args, &[])
+    }
+
+    /// Like [`Sandbox::orb`], with more environment variables for this run.
+    pub fn orb_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut cmd = Command::new(orb_bin());
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.path())
+            .env("ORB_CONFIG_FILE", self.config_file())
+            .env("ORB_PLUGINS_DIR", self.plugins_dir())
+            .env("ORB_WORK_DIR", self.path().join("work"))
+            .current_dir(self.path());
+        for (k, v) in &self.extra_env {
+            cmd.env(k, v);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("orb runs");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+/// Builds a fixture Cargo project copied into `target/fixtures/src/<name>`, returning its
+/// `cdylib`. `prepare` may rewrite the copy before the build.
+fn build_fixture(
+    name: &str,
+    fixture: &str,
+    library: &str,
+    prepare: impl FnOnce(&Path) -> PathBuf,
+) -> PathBuf {
+    let fixtures_target = profile_dir().parent().expect("target/").join("fixtures");
+    let src = fixtures_target.join("src").join(name);
+    let _ = std::fs::remove_dir_all(&src);
+    std::fs::create_dir_all(&src).unwrap();
+    let crate_dir = src.join(fixture);
+    copy_dir(
+        &repo_root().join("tests/fixtures").join(fixture),
+        &crate_dir,
+    );
+    std::fs::copy(repo_root().join("Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
+    let manifest = prepare(&src);
+    let target = fixtures_target.join("build").join(name);
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args(["build", "--quiet", "--manifest-path"])
+        .arg(&manifest)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "building fixture {name} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lib = target.join("debug").join(library);
+    assert!(lib.exists(), "{} was not built", lib.display());
+    lib
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() != "target" {
+                copy_dir(&entry.path(), &target);
+            }
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The external provider fixture, built separately against the real `orb-plugin-api`.
+pub fn external_plugin() -> &'static Path {
+    static LIB: OnceLock<PathBuf> = OnceLock::new();
+    LIB.get_or_init(|| {
+        build_fixture(
+            "external",
+            "external-provider",
+            "liborb_provider_external.so",
+            |src| {
+                let manifest = src.join("external-provider/Cargo.toml");
+                let api = repo_root().join("plugin-api");
+                rewrite(
+                    &manifest,
+                    "path = \"../../../plugin-api\"",
+                    &format!("path = {:?}", api),
+                );
+                manifest
+            },
+        )
+    })
+}
+
+/// The host's interface version with its minor (or, from 1.0, major) number bumped.
+pub fn bumped_interface_version() -> String {
+    let host = interface_version();
+    let parts: Vec<u32> = host.split('.').map(|p| p.parse().unwrap()).collect();
+    if parts[0] == 0 {
+        format!("0.{}.0", parts[1] + 1)
+    } else {
+        format!("{}.0.0", parts[0] + 1)
+    }
+}
+
+/// The host's interface version: the version of `orb-plugin-api` in the workspace.
+pub fn interface_version() -> String {
+    let manifest = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
+    let package = &manifest[manifest.find("[workspace.package]").unwrap()..];
+    let line = package
+        .lines()
+        .find(|l| l.starts_with("version"))
+        .expect("[workspace.package] has a version");
+    line.split('"').nth(1).unwrap().to_owned()
+}
+
+/// The external provider fixture, built against a copy of `orb-plugin-api` whose version is
+/// [`bumped_interface_version`]: a library of an incompatible interface version.
+pub fn incompatible_plugin() -> &'static Path {
+    static LIB: OnceLock<PathBuf> = OnceLock::new();
+    LIB.get_or_init(|| {
+        build_fixture(
+            "incompatible",
+            "external-provider",
+            "liborb_provider_external.so",
+            |src| {
+                // A copy of the workspace holding only the interface crate, at a new version.
+                copy_dir(&repo_root().join("plugin-api"), &src.join("plugin-api"));
+                let root = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
+                let members = root.lines().find(|l| l.starts_with("members")).unwrap();
+                let root = root
+                    .replace(members, "members = [\"plugin-api\"]")
+                    .replace(
+                        "exclude = [\"tests/fixtures\"]",
+                        "exclude = [\"external-provider\"]",
+                    )
+                    .replacen(
+                        &format!("version = \"{}\"", interface_version()),
+                        &format!("version = \"{}\"", bumped_interface_version()),
+                        1,
+                    );
+                std::fs::write(src.join("Cargo.toml"), root).unwrap();
+                let manifest = src.join("external-provider/Cargo.toml");
+                rewrite(
+                    &manifest,
+                    "path = \"../../../plugin-api\"",
+                    "path = \"../plugin-api\"",
+                );
+                manifest
+            },
+        )
+    })
+}
+
+/// A shared library that is not an orb plugin.
+pub fn not_a_plugin() -> &'static Path {
+    static LIB: OnceLock<PathBuf> = OnceLock::new();
+    LIB.get_or_init(|| {
+        build_fixture(
+            "not-a-plugin",
+            "not-a-plugin",
+            "libnot_a_plugin.so",
+            |src| src.join("not-a-plugin/Cargo.toml"),
+        )
+    })
+}
+
+fn rewrite(file: &Path, from: &str, to: &str) {
+    let text = std::fs::read_to_string(file).unwrap();
+    assert!(text.contains(from), "{} has no {from}", file.display());
+    std::fs::write(file, text.replace(from, to)).unwrap();
+}
