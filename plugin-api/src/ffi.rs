@@ -78,8 +78,11 @@ pub trait FfiProvider: Send + Sync {
     fn machine_status(&self, input: RStr<'_>) -> FfiResult;
 
     /// Input: [`crate::Template`]; output: a list of problems (empty when valid).
-    #[sabi(last_prefix_field)]
     fn validate_template(&self, input: RStr<'_>) -> FfiResult;
+
+    /// Input: a list of instance type names; output: a list of [`crate::InstanceTypeInfo`].
+    #[sabi(last_prefix_field)]
+    fn instance_types(&self, input: RStr<'_>) -> FfiResult;
 }
 
 /// The boxed provider object as the host holds it.

@@ -14,8 +14,8 @@ use crate::ffi::{
 };
 use crate::logging::INSTANCE_FIELD;
 use crate::{
-    ErrorKind, HealthReport, ProviderError, ProvisionRequest, ProvisionResult, StatusQuery,
-    StatusResult, Template, TerminateRequest, TerminateResult,
+    ErrorKind, HealthReport, InstanceTypeInfo, ProviderError, ProvisionRequest, ProvisionResult,
+    StatusQuery, StatusResult, Template, TerminateRequest, TerminateResult,
 };
 
 /// A cloud provider, as a vendor implements it.
@@ -57,6 +57,12 @@ pub trait Provider: Send + Sync {
     /// Every problem that would stop `template` from provisioning; empty when it is valid.
     fn validate_template(&self, template: &Template) -> Result<Vec<String>, ProviderError> {
         let _ = template;
+        Ok(Vec::new())
+    }
+
+    /// The vCPUs and memory of the named instance types; types it does not know are left out.
+    fn instance_types(&self, names: Vec<String>) -> Result<Vec<InstanceTypeInfo>, ProviderError> {
+        let _ = names;
         Ok(Vec::new())
     }
 }
@@ -335,6 +341,10 @@ impl FfiProvider for Adapter {
         self.call_with("validate_template", input, |p, t: Template| {
             p.validate_template(&t)
         })
+    }
+
+    fn instance_types(&self, input: RStr<'_>) -> FfiResult {
+        self.call_with("instance_types", input, |p, names| p.instance_types(names))
     }
 }
 

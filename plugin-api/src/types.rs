@@ -251,6 +251,24 @@ pub struct MachineFailure {
     pub message: String,
 }
 
+/// What an instance type offers, for the attributes reported to Host Factory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceTypeInfo {
+    /// The type's name (`m5.large`).
+    pub name: String,
+    /// Virtual CPUs.
+    pub vcpus: u32,
+    /// Physical cores, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cores: Option<u32>,
+    /// Memory in MiB.
+    pub memory_mib: u64,
+    /// The CPU architecture (`x86_64`, `arm64`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<String>,
+}
+
 /// How healthy a provider is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

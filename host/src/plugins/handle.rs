@@ -9,8 +9,8 @@ use std::sync::Arc;
 use abi_stable::std_types::RStr;
 use orb_plugin_api::ffi::{FfiProviderBox, FfiResult};
 use orb_plugin_api::{
-    ErrorKind, HealthReport, ProviderError, ProvisionRequest, ProvisionResult, StatusQuery,
-    StatusResult, Template, TerminateRequest, TerminateResult,
+    ErrorKind, HealthReport, InstanceTypeInfo, ProviderError, ProvisionRequest, ProvisionResult,
+    StatusQuery, StatusResult, Template, TerminateRequest, TerminateResult,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -141,6 +141,18 @@ impl ProviderHandle {
         let input = self.encode("validate_template", template)?;
         self.call("validate_template", Some(input), |o, i| {
             o.validate_template(RStr::from_str(i))
+        })
+        .await
+    }
+
+    /// The vCPUs and memory of the named instance types.
+    pub async fn instance_types(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<InstanceTypeInfo>, ProviderCallError> {
+        let input = self.encode("instance_types", &names)?;
+        self.call("instance_types", Some(input), |o, i| {
+            o.instance_types(RStr::from_str(i))
         })
         .await
     }

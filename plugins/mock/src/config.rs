@@ -1,5 +1,6 @@
 //! The mock provider's per-instance configuration.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use orb_plugin_api::Template;
@@ -33,7 +34,29 @@ pub struct MockConfig {
     pub reclaim_after_seconds: Option<f64>,
     /// Templates the provider offers by itself.
     pub templates: Vec<Template>,
+    /// Instance types the "cloud" offers, beside the built-in ones.
+    pub instance_types: BTreeMap<String, MockInstanceType>,
 }
+
+/// An instance type of the mock cloud.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MockInstanceType {
+    /// Virtual CPUs.
+    pub vcpus: u32,
+    /// Memory in MiB.
+    pub memory_mib: u64,
+}
+
+/// Instance types every mock instance knows: (name, vCPUs, memory in MiB).
+pub const BUILT_IN_INSTANCE_TYPES: &[(&str, u32, u64)] = &[
+    ("t3.micro", 2, 1024),
+    ("t3.medium", 2, 4096),
+    ("t3.large", 2, 8192),
+    ("m5.large", 2, 8192),
+    ("m5.xlarge", 4, 16384),
+    ("c5.2xlarge", 8, 16384),
+];
 
 impl Default for MockConfig {
     fn default() -> Self {
@@ -48,6 +71,7 @@ impl Default for MockConfig {
             panic_in: Vec::new(),
             reclaim_after_seconds: None,
             templates: Vec::new(),
+            instance_types: BTreeMap::new(),
         }
     }
 }

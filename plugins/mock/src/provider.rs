@@ -4,12 +4,12 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use orb_plugin_api::{
-    ErrorKind, Failure, HealthCheck, HealthReport, HealthStatus, Machine, MachineState, Provider,
-    ProviderContext, ProviderError, ProvisionRequest, ProvisionResult, StatusQuery, StatusResult,
-    Template, TerminateRequest, TerminateResult,
+    ErrorKind, Failure, HealthCheck, HealthReport, HealthStatus, InstanceTypeInfo, Machine,
+    MachineState, Provider, ProviderContext, ProviderError, ProvisionRequest, ProvisionResult,
+    StatusQuery, StatusResult, Template, TerminateRequest, TerminateResult,
 };
 
-use crate::config::MockConfig;
+use crate::config::{MockConfig, BUILT_IN_INSTANCE_TYPES};
 use crate::state::{MockMachine, StateFile, Timing};
 
 /// A provider whose machines live in a state file.
@@ -352,6 +352,29 @@ impl Provider for MockProvider {
         tracing::debug!(template = %template.template_id, problems = problems.len(), "mock template validated");
         Ok(problems)
     }
+
+    fn instance_types(&self, names: Vec<String>) -> Result<Vec<InstanceTypeInfo>, ProviderError> {
+        self.enter("instance_types");
+        Ok(names
+            .into_iter()
+            .filter_map(|name| {
+                let (vcpus, memory_mib) = match self.config.instance_types.get(&name) {
+                    Some(t) => (t.vcpus, t.memory_mib),
+                    None => BUILT_IN_INSTANCE_TYPES
+                        .iter()
+                        .find(|(n, _, _)| *n == name)
+                        .map(|(_, v, m)| (*v, *m))?,
+                };
+                Some(InstanceTypeInfo {
+                    name,
+                    vcpus,
+                    cores: Some(vcpus.div_ceil(2)),
+                    memory_mib,
+                    architecture: Some("x86_64".into()),
+                })
+            })
+            .collect())
+    }
 }
 
 #[cfg(test)]
@@ -510,6 +533,25 @@ mod tests {
             serde_json::from_value(json!({"templateId": "bad", "priceType": "cheap"})).unwrap();
         assert_eq!(p.validate_template(&t).unwrap().len(), 3);
         assert!(p.validate_template(&template()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn instance_types_come_from_config_then_the_built_in_table() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = provider(
+            dir.path(),
+            json!({"instance_types": {"x9.huge": {"vcpus": 96, "memory_mib": 786432}}}),
+        );
+        let types = p
+            .instance_types(vec![
+                "x9.huge".into(),
+                "m5.large".into(),
+                "nope.small".into(),
+            ])
+            .unwrap();
+        assert_eq!(types.len(), 2);
+        assert_eq!((types[0].vcpus, types[0].memory_mib), (96, 786432));
+        assert_eq!((types[1].vcpus, types[1].memory_mib), (2, 8192));
     }
 
     #[test]
