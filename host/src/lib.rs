@@ -6,7 +6,9 @@
 
 pub mod cli;
 pub mod config;
+pub mod domain;
 pub mod logging;
 pub mod output;
 pub mod plugins;
 pub mod providers;
+pub mod storage;

@@ -1,0 +1,38 @@
+//! Schema migrations, versioned in `host/migrations/` and tracked in SQLite's `user_version`.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// Every migration, in order; the schema version is the number applied.
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_initial",
+    include_str!("../../migrations/0001_initial.sql"),
+)];
+
+/// The schema version this orb writes.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Brings the schema up to date, in one immediate transaction so that concurrent processes
+/// migrate once. Refuses a database from a newer orb.
+pub fn migrate(conn: &mut Connection) -> Result<(), String> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| e.to_string())?;
+    let current: i64 = tx
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    if current > latest_version() {
+        return Err(format!(
+            "its schema version is {current}, newer than this orb's {}; upgrade orb",
+            latest_version()
+        ));
+    }
+    for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.execute_batch(sql)
+            .map_err(|e| format!("migration {name} failed: {e}"))?;
+        tx.pragma_update(None, "user_version", index as i64 + 1)
+            .map_err(|e| e.to_string())?;
+    }
+    tx.commit().map_err(|e| e.to_string())
+}

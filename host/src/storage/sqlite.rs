@@ -1,0 +1,573 @@
+//! The SQLite store.
+//!
+//! Many `orb` processes use one database at once (Host Factory runs a process per call), so:
+//! WAL journaling (readers never wait for the writer), a generous busy timeout, and every
+//! write in a `BEGIN IMMEDIATE` transaction (a write lock taken up front, so two processes
+//! never deadlock upgrading read locks, which SQLite would answer with "database is locked").
+//! `synchronous = FULL` makes every committed transaction survive a crash.
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use orb_plugin_api::MachineState;
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+
+use super::migrations::migrate;
+use super::{MachineFilter, RequestFilter, Store, StoreError};
+use crate::domain::{MachineRecord, Phase, Request, RequestKind, RequestStatus, ReturnItem};
+
+/// How long a process waits for another's write lock before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A SQLite database holding orb's state.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+impl SqliteStore {
+    /// Opens (creating when missing) the database at `path` and brings its schema up to date.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        let fail = |reason: String| StoreError::Open {
+            path: path.display().to_string(),
+            reason,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+        }
+        let mut conn = Connection::open(path).map_err(|e| fail(e.to_string()))?;
+        // The busy timeout first: switching to WAL itself needs a lock.
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(|e| fail(e.to_string()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| fail(e.to_string()))?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(|e| fail(e.to_string()))?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(|e| fail(e.to_string()))?;
+        migrate(&mut conn).map_err(fail)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| StoreError::Database("the connection lock was poisoned".into()))?;
+        f(&mut conn)
+    }
+
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+    }
+}
+
+const REQUEST_COLUMNS: &str = "request_id, kind, provider_instance, provider_type, template_id, \
+    provider_api, requested, status, phase, message, unfulfilled, resource_ids, template, owner, \
+    created_at, updated_at, deadline_at";
+
+const MACHINE_COLUMNS: &str = "machine_id, request_id, return_request_id, provider_instance, \
+    template_id, name, state, private_ip, public_ip, launch_time, instance_type, price_type, \
+    resource_id, message, reclaim_notice_at, created_at, updated_at";
+
+fn corrupt(what: &str, value: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("{what} '{value}'").into(),
+    )
+}
+
+fn request_from_row(row: &Row<'_>) -> rusqlite::Result<Request> {
+    let kind: String = row.get(1)?;
+    let status: String = row.get(7)?;
+    let phase: String = row.get(8)?;
+    let resource_ids: String = row.get(11)?;
+    let template: Option<String> = row.get(12)?;
+    Ok(Request {
+        request_id: row.get(0)?,
+        kind: match kind.as_str() {
+            "acquire" => RequestKind::Acquire,
+            "return" => RequestKind::Return,
+            _ => return Err(corrupt("request kind", &kind)),
+        },
+        provider_instance: row.get(2)?,
+        provider_type: row.get(3)?,
+        template_id: row.get(4)?,
+        provider_api: row.get(5)?,
+        requested: row.get(6)?,
+        status: RequestStatus::parse(&status).ok_or_else(|| corrupt("request status", &status))?,
+        phase: Phase::parse(&phase).ok_or_else(|| corrupt("request phase", &phase))?,
+        message: row.get(9)?,
+        unfulfilled: row.get(10)?,
+        resource_ids: serde_json::from_str(&resource_ids)
+            .map_err(|_| corrupt("resource ids", &resource_ids))?,
+        template: template
+            .map(|t| serde_json::from_str(&t).map_err(|_| corrupt("template", &t)))
+            .transpose()?,
+        owner: row.get(13)?,
+        created_at: row.get(14)?,
+        updated_at: row.get(15)?,
+        deadline_at: row.get(16)?,
+    })
+}
+
+fn machine_from_row(row: &Row<'_>) -> rusqlite::Result<MachineRecord> {
+    let state: String = row.get(6)?;
+    Ok(MachineRecord {
+        machine_id: row.get(0)?,
+        request_id: row.get(1)?,
+        return_request_id: row.get(2)?,
+        provider_instance: row.get(3)?,
+        template_id: row.get(4)?,
+        name: row.get(5)?,
+        state: serde_json::from_value::<MachineState>(serde_json::Value::String(state))
+            .unwrap_or(MachineState::Unknown),
+        private_ip: row.get(7)?,
+        public_ip: row.get(8)?,
+        launch_time: row.get(9)?,
+        instance_type: row.get(10)?,
+        price_type: row.get(11)?,
+        resource_id: row.get(12)?,
+        message: row.get(13)?,
+        reclaim_notice_at: row.get(14)?,
+        created_at: row.get(15)?,
+        updated_at: row.get(16)?,
+    })
+}
+
+fn write_request(
+    tx: &rusqlite::Transaction<'_>,
+    r: &Request,
+    insert: bool,
+) -> Result<(), StoreError> {
+    let sql = if insert {
+        format!("INSERT INTO requests ({REQUEST_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)")
+    } else {
+        "UPDATE requests SET kind = ?2, provider_instance = ?3, provider_type = ?4, \
+         template_id = ?5, provider_api = ?6, requested = ?7, status = ?8, phase = ?9, \
+         message = ?10, unfulfilled = ?11, resource_ids = ?12, template = ?13, owner = ?14, \
+         created_at = ?15, updated_at = ?16, deadline_at = ?17 WHERE request_id = ?1"
+            .to_owned()
+    };
+    let changed = tx.execute(
+        &sql,
+        params![
+            r.request_id,
+            r.kind.as_str(),
+            r.provider_instance,
+            r.provider_type,
+            r.template_id,
+            r.provider_api,
+            r.requested,
+            r.status.as_str(),
+            r.phase.as_str(),
+            r.message,
+            r.unfulfilled,
+            serde_json::to_string(&r.resource_ids).expect("strings serialize"),
+            r.template.as_ref().map(|t| t.to_string()),
+            r.owner,
+            r.created_at,
+            r.updated_at,
+            r.deadline_at,
+        ],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::Database(format!(
+            "request {} is not stored",
+            r.request_id
+        )));
+    }
+    Ok(())
+}
+
+fn write_machines(
+    tx: &rusqlite::Transaction<'_>,
+    machines: &[MachineRecord],
+) -> Result<(), StoreError> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO machines ({MACHINE_COLUMNS}) VALUES \
+         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+    ))?;
+    for m in machines {
+        stmt.execute(params![
+            m.machine_id,
+            m.request_id,
+            m.return_request_id,
+            m.provider_instance,
+            m.template_id,
+            m.name,
+            m.state.as_str(),
+            m.private_ip,
+            m.public_ip,
+            m.launch_time,
+            m.instance_type,
+            m.price_type,
+            m.resource_id,
+            m.message,
+            m.reclaim_notice_at,
+            m.created_at,
+            m.updated_at,
+        ])?;
+    }
+    Ok(())
+}
+
+impl Store for SqliteStore {
+    fn insert_request(&self, request: &Request) -> Result<(), StoreError> {
+        self.write(|tx| write_request(tx, request, true))
+    }
+
+    fn update_request(&self, request: &Request) -> Result<(), StoreError> {
+        self.write(|tx| write_request(tx, request, false))
+    }
+
+    fn get_request(&self, request_id: &str) -> Result<Option<Request>, StoreError> {
+        self.with(|conn| {
+            Ok(conn
+                .query_row(
+                    &format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE request_id = ?1"),
+                    [request_id],
+                    request_from_row,
+                )
+                .optional()?)
+        })
+    }
+
+    fn list_requests(&self, filter: &RequestFilter) -> Result<Vec<Request>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {REQUEST_COLUMNS} FROM requests \
+                 WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR status = ?2) \
+                 AND (?3 IS NULL OR template_id = ?3) \
+                 ORDER BY created_at DESC, request_id LIMIT ?4"
+            ))?;
+            let rows = stmt.query_map(
+                params![
+                    filter.kind.map(RequestKind::as_str),
+                    filter.status.map(RequestStatus::as_str),
+                    filter.template_id,
+                    filter.limit.map(i64::from).unwrap_or(-1),
+                ],
+                request_from_row,
+            )?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn save_progress(
+        &self,
+        request: &Request,
+        machines: &[MachineRecord],
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            write_machines(tx, machines)?;
+            write_request(tx, request, false)
+        })
+    }
+
+    fn upsert_machines(&self, machines: &[MachineRecord]) -> Result<(), StoreError> {
+        self.write(|tx| write_machines(tx, machines))
+    }
+
+    fn get_machine(&self, machine_id: &str) -> Result<Option<MachineRecord>, StoreError> {
+        self.with(|conn| {
+            Ok(conn
+                .query_row(
+                    &format!("SELECT {MACHINE_COLUMNS} FROM machines WHERE machine_id = ?1"),
+                    [machine_id],
+                    machine_from_row,
+                )
+                .optional()?)
+        })
+    }
+
+    fn find_machine_by_name(&self, name: &str) -> Result<Option<MachineRecord>, StoreError> {
+        self.with(|conn| {
+            Ok(conn
+                .query_row(
+                    &format!(
+                        "SELECT {MACHINE_COLUMNS} FROM machines WHERE name = ?1 \
+                         ORDER BY created_at DESC LIMIT 1"
+                    ),
+                    [name],
+                    machine_from_row,
+                )
+                .optional()?)
+        })
+    }
+
+    fn machines_of_request(&self, request_id: &str) -> Result<Vec<MachineRecord>, StoreError> {
+        self.list_machines(&MachineFilter {
+            request_id: Some(request_id.to_owned()),
+            ..Default::default()
+        })
+    }
+
+    fn list_machines(&self, filter: &MachineFilter) -> Result<Vec<MachineRecord>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT {MACHINE_COLUMNS} FROM machines \
+                 WHERE (?1 IS NULL OR request_id = ?1) AND (?2 IS NULL OR state = ?2) \
+                 ORDER BY created_at DESC, machine_id LIMIT ?3"
+            ))?;
+            let rows = stmt.query_map(
+                params![
+                    filter.request_id,
+                    filter.state,
+                    filter.limit.map(i64::from).unwrap_or(-1)
+                ],
+                machine_from_row,
+            )?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn active_machines_of_template(&self, template_id: &str) -> Result<u32, StoreError> {
+        self.with(|conn| {
+            Ok(conn.query_row(
+                "SELECT COUNT(*) FROM machines WHERE template_id = ?1 \
+                 AND state NOT IN ('terminated', 'failed') AND return_request_id IS NULL",
+                [template_id],
+                |r| r.get(0),
+            )?)
+        })
+    }
+
+    fn insert_return(&self, request: &Request, items: &[ReturnItem]) -> Result<(), StoreError> {
+        self.write(|tx| {
+            write_request(tx, request, true)?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO return_items (return_request_id, position, machine_id, name, error) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
+            let mut claim = tx.prepare_cached(
+                "UPDATE machines SET return_request_id = ?1, updated_at = ?3 \
+                 WHERE machine_id = ?2 AND return_request_id IS NULL",
+            )?;
+            for (position, item) in items.iter().enumerate() {
+                insert.execute(params![
+                    request.request_id,
+                    position as i64,
+                    item.machine_id,
+                    item.name,
+                    item.error
+                ])?;
+                if let Some(id) = &item.machine_id {
+                    claim.execute(params![request.request_id, id, request.created_at])?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn return_items(&self, return_request_id: &str) -> Result<Vec<ReturnItem>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT return_request_id, machine_id, name, error FROM return_items \
+                 WHERE return_request_id = ?1 ORDER BY position",
+            )?;
+            let rows = stmt.query_map([return_request_id], |row| {
+                Ok(ReturnItem {
+                    return_request_id: row.get(0)?,
+                    machine_id: row.get(1)?,
+                    name: row.get(2)?,
+                    error: row.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn set_return_errors(
+        &self,
+        return_request_id: &str,
+        errors: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE return_items SET error = ?3 WHERE return_request_id = ?1 AND machine_id = ?2",
+            )?;
+            for (machine_id, error) in errors {
+                stmt.execute(params![return_request_id, machine_id, error])?;
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(id: &str, kind: RequestKind) -> Request {
+        Request {
+            request_id: id.into(),
+            kind,
+            provider_instance: "mock-a".into(),
+            provider_type: "mock".into(),
+            template_id: Some("t1".into()),
+            provider_api: None,
+            requested: 2,
+            status: RequestStatus::Running,
+            phase: Phase::Accepted,
+            message: String::new(),
+            unfulfilled: 0,
+            resource_ids: vec!["fleet-1".into()],
+            template: Some(serde_json::json!({"templateId": "t1"})),
+            owner: Some("host:1".into()),
+            created_at: 10,
+            updated_at: 10,
+            deadline_at: 310,
+        }
+    }
+
+    fn machine(id: &str, request_id: &str, name: &str) -> MachineRecord {
+        MachineRecord {
+            machine_id: id.into(),
+            request_id: request_id.into(),
+            return_request_id: None,
+            provider_instance: "mock-a".into(),
+            template_id: Some("t1".into()),
+            name: Some(name.into()),
+            state: MachineState::Running,
+            private_ip: Some("10.0.0.1".into()),
+            public_ip: None,
+            launch_time: Some(11),
+            instance_type: Some("m5.large".into()),
+            price_type: Some("ondemand".into()),
+            resource_id: None,
+            message: None,
+            reclaim_notice_at: None,
+            created_at: 11,
+            updated_at: 11,
+        }
+    }
+
+    #[test]
+    fn requests_and_machines_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("state/orb.db")).unwrap();
+        let mut r = request("req-1", RequestKind::Acquire);
+        store.insert_request(&r).unwrap();
+        assert_eq!(store.get_request("req-1").unwrap(), Some(r.clone()));
+        r.phase = Phase::Submitted;
+        r.status = RequestStatus::Complete;
+        store
+            .save_progress(
+                &r,
+                &[machine("m-1", "req-1", "h1"), machine("m-2", "req-1", "h2")],
+            )
+            .unwrap();
+        assert_eq!(
+            store.get_request("req-1").unwrap().unwrap().phase,
+            Phase::Submitted
+        );
+        assert_eq!(store.machines_of_request("req-1").unwrap().len(), 2);
+        assert_eq!(
+            store
+                .find_machine_by_name("h2")
+                .unwrap()
+                .unwrap()
+                .machine_id,
+            "m-2"
+        );
+        assert_eq!(store.active_machines_of_template("t1").unwrap(), 2);
+        assert!(store.get_request("req-none").unwrap().is_none());
+        let listed = store
+            .list_requests(&RequestFilter {
+                status: Some(RequestStatus::Complete),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(listed.len(), 1);
+    }
+
+    #[test]
+    fn a_return_claims_only_unclaimed_machines() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("orb.db")).unwrap();
+        let r = request("req-1", RequestKind::Acquire);
+        store.insert_request(&r).unwrap();
+        store
+            .upsert_machines(&[machine("m-1", "req-1", "h1")])
+            .unwrap();
+        let item = |ret: &str| ReturnItem {
+            return_request_id: ret.into(),
+            machine_id: Some("m-1".into()),
+            name: Some("h1".into()),
+            error: None,
+        };
+        store
+            .insert_return(&request("ret-1", RequestKind::Return), &[item("ret-1")])
+            .unwrap();
+        store
+            .insert_return(&request("ret-2", RequestKind::Return), &[item("ret-2")])
+            .unwrap();
+        let m = store.get_machine("m-1").unwrap().unwrap();
+        assert_eq!(m.return_request_id.as_deref(), Some("ret-1"));
+        assert_eq!(store.return_items("ret-2").unwrap().len(), 1);
+        assert_eq!(store.active_machines_of_template("t1").unwrap(), 0);
+        store
+            .set_return_errors("ret-1", &[("m-1".into(), "denied".into())])
+            .unwrap();
+        assert_eq!(
+            store.return_items("ret-1").unwrap()[0].error.as_deref(),
+            Some("denied")
+        );
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orb.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let err = SqliteStore::open(&path).err().unwrap().to_string();
+        assert!(err.contains("newer than this orb"), "{err}");
+    }
+
+    #[test]
+    fn concurrent_writers_lose_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orb.db");
+        drop(SqliteStore::open(&path).unwrap());
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let path = path.clone();
+                s.spawn(move || {
+                    // A connection per thread, as separate processes would have.
+                    let store = SqliteStore::open(&path).unwrap();
+                    for i in 0..20 {
+                        store
+                            .insert_request(&request(&format!("req-{t}-{i}"), RequestKind::Acquire))
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            store
+                .list_requests(&RequestFilter::default())
+                .unwrap()
+                .len(),
+            160
+        );
+    }
+}
