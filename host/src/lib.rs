@@ -12,3 +12,4 @@ pub mod output;
 pub mod plugins;
 pub mod providers;
 pub mod storage;
+pub mod templates;
