@@ -4,9 +4,11 @@
 //! ABI of `orb-plugin-api`, builds provider instances by type name, and drives them from the
 //! command line.
 
+pub mod broker;
 pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod hostfactory;
 pub mod logging;
 pub mod output;
 pub mod plugins;

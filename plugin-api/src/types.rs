@@ -5,6 +5,8 @@
 //! operator writes in a templates file. Optional fields may be added in any release: unknown
 //! fields are ignored and missing ones take their defaults.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -176,6 +178,9 @@ pub struct Machine {
     /// Why the machine is in its state, when the provider knows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// The machine's tags in the cloud.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// Asks a provider for the state of machines.

@@ -3,5 +3,6 @@
 //! One test binary for every area (each extra binary would link everything again); a module
 //! per area.
 
+mod hostfactory;
 mod plugins;
 mod support;

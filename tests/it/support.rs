@@ -326,3 +326,149 @@ fn rewrite(file: &Path, from: &str, to: &str) {
     assert!(text.contains(from), "{} has no {from}", file.display());
     std::fs::write(file, text.replace(from, to)).unwrap();
 }
+
+/// Links (or, across file systems, copies) `from` to `to`.
+fn install_file(from: &Path, to: &Path) {
+    if std::fs::hard_link(from, to).is_err() {
+        std::fs::copy(from, to)
+            .unwrap_or_else(|e| panic!("cannot install {}: {e}", from.display()));
+    }
+}
+
+/// The Host Factory provider instance name every [`HfSite`] uses.
+pub const HF_PROVIDER: &str = "mockinst";
+
+/// A Symphony Host Factory site: orb installed with the mock plugin and the five scripts, a
+/// provider configuration directory (`config.json` and IBM's `<name>prov_templates.json`), and
+/// work and log directories. Scripts run as Host Factory runs them: `<script> -f <file>`, from
+/// `/`, with nothing but Host Factory's environment.
+pub struct HfSite {
+    dir: tempfile::TempDir,
+    inputs: std::sync::atomic::AtomicUsize,
+}
+
+impl HfSite {
+    /// A site whose provider instance `mockinst` has the mock `config`, with `templates`.
+    pub fn new(mock_config: Value, templates: Value) -> Self {
+        Self::with_config(
+            serde_json::json!({
+                "provider": {"providers": [{"name": HF_PROVIDER, "type": "mock", "config": mock_config}]},
+                "logging": {"level": "debug"}
+            }),
+            templates,
+        )
+    }
+
+    /// A site with the whole `config.json` given.
+    pub fn with_config(config: Value, templates: Value) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let root = dir.path();
+        for sub in [
+            "install/bin",
+            "install/lib/orb/plugins",
+            "install/scripts",
+            "conf",
+            "work",
+            "log",
+            "in",
+        ] {
+            std::fs::create_dir_all(root.join(sub)).unwrap();
+        }
+        install_file(&orb_bin(), &root.join("install/bin/orb"));
+        install_file(
+            &mock_plugin(),
+            &root.join("install/lib/orb/plugins/liborb_provider_mock.so"),
+        );
+        for entry in std::fs::read_dir(repo_root().join("config/hostfactory/scripts")).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(
+                entry.path(),
+                root.join("install/scripts").join(entry.file_name()),
+            )
+            .unwrap();
+        }
+        std::fs::write(root.join("conf/config.json"), config.to_string()).unwrap();
+        std::fs::write(
+            root.join(format!("conf/{HF_PROVIDER}prov_templates.json")),
+            templates.to_string(),
+        )
+        .unwrap();
+        HfSite {
+            dir,
+            inputs: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// The site's root.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Writes `input` to a new input file and returns its path.
+    pub fn input_file(&self, input: &Value) -> PathBuf {
+        let n = self
+            .inputs
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let path = self.path().join("in").join(format!("hf_in_{n}"));
+        std::fs::write(&path, serde_json::to_string_pretty(input).unwrap()).unwrap();
+        path
+    }
+
+    /// Runs `<script>.sh -f <file holding input>`.
+    pub fn call(&self, script: &str, input: &Value) -> Run {
+        let file = self.input_file(input);
+        self.call_args(script, &["-f", file.to_str().unwrap()])
+    }
+
+    /// Runs `<script>.sh args...`.
+    pub fn call_args(&self, script: &str, args: &[&str]) -> Run {
+        let script = self
+            .path()
+            .join("install/scripts")
+            .join(format!("{script}.sh"));
+        self.run(Command::new(script).args(args), &[])
+    }
+
+    /// Runs `orb args...` in the site's environment.
+    pub fn orb(&self, args: &[&str]) -> Run {
+        self.run(
+            Command::new(self.path().join("install/bin/orb")).args(args),
+            &[],
+        )
+    }
+
+    /// Runs `command` with Host Factory's environment, plus `env`.
+    pub fn run(&self, command: &mut Command, env: &[(&str, &str)]) -> Run {
+        let out = self
+            .command(command, env)
+            .output()
+            .expect("the command runs");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// `command` prepared with Host Factory's environment, plus `env`.
+    pub fn command<'a>(&self, command: &'a mut Command, env: &[(&str, &str)]) -> &'a mut Command {
+        let root = self.path();
+        command
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .env("HF_PROVIDER_NAME", HF_PROVIDER)
+            .env("HF_PROVIDER_CONFDIR", root.join("conf"))
+            .env("HF_PROVIDER_WORKDIR", root.join("work"))
+            .env("HF_PROVIDER_LOGDIR", root.join("log"))
+            .current_dir("/");
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        command
+    }
+
+    /// The log orb wrote.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.path().join("log/orb.log")).unwrap_or_default()
+    }
+}

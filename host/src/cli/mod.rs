@@ -2,18 +2,30 @@
 
 mod app;
 mod config_cmd;
+mod hostfactory_cmd;
+mod machines_cmd;
 mod plugins_cmd;
 mod providers_cmd;
+mod requests_cmd;
+mod templates_cmd;
+mod wait;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 
 pub use app::App;
+pub use hostfactory_cmd::HfCall;
 
+use crate::broker::BrokerError;
+use crate::domain::{RequestKind, RequestStatus};
+use crate::hostfactory::output as hf_output;
 use crate::output::{render, Format};
+use crate::storage::{MachineFilter, RequestFilter};
+use wait::WaitOptions;
 
 /// orb: the resource broker that provisions, tracks and returns cloud machines through
 /// provider plugins.
@@ -51,6 +63,30 @@ struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// The Symphony Host Factory calls, as the scripts in config/hostfactory/scripts run them.
+    /// Always JSON on stdout; exit 1 with a `message` on failure.
+    #[command(name = "hostfactory", alias = "hf")]
+    HostFactory {
+        #[command(subcommand)]
+        call: HfCall,
+        #[command(flatten)]
+        input: HfInput,
+    },
+    /// Templates served by the default provider instance.
+    Templates {
+        #[command(subcommand)]
+        command: TemplatesCommand,
+    },
+    /// Acquire and return requests.
+    Requests {
+        #[command(subcommand)]
+        command: RequestsCommand,
+    },
+    /// Machines: list them, ask for them, return them.
+    Machines {
+        #[command(subcommand)]
+        command: MachinesCommand,
+    },
     /// Provider plugin libraries in the plugins directory.
     Plugins {
         #[command(subcommand)]
@@ -65,6 +101,122 @@ enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+}
+
+/// The input file of a Host Factory call.
+#[derive(Debug, Args)]
+struct HfInput {
+    /// The JSON input file (`-f`, `--f` and `--file` are accepted).
+    #[arg(
+        short = 'f',
+        long = "file",
+        alias = "f",
+        value_name = "FILE",
+        global = true
+    )]
+    file: Option<PathBuf>,
+    /// The JSON input file, given without a flag.
+    #[arg(value_name = "INPUT", global = true)]
+    path: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum TemplatesCommand {
+    /// Lists the templates with their attributes.
+    List,
+    /// Shows one template as merged with its defaults.
+    Show {
+        /// The template id.
+        template_id: String,
+    },
+    /// Reports every problem of every template (or of one) at once (exit 1 when any).
+    Validate {
+        /// Only this template.
+        template_id: Option<String>,
+    },
+}
+
+/// `--wait` and its options.
+#[derive(Debug, Args)]
+struct WaitArgs {
+    /// Poll until the request is done, showing progress on stderr (exit 1 unless it
+    /// completes without error).
+    #[arg(long)]
+    wait: bool,
+    /// Seconds to wait at most.
+    #[arg(long, default_value_t = 600, requires = "wait")]
+    timeout: u64,
+    /// Seconds between polls.
+    #[arg(long, default_value_t = 2, requires = "wait")]
+    interval: u64,
+}
+
+impl WaitArgs {
+    fn options(&self) -> Option<WaitOptions> {
+        self.wait.then(|| WaitOptions {
+            timeout: Duration::from_secs(self.timeout),
+            interval: Duration::from_secs(self.interval.max(1)),
+        })
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum RequestsCommand {
+    /// Lists requests, newest first.
+    List {
+        /// Only requests in this status (running, complete, complete_with_error).
+        #[arg(long, value_parser = ["running", "complete", "complete_with_error"])]
+        status: Option<String>,
+        /// Only acquire or only return requests.
+        #[arg(long, value_parser = ["acquire", "return"])]
+        kind: Option<String>,
+        /// Only requests for this template.
+        #[arg(long)]
+        template_id: Option<String>,
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Shows requests and their machines, refreshed from the provider (exit 1 when an id is
+    /// unknown).
+    Show {
+        /// Request ids.
+        #[arg(required = true)]
+        request_ids: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MachinesCommand {
+    /// Lists machines, newest first.
+    List {
+        /// Only machines of this acquire request.
+        #[arg(long)]
+        request_id: Option<String>,
+        /// Only machines in this state (pending, running, shutting-down, terminated...).
+        #[arg(long)]
+        status: Option<String>,
+        /// At most this many.
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Asks for machines from a template.
+    Request {
+        /// The template id.
+        template_id: String,
+        /// How many machines.
+        count: i64,
+        #[command(flatten)]
+        wait: WaitArgs,
+    },
+    /// Returns machines, named by id or host name.
+    Return {
+        /// Machine ids or host names.
+        #[arg(required = true)]
+        machines: Vec<String>,
+        #[command(flatten)]
+        wait: WaitArgs,
     },
 }
 
@@ -115,7 +267,13 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let format = Format::or_default(cli.global.format);
+    // Host Factory reads exactly one JSON object from stdout, success or not.
+    let host_factory = matches!(cli.command, Command::HostFactory { .. });
+    let format = if host_factory {
+        Format::Json
+    } else {
+        Format::or_default(cli.global.format)
+    };
     match runtime.block_on(run(cli)) {
         Ok(outcome) => {
             print!("{}", render(&outcome.value, format));
@@ -124,6 +282,18 @@ pub fn main() -> ExitCode {
             } else {
                 ExitCode::FAILURE
             }
+        }
+        Err(e) if host_factory => {
+            let kind = e
+                .downcast_ref::<BrokerError>()
+                .map(BrokerError::kind)
+                .unwrap_or("ConfigurationError");
+            tracing::error!(error = %format!("{e:#}"), "host factory call failed");
+            print!(
+                "{}",
+                render(&hf_output::error(&format!("{e:#}"), kind), format)
+            );
+            ExitCode::FAILURE
         }
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -138,6 +308,64 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         cli.global.log_level.as_deref(),
     )?;
     match cli.command {
+        Command::HostFactory { call, input } => {
+            let file = input.file.or(input.path);
+            Ok(hostfactory_cmd::run(&app, call, file.as_deref()).await?)
+        }
+        Command::Templates { command } => Ok(match command {
+            TemplatesCommand::List => templates_cmd::list(&app).await?,
+            TemplatesCommand::Show { template_id } => {
+                templates_cmd::show(&app, &template_id).await?
+            }
+            TemplatesCommand::Validate { template_id } => {
+                templates_cmd::validate(&app, template_id.as_deref()).await?
+            }
+        }),
+        Command::Requests { command } => Ok(match command {
+            RequestsCommand::List {
+                status,
+                kind,
+                template_id,
+                limit,
+            } => requests_cmd::list(
+                &app,
+                &RequestFilter {
+                    kind: kind.map(|k| {
+                        if k == "return" {
+                            RequestKind::Return
+                        } else {
+                            RequestKind::Acquire
+                        }
+                    }),
+                    status: status.as_deref().and_then(RequestStatus::parse),
+                    template_id,
+                    limit,
+                },
+            )?,
+            RequestsCommand::Show { request_ids } => requests_cmd::show(&app, &request_ids).await?,
+        }),
+        Command::Machines { command } => Ok(match command {
+            MachinesCommand::List {
+                request_id,
+                status,
+                limit,
+            } => machines_cmd::list(
+                &app,
+                &MachineFilter {
+                    request_id,
+                    state: status,
+                    limit,
+                },
+            )?,
+            MachinesCommand::Request {
+                template_id,
+                count,
+                wait,
+            } => machines_cmd::request(&app, &template_id, count, wait.options()).await?,
+            MachinesCommand::Return { machines, wait } => {
+                machines_cmd::return_machines(&app, &machines, wait.options()).await?
+            }
+        }),
         Command::Plugins {
             command: PluginsCommand::List,
         } => Ok(plugins_cmd::list(&app)),

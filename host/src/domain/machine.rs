@@ -1,5 +1,7 @@
 //! Machines.
 
+use std::collections::BTreeMap;
+
 use orb_plugin_api::{Machine, MachineState};
 use serde::{Deserialize, Serialize};
 
@@ -59,6 +61,8 @@ pub struct MachineRecord {
     pub message: Option<String>,
     /// When the cloud announced it will reclaim it.
     pub reclaim_notice_at: Option<i64>,
+    /// Its tags in the cloud.
+    pub tags: BTreeMap<String, String>,
     /// When orb first saw it.
     pub created_at: i64,
     /// When orb last refreshed it.
@@ -90,6 +94,7 @@ impl MachineRecord {
             resource_id: machine.resource_id.clone(),
             message: machine.message.clone(),
             reclaim_notice_at: machine.reclaim_notice_at,
+            tags: machine.tags.clone(),
             created_at: now,
             updated_at: now,
         }
@@ -110,6 +115,9 @@ impl MachineRecord {
         self.resource_id = machine.resource_id.clone().or(self.resource_id.take());
         self.message = machine.message.clone();
         self.reclaim_notice_at = machine.reclaim_notice_at.or(self.reclaim_notice_at);
+        if !machine.tags.is_empty() {
+            self.tags = machine.tags.clone();
+        }
         self.updated_at = now;
     }
 

@@ -60,7 +60,7 @@ pub fn acquire_outcome(
         count(MachineResult::Fail),
         count(MachineResult::Executing),
     );
-    let outstanding = requested.saturating_sub(succeed + failed + unfulfilled);
+    let outstanding = requested.saturating_sub(succeed + failed + executing + unfulfilled);
     let progress = format!("{succeed} of {requested} machines running");
     if executing > 0 || (outstanding > 0 && !past_deadline) {
         let waiting = executing + outstanding;
@@ -175,6 +175,14 @@ mod tests {
         assert_eq!(o.status, RequestStatus::Running);
         let o = return_outcome(&[Succeed, Executing]);
         assert_eq!(o.status, RequestStatus::Running);
+    }
+
+    #[test]
+    fn progress_counts_each_machine_once() {
+        let o = acquire_outcome(3, &[Executing, Executing, Executing], 0, false);
+        assert_eq!(o.message, "0 of 3 machines running, 3 on their way");
+        let o = acquire_outcome(4, &[Succeed, Executing], 0, false);
+        assert_eq!(o.message, "1 of 4 machines running, 3 on their way");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::plugins::{PluginSet, ProviderHandle};
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum FactoryError {
     /// No plugin offers the instance's type.
-    #[error("no loaded plugin offers provider type '{provider_type}' (instance '{instance}'); loaded types: {available}; put the plugin's library in the plugins directory")]
+    #[error("no loaded plugin offers provider type '{provider_type}' (instance '{instance}'); loaded types: {available}{refused}; put the plugin's library in the plugins directory")]
     UnknownType {
         /// The instance.
         instance: String,
@@ -20,6 +20,8 @@ pub enum FactoryError {
         provider_type: String,
         /// The types on offer.
         available: String,
+        /// What was refused, when anything was.
+        refused: String,
     },
     /// The plugin refused to build the instance.
     #[error("provider instance '{instance}' could not be built: {source}")]
@@ -67,6 +69,17 @@ impl ProviderFactory {
                 available: match self.plugins.provider_types() {
                     types if types.is_empty() => "none".to_owned(),
                     types => types.join(", "),
+                },
+                refused: match self.plugins.failures.as_slice() {
+                    [] => String::new(),
+                    failures => format!(
+                        "; refused: {}",
+                        failures
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    ),
                 },
             })?;
         let plugin = plugin.clone();

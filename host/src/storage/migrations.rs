@@ -3,10 +3,16 @@
 use rusqlite::{Connection, TransactionBehavior};
 
 /// Every migration, in order; the schema version is the number applied.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_initial",
-    include_str!("../../migrations/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_initial",
+        include_str!("../../migrations/0001_initial.sql"),
+    ),
+    (
+        "0002_machine_tags",
+        include_str!("../../migrations/0002_machine_tags.sql"),
+    ),
+];
 
 /// The schema version this orb writes.
 pub fn latest_version() -> i64 {
@@ -16,6 +22,12 @@ pub fn latest_version() -> i64 {
 /// Brings the schema up to date, in one immediate transaction so that concurrent processes
 /// migrate once. Refuses a database from a newer orb.
 pub fn migrate(conn: &mut Connection) -> Result<(), String> {
+    let current: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| e.to_string())?;
+    if current == latest_version() {
+        return Ok(());
+    }
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|e| e.to_string())?;

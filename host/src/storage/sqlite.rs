@@ -81,7 +81,7 @@ const REQUEST_COLUMNS: &str = "request_id, kind, provider_instance, provider_typ
 
 const MACHINE_COLUMNS: &str = "machine_id, request_id, return_request_id, provider_instance, \
     template_id, name, state, private_ip, public_ip, launch_time, instance_type, price_type, \
-    resource_id, message, reclaim_notice_at, created_at, updated_at";
+    resource_id, message, reclaim_notice_at, created_at, updated_at, tags";
 
 fn corrupt(what: &str, value: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
@@ -144,6 +144,12 @@ fn machine_from_row(row: &Row<'_>) -> rusqlite::Result<MachineRecord> {
         resource_id: row.get(12)?,
         message: row.get(13)?,
         reclaim_notice_at: row.get(14)?,
+        tags: match row.get::<_, Option<String>>(17)? {
+            Some(json) => {
+                serde_json::from_str(&json).map_err(|_| corrupt("machine tags", &json))?
+            }
+            None => Default::default(),
+        },
         created_at: row.get(15)?,
         updated_at: row.get(16)?,
     })
@@ -200,7 +206,7 @@ fn write_machines(
 ) -> Result<(), StoreError> {
     let mut stmt = tx.prepare_cached(&format!(
         "INSERT OR REPLACE INTO machines ({MACHINE_COLUMNS}) VALUES \
-         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
     ))?;
     for m in machines {
         stmt.execute(params![
@@ -221,6 +227,7 @@ fn write_machines(
             m.reclaim_notice_at,
             m.created_at,
             m.updated_at,
+            serde_json::to_string(&m.tags).expect("tags serialize"),
         ])?;
     }
     Ok(())
@@ -452,6 +459,7 @@ mod tests {
             resource_id: None,
             message: None,
             reclaim_notice_at: None,
+            tags: [("team".to_owned(), "hpc".to_owned())].into(),
             created_at: 11,
             updated_at: 11,
         }
@@ -476,7 +484,9 @@ mod tests {
             store.get_request("req-1").unwrap().unwrap().phase,
             Phase::Submitted
         );
-        assert_eq!(store.machines_of_request("req-1").unwrap().len(), 2);
+        let stored = store.machines_of_request("req-1").unwrap();
+        assert_eq!(stored.len(), 2);
+        assert_eq!(stored[0].tags["team"], "hpc");
         assert_eq!(
             store
                 .find_machine_by_name("h2")

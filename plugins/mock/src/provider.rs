@@ -1,6 +1,6 @@
 //! The `mock` provider type.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use orb_plugin_api::{
@@ -14,6 +14,7 @@ use crate::state::{MockMachine, StateFile, Timing};
 
 /// A provider whose machines live in a state file.
 pub struct MockProvider {
+    instance: String,
     config: MockConfig,
     state: StateFile,
 }
@@ -44,6 +45,7 @@ impl MockProvider {
                 .join(format!("mock-{}.json", ctx.instance_name))
         });
         Ok(MockProvider {
+            instance: ctx.instance_name.clone(),
             state: StateFile::new(path)?,
             config,
         })
@@ -89,7 +91,39 @@ impl MockProvider {
                 MachineState::Failed => Some("simulated launch failure".to_owned()),
                 _ => None,
             },
+            tags: m.tags.clone(),
         }
+    }
+
+    /// The tags of a machine launched for `request`: the template's `instanceTags`, and orb's
+    /// own tags naming the request, template and provider instance.
+    fn tags(&self, request: &ProvisionRequest) -> BTreeMap<String, String> {
+        let mut tags = BTreeMap::new();
+        match request.template.fields.get("instanceTags") {
+            Some(serde_json::Value::String(pairs)) => {
+                for pair in pairs.split(';').filter(|p| !p.trim().is_empty()) {
+                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                    tags.insert(k.trim().to_owned(), v.trim().to_owned());
+                }
+            }
+            Some(serde_json::Value::Object(map)) => {
+                for (k, v) in map {
+                    let v = v
+                        .as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| v.to_string());
+                    tags.insert(k.clone(), v);
+                }
+            }
+            _ => {}
+        }
+        tags.insert("orb:request-id".into(), request.request_id.clone());
+        tags.insert(
+            "orb:template-id".into(),
+            request.template.template_id.clone(),
+        );
+        tags.insert("orb:provider-instance".into(), self.instance.clone());
+        tags
     }
 }
 
@@ -212,6 +246,7 @@ impl Provider for MockProvider {
                 .unwrap_or("ondemand")
                 .to_owned();
             let instance_type = instance_type(&request.template);
+            let tags = self.tags(&request);
             let mut machines = Vec::with_capacity(capacity as usize);
             for index in 0..capacity {
                 state.launched += 1;
@@ -232,6 +267,7 @@ impl Provider for MockProvider {
                     launched_at: now,
                     failed: unit_hash(&format!("fail:{key}")) < self.config.failure_rate,
                     terminate_at: None,
+                    tags: tags.clone(),
                 };
                 machines.push(self.to_machine(&machine, now));
                 state.machines.insert(machine.machine_id.clone(), machine);
@@ -251,7 +287,11 @@ impl Provider for MockProvider {
             Ok(Ok((
                 capacity,
                 ProvisionResult {
-                    resource_ids: vec![resource_id(&request.request_id)],
+                    resource_ids: if capacity > 0 {
+                        vec![resource_id(&request.request_id)]
+                    } else {
+                        Vec::new()
+                    },
                     machines,
                     failures,
                     message: None,
@@ -322,7 +362,8 @@ impl Provider for MockProvider {
                 ids.contains(m.machine_id.as_str()) || requests.contains(m.request_id.as_str())
             })
             .map(|m| self.to_machine(m, now))
-            .collect();
+            .collect::<Vec<_>>();
+        tracing::debug!(found = machines.len(), "mock machine status queried");
         Ok(StatusResult { machines })
     }
 
@@ -454,6 +495,27 @@ mod tests {
         assert_eq!(r.failures.len(), 1);
         assert_eq!(r.failures[0].count, 2);
         assert_eq!(r.failures[0].kind, ErrorKind::Capacity);
+    }
+
+    #[test]
+    fn machines_carry_the_templates_tags_and_orbs() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = provider(dir.path(), json!({}));
+        let mut t = template();
+        t.fields
+            .insert("instanceTags".into(), json!("team=hpc; env=prod"));
+        let r = p
+            .provision_machines(ProvisionRequest {
+                request_id: "req-9".into(),
+                template: t,
+                count: 1,
+            })
+            .unwrap();
+        let tags = &r.machines[0].tags;
+        assert_eq!(tags["team"], "hpc");
+        assert_eq!(tags["env"], "prod");
+        assert_eq!(tags["orb:request-id"], "req-9");
+        assert_eq!(tags["orb:provider-instance"], "m1");
     }
 
     #[test]

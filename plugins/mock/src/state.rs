@@ -43,6 +43,9 @@ pub struct MockMachine {
     pub failed: bool,
     /// When termination was asked for.
     pub terminate_at: Option<f64>,
+    /// Its tags.
+    #[serde(default)]
+    pub tags: BTreeMap<String, String>,
 }
 
 impl MockMachine {
@@ -191,6 +194,7 @@ mod tests {
             launched_at: 100.0,
             failed: false,
             terminate_at: None,
+            tags: BTreeMap::new(),
         }
     }
 

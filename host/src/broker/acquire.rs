@@ -1,0 +1,147 @@
+//! Acquiring machines: `requestMachines`.
+
+use orb_plugin_api::{ProvisionRequest, ProvisionResult, Template};
+
+use super::owner::this_process;
+use super::retry::with_retries;
+use super::{Broker, BrokerError};
+use crate::config::ProviderInstanceConfig;
+use crate::domain::{
+    acquire_outcome, acquire_result, now, MachineRecord, Phase, Request, RequestKind, RequestStatus,
+};
+
+impl Broker {
+    /// Asks for `count` machines of `template_id`. The request is stored before the provider
+    /// is called; the returned request says how provisioning went. A provision that failed
+    /// outright is an error (the stored request is settled as failed).
+    pub async fn request_machines(
+        &self,
+        template_id: &str,
+        count: i64,
+    ) -> Result<Request, BrokerError> {
+        if count <= 0 {
+            return Err(BrokerError::BadInput(format!(
+                "machineCount must be a whole number above 0, not {count}"
+            )));
+        }
+        let count = u32::try_from(count)
+            .map_err(|_| BrokerError::BadInput(format!("machineCount {count} is too large")))?;
+        let (template, instance) = self.template(template_id).await?;
+        if template.max_number >= 0 {
+            let active = self.store.active_machines_of_template(template_id)?;
+            let room = (template.max_number as u64).saturating_sub(u64::from(active));
+            if u64::from(count) > room {
+                return Err(BrokerError::BadInput(format!(
+                    "machineCount {count} is above what template '{template_id}' allows now: maxNumber is {}, {active} machines are active",
+                    template.max_number
+                )));
+            }
+        }
+        let now = now();
+        let mut request = Request {
+            request_id: RequestKind::Acquire.new_id(),
+            kind: RequestKind::Acquire,
+            provider_instance: instance.name.clone(),
+            provider_type: instance.provider_type.clone(),
+            template_id: Some(template_id.to_owned()),
+            provider_api: template.provider_api.clone(),
+            requested: count,
+            status: RequestStatus::Running,
+            phase: Phase::Accepted,
+            message: "provisioning".to_owned(),
+            unfulfilled: 0,
+            resource_ids: Vec::new(),
+            template: Some(serde_json::to_value(&template).expect("templates serialize")),
+            owner: Some(this_process()),
+            created_at: now,
+            updated_at: now,
+            deadline_at: now + self.request_timeout(),
+        };
+        self.store.insert_request(&request)?;
+        self.provision(&mut request, instance, template).await?;
+        Ok(request)
+    }
+
+    /// Calls the provider for a stored `accepted` request and stores its answer. Also finishes
+    /// requests whose provisioning process died.
+    pub(super) async fn provision(
+        &self,
+        request: &mut Request,
+        instance: &ProviderInstanceConfig,
+        template: Template,
+    ) -> Result<(), BrokerError> {
+        let provider = self.provider(instance).await?;
+        let call = ProvisionRequest {
+            request_id: request.request_id.clone(),
+            template,
+            count: request.requested,
+        };
+        let answer =
+            with_retries("provision_machines", || provider.provision_machines(&call)).await;
+        let now = now();
+        request.phase = Phase::Submitted;
+        request.owner = None;
+        request.updated_at = now;
+        let result: ProvisionResult = match answer {
+            Ok(result) => result,
+            Err(e) => {
+                request.status = RequestStatus::CompleteWithError;
+                request.message = format!("provisioning failed: {}", e.source.message);
+                self.store.update_request(request)?;
+                return Err(e.into());
+            }
+        };
+        request.resource_ids = result.resource_ids.clone();
+        request.unfulfilled = result.failures.iter().map(|f| f.count).sum();
+        let machines: Vec<MachineRecord> = result
+            .machines
+            .iter()
+            .map(|m| {
+                MachineRecord::from_provider(
+                    m,
+                    &request.request_id,
+                    &instance.name,
+                    request.template_id.as_deref(),
+                    now,
+                )
+            })
+            .collect();
+        // The provider says it could provide nothing: a failure, not a submitted request.
+        let nothing = machines.is_empty() && request.unfulfilled >= request.requested;
+        if nothing {
+            let reasons: Vec<&str> = result.failures.iter().map(|f| f.message.as_str()).collect();
+            request.status = RequestStatus::CompleteWithError;
+            request.message = format!("no machine could be provisioned: {}", reasons.join("; "));
+            self.store.update_request(request)?;
+            return Err(BrokerError::Provider(crate::plugins::ProviderCallError {
+                instance: instance.name.clone(),
+                operation: "provision_machines",
+                source: orb_plugin_api::ProviderError::new(
+                    result
+                        .failures
+                        .first()
+                        .map(|f| f.kind)
+                        .unwrap_or(orb_plugin_api::ErrorKind::Capacity),
+                    request.message.clone(),
+                ),
+            }));
+        }
+        let results: Vec<_> = machines
+            .iter()
+            .map(|m| acquire_result(m.state, false))
+            .collect();
+        let outcome = acquire_outcome(request.requested, &results, request.unfulfilled, false);
+        request.status = outcome.status;
+        request.message = match &result.message {
+            Some(note) => format!("{}; {note}", outcome.message),
+            None => outcome.message,
+        };
+        if !result.failures.is_empty() {
+            let reasons: Vec<&str> = result.failures.iter().map(|f| f.message.as_str()).collect();
+            request.message = format!("{} ({})", request.message, reasons.join("; "));
+        }
+        self.store.save_progress(request, &machines)?;
+        tracing::info!(request_id = %request.request_id, machines = machines.len(), status = request.status.as_str(), "provisioned");
+        Ok(())
+    }
+}

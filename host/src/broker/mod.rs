@@ -1,0 +1,251 @@
+//! The broker: what orb does for a caller, whichever interface the caller uses (Host Factory
+//! scripts, the operator CLI). It joins the store, the templates and the providers.
+//!
+//! State is written before the cloud is called and after it answers, each time in one
+//! transaction, so a crash between the two leaves a request that a later call finishes.
+
+mod acquire;
+mod owner;
+mod reclaim;
+mod refresh;
+mod release;
+mod retry;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use orb_plugin_api::{InstanceTypeInfo, Template};
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use crate::cli::App;
+use crate::config::{Env, OrbConfig, Paths, ProviderInstanceConfig};
+use crate::plugins::{ProviderCallError, ProviderHandle};
+use crate::providers::{FactoryError, ProviderFactory};
+use crate::storage::{SqliteStore, Store, StoreError};
+use crate::templates::{hf_attributes, instance_type_of, load_catalog, Catalog};
+
+pub use reclaim::Reclaimed;
+pub use refresh::{MachineView, RequestView};
+pub use release::{MachineSpec, ReturnSummary};
+
+/// Something the broker could not do.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    /// The caller's input is wrong; nothing was changed.
+    #[error("{0}")]
+    BadInput(String),
+    /// The configuration cannot serve the call.
+    #[error("{0}")]
+    Config(String),
+    /// The provider failed.
+    #[error(transparent)]
+    Provider(#[from] ProviderCallError),
+    /// A provider instance could not be built.
+    #[error(transparent)]
+    Factory(#[from] FactoryError),
+    /// The state database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl BrokerError {
+    /// A short name of the error's kind, for machine-readable outputs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            BrokerError::BadInput(_) => "BadInput",
+            BrokerError::Config(_) => "ConfigurationError",
+            BrokerError::Provider(_) => "ProviderError",
+            BrokerError::Factory(_) => "ProviderUnavailable",
+            BrokerError::Store(_) => "StorageError",
+        }
+    }
+}
+
+/// The broker of one `orb` process.
+pub struct Broker {
+    config: OrbConfig,
+    paths: Paths,
+    env: Env,
+    store: Arc<dyn Store>,
+    factory: ProviderFactory,
+    providers: Mutex<HashMap<String, ProviderHandle>>,
+}
+
+impl Broker {
+    /// Opens the state database and loads the plugins for `app`.
+    pub fn open(app: &App) -> Result<Broker, BrokerError> {
+        let config = &app.loaded.config;
+        let backend = config.storage.backend();
+        if backend == "json" {
+            tracing::warn!(
+                "storage strategy 'json' is the Python ORB's; orb keeps its state in SQLite"
+            );
+        }
+        let path = database_path(app);
+        let store = SqliteStore::open(&path)?;
+        Ok(Broker {
+            config: config.clone(),
+            paths: app.paths.clone(),
+            env: app.env.clone(),
+            store: Arc::new(store),
+            factory: app.factory(),
+            providers: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The state store.
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
+    /// The provider instance that serves calls: the one named by `HF_PROVIDER_NAME` when
+    /// there is one, else `provider.default_provider_instance`, else the enabled instance of
+    /// lowest priority (then highest weight).
+    pub fn default_instance(&self) -> Result<&ProviderInstanceConfig, BrokerError> {
+        let providers = &self.config.provider.providers;
+        let named = |name: &str| providers.iter().find(|p| p.name == name);
+        if let Some(p) = self.env.get("HF_PROVIDER_NAME").and_then(named) {
+            return Ok(p);
+        }
+        if let Some(p) = self
+            .config
+            .provider
+            .default_provider_instance
+            .as_deref()
+            .and_then(named)
+        {
+            return Ok(p);
+        }
+        providers
+            .iter()
+            .filter(|p| p.enabled)
+            .min_by_key(|p| (p.priority, std::cmp::Reverse(p.weight)))
+            .ok_or_else(|| {
+                BrokerError::Config(
+                    "no provider instance is configured and enabled; add one to provider.providers"
+                        .into(),
+                )
+            })
+    }
+
+    /// The configured instance named `name`.
+    pub fn instance(&self, name: &str) -> Result<&ProviderInstanceConfig, BrokerError> {
+        self.config
+            .provider
+            .providers
+            .iter()
+            .find(|p| p.name == name)
+            .ok_or_else(|| {
+                BrokerError::Config(format!(
+                    "provider instance '{name}' is no longer configured; add it back to provider.providers to manage its machines"
+                ))
+            })
+    }
+
+    /// The provider of `instance`, built and initialised once per process.
+    pub async fn provider(
+        &self,
+        instance: &ProviderInstanceConfig,
+    ) -> Result<ProviderHandle, BrokerError> {
+        let mut providers = self.providers.lock().await;
+        if let Some(p) = providers.get(&instance.name) {
+            return Ok(p.clone());
+        }
+        let provider = self.factory.build(instance).await?;
+        provider.initialize().await?;
+        providers.insert(instance.name.clone(), provider.clone());
+        Ok(provider)
+    }
+
+    /// The templates `instance` serves: its templates files and its provider's own.
+    pub async fn catalog(&self, instance: &ProviderInstanceConfig) -> Result<Catalog, BrokerError> {
+        let provider = self.provider(instance).await?;
+        let offered = provider.available_templates().await?;
+        let catalog = load_catalog(&self.config, &self.paths, &self.env, instance, offered);
+        for problem in &catalog.problems {
+            tracing::warn!(problem = %problem, "template skipped");
+        }
+        Ok(catalog)
+    }
+
+    /// The template `template_id` of the default instance, or an error listing those there are.
+    pub async fn template(
+        &self,
+        template_id: &str,
+    ) -> Result<(Template, &ProviderInstanceConfig), BrokerError> {
+        let instance = self.default_instance()?;
+        let catalog = self.catalog(instance).await?;
+        match catalog.get(template_id) {
+            Some(t) => Ok((t.clone(), instance)),
+            None => Err(BrokerError::BadInput(format!(
+                "template '{template_id}' does not exist; available templates: {}",
+                match catalog.templates.len() {
+                    0 => format!(
+                        "none (no templates file in {})",
+                        self.paths.config_dir.display()
+                    ),
+                    _ => catalog
+                        .templates
+                        .iter()
+                        .map(|t| t.template_id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }
+            ))),
+        }
+    }
+
+    /// The templates of the default instance, each with the attributes to report for it.
+    pub async fn templates_with_attributes(
+        &self,
+    ) -> Result<(Vec<(Template, Value)>, &ProviderInstanceConfig), BrokerError> {
+        let instance = self.default_instance()?;
+        let catalog = self.catalog(instance).await?;
+        let names: BTreeSet<String> = catalog
+            .templates
+            .iter()
+            .filter_map(instance_type_of)
+            .collect();
+        let types = if names.is_empty() {
+            Vec::new()
+        } else {
+            let names: Vec<String> = names.into_iter().collect();
+            let provider = self.provider(instance).await?;
+            provider.instance_types(&names).await.unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "cannot describe instance types; attributes fall back to the templates' own");
+                Vec::new()
+            })
+        };
+        let types: HashMap<String, InstanceTypeInfo> =
+            types.into_iter().map(|t| (t.name.clone(), t)).collect();
+        let templates = catalog
+            .templates
+            .into_iter()
+            .map(|t| {
+                let (attributes, warning) = hf_attributes(&t, &types);
+                if let Some(warning) = warning {
+                    tracing::warn!("{warning}");
+                }
+                (t, attributes)
+            })
+            .collect();
+        Ok((templates, instance))
+    }
+
+    /// Seconds a request may take before it settles with what it has.
+    fn request_timeout(&self) -> i64 {
+        self.config.request.default_timeout as i64
+    }
+}
+
+/// The database file: `storage.path` (relative to the work directory), else
+/// `<work dir>/orb.db`.
+fn database_path(app: &App) -> PathBuf {
+    match &app.loaded.config.storage.path {
+        Some(path) if path.is_absolute() => path.clone(),
+        Some(path) => app.paths.work_dir.join(path),
+        None => app.paths.work_dir.join("orb.db"),
+    }
+}

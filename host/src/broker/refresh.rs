@@ -1,0 +1,380 @@
+//! Request status: `getRequestStatus`.
+//!
+//! Requests still running are refreshed from their providers: one status call per provider
+//! instance for every request asked about, whatever their number of machines. Finished
+//! requests are served from the database. A request whose provisioning process died is
+//! finished here.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use orb_plugin_api::{Machine, MachineRef, MachineState, StatusQuery, Template, TerminateRequest};
+
+use super::owner::{is_abandoned, this_process};
+use super::{Broker, BrokerError};
+use crate::domain::{
+    acquire_outcome, acquire_result, now, return_outcome, return_result, MachineRecord,
+    MachineResult, Phase, Request, RequestKind, ReturnItem,
+};
+
+/// A machine of a request, with its result.
+#[derive(Debug, Clone)]
+pub struct MachineView {
+    /// The machine's id.
+    pub machine_id: String,
+    /// Its result in the request.
+    pub result: MachineResult,
+    /// Why it failed, or what it is doing.
+    pub message: String,
+    /// What orb knows of it (nothing for a machine returned that orb never provisioned).
+    pub record: Option<MachineRecord>,
+    /// Its host name as the caller named it (return requests), else as known.
+    pub name: Option<String>,
+}
+
+/// A request and its machines, or an id that names no request.
+#[derive(Debug, Clone)]
+pub struct RequestView {
+    /// The id asked about.
+    pub request_id: String,
+    /// The request, when it exists.
+    pub request: Option<Request>,
+    /// Its machines.
+    pub machines: Vec<MachineView>,
+}
+
+/// What a provider reported for one instance's status query.
+type Reported = HashMap<String, Machine>;
+
+impl Broker {
+    /// The status of each of `request_ids`, in order, refreshed from the providers.
+    pub async fn request_status(
+        &self,
+        request_ids: &[String],
+    ) -> Result<Vec<RequestView>, BrokerError> {
+        let now = now();
+        let mut requests: Vec<Option<Request>> = Vec::with_capacity(request_ids.len());
+        for id in request_ids {
+            requests.push(self.store.get_request(id)?);
+        }
+        for request in requests.iter_mut().flatten() {
+            self.resume_if_abandoned(request, now).await;
+        }
+        let live: Vec<&Request> = requests
+            .iter()
+            .flatten()
+            .filter(|r| !r.status.is_terminal() && r.phase == Phase::Submitted)
+            .collect();
+        let reported = self.query_providers(&live).await?;
+
+        let mut views = Vec::with_capacity(request_ids.len());
+        for (id, request) in request_ids.iter().zip(requests) {
+            let Some(mut request) = request else {
+                views.push(RequestView {
+                    request_id: id.clone(),
+                    request: None,
+                    machines: Vec::new(),
+                });
+                continue;
+            };
+            let refresh = !request.status.is_terminal() && request.phase == Phase::Submitted;
+            let reported = reported.get(&request.provider_instance).filter(|_| refresh);
+            let machines = match request.kind {
+                RequestKind::Acquire => self.acquire_view(&mut request, reported, now).await?,
+                RequestKind::Return => self.return_view(&mut request, reported, now)?,
+            };
+            views.push(RequestView {
+                request_id: id.clone(),
+                request: Some(request),
+                machines,
+            });
+        }
+        Ok(views)
+    }
+
+    /// Finishes provisioning a request left `accepted` by a process that died.
+    async fn resume_if_abandoned(&self, request: &mut Request, now: i64) {
+        if request.kind != RequestKind::Acquire
+            || request.phase != Phase::Accepted
+            || request.status.is_terminal()
+            || !is_abandoned(request.owner.as_deref(), request.updated_at, now)
+        {
+            return;
+        }
+        tracing::warn!(request_id = %request.request_id, owner = ?request.owner, "finishing a request whose provisioning was interrupted");
+        request.owner = Some(this_process());
+        request.updated_at = now;
+        let template: Option<Template> = request
+            .template
+            .clone()
+            .and_then(|t| serde_json::from_value(t).ok());
+        let resumed = match (template, self.instance(&request.provider_instance)) {
+            (Some(template), Ok(instance)) => {
+                let instance = instance.clone();
+                match self.store.update_request(request) {
+                    Ok(()) => self.provision(request, &instance, template).await,
+                    Err(e) => Err(e.into()),
+                }
+            }
+            (None, _) => Err(BrokerError::Config(
+                "the request's template was not stored".into(),
+            )),
+            (_, Err(e)) => Err(e),
+        };
+        if let Err(e) = resumed {
+            tracing::warn!(request_id = %request.request_id, error = %e, "could not finish the interrupted request");
+        }
+    }
+
+    /// One status call per provider instance, for every live request at once.
+    async fn query_providers(
+        &self,
+        live: &[&Request],
+    ) -> Result<HashMap<String, Reported>, BrokerError> {
+        let mut queries: BTreeMap<&str, StatusQuery> = BTreeMap::new();
+        for request in live {
+            let query = queries
+                .entry(request.provider_instance.as_str())
+                .or_default();
+            match request.kind {
+                RequestKind::Acquire => {
+                    query.request_ids.push(request.request_id.clone());
+                    query
+                        .resource_ids
+                        .extend(request.resource_ids.iter().cloned());
+                    query.machine_ids.extend(
+                        self.store
+                            .machines_of_request(&request.request_id)?
+                            .into_iter()
+                            .map(|m| m.machine_id),
+                    );
+                }
+                RequestKind::Return => query.machine_ids.extend(
+                    self.store
+                        .return_items(&request.request_id)?
+                        .into_iter()
+                        .filter_map(|i| i.machine_id),
+                ),
+            }
+        }
+        let mut reported = HashMap::new();
+        for (instance_name, query) in queries {
+            let answer = match self.instance(instance_name) {
+                Ok(instance) => match self.provider(instance).await {
+                    Ok(provider) => provider
+                        .machine_status(&query)
+                        .await
+                        .map_err(BrokerError::from),
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            };
+            match answer {
+                Ok(status) => {
+                    let machines: Reported = status
+                        .machines
+                        .into_iter()
+                        .map(|m| (m.machine_id.clone(), m))
+                        .collect();
+                    reported.insert(instance_name.to_owned(), machines);
+                }
+                // The requests stay as last known; the next call tries again.
+                Err(e) => {
+                    tracing::warn!(instance = instance_name, error = %e, "status refresh failed")
+                }
+            }
+        }
+        Ok(reported)
+    }
+
+    async fn acquire_view(
+        &self,
+        request: &mut Request,
+        reported: Option<&Reported>,
+        now: i64,
+    ) -> Result<Vec<MachineView>, BrokerError> {
+        let mut records = self.store.machines_of_request(&request.request_id)?;
+        let past_deadline = now >= request.deadline_at;
+        if let Some(reported) = reported {
+            let known: HashSet<String> = records.iter().map(|m| m.machine_id.clone()).collect();
+            for record in &mut records {
+                match reported.get(&record.machine_id) {
+                    Some(m) => record.refresh(m, now),
+                    None => record.mark_gone(now),
+                }
+            }
+            // Machines an asynchronous fleet launched since the last call.
+            records.extend(
+                reported
+                    .values()
+                    .filter(|m| !known.contains(&m.machine_id))
+                    .filter(|m| {
+                        m.request_id.as_deref() == Some(&request.request_id)
+                            || m.resource_id
+                                .as_ref()
+                                .is_some_and(|r| request.resource_ids.contains(r))
+                    })
+                    .map(|m| {
+                        MachineRecord::from_provider(
+                            m,
+                            &request.request_id,
+                            &request.provider_instance,
+                            request.template_id.as_deref(),
+                            now,
+                        )
+                    }),
+            );
+            if past_deadline {
+                self.terminate_stragglers(request, &mut records).await;
+            }
+            let results: Vec<MachineResult> = records
+                .iter()
+                .map(|m| acquire_result(m.state, past_deadline))
+                .collect();
+            let outcome = acquire_outcome(
+                request.requested,
+                &results,
+                request.unfulfilled,
+                past_deadline,
+            );
+            request.status = outcome.status;
+            request.message = outcome.message;
+            request.updated_at = now;
+            self.store.save_progress(request, &records)?;
+        }
+        Ok(records
+            .into_iter()
+            .map(|record| {
+                let result = acquire_result(record.state, past_deadline);
+                MachineView {
+                    machine_id: record.machine_id.clone(),
+                    result,
+                    message: match result {
+                        MachineResult::Fail => record
+                            .message
+                            .clone()
+                            .unwrap_or_else(|| format!("machine is {}", record.state)),
+                        _ => String::new(),
+                    },
+                    name: record.name.clone(),
+                    record: Some(record),
+                }
+            })
+            .collect())
+    }
+
+    /// Terminates machines still pending at the deadline, so that a request that settles
+    /// without them leaves nothing running behind.
+    async fn terminate_stragglers(&self, request: &Request, records: &mut [MachineRecord]) {
+        let stragglers: Vec<&mut MachineRecord> = records
+            .iter_mut()
+            .filter(|m| matches!(m.state, MachineState::Pending | MachineState::Unknown))
+            .collect();
+        if stragglers.is_empty() {
+            return;
+        }
+        let call = TerminateRequest {
+            request_id: request.request_id.clone(),
+            machines: stragglers
+                .iter()
+                .map(|m| MachineRef {
+                    machine_id: m.machine_id.clone(),
+                    request_id: Some(request.request_id.clone()),
+                    resource_id: m.resource_id.clone(),
+                })
+                .collect(),
+        };
+        let terminated = match self.instance(&request.provider_instance) {
+            Ok(instance) => match self.provider(instance).await {
+                Ok(p) => p.terminate_machines(&call).await.map_err(BrokerError::from),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        let timeout = request.deadline_at - request.created_at;
+        for m in stragglers {
+            m.message = Some(match &terminated {
+                Ok(_) => format!("did not start within {timeout} s; terminated"),
+                Err(e) => format!("did not start within {timeout} s; terminating it failed: {e}"),
+            });
+            if terminated.is_ok() {
+                m.state = MachineState::ShuttingDown;
+            }
+        }
+    }
+
+    fn return_view(
+        &self,
+        request: &mut Request,
+        reported: Option<&Reported>,
+        now: i64,
+    ) -> Result<Vec<MachineView>, BrokerError> {
+        let items: Vec<ReturnItem> = self.store.return_items(&request.request_id)?;
+        let past_deadline = now >= request.deadline_at;
+        let mut updated = Vec::new();
+        let mut views = Vec::with_capacity(items.len());
+        for item in items {
+            let mut record = match &item.machine_id {
+                Some(id) => self.store.get_machine(id)?,
+                None => None,
+            };
+            // The machine's state: as reported now, else as stored; `None` when it is gone.
+            let state = match (reported, &item.machine_id) {
+                (Some(reported), Some(id)) => match reported.get(id) {
+                    Some(m) => {
+                        if let Some(r) = record.as_mut() {
+                            r.refresh(m, now);
+                            updated.push(r.clone());
+                        }
+                        Some(m.state)
+                    }
+                    None => {
+                        if let Some(r) = record.as_mut() {
+                            r.mark_gone(now);
+                            updated.push(r.clone());
+                        }
+                        None
+                    }
+                },
+                _ => record.as_ref().map(|r| r.state),
+            };
+            let result = match &item.error {
+                Some(_) => MachineResult::Fail,
+                None => return_result(state, past_deadline),
+            };
+            views.push(MachineView {
+                machine_id: item
+                    .machine_id
+                    .clone()
+                    .unwrap_or_else(|| item.name.clone().unwrap_or_default()),
+                result,
+                message: match (&item.error, result) {
+                    (Some(error), _) => error.clone(),
+                    (None, MachineResult::Succeed) if record.is_none() => {
+                        "not known to this provider; treated as already gone".to_owned()
+                    }
+                    (None, MachineResult::Succeed) => "terminated".to_owned(),
+                    (None, MachineResult::Fail) => format!(
+                        "still {} after {} s",
+                        state.map(|s| s.as_str()).unwrap_or("unknown"),
+                        request.deadline_at - request.created_at
+                    ),
+                    (None, MachineResult::Executing) => String::new(),
+                },
+                name: item
+                    .name
+                    .clone()
+                    .or_else(|| record.as_ref().and_then(|r| r.name.clone())),
+                record,
+            });
+        }
+        if reported.is_some() {
+            let results: Vec<MachineResult> = views.iter().map(|v| v.result).collect();
+            let outcome = return_outcome(&results);
+            request.status = outcome.status;
+            request.message = outcome.message;
+            request.updated_at = now;
+            self.store.save_progress(request, &updated)?;
+        }
+        Ok(views)
+    }
+}
