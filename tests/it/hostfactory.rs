@@ -105,6 +105,15 @@ fn carries_every_field(what: &str, orbs: &Value, ours: &Value) {
     }
 }
 
+/// The id of an accepted request, checking the answer carries ORB's fields for `call`.
+fn accepted_id(run: &Run, call: &str, prefix: &str) -> String {
+    let accepted = run.expect_code(0).json();
+    carries_every_field(call, &orb_output(&format!("{call}.json")), &accepted);
+    let id = accepted["requestId"].as_str().unwrap().to_owned();
+    assert!(id.starts_with(prefix), "{id}");
+    id
+}
+
 fn orb_output(name: &str) -> Value {
     let path = repo_root().join("tests/fixtures/orb-1.8.5").join(name);
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
@@ -144,14 +153,7 @@ fn the_full_cycle_through_the_scripts_matches_orbs_outputs() {
         "requestMachines",
         &json!({"template": {"templateId": "OnDemand-m5", "machineCount": 3}}),
     );
-    let accepted = run.expect_code(0).json();
-    carries_every_field(
-        "requestMachines",
-        &orb_output("requestMachines.json"),
-        &accepted,
-    );
-    let request_id = accepted["requestId"].as_str().unwrap().to_owned();
-    assert!(request_id.starts_with("req-"));
+    let request_id = accepted_id(&run, "requestMachines", "req-");
 
     // getRequestStatus: running while the machines are pending, then complete.
     let first = status(&site, &request_id);
@@ -195,14 +197,7 @@ fn the_full_cycle_through_the_scripts_matches_orbs_outputs() {
             {"name": running[1]["name"]}
         ]}),
     );
-    let returned = run.expect_code(0).json();
-    carries_every_field(
-        "requestReturnMachines",
-        &orb_output("requestReturnMachines.json"),
-        &returned,
-    );
-    let return_id = returned["requestId"].as_str().unwrap().to_owned();
-    assert!(return_id.starts_with("ret-"));
+    let return_id = accepted_id(&run, "requestReturnMachines", "ret-");
 
     let gone = settle(&site, &return_id, Duration::from_secs(20));
     assert_eq!(gone["status"], "complete", "{gone}");
@@ -696,4 +691,55 @@ fn ibm_file_names_and_host_factory_variables_alone_are_enough() {
         .expect_code(0)
         .json();
     assert_eq!(listed["templates"][0]["templateId"], "FromIbmFile");
+}
+
+#[test]
+fn a_machine_terminated_outside_orb_is_reclaimed_with_no_grace() {
+    let site = site(json!({}));
+    let id = request(&site, "OnDemand-m5", 2);
+    let ms = machines(&status(&site, &id)).clone();
+    // Someone terminates the first machine in the cloud's console: edit the mock cloud.
+    let state_file = site.path().join("work/mock-mockinst.json");
+    let mut cloud: Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_file).unwrap()).unwrap();
+    let victim = ms[0]["machineId"].as_str().unwrap();
+    cloud["machines"][victim]["terminate_at"] = json!(1.0);
+    std::fs::write(&state_file, cloud.to_string()).unwrap();
+
+    let input = json!({"machines": ms.iter().map(|m| json!({"name": m["name"], "machineId": m["machineId"]})).collect::<Vec<_>>()});
+    let reclaims = site.call("getReturnRequests", &input).expect_code(0).json();
+    assert_eq!(
+        reclaims["requests"],
+        json!([{"machine": ms[0]["name"], "gracePeriod": 0, "machineId": victim}])
+    );
+}
+
+#[test]
+fn every_way_host_factory_names_the_input_file_works() {
+    let site = site(json!({}));
+    let file = site.input_file(&json!({"template": {"templateId": "Small", "machineCount": 1}}));
+    let file = file.to_str().unwrap();
+    for args in [
+        vec!["-f", file],
+        vec!["--f", file],
+        vec!["--file", file],
+        vec![file],
+    ] {
+        let out = site
+            .call_args("requestMachines", &args)
+            .expect_code(0)
+            .json();
+        assert!(
+            out["requestId"].as_str().unwrap().starts_with("req-"),
+            "{args:?}: {out}"
+        );
+        let id = out["requestId"].as_str().unwrap().to_owned();
+        // Return it again so the template's maxNumber (2) leaves room for the next form.
+        let m = machines(&status(&site, &id))[0].clone();
+        site.call(
+            "requestReturnMachines",
+            &json!({"machines": [{"name": m["name"]}]}),
+        )
+        .expect_code(0);
+    }
 }

@@ -62,6 +62,16 @@ impl SqliteStore {
         f(&mut conn)
     }
 
+    /// The first row `sql` (with one text parameter) returns, if any.
+    fn query_one<T>(
+        &self,
+        sql: &str,
+        param: &str,
+        map: fn(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Option<T>, StoreError> {
+        self.with(|conn| Ok(conn.query_row(sql, [param], map).optional()?))
+    }
+
     fn write<T>(
         &self,
         f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
@@ -243,15 +253,11 @@ impl Store for SqliteStore {
     }
 
     fn get_request(&self, request_id: &str) -> Result<Option<Request>, StoreError> {
-        self.with(|conn| {
-            Ok(conn
-                .query_row(
-                    &format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE request_id = ?1"),
-                    [request_id],
-                    request_from_row,
-                )
-                .optional()?)
-        })
+        self.query_one(
+            &format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE request_id = ?1"),
+            request_id,
+            request_from_row,
+        )
     }
 
     fn list_requests(&self, filter: &RequestFilter) -> Result<Vec<Request>, StoreError> {
@@ -291,30 +297,22 @@ impl Store for SqliteStore {
     }
 
     fn get_machine(&self, machine_id: &str) -> Result<Option<MachineRecord>, StoreError> {
-        self.with(|conn| {
-            Ok(conn
-                .query_row(
-                    &format!("SELECT {MACHINE_COLUMNS} FROM machines WHERE machine_id = ?1"),
-                    [machine_id],
-                    machine_from_row,
-                )
-                .optional()?)
-        })
+        self.query_one(
+            &format!("SELECT {MACHINE_COLUMNS} FROM machines WHERE machine_id = ?1"),
+            machine_id,
+            machine_from_row,
+        )
     }
 
     fn find_machine_by_name(&self, name: &str) -> Result<Option<MachineRecord>, StoreError> {
-        self.with(|conn| {
-            Ok(conn
-                .query_row(
-                    &format!(
-                        "SELECT {MACHINE_COLUMNS} FROM machines WHERE name = ?1 \
-                         ORDER BY created_at DESC LIMIT 1"
-                    ),
-                    [name],
-                    machine_from_row,
-                )
-                .optional()?)
-        })
+        self.query_one(
+            &format!(
+                "SELECT {MACHINE_COLUMNS} FROM machines WHERE name = ?1 \
+                 ORDER BY created_at DESC LIMIT 1"
+            ),
+            name,
+            machine_from_row,
+        )
     }
 
     fn machines_of_request(&self, request_id: &str) -> Result<Vec<MachineRecord>, StoreError> {
