@@ -3,6 +3,7 @@
 //! One test binary for every area (each extra binary would link everything again); a module
 //! per area.
 
+mod aws;
 mod hostfactory;
 mod plugins;
 mod support;

@@ -45,6 +45,11 @@ pub fn mock_plugin() -> PathBuf {
     artifact("liborb_provider_mock.so")
 }
 
+/// The AWS provider plugin library.
+pub fn aws_plugin() -> PathBuf {
+    artifact("liborb_provider_aws.so")
+}
+
 /// The outcome of one `orb` run.
 #[derive(Debug)]
 pub struct Run {
@@ -345,6 +350,7 @@ pub const HF_PROVIDER: &str = "mockinst";
 pub struct HfSite {
     dir: tempfile::TempDir,
     inputs: std::sync::atomic::AtomicUsize,
+    env: Vec<(String, String)>,
 }
 
 impl HfSite {
@@ -359,8 +365,18 @@ impl HfSite {
         )
     }
 
-    /// A site with the whole `config.json` given.
+    /// A site with the whole `config.json` given, on the mock plugin.
     pub fn with_config(config: Value, templates: Value) -> Self {
+        Self::with_plugin(config, templates, &mock_plugin(), Vec::new())
+    }
+
+    /// A site with `plugin` installed and `env` added to Host Factory's environment.
+    pub fn with_plugin(
+        config: Value,
+        templates: Value,
+        plugin: &Path,
+        env: Vec<(String, String)>,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         let root = dir.path();
         for sub in [
@@ -376,8 +392,10 @@ impl HfSite {
         }
         install_file(&orb_bin(), &root.join("install/bin/orb"));
         install_file(
-            &mock_plugin(),
-            &root.join("install/lib/orb/plugins/liborb_provider_mock.so"),
+            plugin,
+            &root
+                .join("install/lib/orb/plugins")
+                .join(plugin.file_name().expect("a library file")),
         );
         for entry in std::fs::read_dir(repo_root().join("config/hostfactory/scripts")).unwrap() {
             let entry = entry.unwrap();
@@ -396,6 +414,7 @@ impl HfSite {
         HfSite {
             dir,
             inputs: std::sync::atomic::AtomicUsize::new(0),
+            env,
         }
     }
 
@@ -461,6 +480,9 @@ impl HfSite {
             .env("HF_PROVIDER_WORKDIR", root.join("work"))
             .env("HF_PROVIDER_LOGDIR", root.join("log"))
             .current_dir("/");
+        for (k, v) in &self.env {
+            command.env(k, v);
+        }
         for (k, v) in env {
             command.env(k, v);
         }
@@ -470,5 +492,108 @@ impl HfSite {
     /// The log orb wrote.
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.path().join("log/orb.log")).unwrap_or_default()
+    }
+}
+
+/// A moto server (the EC2, Auto Scaling, SSM and STS emulator) on a free loopback port, seeded
+/// with a VPC, subnets, a security group, a key pair, an image and a Spot Fleet role. Stopped
+/// when dropped.
+pub struct Moto {
+    child: std::process::Child,
+    /// `http://127.0.0.1:<port>`.
+    pub endpoint: String,
+    /// The ids `scripts/moto-seed.py` created.
+    pub seed: Value,
+}
+
+impl Moto {
+    fn venv() -> PathBuf {
+        std::env::var_os("ORB_MOTO_VENV")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| repo_root().join("target/moto-venv"))
+    }
+
+    /// Starts and seeds a moto server.
+    pub fn start() -> Moto {
+        let server = Self::venv().join("bin/moto_server");
+        assert!(
+            server.exists(),
+            "{} is missing: run `scripts/moto install` (scripts/test does)",
+            server.display()
+        );
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let child = Command::new(&server)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("moto starts");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed().as_secs() < 60,
+                "moto did not start on port {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let mut moto = Moto {
+            child,
+            endpoint,
+            seed: Value::Null,
+        };
+        moto.seed = moto.python(&repo_root().join("scripts/moto-seed.py"), &[]);
+        moto
+    }
+
+    /// Runs a Python script of moto's environment with the endpoint as its first argument,
+    /// returning its stdout as JSON.
+    pub fn python(&self, script: &Path, args: &[&str]) -> Value {
+        let out = Command::new(Self::venv().join("bin/python"))
+            .arg(script)
+            .arg(&self.endpoint)
+            .args(args)
+            .output()
+            .expect("python runs");
+        assert!(
+            out.status.success(),
+            "{} failed: {}",
+            script.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("the script prints JSON")
+    }
+
+    /// The environment a provider instance needs to reach this moto: region, test keys, no
+    /// instance metadata service.
+    pub fn provider_config(&self) -> Value {
+        serde_json::json!({
+            "region": "us-east-1",
+            "endpoint_url": self.endpoint,
+            "access_key_id": "testing",
+            "secret_access_key": "testing",
+        })
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Deep-merges `patch` into `base` (objects key by key; anything else replaces).
+pub fn merge(base: &mut Value, patch: Value) {
+    match (base, patch) {
+        (Value::Object(base), Value::Object(patch)) => {
+            for (key, value) in patch {
+                merge(base.entry(key).or_insert(Value::Null), value);
+            }
+        }
+        (base, patch) => *base = patch,
     }
 }

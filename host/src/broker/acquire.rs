@@ -96,15 +96,7 @@ impl Broker {
         let machines: Vec<MachineRecord> = result
             .machines
             .iter()
-            .map(|m| {
-                MachineRecord::from_provider(
-                    m,
-                    &request.request_id,
-                    &instance.name,
-                    request.template_id.as_deref(),
-                    now,
-                )
-            })
+            .map(|m| MachineRecord::of_request(m, request, now))
             .collect();
         // The provider says it could provide nothing: a failure, not a submitted request.
         let nothing = machines.is_empty() && request.unfulfilled >= request.requested;

@@ -213,15 +213,7 @@ impl Broker {
                                 .as_ref()
                                 .is_some_and(|r| request.resource_ids.contains(r))
                     })
-                    .map(|m| {
-                        MachineRecord::from_provider(
-                            m,
-                            &request.request_id,
-                            &request.provider_instance,
-                            request.template_id.as_deref(),
-                            now,
-                        )
-                    }),
+                    .map(|m| MachineRecord::of_request(m, request, now)),
             );
             if past_deadline {
                 self.terminate_stragglers(request, &mut records).await;

@@ -100,6 +100,22 @@ impl MachineRecord {
         }
     }
 
+    /// A record of `machine`, found for `request`: a machine whose provider does not say which
+    /// resource it belongs to belongs to the request's only resource (its fleet or group).
+    pub fn of_request(machine: &Machine, request: &crate::domain::Request, now: i64) -> Self {
+        let mut record = MachineRecord::from_provider(
+            machine,
+            &request.request_id,
+            &request.provider_instance,
+            request.template_id.as_deref(),
+            now,
+        );
+        if let (None, [only]) = (&record.resource_id, request.resource_ids.as_slice()) {
+            record.resource_id = Some(only.clone());
+        }
+        record
+    }
+
     /// Takes what the provider reports now, keeping what it leaves out.
     pub fn refresh(&mut self, machine: &Machine, now: i64) {
         self.state = machine.state;

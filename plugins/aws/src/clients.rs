@@ -1,0 +1,177 @@
+//! The one place AWS SDK clients are built: region resolved up front with a clear error,
+//! credentials from the standard chain (or static keys, or a role assumed through STS), the
+//! endpoint override, one retry policy (exponential backoff with jitter, within the operation
+//! timeout), and an interceptor that logs every call by operation so calls can be counted.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::sts::AssumeRoleProvider;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use orb_plugin_api::ProviderError;
+
+use crate::config::AwsConfig;
+
+/// The clients of one provider instance.
+#[derive(Debug, Clone)]
+pub struct Clients {
+    /// EC2.
+    pub ec2: aws_sdk_ec2::Client,
+    /// Auto Scaling.
+    pub autoscaling: aws_sdk_autoscaling::Client,
+    /// STS (the account, for health checks).
+    pub sts: aws_sdk_sts::Client,
+    /// SSM (image ids given as parameter paths).
+    pub ssm: aws_sdk_ssm::Client,
+    /// The region in use.
+    pub region: String,
+}
+
+/// Logs every AWS call at debug level (`aws call service=... operation=...`, once whatever its
+/// retries) and every attempt at trace level.
+#[derive(Debug)]
+struct CallLog;
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "orb-call-log"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(m) = cfg.load::<Metadata>() {
+            tracing::debug!(service = m.service(), operation = m.name(), "aws call");
+        }
+        Ok(())
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(m) = cfg.load::<Metadata>() {
+            tracing::trace!(service = m.service(), operation = m.name(), "aws attempt");
+        }
+        Ok(())
+    }
+}
+
+/// The SDK configuration of `config`.
+pub async fn sdk_config(config: &AwsConfig, instance: &str) -> Result<SdkConfig, ProviderError> {
+    let env_region = ["AWS_REGION", "AWS_DEFAULT_REGION"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|r| !r.is_empty()));
+    if config.region.is_none() && config.profile.is_none() && !env_region {
+        return Err(ProviderError::config(format!(
+            "provider instance '{instance}' has no AWS region: set region in its config, ORB_AWS_REGION or AWS_REGION"
+        )));
+    }
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(config.max_retries() + 1)
+                .with_initial_backoff(Duration::from_millis(200))
+                .with_max_backoff(Duration::from_secs(10)),
+        )
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(
+                    config.connect_timeout_secs.unwrap_or(10),
+                ))
+                .operation_timeout(Duration::from_secs(
+                    config.operation_timeout_secs.unwrap_or(90),
+                ))
+                .build(),
+        );
+    if let Some(region) = &config.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(profile) = &config.profile {
+        loader = loader.profile_name(profile);
+    }
+    match (&config.access_key_id, &config.secret_access_key) {
+        (Some(key), Some(secret)) => {
+            loader = loader.credentials_provider(Credentials::new(
+                key,
+                secret,
+                config.session_token.clone(),
+                None,
+                "orb-provider-config",
+            ))
+        }
+        (None, None) => {}
+        _ => {
+            return Err(ProviderError::config(format!(
+                "provider instance '{instance}': access_key_id and secret_access_key go together"
+            )))
+        }
+    }
+    if let Some(url) = &config.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let sdk = loader.load().await;
+    if sdk.region().is_none() {
+        return Err(ProviderError::config(format!(
+            "provider instance '{instance}' has no AWS region: its profile sets none; set region in its config"
+        )));
+    }
+    let Some(role) = &config.role_arn else {
+        return Ok(sdk);
+    };
+    let mut assume = AssumeRoleProvider::builder(role)
+        .session_name(format!("orb-{instance}"))
+        .configure(&sdk);
+    if let Some(external_id) = &config.external_id {
+        assume = assume.external_id(external_id);
+    }
+    let provider = assume.build().await;
+    Ok(sdk
+        .into_builder()
+        .credentials_provider(SharedCredentialsProvider::new(provider))
+        .build())
+}
+
+/// The clients of `sdk`.
+pub fn clients(sdk: &SdkConfig) -> Clients {
+    Clients {
+        ec2: aws_sdk_ec2::Client::from_conf(
+            aws_sdk_ec2::config::Builder::from(sdk)
+                .interceptor(CallLog)
+                .build(),
+        ),
+        autoscaling: aws_sdk_autoscaling::Client::from_conf(
+            aws_sdk_autoscaling::config::Builder::from(sdk)
+                .interceptor(CallLog)
+                .build(),
+        ),
+        sts: aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::config::Builder::from(sdk)
+                .interceptor(CallLog)
+                .build(),
+        ),
+        ssm: aws_sdk_ssm::Client::from_conf(
+            aws_sdk_ssm::config::Builder::from(sdk)
+                .interceptor(CallLog)
+                .build(),
+        ),
+        region: sdk
+            .region()
+            .map(|r| r.as_ref().to_owned())
+            .unwrap_or_default(),
+    }
+}

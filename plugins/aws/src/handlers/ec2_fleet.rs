@@ -1,0 +1,305 @@
+//! EC2 Fleet: `instant`, `request` and `maintain` fleets from a launch template, with an
+//! override for every instance type × subnet, weighted types, the on-demand/spot split and
+//! allocation strategies. The fleet's client token is the request id.
+//!
+//! Return: a `maintain` fleet's target capacity is lowered first, with no-termination, and only
+//! then are exactly the returned instances terminated, so the fleet neither kills another
+//! instance nor replaces the returned ones (the Python ORB's issue #76). An empty fleet is
+//! deleted with its launch template.
+
+use aws_sdk_ec2::types::{
+    DefaultTargetCapacityType, FleetExcessCapacityTerminationPolicy,
+    FleetLaunchTemplateConfigRequest, FleetLaunchTemplateOverridesRequest,
+    FleetLaunchTemplateSpecificationRequest, FleetOnDemandAllocationStrategy,
+    FleetType as AwsFleetType, OnDemandOptionsRequest, ResourceType, SpotAllocationStrategy,
+    SpotOptionsRequest, TargetCapacitySpecificationRequest,
+};
+use orb_plugin_api::{ErrorKind, Failure, ProviderError, ProvisionResult};
+
+use super::{terminate, Ctx, Handler, Plan};
+use crate::errors::{classify_code, sdk_error};
+use crate::instances::{by_ids, tag_spec, to_machine};
+use crate::launch_template::for_request;
+use crate::template::{AwsTemplate, FleetType};
+
+/// The EC2 Fleet handler.
+pub struct Ec2Fleet;
+
+/// The spot allocation strategy a template names (Host Factory's camelCase or AWS's names).
+pub fn spot_strategy(name: Option<&str>) -> SpotAllocationStrategy {
+    match name
+        .map(|n| n.to_ascii_lowercase().replace(['-', '_'], ""))
+        .as_deref()
+    {
+        Some("capacityoptimized") => SpotAllocationStrategy::CapacityOptimized,
+        Some("capacityoptimizedprioritized") => {
+            SpotAllocationStrategy::CapacityOptimizedPrioritized
+        }
+        Some("diversified") => SpotAllocationStrategy::Diversified,
+        Some("pricecapacityoptimized") => SpotAllocationStrategy::PriceCapacityOptimized,
+        _ => SpotAllocationStrategy::LowestPrice,
+    }
+}
+
+fn on_demand_strategy(name: Option<&str>) -> FleetOnDemandAllocationStrategy {
+    match name.map(str::to_ascii_lowercase).as_deref() {
+        Some("prioritized") => FleetOnDemandAllocationStrategy::Prioritized,
+        _ => FleetOnDemandAllocationStrategy::LowestPrice,
+    }
+}
+
+/// One override per instance type × subnet, with the type's weight.
+fn overrides(t: &AwsTemplate) -> Vec<FleetLaunchTemplateOverridesRequest> {
+    let subnets: Vec<Option<&String>> = if t.subnets.is_empty() {
+        vec![None]
+    } else {
+        t.subnets.iter().map(Some).collect()
+    };
+    t.vm_types
+        .iter()
+        .flat_map(|(vm_type, weight)| {
+            subnets.iter().map(move |subnet| {
+                FleetLaunchTemplateOverridesRequest::builder()
+                    .instance_type(vm_type.as_str().into())
+                    .set_subnet_id(subnet.cloned())
+                    .weighted_capacity(*weight)
+                    .build()
+            })
+        })
+        .collect()
+}
+
+impl Handler for Ec2Fleet {
+    async fn provision(
+        &self,
+        ctx: &Ctx<'_>,
+        plan: &Plan,
+    ) -> Result<ProvisionResult, ProviderError> {
+        let t = &plan.template;
+        let lt = for_request(ctx, plan).await?;
+        let on_demand = t.on_demand_units(plan.count) as i32;
+        let total = plan.count as i32;
+        let kind = match t.fleet_type {
+            FleetType::Instant => AwsFleetType::Instant,
+            FleetType::Request => AwsFleetType::Request,
+            FleetType::Maintain => AwsFleetType::Maintain,
+        };
+        let mut call = ctx
+            .clients
+            .ec2
+            .create_fleet()
+            .client_token(&plan.request_id)
+            .r#type(kind)
+            .launch_template_configs(
+                FleetLaunchTemplateConfigRequest::builder()
+                    .launch_template_specification(
+                        FleetLaunchTemplateSpecificationRequest::builder()
+                            .launch_template_id(&lt.id)
+                            .version(&lt.version)
+                            .build(),
+                    )
+                    .set_overrides(Some(overrides(t)))
+                    .build(),
+            )
+            .target_capacity_specification(
+                TargetCapacitySpecificationRequest::builder()
+                    .total_target_capacity(total)
+                    .on_demand_target_capacity(on_demand)
+                    .spot_target_capacity(total - on_demand)
+                    .default_target_capacity_type(if on_demand > 0 {
+                        DefaultTargetCapacityType::OnDemand
+                    } else {
+                        DefaultTargetCapacityType::Spot
+                    })
+                    .build(),
+            )
+            .on_demand_options(
+                OnDemandOptionsRequest::builder()
+                    .allocation_strategy(on_demand_strategy(
+                        t.allocation_strategy_on_demand.as_deref(),
+                    ))
+                    .build(),
+            )
+            .spot_options(
+                SpotOptionsRequest::builder()
+                    .allocation_strategy(spot_strategy(t.allocation_strategy.as_deref()))
+                    .set_max_total_price(t.max_spot_price.clone())
+                    .build(),
+            )
+            .tag_specifications(tag_spec(ResourceType::Fleet, &plan.tags));
+        if t.fleet_type != FleetType::Instant {
+            call = call.excess_capacity_termination_policy(
+                FleetExcessCapacityTerminationPolicy::NoTermination,
+            );
+        }
+        let out = call.send().await.map_err(|e| sdk_error("CreateFleet", e))?;
+        let fleet_id = out.fleet_id().unwrap_or_default().to_owned();
+        let mut result = ProvisionResult {
+            resource_ids: vec![fleet_id.clone()],
+            ..Default::default()
+        };
+        if t.fleet_type == FleetType::Instant {
+            let ids: Vec<String> = out
+                .instances()
+                .iter()
+                .flat_map(|i| i.instance_ids().iter().cloned())
+                .collect();
+            result.machines = by_ids(&ctx.clients.ec2, &ids)
+                .await?
+                .iter()
+                .map(to_machine)
+                .collect();
+            let launched: f64 = result
+                .machines
+                .iter()
+                .map(|m| weight_of(t, m.instance_type.as_deref()))
+                .sum();
+            let missing = (f64::from(plan.count) - launched).max(0.0).ceil() as u32;
+            if missing > 0 {
+                let error = out.errors().first();
+                let code = error.and_then(|e| e.error_code()).map(str::to_owned);
+                result.failures.push(Failure {
+                    count: missing,
+                    kind: code
+                        .as_deref()
+                        .map(classify_code)
+                        .unwrap_or(ErrorKind::Capacity),
+                    message: error
+                        .and_then(|e| e.error_message())
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| {
+                            format!(
+                                "the instant fleet launched {launched} of {} units",
+                                plan.count
+                            )
+                        }),
+                    code,
+                });
+            }
+        }
+        tracing::info!(
+            fleet_id,
+            fleet_type = t.fleet_type.as_str(),
+            units = plan.count,
+            "EC2 fleet created"
+        );
+        Ok(result)
+    }
+
+    async fn release(
+        &self,
+        ctx: &Ctx<'_>,
+        fleet_id: &str,
+        request_id: Option<&str>,
+        machines: &[String],
+    ) -> Result<(), ProviderError> {
+        let ec2 = &ctx.clients.ec2;
+        let fleets = ec2
+            .describe_fleets()
+            .fleet_ids(fleet_id)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DescribeFleets", e))?;
+        let Some(fleet) = fleets.fleets().first() else {
+            return terminate(ctx, machines).await;
+        };
+        if fleet.r#type() == Some(&AwsFleetType::Maintain) {
+            // Lower the target first, without termination: the fleet then neither picks another
+            // instance to kill nor replaces the ones terminated next.
+            let target = fleet
+                .target_capacity_specification()
+                .and_then(|t| t.total_target_capacity())
+                .unwrap_or(0);
+            let released = released_units(ctx, fleet, machines).await?;
+            let lowered = (target - released).max(0);
+            ec2.modify_fleet()
+                .fleet_id(fleet_id)
+                .target_capacity_specification(
+                    TargetCapacitySpecificationRequest::builder()
+                        .total_target_capacity(lowered)
+                        .build(),
+                )
+                .excess_capacity_termination_policy(
+                    FleetExcessCapacityTerminationPolicy::NoTermination,
+                )
+                .send()
+                .await
+                .map_err(|e| sdk_error("ModifyFleet", e))?;
+        }
+        terminate(ctx, machines).await?;
+        let active = ec2
+            .describe_fleet_instances()
+            .fleet_id(fleet_id)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DescribeFleetInstances", e))?;
+        let left = active
+            .active_instances()
+            .iter()
+            .filter_map(|i| i.instance_id())
+            .filter(|id| !machines.iter().any(|m| m == id))
+            .count();
+        if left == 0 {
+            // The machines are gone; a fleet left behind is logged, not a failed return.
+            let deleted = ec2
+                .delete_fleets()
+                .fleet_ids(fleet_id)
+                // An instant fleet can only be deleted with its instances (all returned already).
+                .terminate_instances(fleet.r#type() == Some(&AwsFleetType::Instant))
+                .send()
+                .await;
+            match deleted {
+                Ok(_) => tracing::info!(fleet_id, "EC2 fleet deleted"),
+                Err(e) => {
+                    tracing::warn!(fleet_id, error = %sdk_error("DeleteFleets", e), "the empty EC2 fleet could not be deleted")
+                }
+            }
+            if let Some(request_id) = request_id {
+                super::clean_up_launch_templates(ctx, request_id).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn weight_of(t: &AwsTemplate, instance_type: Option<&str>) -> f64 {
+    instance_type
+        .and_then(|it| t.vm_types.iter().find(|(name, _)| name == it))
+        .map(|(_, w)| *w)
+        .unwrap_or(1.0)
+}
+
+/// The capacity units `machines` account for in `fleet`, from its overrides' weights.
+async fn released_units(
+    ctx: &Ctx<'_>,
+    fleet: &aws_sdk_ec2::types::FleetData,
+    machines: &[String],
+) -> Result<i32, ProviderError> {
+    let weights: Vec<(String, f64)> = fleet
+        .launch_template_configs()
+        .iter()
+        .flat_map(|c| c.overrides())
+        .filter_map(|o| {
+            Some((
+                o.instance_type()?.as_str().to_owned(),
+                o.weighted_capacity().unwrap_or(1.0),
+            ))
+        })
+        .collect();
+    if weights.iter().all(|(_, w)| *w == 1.0) {
+        return Ok(machines.len() as i32);
+    }
+    let instances = by_ids(&ctx.clients.ec2, machines).await?;
+    let units: f64 = instances
+        .iter()
+        .map(|i| {
+            let it = i.instance_type().map(|t| t.as_str()).unwrap_or_default();
+            weights
+                .iter()
+                .find(|(name, _)| name == it)
+                .map(|(_, w)| *w)
+                .unwrap_or(1.0)
+        })
+        .sum();
+    Ok(units.round() as i32)
+}

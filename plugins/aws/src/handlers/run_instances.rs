@@ -1,0 +1,131 @@
+//! RunInstances: batches of at most `max_instances_per_call`, on demand or spot, with a client
+//! token per batch derived from the request id.
+
+use aws_sdk_ec2::types::{
+    IamInstanceProfileSpecification, InstanceMarketOptionsRequest, InstanceType, MarketType,
+    ResourceType, SpotMarketOptions,
+};
+use orb_plugin_api::{ProviderError, ProvisionResult};
+
+use super::{is_shortfall, shortfall, terminate, Ctx, Handler, Plan};
+use crate::errors::sdk_error;
+use crate::instances::{tag_spec, to_machine};
+use crate::launch_template::root_volume;
+use crate::template::Price;
+
+/// The RunInstances handler.
+pub struct RunInstances;
+
+impl Handler for RunInstances {
+    async fn provision(
+        &self,
+        ctx: &Ctx<'_>,
+        plan: &Plan,
+    ) -> Result<ProvisionResult, ProviderError> {
+        let settings = ctx.config.handlers.run_instances.settings();
+        let per_call = settings.max_instances_per_call.max(1);
+        let t = &plan.template;
+        let instance_type = InstanceType::from(t.vm_types[0].0.as_str());
+        let mut result = ProvisionResult::default();
+        let mut launched = 0u32;
+        let mut batch = 0usize;
+        while launched < plan.count {
+            let size = (plan.count - launched).min(per_call);
+            let subnet =
+                (!t.subnets.is_empty()).then(|| t.subnets[batch % t.subnets.len()].clone());
+            let mut call = ctx
+                .clients
+                .ec2
+                .run_instances()
+                .client_token(format!("{}-{batch}", plan.request_id))
+                .image_id(&plan.image_id)
+                .instance_type(instance_type.clone())
+                .min_count(if settings.allow_partial {
+                    1
+                } else {
+                    size as i32
+                })
+                .max_count(size as i32)
+                .set_subnet_id(subnet)
+                .set_security_group_ids(
+                    (!t.security_groups.is_empty()).then(|| t.security_groups.clone()),
+                )
+                .set_key_name(t.key_name.clone())
+                .set_user_data(
+                    t.user_data
+                        .as_ref()
+                        .map(|u| aws_smithy_types::base64::encode(u.as_bytes())),
+                )
+                .tag_specifications(tag_spec(ResourceType::Instance, &plan.tags))
+                .tag_specifications(tag_spec(ResourceType::Volume, &plan.tags));
+            if let Some(profile) = &t.instance_profile {
+                let spec = IamInstanceProfileSpecification::builder();
+                call = call.iam_instance_profile(if profile.starts_with("arn:") {
+                    spec.arn(profile).build()
+                } else {
+                    spec.name(profile).build()
+                });
+            }
+            if let Some(volume) = root_volume(t) {
+                call = call.block_device_mappings(volume);
+            }
+            if t.price == Price::Spot {
+                call = call.instance_market_options(
+                    InstanceMarketOptionsRequest::builder()
+                        .market_type(MarketType::Spot)
+                        .spot_options(
+                            SpotMarketOptions::builder()
+                                .set_max_price(t.max_spot_price.clone())
+                                .build(),
+                        )
+                        .build(),
+                );
+            }
+            match call.send().await {
+                Ok(out) => {
+                    let got = out.instances().len() as u32;
+                    let reservation = out.reservation_id().map(str::to_owned);
+                    result.resource_ids.extend(reservation.clone());
+                    result.machines.extend(out.instances().iter().map(|i| {
+                        let mut m = to_machine(i);
+                        m.resource_id = m.resource_id.or(reservation.clone());
+                        m
+                    }));
+                    launched += got;
+                    if got < size {
+                        result.failures.push(orb_plugin_api::Failure {
+                            count: size - got,
+                            kind: orb_plugin_api::ErrorKind::Capacity,
+                            code: None,
+                            message: format!("RunInstances launched {got} of {size}"),
+                        });
+                        launched += size - got;
+                    }
+                }
+                Err(e) => {
+                    let error = sdk_error("RunInstances", e);
+                    if result.machines.is_empty() && !is_shortfall(&error) {
+                        return Err(error);
+                    }
+                    // Keep what was launched; the rest is a shortfall.
+                    result
+                        .failures
+                        .push(shortfall(plan.count - launched, &error, None));
+                    break;
+                }
+            }
+            batch += 1;
+        }
+        Ok(result)
+    }
+
+    async fn release(
+        &self,
+        ctx: &Ctx<'_>,
+        _resource_id: &str,
+        _request_id: Option<&str>,
+        machines: &[String],
+    ) -> Result<(), ProviderError> {
+        terminate(ctx, machines).await
+    }
+}

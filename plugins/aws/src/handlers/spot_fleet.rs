@@ -1,0 +1,166 @@
+//! Spot Fleet: `RequestSpotFleet` with the fleet role, the allocation strategy and weighted
+//! types, from a launch template. The request's client token is the request id.
+//!
+//! Return: a `maintain` request's target capacity is lowered first, with no-termination, then
+//! exactly the returned instances are terminated; an empty request is cancelled and its launch
+//! template deleted.
+
+use aws_sdk_ec2::types::{
+    AllocationStrategy, ExcessCapacityTerminationPolicy, FleetLaunchTemplateSpecification,
+    FleetType as AwsFleetType, LaunchTemplateConfig, LaunchTemplateOverrides, ResourceType,
+    SpotFleetRequestConfigData,
+};
+use orb_plugin_api::{ProviderError, ProvisionResult};
+
+use super::{terminate, Ctx, Handler, Plan};
+use crate::errors::sdk_error;
+use crate::instances::tag_spec;
+use crate::launch_template::for_request;
+use crate::template::FleetType;
+
+/// The Spot Fleet handler.
+pub struct SpotFleet;
+
+fn strategy(name: Option<&str>) -> AllocationStrategy {
+    match name
+        .map(|n| n.to_ascii_lowercase().replace(['-', '_'], ""))
+        .as_deref()
+    {
+        Some("capacityoptimized") => AllocationStrategy::CapacityOptimized,
+        Some("capacityoptimizedprioritized") => AllocationStrategy::CapacityOptimizedPrioritized,
+        Some("diversified") => AllocationStrategy::Diversified,
+        Some("pricecapacityoptimized") => AllocationStrategy::PriceCapacityOptimized,
+        _ => AllocationStrategy::LowestPrice,
+    }
+}
+
+impl Handler for SpotFleet {
+    async fn provision(
+        &self,
+        ctx: &Ctx<'_>,
+        plan: &Plan,
+    ) -> Result<ProvisionResult, ProviderError> {
+        let t = &plan.template;
+        let lt = for_request(ctx, plan).await?;
+        let subnets: Vec<Option<&String>> = if t.subnets.is_empty() {
+            vec![None]
+        } else {
+            t.subnets.iter().map(Some).collect()
+        };
+        let overrides: Vec<LaunchTemplateOverrides> = t
+            .vm_types
+            .iter()
+            .flat_map(|(vm_type, weight)| {
+                subnets.iter().map(move |subnet| {
+                    LaunchTemplateOverrides::builder()
+                        .instance_type(vm_type.as_str().into())
+                        .set_subnet_id(subnet.cloned())
+                        .weighted_capacity(*weight)
+                        .build()
+                })
+            })
+            .collect();
+        let config = SpotFleetRequestConfigData::builder()
+            .iam_fleet_role(t.fleet_role.clone().unwrap_or_default())
+            .target_capacity(plan.count as i32)
+            .on_demand_target_capacity(t.on_demand_units(plan.count) as i32)
+            .allocation_strategy(strategy(t.allocation_strategy.as_deref()))
+            .set_spot_price(t.max_spot_price.clone())
+            .client_token(&plan.request_id)
+            .r#type(if t.fleet_type == FleetType::Maintain {
+                AwsFleetType::Maintain
+            } else {
+                AwsFleetType::Request
+            })
+            .excess_capacity_termination_policy(ExcessCapacityTerminationPolicy::NoTermination)
+            .launch_template_configs(
+                LaunchTemplateConfig::builder()
+                    .launch_template_specification(
+                        FleetLaunchTemplateSpecification::builder()
+                            .launch_template_id(&lt.id)
+                            .version(&lt.version)
+                            .build(),
+                    )
+                    .set_overrides(Some(overrides))
+                    .build(),
+            )
+            .tag_specifications(tag_spec(ResourceType::SpotFleetRequest, &plan.tags))
+            .build();
+        let out = ctx
+            .clients
+            .ec2
+            .request_spot_fleet()
+            .spot_fleet_request_config(config)
+            .send()
+            .await
+            .map_err(|e| sdk_error("RequestSpotFleet", e))?;
+        let id = out.spot_fleet_request_id().unwrap_or_default().to_owned();
+        tracing::info!(spot_fleet_request_id = %id, units = plan.count, "spot fleet requested");
+        Ok(ProvisionResult {
+            resource_ids: vec![id],
+            ..Default::default()
+        })
+    }
+
+    async fn release(
+        &self,
+        ctx: &Ctx<'_>,
+        request: &str,
+        request_id: Option<&str>,
+        machines: &[String],
+    ) -> Result<(), ProviderError> {
+        let ec2 = &ctx.clients.ec2;
+        let described = ec2
+            .describe_spot_fleet_requests()
+            .spot_fleet_request_ids(request)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DescribeSpotFleetRequests", e))?;
+        let config = described
+            .spot_fleet_request_configs()
+            .first()
+            .and_then(|c| c.spot_fleet_request_config());
+        if let Some(config) = config.filter(|c| c.r#type() == Some(&AwsFleetType::Maintain)) {
+            let lowered = (config.target_capacity().unwrap_or(0) - machines.len() as i32).max(0);
+            ec2.modify_spot_fleet_request()
+                .spot_fleet_request_id(request)
+                .target_capacity(lowered)
+                .excess_capacity_termination_policy(ExcessCapacityTerminationPolicy::NoTermination)
+                .send()
+                .await
+                .map_err(|e| sdk_error("ModifySpotFleetRequest", e))?;
+        }
+        terminate(ctx, machines).await?;
+        let active = ec2
+            .describe_spot_fleet_instances()
+            .spot_fleet_request_id(request)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DescribeSpotFleetInstances", e))?;
+        let left = active
+            .active_instances()
+            .iter()
+            .filter_map(|i| i.instance_id())
+            .filter(|id| !machines.iter().any(|m| m == id))
+            .count();
+        if left == 0 {
+            // The machines are gone; a request left behind is logged, not a failed return.
+            let cancelled = ec2
+                .cancel_spot_fleet_requests()
+                .spot_fleet_request_ids(request)
+                .terminate_instances(false)
+                .send()
+                .await;
+            match cancelled {
+                Ok(_) => tracing::info!(spot_fleet_request_id = request, "spot fleet cancelled"),
+                Err(e) => {
+                    tracing::warn!(spot_fleet_request_id = request, error = %sdk_error("CancelSpotFleetRequests", e), "the empty spot fleet could not be cancelled")
+                }
+            }
+            if let Some(request_id) = request_id {
+                super::clean_up_launch_templates(ctx, request_id).await;
+            }
+        }
+        Ok(())
+    }
+}

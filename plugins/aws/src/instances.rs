@@ -1,0 +1,242 @@
+//! Instances: orb's tags, finding instances in batches, and reading them as machines.
+//!
+//! Finding the machines of N requests costs one `DescribeInstances` page per 1,000 instances
+//! (by the `orb:request-id` tag), never a call per machine.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{
+    Filter, Instance, InstanceLifecycleType, InstanceStateName, ResourceType, Tag, TagSpecification,
+};
+use orb_plugin_api::{ErrorKind, Machine, MachineState, ProviderError};
+
+use crate::errors::sdk_error;
+
+/// The tag naming the request an instance (or fleet, group, template) was made for.
+pub const REQUEST_TAG: &str = "orb:request-id";
+/// The tag naming the template.
+pub const TEMPLATE_TAG: &str = "orb:template-id";
+/// The tag naming the provider instance.
+pub const PROVIDER_TAG: &str = "orb:provider-instance";
+/// The tag every resource orb makes carries.
+pub const MANAGED_TAG: &str = "orb:managed-by";
+
+/// Most instance ids (or values) per `DescribeInstances` call, and results per page.
+const PAGE: usize = 1000;
+/// Most values of one filter.
+const FILTER_VALUES: usize = 200;
+
+/// orb's tags for what it makes for a request, over the template's own.
+pub fn request_tags(
+    template_tags: &BTreeMap<String, String>,
+    request_id: &str,
+    template_id: &str,
+    provider_instance: &str,
+) -> BTreeMap<String, String> {
+    let mut tags = template_tags.clone();
+    tags.insert(REQUEST_TAG.into(), request_id.into());
+    tags.insert(TEMPLATE_TAG.into(), template_id.into());
+    tags.insert(PROVIDER_TAG.into(), provider_instance.into());
+    tags.insert(MANAGED_TAG.into(), "orb".into());
+    tags
+}
+
+/// A tag specification of `tags` for resources of `kind`.
+pub fn tag_spec(kind: ResourceType, tags: &BTreeMap<String, String>) -> TagSpecification {
+    TagSpecification::builder()
+        .resource_type(kind)
+        .set_tags(Some(
+            tags.iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .build()
+}
+
+/// Every instance tagged with one of `request_ids`.
+pub async fn by_requests(
+    ec2: &aws_sdk_ec2::Client,
+    request_ids: &[String],
+) -> Result<Vec<Instance>, ProviderError> {
+    let mut found = Vec::new();
+    for chunk in request_ids.chunks(FILTER_VALUES) {
+        let mut pages = ec2
+            .describe_instances()
+            .filters(
+                Filter::builder()
+                    .name(format!("tag:{REQUEST_TAG}"))
+                    .set_values(Some(chunk.to_vec()))
+                    .build(),
+            )
+            .max_results(PAGE as i32)
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sdk_error("DescribeInstances", e))?;
+            found.extend(
+                page.reservations()
+                    .iter()
+                    .flat_map(|r| r.instances().iter().cloned()),
+            );
+        }
+    }
+    Ok(found)
+}
+
+/// Every instance of `ids` that exists; ids the cloud does not know are left out.
+pub async fn by_ids(
+    ec2: &aws_sdk_ec2::Client,
+    ids: &[String],
+) -> Result<Vec<Instance>, ProviderError> {
+    let mut found = Vec::new();
+    for chunk in ids.chunks(PAGE) {
+        let mut ask: Vec<String> = chunk.to_vec();
+        // An unknown id fails the whole call; drop the ids the error names and ask again.
+        for _ in 0..3 {
+            if ask.is_empty() {
+                break;
+            }
+            match ec2
+                .describe_instances()
+                .set_instance_ids(Some(ask.clone()))
+                .send()
+                .await
+            {
+                Ok(out) => {
+                    found.extend(
+                        out.reservations()
+                            .iter()
+                            .flat_map(|r| r.instances().iter().cloned()),
+                    );
+                    break;
+                }
+                Err(e) => {
+                    let error = sdk_error("DescribeInstances", e);
+                    if error.kind != ErrorKind::NotFound {
+                        return Err(error);
+                    }
+                    let missing: Vec<&str> = error
+                        .message
+                        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+                        .filter(|w| w.starts_with("i-"))
+                        .collect();
+                    if missing.is_empty() {
+                        return Err(error);
+                    }
+                    ask.retain(|id| !missing.contains(&id.as_str()));
+                }
+            }
+        }
+    }
+    Ok(found)
+}
+
+fn tag<'a>(instance: &'a Instance, key: &str) -> Option<&'a str> {
+    instance
+        .tags()
+        .iter()
+        .find(|t| t.key() == Some(key))
+        .and_then(|t| t.value())
+}
+
+/// An instance as a machine. Its name is its private DNS name, else its private IP: unique per
+/// machine, as Host Factory needs.
+pub fn to_machine(instance: &Instance) -> Machine {
+    let state = match instance.state().and_then(|s| s.name()) {
+        Some(InstanceStateName::Pending) => MachineState::Pending,
+        Some(InstanceStateName::Running) => MachineState::Running,
+        Some(InstanceStateName::ShuttingDown) => MachineState::ShuttingDown,
+        Some(InstanceStateName::Terminated) => MachineState::Terminated,
+        Some(InstanceStateName::Stopping) => MachineState::Stopping,
+        Some(InstanceStateName::Stopped) => MachineState::Stopped,
+        _ => MachineState::Unknown,
+    };
+    let private_ip = instance.private_ip_address().map(str::to_owned);
+    let name = instance
+        .private_dns_name()
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .or_else(|| private_ip.clone());
+    let resource_id = [
+        "aws:ec2:fleet-id",
+        "aws:ec2spot:fleet-request-id",
+        "aws:autoscaling:groupName",
+    ]
+    .iter()
+    .find_map(|k| tag(instance, k))
+    .map(str::to_owned);
+    Machine {
+        machine_id: instance.instance_id().unwrap_or_default().to_owned(),
+        name,
+        state,
+        request_id: tag(instance, REQUEST_TAG).map(str::to_owned),
+        resource_id,
+        private_ip_address: private_ip,
+        public_ip_address: instance.public_ip_address().map(str::to_owned),
+        launch_time: instance.launch_time().map(|t| t.secs()),
+        instance_type: instance.instance_type().map(|t| t.as_str().to_owned()),
+        price_type: Some(
+            if instance.instance_lifecycle() == Some(&InstanceLifecycleType::Spot) {
+                "spot"
+            } else {
+                "ondemand"
+            }
+            .to_owned(),
+        ),
+        reclaim_notice_at: None,
+        message: instance
+            .state_reason()
+            .and_then(|r| r.message())
+            .filter(|_| state != MachineState::Running)
+            .map(str::to_owned),
+        tags: instance
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ec2::types::InstanceState;
+
+    #[test]
+    fn an_instance_reads_as_a_machine_named_by_its_dns_name() {
+        let instance = Instance::builder()
+            .instance_id("i-1")
+            .private_ip_address("10.0.0.5")
+            .private_dns_name("ip-10-0-0-5.ec2.internal")
+            .state(
+                InstanceState::builder()
+                    .name(InstanceStateName::Running)
+                    .build(),
+            )
+            .instance_lifecycle(InstanceLifecycleType::Spot)
+            .tags(Tag::builder().key(REQUEST_TAG).value("req-1").build())
+            .tags(
+                Tag::builder()
+                    .key("aws:ec2:fleet-id")
+                    .value("fleet-1")
+                    .build(),
+            )
+            .build();
+        let m = to_machine(&instance);
+        assert_eq!(m.name.as_deref(), Some("ip-10-0-0-5.ec2.internal"));
+        assert_eq!(m.state, MachineState::Running);
+        assert_eq!(m.request_id.as_deref(), Some("req-1"));
+        assert_eq!(m.resource_id.as_deref(), Some("fleet-1"));
+        assert_eq!(m.price_type.as_deref(), Some("spot"));
+    }
+
+    #[test]
+    fn without_a_dns_name_the_private_ip_names_it() {
+        let instance = Instance::builder()
+            .instance_id("i-2")
+            .private_ip_address("10.0.0.6")
+            .private_dns_name("")
+            .build();
+        assert_eq!(to_machine(&instance).name.as_deref(), Some("10.0.0.6"));
+    }
+}

@@ -1,0 +1,220 @@
+//! Launch templates for EC2 Fleet, Spot Fleet and Auto Scaling groups.
+//!
+//! A request launches from the template's own launch template (`launchTemplateId`), or from
+//! one made for it: named after the request and created with a client token derived from the
+//! request id, so a retried or resumed provision finds the one it made. Templates made for a
+//! request are deleted with its last machine.
+
+use aws_sdk_ec2::types::{
+    BlockDeviceMapping, Filter, LaunchTemplateBlockDeviceMappingRequest,
+    LaunchTemplateEbsBlockDeviceRequest, LaunchTemplateIamInstanceProfileSpecificationRequest,
+    LaunchTemplateTagSpecificationRequest, RequestLaunchTemplateData, ResourceType, Tag,
+    VolumeType,
+};
+use orb_plugin_api::{ErrorKind, ProviderError};
+
+use crate::errors::sdk_error;
+use crate::handlers::{Ctx, Plan};
+use crate::instances::REQUEST_TAG;
+
+/// The launch template a request launches from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaunchTemplateRef {
+    /// Its id.
+    pub id: String,
+    /// The version to launch.
+    pub version: String,
+}
+
+/// The name of the launch template made for `request_id`.
+fn name_for(plan: &Plan, ctx: &Ctx<'_>) -> String {
+    if ctx.config.launch_template.create_per_request {
+        format!("orb-{}", plan.request_id)
+    } else {
+        format!("orb-{}-{}", ctx.instance, plan.template.template_id)
+    }
+}
+
+/// The launch template for `plan`, made when the template names none.
+pub async fn for_request(ctx: &Ctx<'_>, plan: &Plan) -> Result<LaunchTemplateRef, ProviderError> {
+    if let Some(id) = &plan.template.launch_template_id {
+        return Ok(LaunchTemplateRef {
+            id: id.clone(),
+            version: "$Latest".into(),
+        });
+    }
+    let name = name_for(plan, ctx);
+    if let Some(id) = find(ctx, &name).await? {
+        return Ok(LaunchTemplateRef {
+            id,
+            version: "$Latest".into(),
+        });
+    }
+    let t = &plan.template;
+    let instance_tags: Vec<Tag> = plan
+        .tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect();
+    let mut data = RequestLaunchTemplateData::builder()
+        .image_id(&plan.image_id)
+        .set_key_name(t.key_name.clone())
+        .set_security_group_ids((!t.security_groups.is_empty()).then(|| t.security_groups.clone()))
+        .set_user_data(
+            t.user_data
+                .as_ref()
+                .map(|u| aws_smithy_types::base64::encode(u.as_bytes())),
+        )
+        .tag_specifications(
+            LaunchTemplateTagSpecificationRequest::builder()
+                .resource_type(ResourceType::Instance)
+                .set_tags(Some(instance_tags.clone()))
+                .build(),
+        )
+        .tag_specifications(
+            LaunchTemplateTagSpecificationRequest::builder()
+                .resource_type(ResourceType::Volume)
+                .set_tags(Some(instance_tags))
+                .build(),
+        );
+    if let Some(profile) = &t.instance_profile {
+        let spec = LaunchTemplateIamInstanceProfileSpecificationRequest::builder();
+        data = data.iam_instance_profile(if profile.starts_with("arn:") {
+            spec.arn(profile).build()
+        } else {
+            spec.name(profile).build()
+        });
+    }
+    if t.root_volume_gb.is_some() || t.volume_type.is_some() || t.iops.is_some() {
+        data = data.block_device_mappings(
+            LaunchTemplateBlockDeviceMappingRequest::builder()
+                .device_name("/dev/xvda")
+                .ebs(
+                    LaunchTemplateEbsBlockDeviceRequest::builder()
+                        .set_volume_size(t.root_volume_gb)
+                        .set_volume_type(t.volume_type.as_deref().map(VolumeType::from))
+                        .set_iops(t.iops)
+                        .delete_on_termination(true)
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    let created = ctx
+        .clients
+        .ec2
+        .create_launch_template()
+        .launch_template_name(&name)
+        .client_token(format!("{}-lt", plan.request_id))
+        .launch_template_data(data.build())
+        .tag_specifications(crate::instances::tag_spec(
+            ResourceType::LaunchTemplate,
+            &plan.tags,
+        ))
+        .send()
+        .await;
+    match created {
+        Ok(out) => Ok(LaunchTemplateRef {
+            id: out
+                .launch_template()
+                .and_then(|lt| lt.launch_template_id())
+                .unwrap_or_default()
+                .to_owned(),
+            version: "$Latest".into(),
+        }),
+        Err(e) => {
+            let error = sdk_error("CreateLaunchTemplate", e);
+            // Made concurrently by another process for the same request: use it.
+            if error.message.contains("AlreadyExists") {
+                if let Some(id) = find(ctx, &name).await? {
+                    return Ok(LaunchTemplateRef {
+                        id,
+                        version: "$Latest".into(),
+                    });
+                }
+            }
+            Err(error)
+        }
+    }
+}
+
+async fn find(ctx: &Ctx<'_>, name: &str) -> Result<Option<String>, ProviderError> {
+    let out = ctx
+        .clients
+        .ec2
+        .describe_launch_templates()
+        .filters(
+            Filter::builder()
+                .name("launch-template-name")
+                .values(name)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| sdk_error("DescribeLaunchTemplates", e))?;
+    Ok(out
+        .launch_templates()
+        .first()
+        .and_then(|lt| lt.launch_template_id())
+        .map(str::to_owned))
+}
+
+/// Deletes the launch templates made for `request_id` (none when templates are shared).
+pub async fn delete_for_request(ctx: &Ctx<'_>, request_id: &str) -> Result<(), ProviderError> {
+    if !ctx.config.launch_template.create_per_request {
+        return Ok(());
+    }
+    let out = ctx
+        .clients
+        .ec2
+        .describe_launch_templates()
+        .filters(
+            Filter::builder()
+                .name(format!("tag:{REQUEST_TAG}"))
+                .values(request_id)
+                .build(),
+        )
+        .send()
+        .await
+        .map_err(|e| sdk_error("DescribeLaunchTemplates", e))?;
+    for id in out
+        .launch_templates()
+        .iter()
+        .filter_map(|lt| lt.launch_template_id())
+    {
+        match ctx
+            .clients
+            .ec2
+            .delete_launch_template()
+            .launch_template_id(id)
+            .send()
+            .await
+        {
+            Ok(_) => tracing::info!(launch_template = id, request_id, "launch template deleted"),
+            Err(e) => {
+                let error = sdk_error("DeleteLaunchTemplate", e);
+                if error.kind != ErrorKind::NotFound {
+                    return Err(error);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A root volume mapping for RunInstances, when the template sizes it.
+pub fn root_volume(t: &crate::template::AwsTemplate) -> Option<BlockDeviceMapping> {
+    (t.root_volume_gb.is_some() || t.volume_type.is_some() || t.iops.is_some()).then(|| {
+        BlockDeviceMapping::builder()
+            .device_name("/dev/xvda")
+            .ebs(
+                aws_sdk_ec2::types::EbsBlockDevice::builder()
+                    .set_volume_size(t.root_volume_gb)
+                    .set_volume_type(t.volume_type.as_deref().map(VolumeType::from))
+                    .set_iops(t.iops)
+                    .delete_on_termination(true)
+                    .build(),
+            )
+            .build()
+    })
+}

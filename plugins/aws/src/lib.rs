@@ -1,0 +1,30 @@
+//! # orb-provider-aws: the AWS provider plugin
+//!
+//! Provisions, tracks and returns EC2 capacity through the AWS SDK, with four handlers chosen
+//! per template by `providerApi`: EC2 Fleet, Spot Fleet, Auto Scaling groups and RunInstances.
+//! Built as a `cdylib` and loaded by the host like any vendor's library.
+//!
+//! - Everything orb creates is tagged with the request id, template id and provider instance
+//!   (`orb:request-id`, `orb:template-id`, `orb:provider-instance`), and every create call
+//!   carries an idempotency token derived from the request id, so a retried or resumed
+//!   provision never launches twice.
+//! - The machines of any number of requests are found by tag, one `DescribeInstances` page per
+//!   1,000 instances.
+//! - Errors are classified by their AWS code (throttling, capacity, limits, auth, validation,
+//!   not found); retryable ones are retried by the SDK with exponential backoff and jitter
+//!   within the operation timeout.
+
+mod clients;
+pub mod config;
+mod errors;
+mod handlers;
+mod instances;
+mod launch_template;
+pub mod provider;
+mod template;
+
+orb_plugin_api::export_plugin! {
+    name: "orb-provider-aws",
+    version: env!("CARGO_PKG_VERSION"),
+    providers: { "aws" => provider::new_aws_provider },
+}

@@ -1,0 +1,421 @@
+//! A template's AWS fields, read from Host Factory's dialect (`vmType`/`vmTypes`, `imageId`,
+//! `subnetIds`, `priceType`, `percentOnDemand`, `allocationStrategy`, `fleetRole`,
+//! `userDataScript`, `rootDeviceVolumeSize`, `instanceTags`...). Every problem is reported at
+//! once.
+
+use std::collections::BTreeMap;
+
+use orb_plugin_api::Template;
+use serde_json::Value;
+
+use crate::config::AwsConfig;
+
+/// The four ways to provision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Api {
+    /// EC2 Fleet.
+    Ec2Fleet,
+    /// Spot Fleet.
+    SpotFleet,
+    /// An Auto Scaling group.
+    Asg,
+    /// RunInstances.
+    RunInstances,
+}
+
+impl Api {
+    /// The `providerApi` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Api::Ec2Fleet => "EC2Fleet",
+            Api::SpotFleet => "SpotFleet",
+            Api::Asg => "ASG",
+            Api::RunInstances => "RunInstances",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        match name.to_ascii_lowercase().as_str() {
+            "ec2fleet" | "ec2_fleet" => Some(Api::Ec2Fleet),
+            "spotfleet" | "spot_fleet" => Some(Api::SpotFleet),
+            "asg" | "autoscalinggroup" => Some(Api::Asg),
+            "runinstances" | "run_instances" => Some(Api::RunInstances),
+            _ => None,
+        }
+    }
+
+    fn enabled(self, config: &AwsConfig) -> bool {
+        let h = &config.handlers;
+        match self {
+            Api::Ec2Fleet => h.ec2_fleet.enabled(),
+            Api::SpotFleet => h.spot_fleet.enabled(),
+            Api::Asg => h.asg.enabled(),
+            Api::RunInstances => h.run_instances.enabled(),
+        }
+    }
+}
+
+/// How machines are paid for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Price {
+    /// On demand.
+    OnDemand,
+    /// Spot.
+    Spot,
+    /// A mix: `percentOnDemand` on demand, the rest spot.
+    Heterogeneous,
+}
+
+/// EC2 Fleet and Spot Fleet request types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FleetType {
+    /// Launched at once, never replenished (EC2 Fleet only).
+    Instant,
+    /// Launched over time, never replenished.
+    Request,
+    /// Launched and kept at the target capacity.
+    Maintain,
+}
+
+impl FleetType {
+    /// The name AWS uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FleetType::Instant => "instant",
+            FleetType::Request => "request",
+            FleetType::Maintain => "maintain",
+        }
+    }
+}
+
+/// A template, read for AWS.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwsTemplate {
+    /// Its id.
+    pub template_id: String,
+    /// The handler.
+    pub api: Api,
+    /// An AMI id, or an SSM parameter path holding one.
+    pub image: String,
+    /// Instance types and their weights (capacity units).
+    pub vm_types: Vec<(String, f64)>,
+    /// Subnets, one per availability zone usually.
+    pub subnets: Vec<String>,
+    /// Security groups.
+    pub security_groups: Vec<String>,
+    /// The key pair.
+    pub key_name: Option<String>,
+    /// On demand, spot or both.
+    pub price: Price,
+    /// The on-demand share of a heterogeneous request, 0 to 100.
+    pub percent_on_demand: u32,
+    /// The spot allocation strategy (`lowestPrice`, `capacityOptimized`...).
+    pub allocation_strategy: Option<String>,
+    /// The on-demand allocation strategy (`lowestPrice`, `prioritized`).
+    pub allocation_strategy_on_demand: Option<String>,
+    /// EC2 Fleet / Spot Fleet type.
+    pub fleet_type: FleetType,
+    /// The IAM role Spot Fleet acts with.
+    pub fleet_role: Option<String>,
+    /// The most to pay per spot instance hour.
+    pub max_spot_price: Option<String>,
+    /// User data, as given or read from the file `userDataScript` names.
+    pub user_data: Option<String>,
+    /// Root volume size in GiB.
+    pub root_volume_gb: Option<i32>,
+    /// Root volume type (`gp3`...).
+    pub volume_type: Option<String>,
+    /// Root volume IOPS.
+    pub iops: Option<i32>,
+    /// An instance profile name or ARN.
+    pub instance_profile: Option<String>,
+    /// An existing launch template to launch from.
+    pub launch_template_id: Option<String>,
+    /// Tags for the machines.
+    pub tags: BTreeMap<String, String>,
+}
+
+fn string(t: &Template, key: &str) -> Option<String> {
+    match t.fields.get(key) {
+        Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn list(t: &Template, key: &str) -> Vec<String> {
+    match t.fields.get(key) {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect(),
+        Some(Value::String(s)) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn number(t: &Template, key: &str, problems: &mut Vec<String>) -> Option<f64> {
+    match t.fields.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::Number(n)) => n.as_f64(),
+        Some(Value::String(s)) => match s.trim().parse() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                problems.push(format!("{key} must be a number, not \"{s}\""));
+                None
+            }
+        },
+        Some(other) => {
+            problems.push(format!("{key} must be a number, not {other}"));
+            None
+        }
+    }
+}
+
+/// Tags written `k=v;k2=v2` (IBM) or as an object.
+pub fn parse_tags(value: Option<&Value>) -> BTreeMap<String, String> {
+    match value {
+        Some(Value::String(pairs)) => pairs
+            .split(';')
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (k.trim().to_owned(), v.trim().to_owned())
+            })
+            .collect(),
+        Some(Value::Object(map)) => map
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    v.as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| v.to_string()),
+                )
+            })
+            .collect(),
+        _ => BTreeMap::new(),
+    }
+}
+
+impl AwsTemplate {
+    /// Reads `t`, or returns every problem found.
+    pub fn parse(t: &Template, config: &AwsConfig) -> Result<AwsTemplate, Vec<String>> {
+        let mut problems = Vec::new();
+        let api = match t.provider_api.as_deref() {
+            Some(name) => Api::parse(name).unwrap_or_else(|| {
+                problems.push(format!(
+                    "providerApi '{name}' is not one of EC2Fleet, SpotFleet, ASG, RunInstances"
+                ));
+                Api::RunInstances
+            }),
+            None => config
+                .handlers
+                .preferred_order
+                .iter()
+                .filter_map(|n| Api::parse(n))
+                .chain([Api::Ec2Fleet, Api::Asg, Api::SpotFleet, Api::RunInstances])
+                .find(|api| api.enabled(config))
+                .unwrap_or(Api::RunInstances),
+        };
+        if !api.enabled(config) {
+            problems.push(format!(
+                "the {} handler is disabled in this provider's configuration (handlers)",
+                api.name()
+            ));
+        }
+        let vm_types: Vec<(String, f64)> = match (t.fields.get("vmTypes"), string(t, "vmType")) {
+            (Some(Value::Object(types)), _) => types
+                .iter()
+                .map(|(name, w)| (name.clone(), w.as_f64().unwrap_or(1.0)))
+                .collect(),
+            (_, Some(single)) => vec![(single, 1.0)],
+            _ => Vec::new(),
+        };
+        if vm_types.is_empty() {
+            problems.push("vmType or vmTypes is required".into());
+        }
+        if vm_types.iter().any(|(_, w)| *w <= 0.0) {
+            problems.push("every vmTypes weight must be above 0".into());
+        }
+        let launch_template_id = string(t, "launchTemplateId");
+        let image = string(t, "imageId").unwrap_or_default();
+        if image.is_empty() && launch_template_id.is_none() {
+            problems.push("imageId is required (an AMI id or an SSM parameter path)".into());
+        }
+        let price = match string(t, "priceType").as_deref() {
+            None | Some("ondemand") => Price::OnDemand,
+            Some("spot") => Price::Spot,
+            Some("heterogeneous") => Price::Heterogeneous,
+            Some(other) => {
+                problems.push(format!(
+                    "priceType must be ondemand, spot or heterogeneous, not '{other}'"
+                ));
+                Price::OnDemand
+            }
+        };
+        let percent_on_demand = match number(t, "percentOnDemand", &mut problems) {
+            Some(p) if (0.0..=100.0).contains(&p) => p as u32,
+            Some(p) => {
+                problems.push(format!("percentOnDemand must be 0 to 100, not {p}"));
+                0
+            }
+            None if price == Price::OnDemand => 100,
+            None if price == Price::Heterogeneous => 50,
+            None => 0,
+        };
+        let default_fleet_type = config.handlers.ec2_fleet.settings().default_type;
+        let fleet_type = match string(t, "fleetType").or(default_fleet_type).as_deref() {
+            None => {
+                if api == Api::Ec2Fleet {
+                    FleetType::Instant
+                } else {
+                    FleetType::Request
+                }
+            }
+            Some("instant") => FleetType::Instant,
+            Some("request") => FleetType::Request,
+            Some("maintain") => FleetType::Maintain,
+            Some(other) => {
+                problems.push(format!(
+                    "fleetType must be instant, request or maintain, not '{other}'"
+                ));
+                FleetType::Request
+            }
+        };
+        if api == Api::SpotFleet && fleet_type == FleetType::Instant {
+            problems.push("Spot Fleet has no instant type; use request or maintain".into());
+        }
+        let fleet_role = string(t, "fleetRole").or_else(|| config.fleet_role.clone());
+        if api == Api::SpotFleet && fleet_role.is_none() {
+            problems.push(
+                "fleetRole is required for SpotFleet (or fleet_role in the provider config)".into(),
+            );
+        }
+        let subnets = list(t, "subnetIds");
+        if matches!(api, Api::Asg | Api::Ec2Fleet | Api::SpotFleet)
+            && subnets.is_empty()
+            && launch_template_id.is_none()
+        {
+            problems.push(format!("subnetIds is required for {}", api.name()));
+        }
+        let user_data =
+            string(t, "userDataScript").map(|script| match std::fs::read_to_string(&script) {
+                Ok(content) => content,
+                Err(_) => script,
+            });
+        let root_volume_gb = number(t, "rootDeviceVolumeSize", &mut problems).map(|n| n as i32);
+        let iops = number(t, "iops", &mut problems).map(|n| n as i32);
+        let mut tags = config.default_tags.clone();
+        tags.extend(parse_tags(t.fields.get("instanceTags")));
+        if tags.keys().any(|k| k.starts_with("aws:")) {
+            problems.push("instanceTags may not use the reserved aws: prefix".into());
+        }
+        if !problems.is_empty() {
+            return Err(problems
+                .into_iter()
+                .map(|p| format!("template '{}': {p}", t.template_id))
+                .collect());
+        }
+        Ok(AwsTemplate {
+            template_id: t.template_id.clone(),
+            api,
+            image,
+            vm_types,
+            subnets,
+            security_groups: list(t, "securityGroupIds"),
+            key_name: string(t, "keyName"),
+            price,
+            percent_on_demand,
+            allocation_strategy: string(t, "allocationStrategy"),
+            allocation_strategy_on_demand: string(t, "allocationStrategyOnDemand"),
+            fleet_type,
+            fleet_role,
+            max_spot_price: string(t, "maxSpotPrice"),
+            user_data,
+            root_volume_gb,
+            volume_type: string(t, "volumeType"),
+            iops,
+            instance_profile: string(t, "instanceProfile"),
+            launch_template_id,
+            tags,
+        })
+    }
+
+    /// The on-demand part of `total` units.
+    pub fn on_demand_units(&self, total: u32) -> u32 {
+        match self.price {
+            Price::OnDemand => total,
+            Price::Spot => 0,
+            Price::Heterogeneous => total * self.percent_on_demand / 100,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn template(v: Value) -> Template {
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn host_factory_fields_are_read() {
+        let t = template(json!({
+            "templateId": "t", "providerApi": "EC2Fleet", "fleetType": "maintain",
+            "vmTypes": {"m5.large": 1, "m5.xlarge": 2}, "imageId": "/aws/service/ami",
+            "subnetIds": ["s1", "s2"], "securityGroupIds": ["sg"], "priceType": "heterogeneous",
+            "percentOnDemand": 25, "instanceTags": "team=hpc;env=prod"
+        }));
+        let a = AwsTemplate::parse(&t, &AwsConfig::default()).unwrap();
+        assert_eq!(a.api, Api::Ec2Fleet);
+        assert_eq!(a.fleet_type, FleetType::Maintain);
+        assert_eq!(
+            a.vm_types,
+            vec![("m5.large".into(), 1.0), ("m5.xlarge".into(), 2.0)]
+        );
+        assert_eq!(a.on_demand_units(8), 2);
+        assert_eq!(a.tags["env"], "prod");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let t = template(json!({
+            "templateId": "bad", "providerApi": "SpotFleet", "priceType": "cheap",
+            "percentOnDemand": 150, "fleetType": "instant"
+        }));
+        let problems = AwsTemplate::parse(&t, &AwsConfig::default()).unwrap_err();
+        for expected in [
+            "vmType",
+            "imageId",
+            "priceType",
+            "percentOnDemand",
+            "instant",
+            "fleetRole",
+            "subnetIds",
+        ] {
+            assert!(
+                problems.iter().any(|p| p.contains(expected)),
+                "{expected}: {problems:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_disabled_handler_is_a_problem() {
+        let config: AwsConfig =
+            serde_json::from_value(json!({"handlers": {"run_instances": false}})).unwrap();
+        let t = template(
+            json!({"templateId": "t", "providerApi": "RunInstances", "vmType": "t3.micro", "imageId": "ami-1"}),
+        );
+        let problems = AwsTemplate::parse(&t, &config).unwrap_err();
+        assert!(problems[0].contains("disabled"), "{problems:?}");
+    }
+}

@@ -1,0 +1,333 @@
+//! The AWS provider plugin through the `orb` binary and the Host Factory scripts, against the
+//! moto emulator on a loopback port. What moto lacks (`ModifyFleet`) and what it cannot be made
+//! to do (throttle) is tested with the AWS SDK's own test utilities in the plugin's unit tests.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::support::{aws_plugin, repo_root, HfSite, Moto};
+
+/// A site whose provider instance `mockinst` is an `aws` instance reaching `moto`.
+fn site(moto: &Moto, extra_config: Value, templates: Value) -> HfSite {
+    let mut config = moto.provider_config();
+    crate::support::merge(&mut config, extra_config);
+    HfSite::with_plugin(
+        json!({
+            "provider": {"providers": [{"name": "mockinst", "type": "aws", "config": config}]},
+            "logging": {"level": "debug"}
+        }),
+        templates,
+        &aws_plugin(),
+        vec![("AWS_EC2_METADATA_DISABLED".into(), "true".into())],
+    )
+}
+
+/// The seeded fields every template shares; the image is given as its SSM parameter path.
+fn base(moto: &Moto, template_id: &str, api: &str) -> Value {
+    let s = &moto.seed;
+    json!({
+        "templateId": template_id, "providerApi": api, "maxNumber": -1,
+        "imageId": s["image_parameter"], "subnetIds": s["subnets"],
+        "securityGroupIds": [s["security_group"]], "keyName": s["key_name"],
+        "instanceTags": "Project=orb-tests"
+    })
+}
+
+fn templates(moto: &Moto) -> Value {
+    let with = |mut t: Value, extra: Value| {
+        crate::support::merge(&mut t, extra);
+        t
+    };
+    json!({"templates": [
+        with(base(moto, "RunInstances", "RunInstances"), json!({"vmType": "t3.medium"})),
+        with(base(moto, "FleetInstant", "EC2Fleet"), json!({"fleetType": "instant", "vmTypes": {"t3.medium": 1, "t3.large": 1}})),
+        with(base(moto, "FleetRequest", "EC2Fleet"), json!({"fleetType": "request", "vmTypes": {"t3.medium": 1}})),
+        with(base(moto, "Group", "ASG"), json!({"vmTypes": {"t3.medium": 1}})),
+        with(base(moto, "Spot", "SpotFleet"), json!({"fleetType": "request", "priceType": "spot", "fleetRole": moto.seed["fleet_role"], "vmTypes": {"t3.medium": 1}})),
+    ]})
+}
+
+fn request(site: &HfSite, template: &str, count: u32) -> String {
+    let out = site
+        .call(
+            "requestMachines",
+            &json!({"template": {"templateId": template, "machineCount": count}}),
+        )
+        .expect_code(0)
+        .json();
+    out["requestId"].as_str().unwrap().to_owned()
+}
+
+fn settle(site: &HfSite, request_id: &str) -> Value {
+    let started = Instant::now();
+    loop {
+        let s = site
+            .call(
+                "getRequestStatus",
+                &json!({"requests": [{"requestId": request_id}]}),
+            )
+            .expect_code(0)
+            .json()["requests"][0]
+            .clone();
+        if s["status"] != "running" {
+            return s;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never settled: {s}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn inspect(moto: &Moto) -> Value {
+    moto.python(&repo_root().join("scripts/moto-inspect.py"), &[])
+}
+
+#[test]
+fn every_handler_runs_the_whole_host_factory_cycle_and_cleans_up() {
+    let moto = Moto::start();
+    let site = site(
+        &moto,
+        json!({"handlers": {"run_instances": {"allow_partial": false}}}),
+        templates(&moto),
+    );
+    let listed = site
+        .call_args("getAvailableTemplates", &[])
+        .expect_code(0)
+        .json();
+    // Attributes from the instance type as EC2 describes it.
+    assert_eq!(
+        listed["templates"][0]["attributes"]["nram"],
+        json!(["Numeric", "4096"])
+    );
+
+    for template in [
+        "RunInstances",
+        "FleetInstant",
+        "FleetRequest",
+        "Group",
+        "Spot",
+    ] {
+        let id = request(&site, template, 3);
+        let done = settle(&site, &id);
+        assert_eq!(done["status"], "complete", "{template}: {done}");
+        let machines = done["machines"].as_array().unwrap().clone();
+        assert_eq!(machines.len(), 3, "{template}: {done}");
+        let names: BTreeSet<&str> = machines
+            .iter()
+            .map(|m| m["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names.len(),
+            3,
+            "{template}: every machine has its own name: {names:?}"
+        );
+        assert!(
+            names.iter().all(|n| n.ends_with(".ec2.internal")),
+            "{template}: DNS names: {names:?}"
+        );
+        for m in &machines {
+            let tags: Value = serde_json::from_str(m["instanceTags"].as_str().unwrap()).unwrap();
+            assert_eq!(tags["orb:request-id"], id.as_str(), "{template}");
+            assert_eq!(tags["orb:template-id"], template);
+            assert_eq!(tags["orb:provider-instance"], "mockinst");
+            assert_eq!(tags["Project"], "orb-tests");
+        }
+
+        let returned = site
+            .call(
+                "requestReturnMachines",
+                &json!({"machines": machines.iter().map(|m| json!({"name": m["name"], "machineId": m["machineId"]})).collect::<Vec<_>>()}),
+            )
+            .expect_code(0)
+            .json();
+        let gone = settle(&site, returned["requestId"].as_str().unwrap());
+        assert_eq!(gone["status"], "complete", "{template}: {gone}");
+        assert!(gone["machines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["status"] == "terminated"));
+    }
+
+    // Every fleet, group and launch template made for a request went with its machines.
+    let state = inspect(&moto);
+    assert!(
+        state["instances"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|s| s == "terminated"),
+        "{state}"
+    );
+    assert!(
+        state["fleets"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|s| s.as_str().unwrap().starts_with("deleted")),
+        "{state}"
+    );
+    assert!(
+        state["spot_fleets"]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|s| s.as_str().unwrap().starts_with("cancelled")),
+        "{state}"
+    );
+    assert_eq!(state["groups"], json!([]), "{state}");
+    assert_eq!(state["launch_templates"], json!([]), "{state}");
+}
+
+#[test]
+fn a_run_instances_shortfall_is_a_partial_fulfilment() {
+    // RunInstances with MinCount 1 may launch fewer than asked; moto always launches MinCount.
+    let moto = Moto::start();
+    let site = site(&moto, json!({}), templates(&moto));
+    let id = request(&site, "RunInstances", 3);
+    let done = settle(&site, &id);
+    assert_eq!(done["status"], "complete_with_error", "{done}");
+    assert_eq!(done["machines"].as_array().unwrap().len(), 1);
+    assert_eq!(done["machines"][0]["result"], "succeed");
+    assert!(
+        done["message"]
+            .as_str()
+            .unwrap()
+            .contains("2 could not be provisioned"),
+        "{done}"
+    );
+}
+
+#[test]
+fn the_status_of_500_machines_costs_at_most_two_describe_instances_calls() {
+    let moto = Moto::start();
+    let site = site(&moto, json!({}), templates(&moto));
+    let id = request(&site, "FleetRequest", 500);
+    let calls = |log: &str| log.matches("operation=\\\"DescribeInstances\\\"").count();
+    let before = calls(&site.log());
+    let status = site
+        .call(
+            "getRequestStatus",
+            &json!({"requests": [{"requestId": id}]}),
+        )
+        .expect_code(0)
+        .json();
+    assert_eq!(
+        status["requests"][0]["machines"].as_array().unwrap().len(),
+        500
+    );
+    let made = calls(&site.log()) - before;
+    assert!(
+        made >= 1 && made <= 2,
+        "{made} DescribeInstances calls for 500 machines"
+    );
+}
+
+#[test]
+fn bad_templates_are_reported_all_at_once() {
+    let moto = Moto::start();
+    let s = &moto.seed;
+    let site = site(
+        &moto,
+        json!({}),
+        json!({"templates": [
+            {"templateId": "good", "providerApi": "RunInstances", "vmType": "t3.medium",
+             "imageId": s["image_parameter"], "subnetIds": s["subnets"]},
+            {"templateId": "bad", "providerApi": "EC2Fleet", "vmType": "t3.gigantic",
+             "imageId": "ami-00000000000000000", "subnetIds": ["subnet-00000000"],
+             "securityGroupIds": ["sg-00000000"]},
+            {"templateId": "spot", "providerApi": "SpotFleet", "vmType": "t3.medium",
+             "imageId": "/no/such/parameter", "subnetIds": s["subnets"], "fleetRole": "not-a-role"}
+        ]}),
+    );
+    let report = site
+        .orb(&["templates", "validate", "--format", "json"])
+        .expect_code(1)
+        .json();
+    let problems = |i: usize| -> Vec<String> {
+        report["templates"][i]["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(report["templates"][0]["valid"], true, "{report}");
+    let bad = problems(1);
+    for expected in [
+        "ami-00000000000000000",
+        "t3.gigantic",
+        "subnet-00000000",
+        "sg-00000000",
+    ] {
+        assert!(
+            bad.iter().any(|p| p.contains(expected)),
+            "{expected} in {bad:?}"
+        );
+    }
+    let spot = problems(2);
+    for expected in ["/no/such/parameter", "not-a-role"] {
+        assert!(
+            spot.iter().any(|p| p.contains(expected)),
+            "{expected} in {spot:?}"
+        );
+    }
+}
+
+#[test]
+fn missing_credentials_are_a_clear_failure() {
+    let moto = Moto::start();
+    let site = HfSite::with_plugin(
+        json!({"provider": {"providers": [{"name": "mockinst", "type": "aws",
+            "config": {"region": "us-east-1", "endpoint_url": moto.endpoint}}]}}),
+        templates(&moto),
+        &aws_plugin(),
+        vec![("AWS_EC2_METADATA_DISABLED".into(), "true".into())],
+    );
+    let health = site
+        .orb(&["providers", "health", "--format", "json"])
+        .expect_code(1)
+        .json();
+    let report = &health["providers"][0];
+    assert_eq!(report["status"], "unhealthy", "{report}");
+    let text = report.to_string().to_lowercase();
+    assert!(text.contains("credentials"), "{report}");
+
+    let run = site.call(
+        "requestMachines",
+        &json!({"template": {"templateId": "RunInstances", "machineCount": 1}}),
+    );
+    let out = run.expect_code(1).json();
+    assert!(
+        out["message"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("credentials"),
+        "{out}"
+    );
+}
+
+#[test]
+fn health_reports_ec2_autoscaling_and_the_account() {
+    let moto = Moto::start();
+    let site = site(&moto, json!({}), templates(&moto));
+    let health = site
+        .orb(&["providers", "health", "--format", "json"])
+        .expect_code(0)
+        .json();
+    let checks = health["providers"][0]["checks"].as_array().unwrap();
+    let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["ec2", "autoscaling", "sts"]);
+    assert!(checks
+        .iter()
+        .all(|c| c["status"] == "healthy" && c["latencyMs"].is_number()));
+    assert!(checks[2]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("123456789012"));
+}
