@@ -222,7 +222,7 @@ fn the_status_of_500_machines_costs_at_most_two_describe_instances_calls() {
     );
     let made = calls(&site.log()) - before;
     assert!(
-        made >= 1 && made <= 2,
+        (1..=2).contains(&made),
         "{made} DescribeInstances calls for 500 machines"
     );
 }

@@ -23,6 +23,9 @@ mod launch_template;
 pub mod provider;
 mod template;
 
+#[cfg(test)]
+mod replay_tests;
+
 orb_plugin_api::export_plugin! {
     name: "orb-provider-aws",
     version: env!("CARGO_PKG_VERSION"),

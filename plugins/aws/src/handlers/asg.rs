@@ -3,7 +3,8 @@
 //! create finds the group).
 //!
 //! Return: `TerminateInstanceInAutoScalingGroup` with decrement for each returned instance, so
-//! the group does not replace it; an empty group is deleted with its launch template.
+//! the group does not replace it; an empty group is deleted with its launch template. A return
+//! of every machine of the group deletes the group, then terminates them in one call.
 
 use aws_sdk_autoscaling::types::{
     InstancesDistribution, LaunchTemplate, LaunchTemplateOverrides, LaunchTemplateSpecification,
@@ -122,32 +123,65 @@ impl Handler for Asg {
         machines: &[String],
     ) -> Result<(), ProviderError> {
         let asg = &ctx.clients.autoscaling;
-        for id in machines {
-            if let Err(e) = asg
-                .terminate_instance_in_auto_scaling_group()
-                .instance_id(id)
-                .should_decrement_desired_capacity(true)
+        let describe = || async {
+            asg.describe_auto_scaling_groups()
+                .auto_scaling_group_names(group)
                 .send()
                 .await
-            {
-                let error = sdk_error("TerminateInstanceInAutoScalingGroup", e);
-                // No longer in the group (already terminating): nothing to do for it.
-                if !(error.kind == ErrorKind::Validation || error.kind == ErrorKind::NotFound) {
-                    return Err(error);
-                }
-                tracing::debug!(instance = %id, error = %error, "instance already left the group");
-            }
-        }
-        let described = asg
-            .describe_auto_scaling_groups()
-            .auto_scaling_group_names(group)
-            .send()
-            .await
-            .map_err(|e| sdk_error("DescribeAutoScalingGroups", e))?;
-        let empty = described
+                .map_err(|e| sdk_error("DescribeAutoScalingGroups", e))
+        };
+        let before = describe().await?;
+        let members: Vec<&str> = before
             .auto_scaling_groups()
             .first()
-            .is_none_or(|g| g.desired_capacity() == Some(0));
+            .map(|g| {
+                g.instances()
+                    .iter()
+                    .filter_map(|i| i.instance_id())
+                    .collect()
+            })
+            .unwrap_or_default();
+        // Returning the whole group: delete it, then terminate its instances in one call.
+        let whole_group =
+            !members.is_empty() && members.iter().all(|m| machines.iter().any(|r| r == m));
+        if whole_group {
+            asg.delete_auto_scaling_group()
+                .auto_scaling_group_name(group)
+                .force_delete(true)
+                .send()
+                .await
+                .map_err(|e| sdk_error("DeleteAutoScalingGroup", e))?;
+            // Deleting the group first means nothing replaces the instances terminated next.
+            super::terminate(ctx, machines).await?;
+            tracing::info!(group, "auto scaling group deleted with its instances");
+            if let Some(request_id) = request_id {
+                super::clean_up_launch_templates(ctx, request_id).await;
+            }
+            return Ok(());
+        }
+        let empty = {
+            for id in machines {
+                if let Err(e) = asg
+                    .terminate_instance_in_auto_scaling_group()
+                    .instance_id(id)
+                    .should_decrement_desired_capacity(true)
+                    .send()
+                    .await
+                {
+                    let error = sdk_error("TerminateInstanceInAutoScalingGroup", e);
+                    // No longer in the group (already terminating): nothing to do for it.
+                    if !(error.kind == ErrorKind::Validation || error.kind == ErrorKind::NotFound) {
+                        return Err(error);
+                    }
+                    tracing::debug!(instance = %id, error = %error, "instance already left the group");
+                }
+            }
+            describe()
+                .await?
+                .auto_scaling_groups()
+                .first()
+                .is_none_or(|g| g.desired_capacity() == Some(0))
+        };
         if empty {
             // The machines are gone; a group left behind is logged, not a failed return.
             let deleted = asg

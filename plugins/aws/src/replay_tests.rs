@@ -1,0 +1,160 @@
+//! What moto cannot show, checked with the AWS SDK's own test client, which answers each call
+//! with a canned response and records the requests: the order of calls that returns machines
+//! from a `maintain` fleet, and retries of throttled calls.
+
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::provider::SharedCredentialsProvider;
+use aws_credential_types::Credentials;
+use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
+use aws_smithy_types::body::SdkBody;
+use orb_plugin_api::ErrorKind;
+
+use crate::clients::{clients, Clients};
+use crate::config::AwsConfig;
+use crate::handlers::{Ctx, Ec2Fleet, Handler};
+use crate::instances::by_ids;
+
+const NS: &str = "xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"";
+
+fn event(status: u16, body: String) -> ReplayEvent {
+    ReplayEvent::new(
+        http::Request::builder()
+            .uri("https://ec2.us-east-1.amazonaws.com/")
+            .body(SdkBody::empty())
+            .unwrap(),
+        http::Response::builder()
+            .status(status)
+            .body(SdkBody::from(body))
+            .unwrap(),
+    )
+}
+
+fn replay(events: Vec<ReplayEvent>) -> (StaticReplayClient, Clients) {
+    let http = StaticReplayClient::new(events);
+    let sdk = SdkConfig::builder()
+        .region(Region::new("us-east-1"))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "AKIDTEST", "secret", None, None, "test",
+        )))
+        .http_client(http.clone())
+        .behavior_version(BehaviorVersion::latest())
+        .retry_config(
+            RetryConfig::standard()
+                .with_max_attempts(4)
+                .with_initial_backoff(Duration::from_millis(1)),
+        )
+        .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
+        .build();
+    (http, clients(&sdk))
+}
+
+fn bodies(http: &StaticReplayClient) -> Vec<String> {
+    http.actual_requests()
+        .map(|r| String::from_utf8_lossy(r.body().bytes().unwrap_or_default()).into_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn returning_k_machines_of_a_maintain_fleet_terminates_exactly_those_and_launches_none() {
+    let (http, clients) = replay(vec![
+        event(200, format!(
+            "<DescribeFleetsResponse {NS}><requestId>1</requestId><fleetSet><item>\
+             <fleetId>fleet-1</fleetId><type>maintain</type>\
+             <targetCapacitySpecification><totalTargetCapacity>3</totalTargetCapacity></targetCapacitySpecification>\
+             <launchTemplateConfigs><item><overrides><item><instanceType>t3.medium</instanceType>\
+             <weightedCapacity>1.0</weightedCapacity></item></overrides></item></launchTemplateConfigs>\
+             </item></fleetSet></DescribeFleetsResponse>")),
+        event(200, format!("<ModifyFleetResponse {NS}><requestId>2</requestId><return>true</return></ModifyFleetResponse>")),
+        event(200, format!(
+            "<TerminateInstancesResponse {NS}><requestId>3</requestId><instancesSet><item>\
+             <instanceId>i-1</instanceId><currentState><code>32</code><name>shutting-down</name></currentState>\
+             </item></instancesSet></TerminateInstancesResponse>")),
+        event(200, format!(
+            "<DescribeFleetInstancesResponse {NS}><requestId>4</requestId><fleetId>fleet-1</fleetId>\
+             <activeInstanceSet><item><instanceId>i-2</instanceId></item><item><instanceId>i-3</instanceId></item>\
+             </activeInstanceSet></DescribeFleetInstancesResponse>")),
+    ]);
+    let config = AwsConfig::default();
+    let ctx = Ctx {
+        clients: &clients,
+        config: &config,
+        instance: "aws-test",
+    };
+    Ec2Fleet
+        .release(&ctx, "fleet-1", Some("req-1"), &["i-1".to_owned()])
+        .await
+        .unwrap();
+
+    let calls = bodies(&http);
+    let actions: Vec<&str> = calls
+        .iter()
+        .map(|b| {
+            b.split('&')
+                .find_map(|p| p.strip_prefix("Action="))
+                .unwrap_or("?")
+        })
+        .collect();
+    // The target is lowered before anything is terminated, and the fleet is kept (2 left).
+    assert_eq!(
+        actions,
+        [
+            "DescribeFleets",
+            "ModifyFleet",
+            "TerminateInstances",
+            "DescribeFleetInstances"
+        ]
+    );
+    let modify = &calls[1];
+    assert!(
+        modify.contains("TargetCapacitySpecification.TotalTargetCapacity=2"),
+        "{modify}"
+    );
+    assert!(
+        modify.contains("ExcessCapacityTerminationPolicy=no-termination"),
+        "{modify}"
+    );
+    let terminate = &calls[2];
+    assert!(terminate.contains("InstanceId.1=i-1"), "{terminate}");
+    assert!(
+        !terminate.contains("InstanceId.2"),
+        "exactly the returned machine: {terminate}"
+    );
+}
+
+#[tokio::test]
+async fn throttled_calls_are_retried_to_success() {
+    let throttled = "<Response><Errors><Error><Code>RequestLimitExceeded</Code>\
+                     <Message>Request limit exceeded.</Message></Error></Errors><RequestID>x</RequestID></Response>"
+        .to_owned();
+    let (http, clients) = replay(vec![
+        event(503, throttled.clone()),
+        event(503, throttled),
+        event(200, format!(
+            "<DescribeInstancesResponse {NS}><requestId>3</requestId><reservationSet/></DescribeInstancesResponse>")),
+    ]);
+    let found = by_ids(&clients.ec2, &["i-1".to_owned()]).await.unwrap();
+    assert!(found.is_empty());
+    assert_eq!(
+        http.actual_requests().count(),
+        3,
+        "two throttled attempts, then success"
+    );
+}
+
+#[tokio::test]
+async fn authentication_failures_are_not_retried() {
+    let (http, clients) = replay(vec![event(
+        401,
+        "<Response><Errors><Error><Code>AuthFailure</Code><Message>AWS was not able to validate the provided access credentials</Message>\
+         </Error></Errors><RequestID>x</RequestID></Response>"
+            .to_owned(),
+    )]);
+    let error = by_ids(&clients.ec2, &["i-1".to_owned()]).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Auth);
+    assert!(!error.retryable);
+    assert!(error.message.contains("AuthFailure"), "{}", error.message);
+    assert_eq!(http.actual_requests().count(), 1);
+}
