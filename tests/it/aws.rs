@@ -331,3 +331,28 @@ fn health_reports_ec2_autoscaling_and_the_account() {
         .unwrap()
         .contains("123456789012"));
 }
+
+#[test]
+fn instances_terminated_outside_orb_are_reported_for_draining() {
+    let moto = Moto::start();
+    let site = site(
+        &moto,
+        json!({"handlers": {"run_instances": {"allow_partial": false}}}),
+        templates(&moto),
+    );
+    let id = request(&site, "RunInstances", 2);
+    let machines = settle(&site, &id)["machines"].as_array().unwrap().clone();
+    let victim = machines[0]["machineId"].as_str().unwrap();
+    moto.python(
+        &repo_root().join("tests/fixtures/moto/terminate.py"),
+        &[victim],
+    );
+
+    let input = json!({"machines": machines.iter().map(|m| json!({"name": m["name"], "machineId": m["machineId"]})).collect::<Vec<_>>()});
+    let reclaims = site.call("getReturnRequests", &input).expect_code(0).json();
+    assert_eq!(
+        reclaims["requests"],
+        json!([{"machine": machines[0]["name"], "gracePeriod": 0, "machineId": victim}]),
+        "{reclaims}"
+    );
+}

@@ -550,9 +550,9 @@ fn concurrent_invocations_lose_and_duplicate_nothing() {
     assert_eq!(machines["machines"].as_array().unwrap().len(), 50);
 }
 
-#[test]
-fn a_provision_killed_midway_is_found_and_finished() {
-    let site = site(json!({"latency_ms": 1500}));
+/// Starts `requestMachines` for 2 machines and kills it (SIGKILL) once the request is stored,
+/// while the (slow) provider works: the caller never learns the request id.
+fn kill_midway(site: &HfSite) -> String {
     let file =
         site.input_file(&json!({"template": {"templateId": "OnDemand-m5", "machineCount": 2}}));
     let script = site.path().join("install/scripts/requestMachines.sh");
@@ -561,8 +561,6 @@ fn a_provision_killed_midway_is_found_and_finished() {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     let mut child = site.command(&mut cmd, &[]).spawn().unwrap();
-
-    // Wait until the request is stored, then kill the process while the provider works.
     let started = Instant::now();
     let request_id = loop {
         let listed = site.orb(&["requests", "list", "--format", "json"]).json();
@@ -575,9 +573,15 @@ fn a_provision_killed_midway_is_found_and_finished() {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    child.kill().unwrap(); // SIGKILL
+    child.kill().unwrap();
     child.wait().unwrap();
+    request_id
+}
 
+#[test]
+fn a_provision_killed_midway_is_found_and_finished() {
+    let site = site(json!({"latency_ms": 1500}));
+    let request_id = kill_midway(&site);
     let finished = settle(&site, &request_id, Duration::from_secs(60));
     assert_eq!(finished["status"], "complete", "{finished}");
     assert_eq!(machines(&finished).len(), 2);
@@ -587,6 +591,43 @@ fn a_provision_killed_midway_is_found_and_finished() {
     // Provisioned once: the mock cloud holds exactly the two machines.
     let all = site.orb(&["machines", "list", "--format", "json"]).json();
     assert_eq!(all["machines"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn orphans_of_a_killed_provision_are_adopted_or_terminated_by_configuration() {
+    for (policy, expected_state) in [("adopt", "running"), ("terminate", "shutting-down")] {
+        let site = HfSite::with_config(
+            json!({
+                "provider": {"providers": [{"name": "mockinst", "type": "mock",
+                    "config": {"latency_ms": 1500, "shutdown_seconds": 600}}]},
+                "request": {"orphans": policy},
+                "logging": {"level": "debug"}
+            }),
+            templates(),
+        );
+        let orphaned = kill_midway(&site);
+        // Host Factory's next periodic call, about other machines, sweeps the orphan.
+        site.call("getReturnRequests", &json!({})).expect_code(0);
+        let all = site.orb(&["machines", "list", "--format", "json"]).json();
+        let states: Vec<&str> = all["machines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["status"].as_str().unwrap())
+            .collect();
+        assert_eq!(states, [expected_state, expected_state], "{policy}: {all}");
+        let listed = site
+            .orb(&["requests", "list", "--kind", "acquire", "--format", "json"])
+            .json();
+        let request = &listed["requests"][0];
+        assert_eq!(request["requestId"], orphaned.as_str());
+        let expected_status = if policy == "adopt" {
+            "complete"
+        } else {
+            "complete_with_error"
+        };
+        assert_eq!(request["status"], expected_status, "{policy}: {request}");
+    }
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! transaction, so a crash between the two leaves a request that a later call finishes.
 
 mod acquire;
+mod orphans;
 mod owner;
 mod reclaim;
 mod refresh;

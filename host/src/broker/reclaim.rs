@@ -27,6 +27,7 @@ impl Broker {
     /// Those of `specs` the cloud is reclaiming or reclaimed, refreshed from the providers
     /// (one status call per provider instance).
     pub async fn reclaimed(&self, specs: &[MachineSpec]) -> Result<Vec<Reclaimed>, BrokerError> {
+        self.sweep_abandoned(&[]).await?;
         let now = now();
         let default_instance = self.default_instance()?.name.clone();
         // Resolve what orb knows; group the ids to ask about by provider instance.

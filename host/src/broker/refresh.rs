@@ -7,9 +7,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use orb_plugin_api::{Machine, MachineRef, MachineState, StatusQuery, Template, TerminateRequest};
+use orb_plugin_api::{Machine, MachineRef, MachineState, StatusQuery, TerminateRequest};
 
-use super::owner::{is_abandoned, this_process};
 use super::{Broker, BrokerError};
 use crate::domain::{
     acquire_outcome, acquire_result, now, return_outcome, return_result, MachineRecord,
@@ -51,6 +50,7 @@ impl Broker {
         &self,
         request_ids: &[String],
     ) -> Result<Vec<RequestView>, BrokerError> {
+        self.sweep_abandoned(request_ids).await?;
         let now = now();
         let mut requests: Vec<Option<Request>> = Vec::with_capacity(request_ids.len());
         for id in request_ids {
@@ -89,40 +89,6 @@ impl Broker {
             });
         }
         Ok(views)
-    }
-
-    /// Finishes provisioning a request left `accepted` by a process that died.
-    async fn resume_if_abandoned(&self, request: &mut Request, now: i64) {
-        if request.kind != RequestKind::Acquire
-            || request.phase != Phase::Accepted
-            || request.status.is_terminal()
-            || !is_abandoned(request.owner.as_deref(), request.updated_at, now)
-        {
-            return;
-        }
-        tracing::warn!(request_id = %request.request_id, owner = ?request.owner, "finishing a request whose provisioning was interrupted");
-        request.owner = Some(this_process());
-        request.updated_at = now;
-        let template: Option<Template> = request
-            .template
-            .clone()
-            .and_then(|t| serde_json::from_value(t).ok());
-        let resumed = match (template, self.instance(&request.provider_instance)) {
-            (Some(template), Ok(instance)) => {
-                let instance = instance.clone();
-                match self.store.update_request(request) {
-                    Ok(()) => self.provision(request, &instance, template).await,
-                    Err(e) => Err(e.into()),
-                }
-            }
-            (None, _) => Err(BrokerError::Config(
-                "the request's template was not stored".into(),
-            )),
-            (_, Err(e)) => Err(e),
-        };
-        if let Err(e) = resumed {
-            tracing::warn!(request_id = %request.request_id, error = %e, "could not finish the interrupted request");
-        }
     }
 
     /// One status call per provider instance, for every live request at once.

@@ -340,6 +340,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     status: status.as_deref().and_then(RequestStatus::parse),
                     template_id,
                     limit,
+                    phase: None,
                 },
             )?,
             RequestsCommand::Show { request_ids } => requests_cmd::show(&app, &request_ids).await?,

@@ -213,12 +213,26 @@ impl Default for ServerConfig {
     }
 }
 
+/// What to do with the machines of a request whose provisioning process died before it could
+/// tell its caller the request id (so nobody will ever ask for them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OrphanPolicy {
+    /// Finish provisioning and keep the machines on record (`orb machines list`).
+    #[default]
+    Adopt,
+    /// Terminate them.
+    Terminate,
+}
+
 /// The `request` section.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RequestConfig {
     /// Seconds an acquire request may take before it settles with what it has.
     pub default_timeout: u64,
+    /// What to do with machines of requests abandoned before their id reached the caller.
+    pub orphans: OrphanPolicy,
     /// Other keys, kept as written.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
@@ -228,6 +242,7 @@ impl Default for RequestConfig {
     fn default() -> Self {
         RequestConfig {
             default_timeout: 300,
+            orphans: OrphanPolicy::Adopt,
             extra: BTreeMap::new(),
         }
     }

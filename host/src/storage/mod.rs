@@ -7,7 +7,7 @@
 mod migrations;
 mod sqlite;
 
-use crate::domain::{MachineRecord, Request, RequestKind, RequestStatus, ReturnItem};
+use crate::domain::{MachineRecord, Phase, Request, RequestKind, RequestStatus, ReturnItem};
 
 pub use sqlite::SqliteStore;
 
@@ -47,6 +47,8 @@ pub struct RequestFilter {
     pub status: Option<RequestStatus>,
     /// Only requests for this template.
     pub template_id: Option<String>,
+    /// Only requests in this phase.
+    pub phase: Option<Phase>,
     /// At most this many, newest first.
     pub limit: Option<u32>,
 }

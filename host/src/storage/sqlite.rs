@@ -265,7 +265,7 @@ impl Store for SqliteStore {
             let mut stmt = conn.prepare(&format!(
                 "SELECT {REQUEST_COLUMNS} FROM requests \
                  WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR status = ?2) \
-                 AND (?3 IS NULL OR template_id = ?3) \
+                 AND (?3 IS NULL OR template_id = ?3) AND (?5 IS NULL OR phase = ?5) \
                  ORDER BY created_at DESC, request_id LIMIT ?4"
             ))?;
             let rows = stmt.query_map(
@@ -274,6 +274,7 @@ impl Store for SqliteStore {
                     filter.status.map(RequestStatus::as_str),
                     filter.template_id,
                     filter.limit.map(i64::from).unwrap_or(-1),
+                    filter.phase.map(Phase::as_str),
                 ],
                 request_from_row,
             )?;
