@@ -53,7 +53,7 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn retryable_errors_are_retried_until_success() {
         let calls = AtomicU32::new(0);
         let out = with_retries("op", || async {
@@ -68,7 +68,7 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 4);
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn other_errors_are_not_retried() {
         let calls = AtomicU32::new(0);
         let out: Result<(), _> = with_retries("op", || async {

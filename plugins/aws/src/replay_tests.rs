@@ -1,14 +1,21 @@
-//! What moto cannot show, checked with the AWS SDK's own test client, which answers each call
-//! with a canned response and records the requests: the order of calls that returns machines
-//! from a `maintain` fleet, and retries of throttled calls.
+//! What moto cannot show, checked through the real SDK clients with an HTTP client that answers
+//! each call with a canned response and records the requests: the order of calls that returns
+//! machines from a `maintain` fleet, and retries of throttled calls.
 
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
-use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use orb_plugin_api::ErrorKind;
 
@@ -19,21 +26,49 @@ use crate::instances::by_ids;
 
 const NS: &str = "xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"";
 
-fn event(status: u16, body: String) -> ReplayEvent {
-    ReplayEvent::new(
-        http::Request::builder()
-            .uri("https://ec2.us-east-1.amazonaws.com/")
-            .body(SdkBody::empty())
-            .unwrap(),
-        http::Response::builder()
-            .status(status)
-            .body(SdkBody::from(body))
-            .unwrap(),
-    )
+/// Answers calls with canned (status, body) responses, in order, and records request bodies.
+#[derive(Debug, Clone, Default)]
+struct Replay {
+    responses: Arc<Mutex<VecDeque<(u16, String)>>>,
+    requests: Arc<Mutex<Vec<String>>>,
 }
 
-fn replay(events: Vec<ReplayEvent>) -> (StaticReplayClient, Clients) {
-    let http = StaticReplayClient::new(events);
+impl Replay {
+    fn bodies(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+impl HttpConnector for Replay {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let body = String::from_utf8_lossy(request.body().bytes().unwrap_or_default()).into_owned();
+        self.requests.lock().unwrap().push(body);
+        let (status, body) = self
+            .responses
+            .lock()
+            .unwrap()
+            .pop_front()
+            .expect("a canned response for every call");
+        let status = StatusCode::try_from(status).expect("a valid status");
+        HttpConnectorFuture::ready(Ok(HttpResponse::new(status, SdkBody::from(body))))
+    }
+}
+
+impl HttpClient for Replay {
+    fn http_connector(
+        &self,
+        _: &HttpConnectorSettings,
+        _: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(self.clone())
+    }
+}
+
+fn replay(responses: Vec<(u16, String)>) -> (Replay, Clients) {
+    let http = Replay {
+        responses: Arc::new(Mutex::new(responses.into())),
+        ..Default::default()
+    };
     let sdk = SdkConfig::builder()
         .region(Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
@@ -51,28 +86,22 @@ fn replay(events: Vec<ReplayEvent>) -> (StaticReplayClient, Clients) {
     (http, clients(&sdk))
 }
 
-fn bodies(http: &StaticReplayClient) -> Vec<String> {
-    http.actual_requests()
-        .map(|r| String::from_utf8_lossy(r.body().bytes().unwrap_or_default()).into_owned())
-        .collect()
-}
-
 #[tokio::test]
 async fn returning_k_machines_of_a_maintain_fleet_terminates_exactly_those_and_launches_none() {
     let (http, clients) = replay(vec![
-        event(200, format!(
+        (200, format!(
             "<DescribeFleetsResponse {NS}><requestId>1</requestId><fleetSet><item>\
              <fleetId>fleet-1</fleetId><type>maintain</type>\
              <targetCapacitySpecification><totalTargetCapacity>3</totalTargetCapacity></targetCapacitySpecification>\
              <launchTemplateConfigs><item><overrides><item><instanceType>t3.medium</instanceType>\
              <weightedCapacity>1.0</weightedCapacity></item></overrides></item></launchTemplateConfigs>\
              </item></fleetSet></DescribeFleetsResponse>")),
-        event(200, format!("<ModifyFleetResponse {NS}><requestId>2</requestId><return>true</return></ModifyFleetResponse>")),
-        event(200, format!(
+        (200, format!("<ModifyFleetResponse {NS}><requestId>2</requestId><return>true</return></ModifyFleetResponse>")),
+        (200, format!(
             "<TerminateInstancesResponse {NS}><requestId>3</requestId><instancesSet><item>\
              <instanceId>i-1</instanceId><currentState><code>32</code><name>shutting-down</name></currentState>\
              </item></instancesSet></TerminateInstancesResponse>")),
-        event(200, format!(
+        (200, format!(
             "<DescribeFleetInstancesResponse {NS}><requestId>4</requestId><fleetId>fleet-1</fleetId>\
              <activeInstanceSet><item><instanceId>i-2</instanceId></item><item><instanceId>i-3</instanceId></item>\
              </activeInstanceSet></DescribeFleetInstancesResponse>")),
@@ -88,7 +117,7 @@ async fn returning_k_machines_of_a_maintain_fleet_terminates_exactly_those_and_l
         .await
         .unwrap();
 
-    let calls = bodies(&http);
+    let calls = http.bodies();
     let actions: Vec<&str> = calls
         .iter()
         .map(|b| {
@@ -130,15 +159,15 @@ async fn throttled_calls_are_retried_to_success() {
                      <Message>Request limit exceeded.</Message></Error></Errors><RequestID>x</RequestID></Response>"
         .to_owned();
     let (http, clients) = replay(vec![
-        event(503, throttled.clone()),
-        event(503, throttled),
-        event(200, format!(
+        (503, throttled.clone()),
+        (503, throttled),
+        (200, format!(
             "<DescribeInstancesResponse {NS}><requestId>3</requestId><reservationSet/></DescribeInstancesResponse>")),
     ]);
     let found = by_ids(&clients.ec2, &["i-1".to_owned()]).await.unwrap();
     assert!(found.is_empty());
     assert_eq!(
-        http.actual_requests().count(),
+        http.bodies().len(),
         3,
         "two throttled attempts, then success"
     );
@@ -146,7 +175,7 @@ async fn throttled_calls_are_retried_to_success() {
 
 #[tokio::test]
 async fn authentication_failures_are_not_retried() {
-    let (http, clients) = replay(vec![event(
+    let (http, clients) = replay(vec![(
         401,
         "<Response><Errors><Error><Code>AuthFailure</Code><Message>AWS was not able to validate the provided access credentials</Message>\
          </Error></Errors><RequestID>x</RequestID></Response>"
@@ -156,5 +185,5 @@ async fn authentication_failures_are_not_retried() {
     assert_eq!(error.kind, ErrorKind::Auth);
     assert!(!error.retryable);
     assert!(error.message.contains("AuthFailure"), "{}", error.message);
-    assert_eq!(http.actual_requests().count(), 1);
+    assert_eq!(http.bodies().len(), 1);
 }
