@@ -313,9 +313,13 @@ fn missing_credentials_are_a_clear_failure() {
 }
 
 #[test]
-fn health_reports_ec2_autoscaling_and_the_account() {
+fn health_reports_ec2_autoscaling_and_the_account_of_the_assumed_role() {
     let moto = Moto::start();
-    let site = site(&moto, json!({}), templates(&moto));
+    let site = site(
+        &moto,
+        json!({"role_arn": "arn:aws:iam::123456789012:role/orb-broker"}),
+        templates(&moto),
+    );
     let health = site
         .orb(&["providers", "health", "--format", "json"])
         .expect_code(0)

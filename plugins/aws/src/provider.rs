@@ -57,6 +57,20 @@ impl AwsProvider {
         })
     }
 
+    /// A provider over ready-made clients (for tests through canned HTTP answers).
+    #[cfg(test)]
+    pub(crate) fn with_clients(clients: Clients) -> Self {
+        AwsProvider {
+            instance: "aws-test".into(),
+            config: AwsConfig::default(),
+            clients,
+            runtime: tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime"),
+        }
+    }
+
     fn ctx(&self) -> Ctx<'_> {
         Ctx {
             clients: &self.clients,
@@ -398,7 +412,11 @@ impl Provider for AwsProvider {
                     .send()
                     .await
                     .map_err(|e| sdk_error("GetCallerIdentity", e))?;
-                Ok(format!("account {}", out.account().unwrap_or("unknown")))
+                Ok(format!(
+                    "account {} as {}",
+                    out.account().unwrap_or("unknown"),
+                    out.arn().unwrap_or("unknown")
+                ))
             })
             .await;
             Ok(HealthReport::from_checks(vec![ec2, autoscaling, sts]))

@@ -187,3 +187,33 @@ async fn authentication_failures_are_not_retried() {
     assert!(error.message.contains("AuthFailure"), "{}", error.message);
     assert_eq!(http.bodies().len(), 1);
 }
+
+#[test]
+fn spot_interruption_notices_are_reported_with_their_time() {
+    let (_, clients) = replay(vec![
+        (200, format!(
+            "<DescribeInstancesResponse {NS}><requestId>1</requestId><reservationSet><item>\
+             <reservationId>r-1</reservationId><instancesSet><item><instanceId>i-1</instanceId>\
+             <instanceState><code>16</code><name>running</name></instanceState>\
+             <instanceLifecycle>spot</instanceLifecycle><spotInstanceRequestId>sir-1</spotInstanceRequestId>\
+             <tagSet><item><key>orb:request-id</key><value>req-1</value></item></tagSet>\
+             </item></instancesSet></item></reservationSet></DescribeInstancesResponse>")),
+        (200, format!(
+            "<DescribeSpotInstanceRequestsResponse {NS}><requestId>2</requestId><spotInstanceRequestSet><item>\
+             <spotInstanceRequestId>sir-1</spotInstanceRequestId><instanceId>i-1</instanceId>\
+             <status><code>marked-for-termination</code><updateTime>2026-11-23T10:00:00Z</updateTime></status>\
+             </item></spotInstanceRequestSet></DescribeSpotInstanceRequestsResponse>")),
+    ]);
+    let provider = crate::provider::AwsProvider::with_clients(clients);
+    let status = orb_plugin_api::Provider::machine_status(
+        &provider,
+        orb_plugin_api::StatusQuery {
+            request_ids: vec!["req-1".into()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let machine = &status.machines[0];
+    assert_eq!(machine.price_type.as_deref(), Some("spot"));
+    assert_eq!(machine.reclaim_notice_at, Some(1_795_428_000));
+}
