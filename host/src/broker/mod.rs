@@ -160,6 +160,11 @@ impl Broker {
         Ok(provider)
     }
 
+    /// The provider of the configured instance named `name`.
+    pub async fn provider_named(&self, name: &str) -> Result<ProviderHandle, BrokerError> {
+        self.provider(self.instance(name)?).await
+    }
+
     /// The templates `instance` serves: its templates files and its provider's own.
     pub async fn catalog(&self, instance: &ProviderInstanceConfig) -> Result<Catalog, BrokerError> {
         let provider = self.provider(instance).await?;

@@ -59,7 +59,7 @@ impl Broker {
         let mut reported: HashMap<String, Machine> = HashMap::new();
         let mut asked: HashSet<String> = HashSet::new();
         for (instance_name, query) in queries {
-            let provider = self.provider(self.instance(&instance_name)?).await?;
+            let provider = self.provider_named(&instance_name).await?;
             let status = provider.machine_status(&query).await?;
             asked.extend(query.machine_ids);
             reported.extend(

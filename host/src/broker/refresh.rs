@@ -124,14 +124,11 @@ impl Broker {
         }
         let mut reported = HashMap::new();
         for (instance_name, query) in queries {
-            let answer = match self.instance(instance_name) {
-                Ok(instance) => match self.provider(instance).await {
-                    Ok(provider) => provider
-                        .machine_status(&query)
-                        .await
-                        .map_err(BrokerError::from),
-                    Err(e) => Err(e),
-                },
+            let answer = match self.provider_named(instance_name).await {
+                Ok(provider) => provider
+                    .machine_status(&query)
+                    .await
+                    .map_err(BrokerError::from),
                 Err(e) => Err(e),
             };
             match answer {
@@ -241,11 +238,8 @@ impl Broker {
                 })
                 .collect(),
         };
-        let terminated = match self.instance(&request.provider_instance) {
-            Ok(instance) => match self.provider(instance).await {
-                Ok(p) => p.terminate_machines(&call).await.map_err(BrokerError::from),
-                Err(e) => Err(e),
-            },
+        let terminated = match self.provider_named(&request.provider_instance).await {
+            Ok(p) => p.terminate_machines(&call).await.map_err(BrokerError::from),
             Err(e) => Err(e),
         };
         let timeout = request.deadline_at - request.created_at;

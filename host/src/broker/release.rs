@@ -128,15 +128,12 @@ impl Broker {
                 request_id: request_id.clone(),
                 machines,
             };
-            let answer = match self.instance(&instance_name) {
-                Ok(instance) => match self.provider(instance).await {
-                    Ok(provider) => {
-                        with_retries("terminate_machines", || provider.terminate_machines(&call))
-                            .await
-                            .map_err(BrokerError::from)
-                    }
-                    Err(e) => Err(e),
-                },
+            let answer = match self.provider_named(&instance_name).await {
+                Ok(provider) => {
+                    with_retries("terminate_machines", || provider.terminate_machines(&call))
+                        .await
+                        .map_err(BrokerError::from)
+                }
                 Err(e) => Err(e),
             };
             match answer {

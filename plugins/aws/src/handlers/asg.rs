@@ -183,22 +183,15 @@ impl Handler for Asg {
                 .is_none_or(|g| g.desired_capacity() == Some(0))
         };
         if empty {
-            // The machines are gone; a group left behind is logged, not a failed return.
             let deleted = asg
                 .delete_auto_scaling_group()
                 .auto_scaling_group_name(group)
                 .force_delete(true)
                 .send()
-                .await;
-            match deleted {
-                Ok(_) => tracing::info!(group, "auto scaling group deleted"),
-                Err(e) => {
-                    tracing::warn!(group, error = %sdk_error("DeleteAutoScalingGroup", e), "the empty group could not be deleted")
-                }
-            }
-            if let Some(request_id) = request_id {
-                super::clean_up_launch_templates(ctx, request_id).await;
-            }
+                .await
+                .map(|_| ())
+                .map_err(|e| sdk_error("DeleteAutoScalingGroup", e));
+            super::retire(ctx, "auto scaling group", group, request_id, deleted).await;
         }
         Ok(())
     }

@@ -16,7 +16,7 @@ use aws_sdk_ec2::types::{
 };
 use orb_plugin_api::{ErrorKind, Failure, ProviderError, ProvisionResult};
 
-use super::{terminate, Ctx, Handler, Plan};
+use super::{remaining, retire, terminate, type_subnet_pairs, Ctx, Handler, Plan};
 use crate::errors::{classify_code, sdk_error};
 use crate::instances::{by_ids, tag_spec, to_machine};
 use crate::launch_template::for_request;
@@ -50,21 +50,14 @@ fn on_demand_strategy(name: Option<&str>) -> FleetOnDemandAllocationStrategy {
 
 /// One override per instance type × subnet, with the type's weight.
 fn overrides(t: &AwsTemplate) -> Vec<FleetLaunchTemplateOverridesRequest> {
-    let subnets: Vec<Option<&String>> = if t.subnets.is_empty() {
-        vec![None]
-    } else {
-        t.subnets.iter().map(Some).collect()
-    };
-    t.vm_types
-        .iter()
-        .flat_map(|(vm_type, weight)| {
-            subnets.iter().map(move |subnet| {
-                FleetLaunchTemplateOverridesRequest::builder()
-                    .instance_type(vm_type.as_str().into())
-                    .set_subnet_id(subnet.cloned())
-                    .weighted_capacity(*weight)
-                    .build()
-            })
+    type_subnet_pairs(t)
+        .into_iter()
+        .map(|(vm_type, subnet, weight)| {
+            FleetLaunchTemplateOverridesRequest::builder()
+                .instance_type(vm_type.into())
+                .set_subnet_id(subnet.map(str::to_owned))
+                .weighted_capacity(weight)
+                .build()
         })
         .collect()
 }
@@ -233,30 +226,24 @@ impl Handler for Ec2Fleet {
             .send()
             .await
             .map_err(|e| sdk_error("DescribeFleetInstances", e))?;
-        let left = active
-            .active_instances()
-            .iter()
-            .filter_map(|i| i.instance_id())
-            .filter(|id| !machines.iter().any(|m| m == id))
-            .count();
-        if left == 0 {
-            // The machines are gone; a fleet left behind is logged, not a failed return.
+        if remaining(
+            active
+                .active_instances()
+                .iter()
+                .filter_map(|i| i.instance_id()),
+            machines,
+        ) == 0
+        {
             let deleted = ec2
                 .delete_fleets()
                 .fleet_ids(fleet_id)
                 // An instant fleet can only be deleted with its instances (all returned already).
                 .terminate_instances(fleet.r#type() == Some(&AwsFleetType::Instant))
                 .send()
-                .await;
-            match deleted {
-                Ok(_) => tracing::info!(fleet_id, "EC2 fleet deleted"),
-                Err(e) => {
-                    tracing::warn!(fleet_id, error = %sdk_error("DeleteFleets", e), "the empty EC2 fleet could not be deleted")
-                }
-            }
-            if let Some(request_id) = request_id {
-                super::clean_up_launch_templates(ctx, request_id).await;
-            }
+                .await
+                .map(|_| ())
+                .map_err(|e| sdk_error("DeleteFleets", e));
+            retire(ctx, "EC2 fleet", fleet_id, request_id, deleted).await;
         }
         Ok(())
     }

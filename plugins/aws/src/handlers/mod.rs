@@ -134,6 +134,49 @@ pub async fn clean_up_launch_templates(ctx: &Ctx<'_>, request_id: &str) {
     }
 }
 
+/// How many of a resource's `active` instances are not among the `released` ones.
+pub fn remaining<'a>(active: impl Iterator<Item = &'a str>, released: &[String]) -> usize {
+    active
+        .filter(|id| !released.iter().any(|r| r == id))
+        .count()
+}
+
+/// Finishes an empty resource: `deleted` is the outcome of deleting it (its machines are gone
+/// already, so a failure is logged, not a failed return); then the request's launch templates.
+pub async fn retire(
+    ctx: &Ctx<'_>,
+    what: &str,
+    resource: &str,
+    request_id: Option<&str>,
+    deleted: Result<(), ProviderError>,
+) {
+    match deleted {
+        Ok(()) => tracing::info!(resource, "{what} deleted"),
+        Err(e) => tracing::warn!(resource, error = %e, "the empty {what} could not be deleted"),
+    }
+    if let Some(request_id) = request_id {
+        clean_up_launch_templates(ctx, request_id).await;
+    }
+}
+
+/// Every instance type × subnet of a template, with the type's weight: the overrides of a
+/// fleet. A template without subnets gives one pair per type, with no subnet.
+pub fn type_subnet_pairs(t: &AwsTemplate) -> Vec<(&str, Option<&str>, f64)> {
+    let subnets: Vec<Option<&str>> = if t.subnets.is_empty() {
+        vec![None]
+    } else {
+        t.subnets.iter().map(|s| Some(s.as_str())).collect()
+    };
+    t.vm_types
+        .iter()
+        .flat_map(|(vm_type, weight)| {
+            subnets
+                .iter()
+                .map(move |subnet| (vm_type.as_str(), *subnet, *weight))
+        })
+        .collect()
+}
+
 /// Capacity that could not be provisioned because of `error`.
 pub fn shortfall(count: u32, error: &ProviderError, code: Option<String>) -> Failure {
     Failure {

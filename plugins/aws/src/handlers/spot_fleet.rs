@@ -12,7 +12,7 @@ use aws_sdk_ec2::types::{
 };
 use orb_plugin_api::{ProviderError, ProvisionResult};
 
-use super::{terminate, Ctx, Handler, Plan};
+use super::{remaining, retire, terminate, type_subnet_pairs, Ctx, Handler, Plan};
 use crate::errors::sdk_error;
 use crate::instances::tag_spec;
 use crate::launch_template::for_request;
@@ -42,22 +42,14 @@ impl Handler for SpotFleet {
     ) -> Result<ProvisionResult, ProviderError> {
         let t = &plan.template;
         let lt = for_request(ctx, plan).await?;
-        let subnets: Vec<Option<&String>> = if t.subnets.is_empty() {
-            vec![None]
-        } else {
-            t.subnets.iter().map(Some).collect()
-        };
-        let overrides: Vec<LaunchTemplateOverrides> = t
-            .vm_types
-            .iter()
-            .flat_map(|(vm_type, weight)| {
-                subnets.iter().map(move |subnet| {
-                    LaunchTemplateOverrides::builder()
-                        .instance_type(vm_type.as_str().into())
-                        .set_subnet_id(subnet.cloned())
-                        .weighted_capacity(*weight)
-                        .build()
-                })
+        let overrides: Vec<LaunchTemplateOverrides> = type_subnet_pairs(t)
+            .into_iter()
+            .map(|(vm_type, subnet, weight)| {
+                LaunchTemplateOverrides::builder()
+                    .instance_type(vm_type.into())
+                    .set_subnet_id(subnet.map(str::to_owned))
+                    .weighted_capacity(weight)
+                    .build()
             })
             .collect();
         let config = SpotFleetRequestConfigData::builder()
@@ -137,29 +129,23 @@ impl Handler for SpotFleet {
             .send()
             .await
             .map_err(|e| sdk_error("DescribeSpotFleetInstances", e))?;
-        let left = active
-            .active_instances()
-            .iter()
-            .filter_map(|i| i.instance_id())
-            .filter(|id| !machines.iter().any(|m| m == id))
-            .count();
-        if left == 0 {
-            // The machines are gone; a request left behind is logged, not a failed return.
+        if remaining(
+            active
+                .active_instances()
+                .iter()
+                .filter_map(|i| i.instance_id()),
+            machines,
+        ) == 0
+        {
             let cancelled = ec2
                 .cancel_spot_fleet_requests()
                 .spot_fleet_request_ids(request)
                 .terminate_instances(false)
                 .send()
-                .await;
-            match cancelled {
-                Ok(_) => tracing::info!(spot_fleet_request_id = request, "spot fleet cancelled"),
-                Err(e) => {
-                    tracing::warn!(spot_fleet_request_id = request, error = %sdk_error("CancelSpotFleetRequests", e), "the empty spot fleet could not be cancelled")
-                }
-            }
-            if let Some(request_id) = request_id {
-                super::clean_up_launch_templates(ctx, request_id).await;
-            }
+                .await
+                .map(|_| ())
+                .map_err(|e| sdk_error("CancelSpotFleetRequests", e));
+            retire(ctx, "spot fleet request", request, request_id, cancelled).await;
         }
         Ok(())
     }
