@@ -86,7 +86,7 @@ impl Broker {
             Ok(result) => result,
             Err(e) => {
                 request.status = RequestStatus::CompleteWithError;
-                request.message = format!("provisioning failed: {}", e.source.message);
+                request.message = format!("provisioning failed: {}", e.error.message);
                 self.store.update_request(request)?;
                 return Err(e.into());
             }
@@ -108,7 +108,7 @@ impl Broker {
             return Err(BrokerError::Provider(crate::plugins::ProviderCallError {
                 instance: instance.name.clone(),
                 operation: "provision_machines",
-                source: orb_plugin_api::ProviderError::new(
+                error: orb_plugin_api::ProviderError::new(
                     result
                         .failures
                         .first()

@@ -49,7 +49,7 @@ mod tests {
         ProviderCallError {
             instance: "i".into(),
             operation: "op",
-            source: ProviderError::new(kind, "x"),
+            error: ProviderError::new(kind, "x"),
         }
     }
 

@@ -17,21 +17,20 @@ use serde::Serialize;
 
 /// A provider call that failed.
 #[derive(Debug, Clone, thiserror::Error)]
-#[error("provider instance '{instance}' failed in {operation}: {source}")]
+#[error("provider instance '{instance}' failed in {operation}: {error}")]
 pub struct ProviderCallError {
     /// The provider instance.
     pub instance: String,
     /// The operation.
     pub operation: &'static str,
-    /// The provider's error.
-    #[source]
-    pub source: ProviderError,
+    /// The provider's error (part of this error's message, so not also its `source()`).
+    pub error: ProviderError,
 }
 
 impl ProviderCallError {
     /// Whether the same call may succeed if tried again.
     pub fn retryable(&self) -> bool {
-        self.source.retryable
+        self.error.retryable
     }
 }
 
@@ -157,11 +156,11 @@ impl ProviderHandle {
         .await
     }
 
-    fn error(&self, operation: &'static str, source: ProviderError) -> ProviderCallError {
+    fn error(&self, operation: &'static str, error: ProviderError) -> ProviderCallError {
         ProviderCallError {
             instance: self.inner.instance.clone(),
             operation,
-            source,
+            error,
         }
     }
 

@@ -24,13 +24,12 @@ pub enum FactoryError {
         refused: String,
     },
     /// The plugin refused to build the instance.
-    #[error("provider instance '{instance}' could not be built: {source}")]
+    #[error("provider instance '{instance}' could not be built: {error}")]
     Construct {
         /// The instance.
         instance: String,
         /// The plugin's error.
-        #[source]
-        source: ProviderError,
+        error: ProviderError,
     },
 }
 
@@ -94,13 +93,13 @@ impl ProviderFactory {
         .await
         .map_err(|e| FactoryError::Construct {
             instance: name.clone(),
-            source: ProviderError::internal(format!("the constructor did not complete: {e}")),
+            error: ProviderError::internal(format!("the constructor did not complete: {e}")),
         })?;
         match built {
             Ok(object) => Ok(ProviderHandle::new(&name, &provider_type, object)),
-            Err(source) => Err(FactoryError::Construct {
+            Err(error) => Err(FactoryError::Construct {
                 instance: name,
-                source,
+                error,
             }),
         }
     }

@@ -3,6 +3,7 @@
 //! EC2 errors have no modelled variants in the SDK: they are classified by their code
 //! (`InsufficientInstanceCapacity`, `RequestLimitExceeded`...), never by enum variant.
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use orb_plugin_api::{ErrorKind, ProviderError};
@@ -62,20 +63,21 @@ pub fn classify_code(code: &str) -> ErrorKind {
 
 /// A provider error for a failed SDK call of `operation`. Messages carry the AWS error code
 /// and message, never credentials.
-pub fn sdk_error<E, R>(operation: &str, error: SdkError<E, R>) -> ProviderError
+pub fn sdk_error<E>(operation: &str, error: SdkError<E, HttpResponse>) -> ProviderError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
     match &error {
         SdkError::ServiceError(service) => {
             let e = service.err();
             let code = e.code().unwrap_or("Unknown");
             let kind = classify_code(code);
-            let message = e
-                .message()
-                .map(str::to_owned)
-                .unwrap_or_else(|| format!("no message ({:?})", service.raw()));
+            let message = e.message().map(str::to_owned).unwrap_or_else(|| {
+                format!(
+                    "HTTP {} with no AWS error message",
+                    service.raw().status().as_u16()
+                )
+            });
             ProviderError::new(kind, format!("{operation} failed: {code}: {message}"))
         }
         SdkError::TimeoutError(_) => ProviderError::new(
