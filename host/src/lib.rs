@@ -13,5 +13,6 @@ pub mod logging;
 pub mod output;
 pub mod plugins;
 pub mod providers;
+pub mod server;
 pub mod storage;
 pub mod templates;

@@ -6,4 +6,5 @@
 mod aws;
 mod hostfactory;
 mod plugins;
+mod server;
 mod support;

@@ -19,6 +19,18 @@ impl Broker {
         template_id: &str,
         count: i64,
     ) -> Result<Request, BrokerError> {
+        let (mut request, template, instance) = self.accept_request(template_id, count).await?;
+        self.provision(&mut request, &instance, template).await?;
+        Ok(request)
+    }
+
+    /// Checks and stores a request for `count` machines of `template_id`, without calling the
+    /// provider: [`Broker::provision`] does that next (at once, or in the background).
+    pub async fn accept_request(
+        &self,
+        template_id: &str,
+        count: i64,
+    ) -> Result<(Request, Template, ProviderInstanceConfig), BrokerError> {
         if count <= 0 {
             return Err(BrokerError::BadInput(format!(
                 "machineCount must be a whole number above 0, not {count}"
@@ -38,7 +50,7 @@ impl Broker {
             }
         }
         let now = now();
-        let mut request = Request {
+        let request = Request {
             request_id: RequestKind::Acquire.new_id(),
             kind: RequestKind::Acquire,
             provider_instance: instance.name.clone(),
@@ -58,13 +70,12 @@ impl Broker {
             deadline_at: now + self.request_timeout(),
         };
         self.store.insert_request(&request)?;
-        self.provision(&mut request, instance, template).await?;
-        Ok(request)
+        Ok((request, template, instance.clone()))
     }
 
     /// Calls the provider for a stored `accepted` request and stores its answer. Also finishes
     /// requests whose provisioning process died.
-    pub(super) async fn provision(
+    pub async fn provision(
         &self,
         request: &mut Request,
         instance: &ProviderInstanceConfig,

@@ -51,20 +51,39 @@ impl Broker {
         request_ids: &[String],
     ) -> Result<Vec<RequestView>, BrokerError> {
         self.sweep_abandoned(request_ids).await?;
+        self.status(request_ids, true).await
+    }
+
+    /// The status of each of `request_ids`, in order, as stored: no provider is called.
+    pub async fn stored_status(
+        &self,
+        request_ids: &[String],
+    ) -> Result<Vec<RequestView>, BrokerError> {
+        self.status(request_ids, false).await
+    }
+
+    async fn status(
+        &self,
+        request_ids: &[String],
+        refresh: bool,
+    ) -> Result<Vec<RequestView>, BrokerError> {
         let now = now();
         let mut requests: Vec<Option<Request>> = Vec::with_capacity(request_ids.len());
         for id in request_ids {
             requests.push(self.store.get_request(id)?);
         }
-        for request in requests.iter_mut().flatten() {
-            self.resume_if_abandoned(request, now).await;
+        let mut reported = HashMap::new();
+        if refresh {
+            for request in requests.iter_mut().flatten() {
+                self.resume_if_abandoned(request, now).await;
+            }
+            let live: Vec<&Request> = requests
+                .iter()
+                .flatten()
+                .filter(|r| !r.status.is_terminal() && r.phase == Phase::Submitted)
+                .collect();
+            reported = self.query_providers(&live).await?;
         }
-        let live: Vec<&Request> = requests
-            .iter()
-            .flatten()
-            .filter(|r| !r.status.is_terminal() && r.phase == Phase::Submitted)
-            .collect();
-        let reported = self.query_providers(&live).await?;
 
         let mut views = Vec::with_capacity(request_ids.len());
         for (id, request) in request_ids.iter().zip(requests) {

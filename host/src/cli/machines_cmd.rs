@@ -2,7 +2,6 @@
 
 use serde_json::{json, Value};
 
-use super::requests_cmd::time;
 use super::wait::{wait_for, WaitOptions};
 use super::{App, Outcome};
 use crate::broker::{Broker, BrokerError, MachineSpec};
@@ -16,19 +15,7 @@ pub fn list(app: &App, filter: &MachineFilter) -> Result<Outcome, BrokerError> {
         .store()
         .list_machines(filter)?
         .into_iter()
-        .map(|m| {
-            json!({
-                "machineId": m.machine_id,
-                "name": m.name,
-                "status": m.state.as_str(),
-                "requestId": m.request_id,
-                "returnRequestId": m.return_request_id,
-                "templateId": m.template_id,
-                "privateIpAddress": m.private_ip,
-                "instanceType": m.instance_type,
-                "launchTime": m.launch_time.map(time),
-            })
-        })
+        .map(|m| output::stored_machine(&m))
         .collect();
     Ok(Outcome {
         value: json!({ "machines": rows }),

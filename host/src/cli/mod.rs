@@ -19,6 +19,7 @@ use serde_json::Value;
 
 pub use app::App;
 pub use hostfactory_cmd::HfCall;
+pub use providers_cmd::{health as providers_health, list as providers_list};
 
 use crate::broker::BrokerError;
 use crate::domain::{RequestKind, RequestStatus};
@@ -86,6 +87,17 @@ enum Command {
     Machines {
         #[command(subcommand)]
         command: MachinesCommand,
+    },
+    /// Serves the HTTP API (service mode) until SIGTERM or SIGINT. Prints one JSON line with the
+    /// address it listens on.
+    Serve {
+        /// The address to listen on [default: server.host, 127.0.0.1]. Anything but loopback
+        /// needs server.auth.
+        #[arg(long)]
+        host: Option<String>,
+        /// The port [default: server.port, 8000]; 0 picks a free one.
+        #[arg(long)]
+        port: Option<u16>,
     },
     /// Provider plugin libraries in the plugins directory.
     Plugins {
@@ -257,10 +269,13 @@ pub struct Outcome {
 /// Runs the command line and returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // The server handles many calls at once; every other command is one call.
+    let mut builder = if matches!(cli.command, Command::Serve { .. }) {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -276,7 +291,9 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(outcome) => {
-            print!("{}", render(&outcome.value, format));
+            if !outcome.value.is_null() {
+                print!("{}", render(&outcome.value, format));
+            }
             if outcome.success {
                 ExitCode::SUCCESS
             } else {
@@ -308,6 +325,13 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         cli.global.log_level.as_deref(),
     )?;
     match cli.command {
+        Command::Serve { host, port } => {
+            crate::server::serve(app, host, port).await?;
+            Ok(Outcome {
+                value: Value::Null,
+                success: true,
+            })
+        }
         Command::HostFactory { call, input } => {
             let file = input.file.or(input.path);
             Ok(hostfactory_cmd::run(&app, call, file.as_deref()).await?)

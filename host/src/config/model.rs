@@ -198,6 +198,12 @@ pub struct ServerConfig {
     pub host: String,
     /// The port to bind.
     pub port: u16,
+    /// Seconds between two refreshes of the running requests from their providers.
+    pub reconcile_interval_seconds: u64,
+    /// Largest request body accepted, in bytes.
+    pub max_request_size: usize,
+    /// Who may call the API.
+    pub auth: AuthConfig,
     /// Other keys, kept as written.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
@@ -208,6 +214,9 @@ impl Default for ServerConfig {
         ServerConfig {
             host: "127.0.0.1".into(),
             port: 8000,
+            reconcile_interval_seconds: 5,
+            max_request_size: 1 << 20,
+            auth: AuthConfig::default(),
             extra: BTreeMap::new(),
         }
     }
@@ -223,6 +232,40 @@ pub enum OrphanPolicy {
     Adopt,
     /// Terminate them.
     Terminate,
+}
+
+/// `server.auth`: bearer tokens and the role each grants.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// Whether callers must present a token.
+    pub enabled: bool,
+    /// The tokens (`$VAR` expansion keeps them out of the file).
+    pub tokens: Vec<TokenConfig>,
+    /// Other keys, kept as written.
+    #[serde(flatten)]
+    pub extra: BTreeMap<String, Value>,
+}
+
+/// One bearer token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TokenConfig {
+    /// The token.
+    pub token: String,
+    /// `viewer` (reads), `operator` (+ requests and returns) or `admin` (everything).
+    pub role: Role,
+}
+
+/// What a caller may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads.
+    Viewer,
+    /// Reads, requests and returns machines.
+    Operator,
+    /// Everything.
+    Admin,
 }
 
 /// The `request` section.

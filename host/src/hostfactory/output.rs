@@ -3,8 +3,45 @@
 use orb_plugin_api::Template;
 use serde_json::{json, Map, Value};
 
+use std::time::{Duration, UNIX_EPOCH};
+
 use crate::broker::{MachineView, Reclaimed, RequestView};
-use crate::domain::{MachineResult, Request, RequestKind, RequestStatus};
+use crate::domain::{MachineRecord, MachineResult, Request, RequestKind, RequestStatus};
+
+/// Seconds since the epoch as an RFC 3339 time.
+pub fn time(seconds: i64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(seconds.max(0) as u64))
+        .to_string()
+}
+
+/// A stored request, as listings show it.
+pub fn stored_request(r: &Request) -> Value {
+    json!({
+        "requestId": r.request_id,
+        "kind": r.kind.as_str(),
+        "status": r.status.as_str(),
+        "templateId": r.template_id,
+        "machines": r.requested,
+        "providerName": r.provider_instance,
+        "createdAt": time(r.created_at),
+        "message": r.message,
+    })
+}
+
+/// A stored machine, as listings show it.
+pub fn stored_machine(m: &MachineRecord) -> Value {
+    json!({
+        "machineId": m.machine_id,
+        "name": m.name,
+        "status": m.state.as_str(),
+        "requestId": m.request_id,
+        "returnRequestId": m.return_request_id,
+        "templateId": m.template_id,
+        "privateIpAddress": m.private_ip,
+        "instanceType": m.instance_type,
+        "launchTime": m.launch_time.map(time),
+    })
+}
 
 /// A template as `getAvailableTemplates` lists it: its own fields, then `vmTypes` (from
 /// `vmType` when it has only that), `subnetId` (comma-joined, as ORB writes it), its provider,

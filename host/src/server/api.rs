@@ -1,0 +1,266 @@
+//! The routes under `/api/v1` (camelCase and snake_case bodies accepted) and the probes.
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use super::{auth, AppState};
+use crate::broker::MachineSpec;
+use crate::cli::{providers_health, providers_list};
+use crate::domain::{RequestKind, RequestStatus};
+use crate::hostfactory::output;
+use crate::storage::{MachineFilter, RequestFilter};
+
+/// Every route.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/templates/", get(list_templates))
+        .route("/templates/{id}", get(show_template))
+        .route("/machines/", get(list_machines))
+        .route("/machines/request", post(request_machines))
+        .route("/machines/return", post(return_machines))
+        .route("/machines/{id}", get(show_machine))
+        .route("/requests/", get(list_requests))
+        .route("/requests/return", get(list_returns))
+        .route("/requests/status", post(batch_status))
+        .route("/requests/{id}/status", get(request_status))
+        .route("/providers/", get(list_providers))
+        .route("/providers/health", get(provider_health))
+        .layer(from_fn_with_state(state.clone(), auth::authorize));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/health", get(health))
+        .route("/livez", get(|| async { Json(json!({"status": "alive"})) }))
+        .route("/readyz", get(readyz))
+        .layer(DefaultBodyLimit::max(state.config.server.max_request_size))
+        .with_state(state)
+}
+
+type ApiResult = Result<axum::response::Response, ApiError>;
+
+async fn list_templates(State(s): State<AppState>) -> ApiResult {
+    let (templates, instance) = s.broker.templates_with_attributes().await?;
+    let list: Vec<Value> = templates
+        .iter()
+        .map(|(t, a)| output::template(t, a.clone(), &instance.provider_type))
+        .collect();
+    Ok(Json(output::templates(list)).into_response())
+}
+
+async fn show_template(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    let (templates, instance) = s.broker.templates_with_attributes().await?;
+    let (t, a) = templates
+        .iter()
+        .find(|(t, _)| t.template_id == id)
+        .ok_or_else(|| ApiError::not_found(format!("template '{id}' does not exist")))?;
+    Ok(Json(output::template(t, a.clone(), &instance.provider_type)).into_response())
+}
+
+#[derive(Deserialize)]
+struct MachineRequestBody {
+    #[serde(alias = "templateId")]
+    template_id: String,
+    #[serde(alias = "machineCount", alias = "machine_count")]
+    count: i64,
+}
+
+/// Accepts a request (202) and provisions it in the background.
+async fn request_machines(
+    State(s): State<AppState>,
+    Json(body): Json<MachineRequestBody>,
+) -> ApiResult {
+    let (mut request, template, instance) = s
+        .broker
+        .accept_request(&body.template_id, body.count)
+        .await?;
+    let id = request.request_id.clone();
+    let broker = s.broker.clone();
+    tokio::spawn(async move {
+        if let Err(e) = broker.provision(&mut request, &instance, template).await {
+            tracing::warn!(request_id = %request.request_id, error = %e, "provisioning failed");
+        }
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"requestId": id, "status": "running"})),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct MachineRef {
+    #[serde(alias = "machineId")]
+    machine_id: Option<String>,
+    name: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ReturnBody {
+    #[serde(default, alias = "machineIds")]
+    machine_ids: Vec<String>,
+    #[serde(default)]
+    machines: Vec<MachineRef>,
+}
+
+async fn return_machines(State(s): State<AppState>, Json(body): Json<ReturnBody>) -> ApiResult {
+    let specs: Vec<MachineSpec> = body
+        .machine_ids
+        .into_iter()
+        .map(|id| MachineSpec {
+            machine_id: Some(id),
+            name: None,
+        })
+        .chain(body.machines.into_iter().map(|m| MachineSpec {
+            machine_id: m.machine_id,
+            name: m.name,
+        }))
+        .collect();
+    let (request, summary) = s.broker.return_machines(&specs).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({
+            "requestId": request.request_id,
+            "terminating": summary.terminating,
+            "alreadyGone": summary.already_gone,
+            "failed": summary.failed.iter().map(|(id, why)| json!({"machineId": id, "error": why})).collect::<Vec<_>>(),
+        })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct MachineQuery {
+    request_id: Option<String>,
+    status: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn list_machines(State(s): State<AppState>, Query(q): Query<MachineQuery>) -> ApiResult {
+    let machines = s
+        .broker
+        .store()
+        .list_machines(&MachineFilter {
+            request_id: q.request_id,
+            state: q.status,
+            limit: q.limit,
+        })
+        .map_err(crate::broker::BrokerError::from)?;
+    let list: Vec<Value> = machines.iter().map(output::stored_machine).collect();
+    Ok(Json(json!({"machines": list})).into_response())
+}
+
+async fn show_machine(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    let machine = s
+        .broker
+        .store()
+        .get_machine(&id)
+        .map_err(crate::broker::BrokerError::from)?
+        .ok_or_else(|| ApiError::not_found(format!("machine '{id}' does not exist")))?;
+    Ok(Json(output::stored_machine(&machine)).into_response())
+}
+
+#[derive(Deserialize)]
+struct RequestQuery {
+    status: Option<String>,
+    template_id: Option<String>,
+    limit: Option<u32>,
+}
+
+async fn requests(s: &AppState, q: RequestQuery, kind: Option<RequestKind>) -> ApiResult {
+    let list = s
+        .broker
+        .store()
+        .list_requests(&RequestFilter {
+            kind,
+            status: q.status.as_deref().and_then(RequestStatus::parse),
+            template_id: q.template_id,
+            limit: q.limit,
+            phase: None,
+        })
+        .map_err(crate::broker::BrokerError::from)?;
+    let list: Vec<Value> = list.iter().map(output::stored_request).collect();
+    Ok(Json(json!({"requests": list})).into_response())
+}
+
+async fn list_requests(State(s): State<AppState>, Query(q): Query<RequestQuery>) -> ApiResult {
+    requests(&s, q, None).await
+}
+
+async fn list_returns(State(s): State<AppState>, Query(q): Query<RequestQuery>) -> ApiResult {
+    requests(&s, q, Some(RequestKind::Return)).await
+}
+
+/// A request's status, from the database: never waits on the cloud.
+async fn request_status(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    let views = s.broker.stored_status(std::slice::from_ref(&id)).await?;
+    if views[0].request.is_none() {
+        return Err(ApiError::not_found(format!(
+            "request '{id}' does not exist"
+        )));
+    }
+    let body = output::request_status(&views);
+    Ok(Json(body["requests"][0].clone()).into_response())
+}
+
+#[derive(Deserialize)]
+struct BatchBody {
+    #[serde(alias = "requestIds")]
+    request_ids: Vec<String>,
+}
+
+async fn batch_status(State(s): State<AppState>, Json(body): Json<BatchBody>) -> ApiResult {
+    let views = s.broker.stored_status(&body.request_ids).await?;
+    Ok(Json(output::request_status(&views)).into_response())
+}
+
+async fn list_providers(State(s): State<AppState>) -> ApiResult {
+    Ok(Json(providers_list(&s.app).value).into_response())
+}
+
+async fn provider_health(State(s): State<AppState>) -> ApiResult {
+    let outcome = providers_health(&s.app, None).await.map_err(|e| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ProviderUnavailable",
+            e.to_string(),
+        )
+    })?;
+    Ok(Json(outcome.value).into_response())
+}
+
+/// 200 when every provider is healthy, 503 otherwise.
+async fn health(State(s): State<AppState>) -> ApiResult {
+    let outcome = providers_health(&s.app, None)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Unhealthy", e.to_string()))?;
+    let status = if outcome.success {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "service": "orb",
+        "version": env!("CARGO_PKG_VERSION"),
+        "status": if outcome.success { "healthy" } else { "unhealthy" },
+        "checks": outcome.value["providers"],
+    });
+    Ok((status, Json(body)).into_response())
+}
+
+/// 200 when the database answers.
+async fn readyz(State(s): State<AppState>) -> ApiResult {
+    s.broker
+        .store()
+        .list_requests(&RequestFilter {
+            limit: Some(1),
+            ..Default::default()
+        })
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "NotReady", e.to_string()))?;
+    Ok(Json(json!({"status": "ready"})).into_response())
+}

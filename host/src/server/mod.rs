@@ -1,0 +1,102 @@
+//! Service mode: `orb serve`, the same host (configuration, plugins, database) behind an HTTP
+//! API. Requests accepted over HTTP are provisioned in the background and refreshed by a
+//! reconcile loop, so status reads are served from the database. The CLI and the Host Factory
+//! scripts keep working on the same database meanwhile.
+
+mod api;
+mod auth;
+mod error;
+mod reconcile;
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use tokio::sync::watch;
+
+use crate::broker::Broker;
+use crate::cli::App;
+use crate::config::OrbConfig;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    broker: Arc<Broker>,
+    app: Arc<App>,
+    config: Arc<OrbConfig>,
+}
+
+/// The address to listen on: `host` (an IP address or `localhost`).
+fn address(host: &str) -> anyhow::Result<IpAddr> {
+    if host == "localhost" {
+        return Ok(IpAddr::V4(Ipv4Addr::LOCALHOST));
+    }
+    host.parse()
+        .with_context(|| format!("'{host}' is not an IP address to listen on"))
+}
+
+/// Serves the API until SIGTERM or SIGINT, then stops accepting, finishes the calls in flight
+/// and stops the reconcile loop; every request stays resumable. Prints one JSON line with the
+/// address it listens on.
+pub async fn serve(app: App, host: Option<String>, port: Option<u16>) -> anyhow::Result<()> {
+    let server = app.loaded.config.server.clone();
+    let host = host.unwrap_or(server.host.clone());
+    let ip = address(&host)?;
+    if !ip.is_loopback() && !server.auth.enabled {
+        bail!(
+            "refusing to listen on {host}: it is not a loopback address and server.auth is not enabled; \
+             configure server.auth.tokens, or listen on 127.0.0.1"
+        );
+    }
+    if server.auth.enabled && server.auth.tokens.is_empty() {
+        bail!("server.auth is enabled but server.auth.tokens is empty: no caller could get in");
+    }
+    let broker = Arc::new(Broker::open(&app)?);
+    let listener = tokio::net::TcpListener::bind((ip, port.unwrap_or(server.port)))
+        .await
+        .with_context(|| format!("cannot listen on {host}:{}", port.unwrap_or(server.port)))?;
+    let local = listener.local_addr()?;
+    println!(
+        "{}",
+        serde_json::json!({"listening": format!("http://{local}")})
+    );
+    tracing::info!(address = %local, "serving");
+
+    let (stop, stopped) = watch::channel(false);
+    let reconcile = tokio::spawn(reconcile::run(
+        broker.clone(),
+        Duration::from_secs(server.reconcile_interval_seconds.max(1)),
+        stopped,
+    ));
+    let state = AppState {
+        config: Arc::new(app.loaded.config.clone()),
+        app: Arc::new(app),
+        broker,
+    };
+    axum::serve(listener, api::router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the server failed")?;
+    let _ = stop.send(true);
+    let _ = reconcile.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("a SIGTERM handler");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
+    tracing::info!("shutting down: no new calls, finishing those in flight");
+}

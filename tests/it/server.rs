@@ -1,0 +1,375 @@
+//! Service mode: the real `orb serve` on a loopback port, driven through HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::support::{aws_plugin, HfSite, Moto};
+
+/// A running `orb serve`; killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Server {
+    fn start(site: &HfSite) -> Server {
+        let orb = site.path().join("install/bin/orb");
+        let mut cmd = Command::new(orb);
+        cmd.args(["serve", "--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        let mut child = site
+            .command(&mut cmd, &[])
+            .spawn()
+            .expect("orb serve starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("orb serve prints its address");
+        let listening: Value =
+            serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        Server {
+            child,
+            base: listening["listening"].as_str().unwrap().to_owned(),
+            agent: ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build()
+                .into(),
+        }
+    }
+
+    /// `(status, body)` of a call, with `token` as bearer token when given.
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let mut response = match (method, body) {
+            ("GET", _) => {
+                let mut r = self.agent.get(&url);
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.call()
+            }
+            (_, body) => {
+                let mut r = self.agent.post(&url);
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.send_json(body.unwrap_or(json!({})))
+            }
+        }
+        .expect("the server answers");
+        let status = response.status().as_u16();
+        let body = response
+            .body_mut()
+            .read_json::<Value>()
+            .unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    fn get(&self, path: &str) -> (u16, Value) {
+        self.call("GET", path, None, None)
+    }
+
+    fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        self.call("POST", path, Some(body), None)
+    }
+
+    /// Polls a request's status until it is done.
+    fn settle(&self, request_id: &str) -> Value {
+        let started = Instant::now();
+        loop {
+            let (code, status) = self.get(&format!("/api/v1/requests/{request_id}/status"));
+            assert_eq!(code, 200, "{status}");
+            if status["status"] != "running" {
+                return status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "never settled: {status}"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// Sends SIGTERM and returns the exit code.
+    fn terminate(mut self) -> Option<i32> {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "orb serve did not stop"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn mock_site(mock: Value, server: Value) -> HfSite {
+    HfSite::with_config(
+        json!({
+            "provider": {"providers": [{"name": "mockinst", "type": "mock", "config": mock}]},
+            "server": server,
+            "logging": {"level": "debug"}
+        }),
+        json!({"templates": [
+            {"templateId": "Small", "maxNumber": 10, "vmType": "m5.large", "imageId": "img"}
+        ]}),
+    )
+}
+
+#[test]
+fn the_api_drives_requests_and_returns_to_completion() {
+    let site = mock_site(
+        json!({"pending_seconds": 1}),
+        json!({"reconcile_interval_seconds": 1}),
+    );
+    let server = Server::start(&site);
+    assert_eq!(server.get("/livez").0, 200);
+    assert_eq!(server.get("/readyz").0, 200);
+    let (code, health) = server.get("/health");
+    assert_eq!(
+        (code, &health["status"]),
+        (200, &json!("healthy")),
+        "{health}"
+    );
+
+    let (code, templates) = server.get("/api/v1/templates/");
+    assert_eq!(code, 200);
+    assert_eq!(templates["templates"][0]["templateId"], "Small");
+    assert_eq!(
+        server.get("/api/v1/templates/Small").1["attributes"]["ncpus"],
+        json!(["Numeric", "2"])
+    );
+    let (code, missing) = server.get("/api/v1/templates/Nope");
+    assert_eq!(code, 404);
+    assert_eq!(missing["error"]["code"], "NotFound");
+    assert!(missing["correlation_id"].is_string());
+
+    // camelCase and snake_case bodies.
+    let (code, accepted) = server.post(
+        "/api/v1/machines/request",
+        json!({"templateId": "Small", "machineCount": 2}),
+    );
+    assert_eq!(code, 202, "{accepted}");
+    let id = accepted["requestId"].as_str().unwrap().to_owned();
+    let done = server.settle(&id);
+    assert_eq!(done["status"], "complete", "{done}");
+    let (code, second) = server.post(
+        "/api/v1/machines/request",
+        json!({"template_id": "Small", "count": 1}),
+    );
+    assert_eq!(code, 202, "{second}");
+    let (code, bad) = server.post(
+        "/api/v1/machines/request",
+        json!({"templateId": "Small", "machineCount": 0}),
+    );
+    assert_eq!(
+        (code, bad["error"]["code"].as_str()),
+        (400, Some("BadInput")),
+        "{bad}"
+    );
+
+    let machines = server.get(&format!("/api/v1/machines/?request_id={id}")).1;
+    let ids: Vec<String> = machines["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["machineId"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(
+        server.get(&format!("/api/v1/machines/{}", ids[0])).1["status"],
+        "running"
+    );
+    assert_eq!(server.get("/api/v1/machines/m-nope").0, 404);
+
+    let (code, returned) = server.post("/api/v1/machines/return", json!({"machineIds": ids}));
+    assert_eq!(code, 202, "{returned}");
+    let gone = server.settle(returned["requestId"].as_str().unwrap());
+    assert_eq!(gone["status"], "complete", "{gone}");
+    let returns = server.get("/api/v1/requests/return").1;
+    assert_eq!(returns["requests"].as_array().unwrap().len(), 1);
+    let batch = server
+        .post(
+            "/api/v1/requests/status",
+            json!({"requestIds": [id, "req-nope"]}),
+        )
+        .1;
+    assert_eq!(batch["requests"][0]["status"], "complete");
+    assert_eq!(batch["requests"][1]["status"], "complete_with_error");
+    assert_eq!(
+        server.get("/api/v1/requests/?status=complete").1["requests"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        server.get("/api/v1/providers/").1["providers"][0]["name"],
+        "mockinst"
+    );
+    assert_eq!(
+        server.get("/api/v1/providers/health").1["providers"][0]["status"],
+        "healthy"
+    );
+
+    // The CLI works on the same database while the server runs.
+    let listed = site.orb(&["requests", "list", "--format", "json"]).json();
+    assert_eq!(listed["requests"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn callers_without_a_valid_token_or_role_are_refused() {
+    let site = mock_site(
+        json!({}),
+        json!({"auth": {"enabled": true, "tokens": [
+            {"token": "viewer-secret", "role": "viewer"},
+            {"token": "operator-secret", "role": "operator"}
+        ]}}),
+    );
+    let server = Server::start(&site);
+    let request = json!({"templateId": "Small", "machineCount": 1});
+    let (code, body) = server.call("GET", "/api/v1/requests/", None, None);
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (401, Some("Unauthorized"))
+    );
+    assert_eq!(
+        server
+            .call("GET", "/api/v1/requests/", None, Some("wrong"))
+            .0,
+        401
+    );
+    assert_eq!(
+        server
+            .call("GET", "/api/v1/requests/", None, Some("viewer-secret"))
+            .0,
+        200
+    );
+    let (code, body) = server.call(
+        "POST",
+        "/api/v1/machines/request",
+        Some(request.clone()),
+        Some("viewer-secret"),
+    );
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (403, Some("Forbidden")),
+        "{body}"
+    );
+    assert_eq!(
+        server
+            .call(
+                "POST",
+                "/api/v1/machines/request",
+                Some(request),
+                Some("operator-secret")
+            )
+            .0,
+        202
+    );
+    // Probes need no token.
+    assert_eq!(server.get("/livez").0, 200);
+    assert!(
+        site.log().contains("orb::audit"),
+        "mutating calls are audited"
+    );
+    assert!(
+        !site.log().contains("operator-secret"),
+        "tokens never reach the log"
+    );
+}
+
+#[test]
+fn a_public_address_without_authentication_is_refused() {
+    let site = mock_site(json!({}), json!({}));
+    let run = site.orb(&["serve", "--host", "0.0.0.0", "--port", "0"]);
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("refusing to listen on 0.0.0.0"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn sigterm_stops_the_server_and_a_restarted_one_finishes_the_request() {
+    let site = mock_site(
+        json!({"latency_ms": 1500}),
+        json!({"reconcile_interval_seconds": 1}),
+    );
+    let server = Server::start(&site);
+    let (code, accepted) = server.post(
+        "/api/v1/machines/request",
+        json!({"templateId": "Small", "machineCount": 2}),
+    );
+    assert_eq!(code, 202);
+    let id = accepted["requestId"].as_str().unwrap().to_owned();
+    // Stopped while the provider is still provisioning.
+    assert_eq!(server.terminate(), Some(0), "a graceful stop exits 0");
+    let restarted = Server::start(&site);
+    let done = restarted.settle(&id);
+    assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(done["machines"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn the_api_drives_a_request_to_completion_on_moto() {
+    let moto = Moto::start();
+    let s = &moto.seed;
+    let site = HfSite::with_plugin(
+        json!({
+            "provider": {"providers": [{"name": "mockinst", "type": "aws", "config": moto.provider_config()}]},
+            "server": {"reconcile_interval_seconds": 1}
+        }),
+        json!({"templates": [{"templateId": "Fleet", "providerApi": "EC2Fleet", "fleetType": "request",
+            "vmTypes": {"t3.medium": 1}, "imageId": s["image"], "subnetIds": s["subnets"]}]}),
+        &aws_plugin(),
+        vec![("AWS_EC2_METADATA_DISABLED".into(), "true".into())],
+    );
+    let server = Server::start(&site);
+    let (code, accepted) = server.post(
+        "/api/v1/machines/request",
+        json!({"templateId": "Fleet", "machineCount": 3}),
+    );
+    assert_eq!(code, 202, "{accepted}");
+    let done = server.settle(accepted["requestId"].as_str().unwrap());
+    assert_eq!(done["status"], "complete", "{done}");
+    let ids: Vec<&str> = done["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["machineId"].as_str().unwrap())
+        .collect();
+    let (code, returned) = server.post("/api/v1/machines/return", json!({"machine_ids": ids}));
+    assert_eq!(code, 202);
+    assert_eq!(
+        server.settle(returned["requestId"].as_str().unwrap())["status"],
+        "complete"
+    );
+}
