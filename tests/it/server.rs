@@ -85,6 +85,32 @@ impl Server {
         self.call("POST", path, Some(body), None)
     }
 
+    /// The `(event, data)` pairs of a server-sent-events stream, read until it ends.
+    fn stream(&self, path: &str) -> Vec<(String, Value)> {
+        let mut response = self
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .call()
+            .expect("the server answers");
+        let text = response
+            .body_mut()
+            .read_to_string()
+            .expect("the stream ends");
+        let mut events = Vec::new();
+        let mut event = String::new();
+        for line in text.lines() {
+            if let Some(name) = line.strip_prefix("event: ") {
+                event = name.to_owned();
+            } else if let Some(data) = line.strip_prefix("data: ") {
+                events.push((
+                    event.clone(),
+                    serde_json::from_str(data).expect("JSON data"),
+                ));
+            }
+        }
+        events
+    }
+
     /// Polls a request's status until it is done.
     fn settle(&self, request_id: &str) -> Value {
         let started = Instant::now();
@@ -192,6 +218,29 @@ fn the_api_drives_requests_and_returns_to_completion() {
         (code, bad["error"]["code"].as_str()),
         (400, Some("BadInput")),
         "{bad}"
+    );
+
+    // The stream of a finished request ends at once with its terminal state.
+    let events = server.stream(&format!("/api/v1/requests/{id}/stream"));
+    assert_eq!(
+        events
+            .last()
+            .map(|(e, d)| (e.as_str(), d["status"].clone())),
+        Some(("complete", json!("complete")))
+    );
+    assert_eq!(server.get("/api/v1/requests/req-nope/stream").0, 404);
+
+    // Templates are validated through the provider, all problems at once.
+    let (code, report) = server.post("/api/v1/templates/validate", json!({"templateId": "Small"}));
+    assert_eq!((code, &report["valid"]), (200, &json!(true)), "{report}");
+    let (_, report) = server.post(
+        "/api/v1/templates/validate",
+        json!({"templateId": "bad id", "maxNumber": -7}),
+    );
+    assert_eq!(report["valid"], false);
+    assert!(
+        report["problems"].as_array().unwrap().len() >= 3,
+        "{report}"
     );
 
     let machines = server.get(&format!("/api/v1/machines/?request_id={id}")).1;
@@ -303,6 +352,28 @@ fn callers_without_a_valid_token_or_role_are_refused() {
         !site.log().contains("operator-secret"),
         "tokens never reach the log"
     );
+}
+
+#[test]
+fn the_stream_follows_a_request_until_it_is_done() {
+    let site = mock_site(
+        json!({"pending_seconds": 2}),
+        json!({"reconcile_interval_seconds": 1}),
+    );
+    let server = Server::start(&site);
+    let (_, accepted) = server.post(
+        "/api/v1/machines/request",
+        json!({"templateId": "Small", "machineCount": 1}),
+    );
+    let events = server.stream(&format!(
+        "/api/v1/requests/{}/stream",
+        accepted["requestId"].as_str().unwrap()
+    ));
+    let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
+    assert!(names.len() >= 2 && names[0] == "status", "{events:?}");
+    assert_eq!(events.first().unwrap().1["status"], "running");
+    assert_eq!(names.last(), Some(&"complete"));
+    assert_eq!(events.last().unwrap().1["status"], "complete");
 }
 
 #[test]

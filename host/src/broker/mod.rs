@@ -25,7 +25,7 @@ use crate::config::{Env, OrbConfig, Paths, ProviderInstanceConfig};
 use crate::plugins::{ProviderCallError, ProviderHandle};
 use crate::providers::{FactoryError, ProviderFactory};
 use crate::storage::{SqliteStore, Store, StoreError};
-use crate::templates::{hf_attributes, instance_type_of, load_catalog, Catalog};
+use crate::templates::{hf_attributes, host_problems, instance_type_of, load_catalog, Catalog};
 
 pub use reclaim::Reclaimed;
 pub use refresh::{MachineView, RequestView};
@@ -238,6 +238,15 @@ impl Broker {
             })
             .collect();
         Ok((templates, instance))
+    }
+
+    /// Every problem of `template`, at once: what Host Factory requires of any template, and
+    /// what the default instance's provider requires.
+    pub async fn validate_template(&self, template: &Template) -> Result<Vec<String>, BrokerError> {
+        let mut problems = host_problems(template);
+        let provider = self.provider(self.default_instance()?).await?;
+        problems.extend(provider.validate_template(template).await?);
+        Ok(problems)
     }
 
     /// Seconds a request may take before it settles with what it has.

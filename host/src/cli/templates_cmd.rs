@@ -50,7 +50,6 @@ pub async fn validate(app: &App, template_id: Option<&str>) -> Result<Outcome, B
     let broker = Broker::open(app)?;
     let instance = broker.default_instance()?;
     let catalog = broker.catalog(instance).await?;
-    let provider = broker.provider(instance).await?;
     let selected: Vec<_> = catalog
         .templates
         .iter()
@@ -63,8 +62,7 @@ pub async fn validate(app: &App, template_id: Option<&str>) -> Result<Outcome, B
     }
     let mut reports = Vec::with_capacity(selected.len());
     for template in selected {
-        let mut problems = host_problems(template);
-        problems.extend(provider.validate_template(template).await?);
+        let problems = broker.validate_template(template).await?;
         reports.push(json!({
             "templateId": template.template_id,
             "valid": problems.is_empty(),
@@ -76,31 +74,4 @@ pub async fn validate(app: &App, template_id: Option<&str>) -> Result<Outcome, B
         value: json!({ "templates": reports, "fileProblems": catalog.problems }),
         success,
     })
-}
-
-/// What Host Factory requires of every template, whatever its provider.
-fn host_problems(t: &orb_plugin_api::Template) -> Vec<String> {
-    let mut problems = Vec::new();
-    let id_ok = !t.template_id.is_empty()
-        && t.template_id.len() <= 64
-        && t.template_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !id_ok {
-        problems.push(format!(
-            "templateId '{}' must be 1 to 64 letters, digits, '-' or '_'",
-            t.template_id
-        ));
-    }
-    if t.max_number < -1 {
-        problems.push(format!(
-            "maxNumber must be -1 (unlimited) or more, not {}",
-            t.max_number
-        ));
-    }
-    match t.fields.get("attributes") {
-        None | Some(Value::Object(_)) => {}
-        Some(_) => problems.push("attributes must be an object".into()),
-    }
-    problems
 }

@@ -1,11 +1,16 @@
 //! The routes under `/api/v1` (camelCase and snake_case bodies accepted) and the probes.
 
+use std::convert::Infallible;
+use std::time::Duration;
+
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
+use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -22,6 +27,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/templates/", get(list_templates))
         .route("/templates/{id}", get(show_template))
+        .route("/templates/validate", post(validate_template))
         .route("/machines/", get(list_machines))
         .route("/machines/request", post(request_machines))
         .route("/machines/return", post(return_machines))
@@ -30,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/return", get(list_returns))
         .route("/requests/status", post(batch_status))
         .route("/requests/{id}/status", get(request_status))
+        .route("/requests/{id}/stream", get(stream_request))
         .route("/providers/", get(list_providers))
         .route("/providers/health", get(provider_health))
         .layer(from_fn_with_state(state.clone(), auth::authorize));
@@ -60,6 +67,25 @@ async fn show_template(State(s): State<AppState>, Path(id): Path<String>) -> Api
         .find(|(t, _)| t.template_id == id)
         .ok_or_else(|| ApiError::not_found(format!("template '{id}' does not exist")))?;
     Ok(Json(output::template(t, a.clone(), &instance.provider_type)).into_response())
+}
+
+/// Every problem of the template in the body, or of the stored template it names
+/// (`{"templateId": ...}` alone).
+async fn validate_template(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult {
+    let only_id = body.as_object().is_some_and(|o| o.len() == 1);
+    let template: orb_plugin_api::Template =
+        match (only_id, body.get("templateId").or(body.get("template_id"))) {
+            (true, Some(Value::String(id))) => s.broker.template(id).await?.0,
+            _ => serde_json::from_value(body).map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "BadInput",
+                    format!("not a template: {e}"),
+                )
+            })?,
+        };
+    let problems = s.broker.validate_template(&template).await?;
+    Ok(Json(json!({"templateId": template.template_id, "valid": problems.is_empty(), "problems": problems})).into_response())
 }
 
 #[derive(Deserialize)]
@@ -206,6 +232,43 @@ async fn request_status(State(s): State<AppState>, Path(id): Path<String>) -> Ap
     }
     let body = output::request_status(&views);
     Ok(Json(body["requests"][0].clone()).into_response())
+}
+
+/// Server-sent events: the request's status (event `status`) each time it changes, until it is
+/// done (event `complete`), then the stream ends.
+async fn stream_request(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    if s.broker.stored_status(std::slice::from_ref(&id)).await?[0]
+        .request
+        .is_none()
+    {
+        return Err(ApiError::not_found(format!(
+            "request '{id}' does not exist"
+        )));
+    }
+    let interval = Duration::from_secs(s.config.server.reconcile_interval_seconds.clamp(1, 5));
+    let events = futures_util::stream::unfold(Some(String::new()), move |last| {
+        let (broker, id) = (s.broker.clone(), id.clone());
+        async move {
+            let last = last?;
+            loop {
+                let views = broker.stored_status(std::slice::from_ref(&id)).await.ok()?;
+                let status = output::request_status(&views)["requests"][0].clone();
+                let text = status.to_string();
+                if text != last {
+                    let done = status["status"] != "running";
+                    let event = Event::default()
+                        .event(if done { "complete" } else { "status" })
+                        .data(text.clone());
+                    return Some((Ok(event), (!done).then_some(text)));
+                }
+                tokio::time::sleep(interval).await;
+            }
+        }
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
 #[derive(Deserialize)]

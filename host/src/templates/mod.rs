@@ -90,6 +90,33 @@ pub fn load_catalog(
     catalog
 }
 
+/// What Host Factory requires of every template, whatever its provider.
+pub fn host_problems(t: &Template) -> Vec<String> {
+    let mut problems = Vec::new();
+    let id_ok = !t.template_id.is_empty()
+        && t.template_id.len() <= 64
+        && t.template_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !id_ok {
+        problems.push(format!(
+            "templateId '{}' must be 1 to 64 letters, digits, '-' or '_'",
+            t.template_id
+        ));
+    }
+    if t.max_number < -1 {
+        problems.push(format!(
+            "maxNumber must be -1 (unlimited) or more, not {}",
+            t.max_number
+        ));
+    }
+    match t.fields.get("attributes") {
+        None | Some(Value::Object(_)) => {}
+        Some(_) => problems.push("attributes must be an object".into()),
+    }
+    problems
+}
+
 /// Whether `instance` may serve `template`.
 fn serves(instance: &ProviderInstanceConfig, template: &Template) -> bool {
     template
