@@ -377,6 +377,31 @@ fn the_stream_follows_a_request_until_it_is_done() {
 }
 
 #[test]
+fn oversized_bodies_and_clients_over_their_pace_are_refused() {
+    let site = mock_site(
+        json!({}),
+        json!({"max_request_size": 1024, "rate_limit": {"requests_per_minute": 60, "burst": 3}}),
+    );
+    let server = Server::start(&site);
+    let (code, _) = server.post(
+        "/api/v1/requests/status",
+        json!({"requestIds": ["x".repeat(2000)]}),
+    );
+    assert_eq!(code, 413);
+    // The oversized call spent a token; two more fit in the burst, the next does not.
+    assert_eq!(server.get("/api/v1/requests/").0, 200);
+    assert_eq!(server.get("/api/v1/requests/").0, 200);
+    let (code, body) = server.get("/api/v1/requests/");
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (429, Some("RateLimited")),
+        "{body}"
+    );
+    // Probes are not limited.
+    assert_eq!(server.get("/livez").0, 200);
+}
+
+#[test]
 fn a_public_address_without_authentication_is_refused() {
     let site = mock_site(json!({}), json!({}));
     let run = site.orb(&["serve", "--host", "0.0.0.0", "--port", "0"]);

@@ -204,6 +204,8 @@ pub struct ServerConfig {
     pub max_request_size: usize,
     /// Who may call the API.
     pub auth: AuthConfig,
+    /// Calls each client (address) may make.
+    pub rate_limit: RateLimitConfig,
     /// Other keys, kept as written.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
@@ -217,6 +219,7 @@ impl Default for ServerConfig {
             reconcile_interval_seconds: 5,
             max_request_size: 1 << 20,
             auth: AuthConfig::default(),
+            rate_limit: RateLimitConfig::default(),
             extra: BTreeMap::new(),
         }
     }
@@ -232,6 +235,25 @@ pub enum OrphanPolicy {
     Adopt,
     /// Terminate them.
     Terminate,
+}
+
+/// `server.rate_limit`: a token bucket per client address.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateLimitConfig {
+    /// Calls per minute a client may sustain; 0 turns the limit off.
+    pub requests_per_minute: u32,
+    /// Calls a client may make at once above that pace.
+    pub burst: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            requests_per_minute: 600,
+            burst: 100,
+        }
+    }
 }
 
 /// `server.auth`: bearer tokens and the role each grants.

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::error::ApiError;
-use super::{auth, AppState};
+use super::{auth, rate_limit, AppState};
 use crate::broker::MachineSpec;
 use crate::cli::{providers_health, providers_list};
 use crate::domain::{RequestKind, RequestStatus};
@@ -39,7 +39,8 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/{id}/stream", get(stream_request))
         .route("/providers/", get(list_providers))
         .route("/providers/health", get(provider_health))
-        .layer(from_fn_with_state(state.clone(), auth::authorize));
+        .layer(from_fn_with_state(state.clone(), auth::authorize))
+        .layer(from_fn_with_state(state.clone(), rate_limit::limit));
     Router::new()
         .nest("/api/v1", api)
         .route("/health", get(health))

@@ -6,6 +6,7 @@
 mod api;
 mod auth;
 mod error;
+mod rate_limit;
 mod reconcile;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -25,6 +26,7 @@ pub struct AppState {
     broker: Arc<Broker>,
     app: Arc<App>,
     config: Arc<OrbConfig>,
+    limiter: Arc<rate_limit::Limiter>,
 }
 
 /// The address to listen on: `host` (an IP address or `localhost`).
@@ -73,11 +75,15 @@ pub async fn serve(app: App, host: Option<String>, port: Option<u16>) -> anyhow:
         config: Arc::new(app.loaded.config.clone()),
         app: Arc::new(app),
         broker,
+        limiter: Arc::default(),
     };
-    axum::serve(listener, api::router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("the server failed")?;
+    axum::serve(
+        listener,
+        api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("the server failed")?;
     let _ = stop.send(true);
     let _ = reconcile.await;
     tracing::info!("stopped");
