@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod hostfactory;
 pub mod logging;
+pub mod metrics;
 pub mod output;
 pub mod plugins;
 pub mod providers;

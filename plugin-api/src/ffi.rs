@@ -81,8 +81,11 @@ pub trait FfiProvider: Send + Sync {
     fn validate_template(&self, input: RStr<'_>) -> FfiResult;
 
     /// Input: a list of instance type names; output: a list of [`crate::InstanceTypeInfo`].
-    #[sabi(last_prefix_field)]
     fn instance_types(&self, input: RStr<'_>) -> FfiResult;
+
+    /// Output: a list of [`crate::MetricSample`]s, the provider's own counters.
+    #[sabi(last_prefix_field)]
+    fn metrics(&self) -> FfiResult;
 }
 
 /// The boxed provider object as the host holds it.

@@ -14,8 +14,8 @@ use crate::ffi::{
 };
 use crate::logging::INSTANCE_FIELD;
 use crate::{
-    ErrorKind, HealthReport, InstanceTypeInfo, ProviderError, ProvisionRequest, ProvisionResult,
-    StatusQuery, StatusResult, Template, TerminateRequest, TerminateResult,
+    ErrorKind, HealthReport, InstanceTypeInfo, MetricSample, ProviderError, ProvisionRequest,
+    ProvisionResult, StatusQuery, StatusResult, Template, TerminateRequest, TerminateResult,
 };
 
 /// A cloud provider, as a vendor implements it.
@@ -63,6 +63,11 @@ pub trait Provider: Send + Sync {
     /// The vCPUs and memory of the named instance types; types it does not know are left out.
     fn instance_types(&self, names: Vec<String>) -> Result<Vec<InstanceTypeInfo>, ProviderError> {
         let _ = names;
+        Ok(Vec::new())
+    }
+
+    /// The provider's own counters (cloud API calls...), for the host's metrics.
+    fn metrics(&self) -> Result<Vec<MetricSample>, ProviderError> {
         Ok(Vec::new())
     }
 }
@@ -345,6 +350,10 @@ impl FfiProvider for Adapter {
 
     fn instance_types(&self, input: RStr<'_>) -> FfiResult {
         self.call_with("instance_types", input, |p, names| p.instance_types(names))
+    }
+
+    fn metrics(&self) -> FfiResult {
+        self.call("metrics", |p| p.metrics())
     }
 }
 

@@ -274,6 +274,19 @@ pub struct InstanceTypeInfo {
     pub architecture: Option<String>,
 }
 
+/// One value a provider counts, for the host's `/metrics`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricSample {
+    /// The metric's name (`orb_aws_api_calls_total`).
+    pub name: String,
+    /// What it is about (`operation` → `DescribeInstances`).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Its value.
+    pub value: f64,
+}
+
 /// How healthy a provider is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

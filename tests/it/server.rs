@@ -85,6 +85,17 @@ impl Server {
         self.call("POST", path, Some(body), None)
     }
 
+    /// The body of a plain-text page.
+    fn text(&self, path: &str) -> String {
+        let mut response = self
+            .agent
+            .get(&format!("{}{path}", self.base))
+            .call()
+            .expect("the server answers");
+        assert_eq!(response.status().as_u16(), 200);
+        response.body_mut().read_to_string().expect("a text body")
+    }
+
     /// The `(event, data)` pairs of a server-sent-events stream, read until it ends.
     fn stream(&self, path: &str) -> Vec<(String, Value)> {
         let mut response = self
@@ -468,4 +479,14 @@ fn the_api_drives_a_request_to_completion_on_moto() {
         server.settle(returned["requestId"].as_str().unwrap())["status"],
         "complete"
     );
+
+    let page = server.text("/metrics");
+    for expected in [
+        "orb_requests{kind=\"acquire\",status=\"complete\"} 1",
+        "orb_machines{state=\"terminated\"} 3",
+        "orb_provider_calls_total{instance=\"mockinst\",operation=\"provision_machines\",outcome=\"ok\"} 1",
+        "orb_aws_api_calls_total{instance=\"mockinst\",operation=\"CreateFleet\",service=\"EC2\"} 1",
+    ] {
+        assert!(page.contains(expected), "{expected} in:\n{page}");
+    }
 }

@@ -240,6 +240,25 @@ impl Broker {
         Ok((templates, instance))
     }
 
+    /// The own counters of every enabled provider instance (building those not built yet). An
+    /// instance whose provider cannot be built or answer is left out, and logged.
+    pub async fn provider_metrics(&self) -> Vec<(String, Vec<orb_plugin_api::MetricSample>)> {
+        let mut all = Vec::new();
+        for instance in self.config.provider.providers.iter().filter(|p| p.enabled) {
+            let samples = match self.provider(instance).await {
+                Ok(p) => p.metrics().await.map_err(BrokerError::from),
+                Err(e) => Err(e),
+            };
+            match samples {
+                Ok(samples) => all.push((instance.name.clone(), samples)),
+                Err(e) => {
+                    tracing::warn!(instance = %instance.name, error = %e, "no provider metrics")
+                }
+            }
+        }
+        all
+    }
+
     /// Every problem of `template`, at once: what Host Factory requires of any template, and
     /// what the default instance's provider requires.
     pub async fn validate_template(&self, template: &Template) -> Result<Vec<String>, BrokerError> {

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use abi_stable::std_types::RStr;
 use orb_plugin_api::ffi::{FfiProviderBox, FfiResult};
 use orb_plugin_api::{
-    ErrorKind, HealthReport, InstanceTypeInfo, ProviderError, ProvisionRequest, ProvisionResult,
-    StatusQuery, StatusResult, Template, TerminateRequest, TerminateResult,
+    ErrorKind, HealthReport, InstanceTypeInfo, MetricSample, ProviderError, ProvisionRequest,
+    ProvisionResult, StatusQuery, StatusResult, Template, TerminateRequest, TerminateResult,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -156,6 +156,11 @@ impl ProviderHandle {
         .await
     }
 
+    /// The provider's own counters.
+    pub async fn metrics(&self) -> Result<Vec<MetricSample>, ProviderCallError> {
+        self.call("metrics", None, |o, _| o.metrics()).await
+    }
+
     fn error(&self, operation: &'static str, error: ProviderError) -> ProviderCallError {
         ProviderCallError {
             instance: self.inner.instance.clone(),
@@ -185,6 +190,7 @@ impl ProviderHandle {
     ) -> Result<T, ProviderCallError> {
         let inner = Arc::clone(&self.inner);
         let input = input.unwrap_or_default();
+        let started = std::time::Instant::now();
         let output = tokio::task::spawn_blocking(move || f(&inner.object, &input))
             .await
             .map_err(|e| {
@@ -193,9 +199,14 @@ impl ProviderHandle {
                     ProviderError::internal(format!("the call did not complete: {e}")),
                 )
             })?;
-        let json = output
-            .into_result()
-            .map_err(|e| self.error(operation, e.into()))?;
+        let output = output.into_result();
+        crate::metrics::record_provider_call(
+            &self.inner.instance,
+            operation,
+            output.is_ok(),
+            started.elapsed(),
+        );
+        let json = output.map_err(|e| self.error(operation, e.into()))?;
         serde_json::from_str(json.as_str()).map_err(|e| {
             self.error(
                 operation,

@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/livez", get(|| async { Json(json!({"status": "alive"})) }))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(state.config.server.max_request_size))
         .with_state(state)
 }
@@ -315,6 +316,28 @@ async fn health(State(s): State<AppState>) -> ApiResult {
         "checks": outcome.value["providers"],
     });
     Ok((status, Json(body)).into_response())
+}
+
+/// Prometheus text: requests by status, machines by state, provider calls and latencies, and
+/// each provider's own counters (AWS API calls by operation).
+async fn metrics(State(s): State<AppState>) -> ApiResult {
+    let store = s.broker.store();
+    let requests = store
+        .request_counts()
+        .map_err(crate::broker::BrokerError::from)?;
+    let machines = store
+        .machine_counts()
+        .map_err(crate::broker::BrokerError::from)?;
+    let samples = s.broker.provider_metrics().await;
+    let page = crate::metrics::render(&requests, &machines, &samples);
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        page,
+    )
+        .into_response())
 }
 
 /// 200 when the database answers.

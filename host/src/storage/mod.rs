@@ -110,6 +110,12 @@ pub trait Store: Send + Sync {
     /// What a return request named, in order.
     fn return_items(&self, return_request_id: &str) -> Result<Vec<ReturnItem>, StoreError>;
 
+    /// How many requests there are of each kind and status.
+    fn request_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError>;
+
+    /// How many machines there are in each state.
+    fn machine_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
+
     /// Records why named machines could not be returned.
     fn set_return_errors(
         &self,

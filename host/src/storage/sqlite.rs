@@ -398,6 +398,25 @@ impl Store for SqliteStore {
         })
     }
 
+    fn request_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
+        self.with(|conn| {
+            let mut stmt = conn.prepare(
+                "SELECT kind, status, COUNT(*) FROM requests GROUP BY kind, status ORDER BY kind, status",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn machine_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        self.with(|conn| {
+            let mut stmt =
+                conn.prepare("SELECT state, COUNT(*) FROM machines GROUP BY state ORDER BY state")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
     fn set_return_errors(
         &self,
         return_request_id: &str,

@@ -3,6 +3,8 @@
 //! endpoint override, one retry policy (exponential backoff with jitter, within the operation
 //! timeout), and an interceptor that logs every call by operation so calls can be counted.
 
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -21,9 +23,14 @@ use orb_plugin_api::ProviderError;
 
 use crate::config::AwsConfig;
 
+/// AWS calls made so far, by (service, operation).
+pub type CallCounts = Arc<Mutex<BTreeMap<(String, String), u64>>>;
+
 /// The clients of one provider instance.
 #[derive(Debug, Clone)]
 pub struct Clients {
+    /// AWS calls made through these clients.
+    pub calls: CallCounts,
     /// EC2.
     pub ec2: aws_sdk_ec2::Client,
     /// Auto Scaling.
@@ -39,7 +46,7 @@ pub struct Clients {
 /// Logs every AWS call at debug level (`aws call service=... operation=...`, once whatever its
 /// retries) and every attempt at trace level.
 #[derive(Debug)]
-struct CallLog;
+struct CallLog(CallCounts);
 
 impl Intercept for CallLog {
     fn name(&self) -> &'static str {
@@ -54,6 +61,10 @@ impl Intercept for CallLog {
     ) -> Result<(), BoxError> {
         if let Some(m) = cfg.load::<Metadata>() {
             tracing::debug!(service = m.service(), operation = m.name(), "aws call");
+            let mut calls = self.0.lock().unwrap_or_else(|p| p.into_inner());
+            *calls
+                .entry((m.service().to_owned(), m.name().to_owned()))
+                .or_default() += 1;
         }
         Ok(())
     }
@@ -148,30 +159,33 @@ pub async fn sdk_config(config: &AwsConfig, instance: &str) -> Result<SdkConfig,
 
 /// The clients of `sdk`.
 pub fn clients(sdk: &SdkConfig) -> Clients {
+    let calls = CallCounts::default();
+    let log = || CallLog(calls.clone());
     Clients {
         ec2: aws_sdk_ec2::Client::from_conf(
             aws_sdk_ec2::config::Builder::from(sdk)
-                .interceptor(CallLog)
+                .interceptor(log())
                 .build(),
         ),
         autoscaling: aws_sdk_autoscaling::Client::from_conf(
             aws_sdk_autoscaling::config::Builder::from(sdk)
-                .interceptor(CallLog)
+                .interceptor(log())
                 .build(),
         ),
         sts: aws_sdk_sts::Client::from_conf(
             aws_sdk_sts::config::Builder::from(sdk)
-                .interceptor(CallLog)
+                .interceptor(log())
                 .build(),
         ),
         ssm: aws_sdk_ssm::Client::from_conf(
             aws_sdk_ssm::config::Builder::from(sdk)
-                .interceptor(CallLog)
+                .interceptor(log())
                 .build(),
         ),
         region: sdk
             .region()
             .map(|r| r.as_ref().to_owned())
             .unwrap_or_default(),
+        calls,
     }
 }

@@ -9,8 +9,8 @@ use std::time::Instant;
 use aws_sdk_ec2::types::{Instance, InstanceStateName};
 use orb_plugin_api::{
     ErrorKind, HealthCheck, HealthReport, HealthStatus, InstanceTypeInfo, Machine, MachineFailure,
-    MachineState, Provider, ProviderContext, ProviderError, ProvisionRequest, ProvisionResult,
-    StatusQuery, StatusResult, Template, TerminateRequest, TerminateResult,
+    MachineState, MetricSample, Provider, ProviderContext, ProviderError, ProvisionRequest,
+    ProvisionResult, StatusQuery, StatusResult, Template, TerminateRequest, TerminateResult,
 };
 use tokio::runtime::Runtime;
 
@@ -467,5 +467,21 @@ impl Provider for AwsProvider {
 
     fn instance_types(&self, names: Vec<String>) -> Result<Vec<InstanceTypeInfo>, ProviderError> {
         self.runtime.block_on(self.describe_types(&names))
+    }
+
+    fn metrics(&self) -> Result<Vec<MetricSample>, ProviderError> {
+        let calls = self.clients.calls.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(calls
+            .iter()
+            .map(|((service, operation), n)| MetricSample {
+                name: "orb_aws_api_calls_total".into(),
+                labels: [
+                    ("service".to_owned(), service.clone()),
+                    ("operation".to_owned(), operation.clone()),
+                ]
+                .into(),
+                value: *n as f64,
+            })
+            .collect())
     }
 }
