@@ -51,7 +51,26 @@ impl Broker {
         request_ids: &[String],
     ) -> Result<Vec<RequestView>, BrokerError> {
         self.sweep_abandoned(request_ids).await?;
-        self.status(request_ids, true).await
+        Ok(self.status(request_ids, true).await?.0)
+    }
+
+    /// Refreshes every running request at once; returns whether a provider throttled the
+    /// refresh (the caller should then wait longer before the next one).
+    pub async fn refresh_running(&self) -> Result<bool, BrokerError> {
+        let running: Vec<String> = self
+            .store
+            .list_requests(&crate::storage::RequestFilter {
+                status: Some(crate::domain::RequestStatus::Running),
+                ..Default::default()
+            })?
+            .into_iter()
+            .map(|r| r.request_id)
+            .collect();
+        if running.is_empty() {
+            return Ok(false);
+        }
+        self.sweep_abandoned(&running).await?;
+        Ok(self.status(&running, true).await?.1)
     }
 
     /// The status of each of `request_ids`, in order, as stored: no provider is called.
@@ -59,20 +78,22 @@ impl Broker {
         &self,
         request_ids: &[String],
     ) -> Result<Vec<RequestView>, BrokerError> {
-        self.status(request_ids, false).await
+        Ok(self.status(request_ids, false).await?.0)
     }
 
+    /// The views, and whether a provider throttled the refresh.
     async fn status(
         &self,
         request_ids: &[String],
         refresh: bool,
-    ) -> Result<Vec<RequestView>, BrokerError> {
+    ) -> Result<(Vec<RequestView>, bool), BrokerError> {
         let now = now();
         let mut requests: Vec<Option<Request>> = Vec::with_capacity(request_ids.len());
         for id in request_ids {
             requests.push(self.store.get_request(id)?);
         }
         let mut reported = HashMap::new();
+        let mut throttled = false;
         if refresh {
             for request in requests.iter_mut().flatten() {
                 self.resume_if_abandoned(request, now).await;
@@ -82,7 +103,7 @@ impl Broker {
                 .flatten()
                 .filter(|r| !r.status.is_terminal() && r.phase == Phase::Submitted)
                 .collect();
-            reported = self.query_providers(&live).await?;
+            (reported, throttled) = self.query_providers(&live).await?;
         }
 
         let mut views = Vec::with_capacity(request_ids.len());
@@ -107,14 +128,15 @@ impl Broker {
                 machines,
             });
         }
-        Ok(views)
+        Ok((views, throttled))
     }
 
-    /// One status call per provider instance, for every live request at once.
+    /// One status call per provider instance, for every live request at once. Also says
+    /// whether a provider throttled its call.
     async fn query_providers(
         &self,
         live: &[&Request],
-    ) -> Result<HashMap<String, Reported>, BrokerError> {
+    ) -> Result<(HashMap<String, Reported>, bool), BrokerError> {
         let mut queries: BTreeMap<&str, StatusQuery> = BTreeMap::new();
         for request in live {
             let query = queries
@@ -142,6 +164,7 @@ impl Broker {
             }
         }
         let mut reported = HashMap::new();
+        let mut throttled = false;
         for (instance_name, query) in queries {
             let answer = match self.provider_named(instance_name).await {
                 Ok(provider) => provider
@@ -161,11 +184,12 @@ impl Broker {
                 }
                 // The requests stay as last known; the next call tries again.
                 Err(e) => {
+                    throttled |= matches!(&e, BrokerError::Provider(p) if p.error.kind == orb_plugin_api::ErrorKind::Throttling);
                     tracing::warn!(instance = instance_name, error = %e, "status refresh failed")
                 }
             }
         }
-        Ok(reported)
+        Ok((reported, throttled))
     }
 
     async fn acquire_view(

@@ -1,6 +1,8 @@
 //! The background loop: requests accepted over HTTP are refreshed from their providers here, so
 //! status reads never wait on the cloud. One pass refreshes every running request at once (one
-//! provider status call per provider instance).
+//! provider status call per provider instance). When a provider throttles, the loop waits twice
+//! as long before the next pass (up to a minute), and goes back to its pace once calls go
+//! through.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,35 +10,56 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::broker::Broker;
-use crate::domain::RequestStatus;
-use crate::storage::RequestFilter;
+
+/// The longest wait between passes.
+const MAX_INTERVAL: Duration = Duration::from_secs(60);
+
+/// The wait before the next pass.
+fn next_interval(current: Duration, base: Duration, throttled: bool) -> Duration {
+    if throttled {
+        (current * 2).min(MAX_INTERVAL.max(base))
+    } else {
+        base
+    }
+}
 
 /// Refreshes the running requests every `interval` until `stop` changes.
 pub async fn run(broker: Arc<Broker>, interval: Duration, mut stop: watch::Receiver<bool>) {
+    let mut wait = interval;
     loop {
         tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
+            _ = tokio::time::sleep(wait) => {}
             _ = stop.changed() => return,
         }
-        if let Err(e) = pass(&broker).await {
-            tracing::warn!(error = %e, "reconcile pass failed");
+        let throttled = match broker.refresh_running().await {
+            Ok(throttled) => throttled,
+            Err(e) => {
+                tracing::warn!(error = %e, "reconcile pass failed");
+                false
+            }
+        };
+        wait = next_interval(wait, interval, throttled);
+        if throttled {
+            tracing::info!(
+                wait_seconds = wait.as_secs(),
+                "provider throttled; backing off"
+            );
         }
     }
 }
 
-async fn pass(broker: &Broker) -> Result<(), crate::broker::BrokerError> {
-    let running: Vec<String> = broker
-        .store()
-        .list_requests(&RequestFilter {
-            status: Some(RequestStatus::Running),
-            ..Default::default()
-        })?
-        .into_iter()
-        .map(|r| r.request_id)
-        .collect();
-    if !running.is_empty() {
-        tracing::debug!(requests = running.len(), "reconciling");
-        broker.request_status(&running).await?;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttling_doubles_the_wait_up_to_a_minute_then_it_resets() {
+        let base = Duration::from_secs(5);
+        let mut wait = base;
+        for expected in [10, 20, 40, 60, 60] {
+            wait = next_interval(wait, base, true);
+            assert_eq!(wait, Duration::from_secs(expected));
+        }
+        assert_eq!(next_interval(wait, base, false), base);
     }
-    Ok(())
 }
