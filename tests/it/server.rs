@@ -388,6 +388,66 @@ fn the_stream_follows_a_request_until_it_is_done() {
 }
 
 #[test]
+fn signed_tokens_grant_their_role_until_they_expire() {
+    let secret = "a-shared-secret-of-at-least-32-bytes!";
+    let site = mock_site(
+        json!({}),
+        json!({"auth": {"enabled": true, "jwt": {"secret": secret, "issuer": "orb-tests"}}}),
+    );
+    let server = Server::start(&site);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let token = |role: &str, exp: u64, key: &str, iss: &str| {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &json!({"sub": "tester", "role": role, "exp": exp, "iss": iss}),
+            &jsonwebtoken::EncodingKey::from_secret(key.as_bytes()),
+        )
+        .unwrap()
+    };
+    let request = json!({"templateId": "Small", "machineCount": 1});
+    let post = |t: &str| {
+        server
+            .call(
+                "POST",
+                "/api/v1/machines/request",
+                Some(request.clone()),
+                Some(t),
+            )
+            .0
+    };
+    assert_eq!(
+        post(&token("operator", now + 600, secret, "orb-tests")),
+        202
+    );
+    assert_eq!(post(&token("viewer", now + 600, secret, "orb-tests")), 403);
+    assert_eq!(
+        post(&token("operator", now - 120, secret, "orb-tests")),
+        401,
+        "expired"
+    );
+    assert_eq!(
+        post(&token(
+            "operator",
+            now + 600,
+            "another-secret-that-is-long-enough!!",
+            "orb-tests"
+        )),
+        401,
+        "wrong key"
+    );
+    assert_eq!(
+        post(&token("operator", now + 600, secret, "someone-else")),
+        401,
+        "wrong issuer"
+    );
+    let shown = site.orb(&["config", "show", "--format", "json"]).json();
+    assert_eq!(shown["server"]["auth"]["jwt"]["secret"], "********");
+}
+
+#[test]
 fn oversized_bodies_and_clients_over_their_pace_are_refused() {
     let site = mock_site(
         json!({}),

@@ -264,9 +264,22 @@ pub struct AuthConfig {
     pub enabled: bool,
     /// The tokens (`$VAR` expansion keeps them out of the file).
     pub tokens: Vec<TokenConfig>,
+    /// JSON Web Tokens signed with HS256 are accepted too, when set.
+    pub jwt: Option<JwtConfig>,
     /// Other keys, kept as written.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
+}
+
+/// `server.auth.jwt`: HS256 JSON Web Tokens, whose `role` claim names the role and whose `exp`
+/// claim (required) ends them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JwtConfig {
+    /// The shared secret, at least 32 bytes.
+    pub secret: String,
+    /// The `iss` tokens must carry, when set.
+    #[serde(default)]
+    pub issuer: Option<String>,
 }
 
 /// One bearer token.

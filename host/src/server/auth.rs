@@ -7,11 +7,13 @@ use axum::middleware::Next;
 use axum::response::Response;
 use subtle::ConstantTimeEq;
 
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+
 use super::error::ApiError;
 use super::AppState;
-use crate::config::{AuthConfig, Role};
+use crate::config::{AuthConfig, JwtConfig, Role};
 
-/// The role `token` grants, if any.
+/// The role `token` grants, if any: a configured token, or a valid unexpired HS256 JWT.
 fn role_of(auth: &AuthConfig, token: &str) -> Option<Role> {
     // Compare against every token, so timing reveals neither which matched nor where.
     let mut found = None;
@@ -20,7 +22,29 @@ fn role_of(auth: &AuthConfig, token: &str) -> Option<Role> {
             found = Some(t.role);
         }
     }
-    found
+    found.or_else(|| jwt_role(auth.jwt.as_ref()?, token))
+}
+
+#[derive(serde::Deserialize)]
+struct Claims {
+    #[serde(default)]
+    role: Option<Role>,
+}
+
+/// The role of a valid JWT (viewer when it names none).
+fn jwt_role(jwt: &JwtConfig, token: &str) -> Option<Role> {
+    let mut validation = Validation::new(Algorithm::HS256);
+    if let Some(issuer) = &jwt.issuer {
+        validation.set_issuer(&[issuer]);
+    }
+    let key = DecodingKey::from_secret(jwt.secret.as_bytes());
+    match jsonwebtoken::decode::<Claims>(token, &key, &validation) {
+        Ok(data) => Some(data.claims.role.unwrap_or(Role::Viewer)),
+        Err(e) => {
+            tracing::debug!(error = %e, "bearer token refused");
+            None
+        }
+    }
 }
 
 /// The role a request needs.
@@ -101,6 +125,7 @@ mod tests {
                     role: Role::Operator,
                 },
             ],
+            jwt: None,
             extra: Default::default(),
         };
         assert_eq!(role_of(&auth, "ops-token"), Some(Role::Operator));

@@ -51,8 +51,13 @@ pub async fn serve(app: App, host: Option<String>, port: Option<u16>) -> anyhow:
              configure server.auth.tokens, or listen on 127.0.0.1"
         );
     }
-    if server.auth.enabled && server.auth.tokens.is_empty() {
-        bail!("server.auth is enabled but server.auth.tokens is empty: no caller could get in");
+    if server.auth.enabled && server.auth.tokens.is_empty() && server.auth.jwt.is_none() {
+        bail!("server.auth is enabled but names neither tokens nor jwt: no caller could get in");
+    }
+    if let Some(jwt) = &server.auth.jwt {
+        if jwt.secret.len() < 32 {
+            bail!("server.auth.jwt.secret must be at least 32 bytes");
+        }
     }
     let broker = Arc::new(Broker::open(&app)?);
     let listener = tokio::net::TcpListener::bind((ip, port.unwrap_or(server.port)))
