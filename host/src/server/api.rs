@@ -13,6 +13,8 @@ use axum::{Json, Router};
 use futures_util::Stream;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 use super::error::ApiError;
 use super::{auth, rate_limit, AppState};
@@ -44,7 +46,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api)
         .route("/health", get(health))
-        .route("/livez", get(|| async { Json(json!({"status": "alive"})) }))
+        .route("/livez", get(livez))
+        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(state.config.server.max_request_size))
@@ -53,6 +56,44 @@ pub fn router(state: AppState) -> Router {
 
 type ApiResult = Result<axum::response::Response, ApiError>;
 
+/// The error shape every failure answers with.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents the shape `ApiError` writes
+struct ErrorBody {
+    /// `{"code": "...", "message": "..."}`.
+    error: Value,
+    /// Quote it when reporting a problem: the server's log carries it.
+    correlation_id: String,
+}
+
+/// Bearer tokens (`server.auth.tokens`) or HS256 JSON Web Tokens (`server.auth.jwt`).
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document, generated from the routes' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "orb", description = "The orb resource broker's HTTP API."),
+    paths(
+        list_templates, show_template, validate_template, request_machines, return_machines,
+        list_machines, show_machine, list_requests, list_returns, request_status, stream_request,
+        batch_status, list_providers, provider_health, health, livez, readyz, metrics
+    ),
+    components(schemas(MachineRequestBody, ReturnBody, MachineRef, BatchBody, ErrorBody)),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+#[utoipa::path(get, path = "/api/v1/templates/", tag = "templates", security(("bearer" = [])),
+    responses((status = 200, description = "The templates, with their attributes", body = Object)))]
 async fn list_templates(State(s): State<AppState>) -> ApiResult {
     let (templates, instance) = s.broker.templates_with_attributes().await?;
     let list: Vec<Value> = templates
@@ -61,7 +102,9 @@ async fn list_templates(State(s): State<AppState>) -> ApiResult {
         .collect();
     Ok(Json(output::templates(list)).into_response())
 }
-
+#[utoipa::path(get, path = "/api/v1/templates/{id}", tag = "templates", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Template id")),
+    responses((status = 200, description = "The template", body = Object), (status = 404, description = "No such template", body = ErrorBody)))]
 async fn show_template(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     let (templates, instance) = s.broker.templates_with_attributes().await?;
     let (t, a) = templates
@@ -73,6 +116,9 @@ async fn show_template(State(s): State<AppState>, Path(id): Path<String>) -> Api
 
 /// Every problem of the template in the body, or of the stored template it names
 /// (`{"templateId": ...}` alone).
+#[utoipa::path(post, path = "/api/v1/templates/validate", tag = "templates", security(("bearer" = [])),
+    request_body(content = Object, description = "A template, or `{\"templateId\": ...}` naming a stored one"),
+    responses((status = 200, description = "Every problem, at once", body = Object)))]
 async fn validate_template(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult {
     let only_id = body.as_object().is_some_and(|o| o.len() == 1);
     let template: orb_plugin_api::Template =
@@ -90,7 +136,7 @@ async fn validate_template(State(s): State<AppState>, Json(body): Json<Value>) -
     Ok(Json(json!({"templateId": template.template_id, "valid": problems.is_empty(), "problems": problems})).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct MachineRequestBody {
     #[serde(alias = "templateId")]
     template_id: String,
@@ -99,6 +145,9 @@ struct MachineRequestBody {
 }
 
 /// Accepts a request (202) and provisions it in the background.
+#[utoipa::path(post, path = "/api/v1/machines/request", tag = "machines", security(("bearer" = [])),
+    request_body = MachineRequestBody,
+    responses((status = 202, description = "Accepted; provisioned in the background", body = Object), (status = 400, description = "Bad input", body = ErrorBody)))]
 async fn request_machines(
     State(s): State<AppState>,
     Json(body): Json<MachineRequestBody>,
@@ -121,21 +170,23 @@ async fn request_machines(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct MachineRef {
     #[serde(alias = "machineId")]
     machine_id: Option<String>,
     name: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct ReturnBody {
     #[serde(default, alias = "machineIds")]
     machine_ids: Vec<String>,
     #[serde(default)]
     machines: Vec<MachineRef>,
 }
-
+#[utoipa::path(post, path = "/api/v1/machines/return", tag = "machines", security(("bearer" = [])),
+    request_body = ReturnBody,
+    responses((status = 202, description = "The return request", body = Object), (status = 400, description = "Bad input", body = ErrorBody)))]
 async fn return_machines(State(s): State<AppState>, Json(body): Json<ReturnBody>) -> ApiResult {
     let specs: Vec<MachineSpec> = body
         .machine_ids
@@ -162,13 +213,15 @@ async fn return_machines(State(s): State<AppState>, Json(body): Json<ReturnBody>
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct MachineQuery {
     request_id: Option<String>,
     status: Option<String>,
     limit: Option<u32>,
 }
-
+#[utoipa::path(get, path = "/api/v1/machines/", tag = "machines", security(("bearer" = [])), params(MachineQuery),
+    responses((status = 200, description = "Stored machines, newest first", body = Object)))]
 async fn list_machines(State(s): State<AppState>, Query(q): Query<MachineQuery>) -> ApiResult {
     let machines = s
         .broker
@@ -182,7 +235,9 @@ async fn list_machines(State(s): State<AppState>, Query(q): Query<MachineQuery>)
     let list: Vec<Value> = machines.iter().map(output::stored_machine).collect();
     Ok(Json(json!({"machines": list})).into_response())
 }
-
+#[utoipa::path(get, path = "/api/v1/machines/{id}", tag = "machines", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Machine id")),
+    responses((status = 200, description = "The machine", body = Object), (status = 404, description = "No such machine", body = ErrorBody)))]
 async fn show_machine(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     let machine = s
         .broker
@@ -193,7 +248,8 @@ async fn show_machine(State(s): State<AppState>, Path(id): Path<String>) -> ApiR
     Ok(Json(output::stored_machine(&machine)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct RequestQuery {
     status: Option<String>,
     template_id: Option<String>,
@@ -215,16 +271,21 @@ async fn requests(s: &AppState, q: RequestQuery, kind: Option<RequestKind>) -> A
     let list: Vec<Value> = list.iter().map(output::stored_request).collect();
     Ok(Json(json!({"requests": list})).into_response())
 }
-
+#[utoipa::path(get, path = "/api/v1/requests/", tag = "requests", security(("bearer" = [])), params(RequestQuery),
+    responses((status = 200, description = "Stored requests, newest first", body = Object)))]
 async fn list_requests(State(s): State<AppState>, Query(q): Query<RequestQuery>) -> ApiResult {
     requests(&s, q, None).await
 }
-
+#[utoipa::path(get, path = "/api/v1/requests/return", tag = "requests", security(("bearer" = [])), params(RequestQuery),
+    responses((status = 200, description = "Return requests, newest first", body = Object)))]
 async fn list_returns(State(s): State<AppState>, Query(q): Query<RequestQuery>) -> ApiResult {
     requests(&s, q, Some(RequestKind::Return)).await
 }
 
 /// A request's status, from the database: never waits on the cloud.
+#[utoipa::path(get, path = "/api/v1/requests/{id}/status", tag = "requests", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, description = "The request and its machines, from the database", body = Object), (status = 404, description = "No such request", body = ErrorBody)))]
 async fn request_status(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     let views = s.broker.stored_status(std::slice::from_ref(&id)).await?;
     if views[0].request.is_none() {
@@ -238,6 +299,9 @@ async fn request_status(State(s): State<AppState>, Path(id): Path<String>) -> Ap
 
 /// Server-sent events: the request's status (event `status`) each time it changes, until it is
 /// done (event `complete`), then the stream ends.
+#[utoipa::path(get, path = "/api/v1/requests/{id}/stream", tag = "requests", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Request id")),
+    responses((status = 200, description = "Server-sent events `status`, then `complete`", content_type = "text/event-stream", body = String), (status = 404, description = "No such request", body = ErrorBody)))]
 async fn stream_request(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -273,21 +337,25 @@ async fn stream_request(
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 struct BatchBody {
     #[serde(alias = "requestIds")]
     request_ids: Vec<String>,
 }
-
+#[utoipa::path(post, path = "/api/v1/requests/status", tag = "requests", security(("bearer" = [])),
+    request_body = BatchBody,
+    responses((status = 200, description = "Each request and its machines", body = Object)))]
 async fn batch_status(State(s): State<AppState>, Json(body): Json<BatchBody>) -> ApiResult {
     let views = s.broker.stored_status(&body.request_ids).await?;
     Ok(Json(output::request_status(&views)).into_response())
 }
-
+#[utoipa::path(get, path = "/api/v1/providers/", tag = "providers", security(("bearer" = [])),
+    responses((status = 200, description = "Configured provider instances", body = Object)))]
 async fn list_providers(State(s): State<AppState>) -> ApiResult {
     Ok(Json(providers_list(&s.app).value).into_response())
 }
-
+#[utoipa::path(get, path = "/api/v1/providers/health", tag = "providers", security(("bearer" = [])),
+    responses((status = 200, description = "Health of every enabled instance", body = Object)))]
 async fn provider_health(State(s): State<AppState>) -> ApiResult {
     let outcome = providers_health(&s.app, None).await.map_err(|e| {
         ApiError::new(
@@ -299,7 +367,15 @@ async fn provider_health(State(s): State<AppState>) -> ApiResult {
     Ok(Json(outcome.value).into_response())
 }
 
+/// 200 while the process serves.
+#[utoipa::path(get, path = "/livez", tag = "probes", responses((status = 200, description = "Alive", body = Object)))]
+async fn livez() -> Json<Value> {
+    Json(json!({"status": "alive"}))
+}
+
 /// 200 when every provider is healthy, 503 otherwise.
+#[utoipa::path(get, path = "/health", tag = "probes",
+    responses((status = 200, description = "Every provider is healthy", body = Object), (status = 503, description = "A provider is unhealthy", body = Object)))]
 async fn health(State(s): State<AppState>) -> ApiResult {
     let outcome = providers_health(&s.app, None)
         .await
@@ -320,6 +396,8 @@ async fn health(State(s): State<AppState>) -> ApiResult {
 
 /// Prometheus text: requests by status, machines by state, provider calls and latencies, and
 /// each provider's own counters (AWS API calls by operation).
+#[utoipa::path(get, path = "/metrics", tag = "probes",
+    responses((status = 200, description = "Prometheus text", content_type = "text/plain", body = String)))]
 async fn metrics(State(s): State<AppState>) -> ApiResult {
     let store = s.broker.store();
     let requests = store
@@ -341,6 +419,8 @@ async fn metrics(State(s): State<AppState>) -> ApiResult {
 }
 
 /// 200 when the database answers.
+#[utoipa::path(get, path = "/readyz", tag = "probes",
+    responses((status = 200, description = "The database answers", body = Object), (status = 503, description = "Not ready", body = ErrorBody)))]
 async fn readyz(State(s): State<AppState>) -> ApiResult {
     s.broker
         .store()
