@@ -52,36 +52,24 @@ pub fn render(
     for (state, n) in machines {
         let _ = writeln!(out, "orb_machines{} {n}", labels(&[("state", state)]));
     }
-    out.push_str("# HELP orb_provider_calls_total Provider calls by instance, operation and outcome.\n# TYPE orb_provider_calls_total counter\n");
+    let mut counts = String::from("# HELP orb_provider_calls_total Provider calls by instance, operation and outcome.\n# TYPE orb_provider_calls_total counter\n");
+    let mut seconds = String::from("# HELP orb_provider_call_seconds_total Seconds spent in provider calls.\n# TYPE orb_provider_call_seconds_total counter\n");
     let calls = PROVIDER_CALLS
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
-    for ((instance, op, ok), (n, _)) in &calls {
+    for ((instance, op, ok), (n, secs)) in &calls {
         let outcome = if *ok { "ok" } else { "error" };
-        let _ = writeln!(
-            out,
-            "orb_provider_calls_total{} {n}",
-            labels(&[
-                ("instance", instance),
-                ("operation", op),
-                ("outcome", outcome)
-            ])
-        );
+        let l = labels(&[
+            ("instance", instance),
+            ("operation", op),
+            ("outcome", outcome),
+        ]);
+        let _ = writeln!(counts, "orb_provider_calls_total{l} {n}");
+        let _ = writeln!(seconds, "orb_provider_call_seconds_total{l} {secs:.6}");
     }
-    out.push_str("# HELP orb_provider_call_seconds_total Seconds spent in provider calls.\n# TYPE orb_provider_call_seconds_total counter\n");
-    for ((instance, op, ok), (_, seconds)) in &calls {
-        let outcome = if *ok { "ok" } else { "error" };
-        let _ = writeln!(
-            out,
-            "orb_provider_call_seconds_total{} {seconds:.6}",
-            labels(&[
-                ("instance", instance),
-                ("operation", op),
-                ("outcome", outcome)
-            ])
-        );
-    }
+    out.push_str(&counts);
+    out.push_str(&seconds);
     let mut helped = std::collections::BTreeSet::new();
     for (instance, samples) in provider_samples {
         for s in samples {
