@@ -250,12 +250,13 @@ fn config_show_redacts_secrets() {
         "name": "aws-1", "type": "aws",
         "config": {"region": "us-east-1", "secret_access_key": "wJalrXUtnFEMI/K7MDENG"}
     })]);
-    config["server"] = json!({"auth": {"tokens": ["t0ps3cr3t"]}});
+    config["server"] = json!({"auth": {"tokens": [{"token": "t0ps3cr3t", "role": "admin"}], "jwt": {"secret": "a-jwt-secret-of-at-least-32-bytes!!"}}});
     sandbox.write_config(&config);
     let run = sandbox.orb(&["config", "show", "--format", "yaml"]);
     run.expect_code(0);
     assert!(!run.stdout.contains("wJalrXUtnFEMI"), "{}", run.stdout);
     assert!(!run.stdout.contains("t0ps3cr3t"), "{}", run.stdout);
+    assert!(!run.stdout.contains("a-jwt-secret"), "{}", run.stdout);
     assert!(run.stdout.contains("region: us-east-1"), "{}", run.stdout);
 }
 
