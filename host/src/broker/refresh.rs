@@ -44,6 +44,12 @@ pub struct RequestView {
 /// What a provider reported for one instance's status query.
 type Reported = HashMap<String, Machine>;
 
+/// What the store holds of a request: its machines (acquire), or what it named (return).
+enum Stored {
+    Machines(Vec<MachineRecord>),
+    Items(Vec<ReturnItem>),
+}
+
 impl Broker {
     /// The status of each of `request_ids`, in order, refreshed from the providers.
     pub async fn request_status(
@@ -92,22 +98,36 @@ impl Broker {
         for id in request_ids {
             requests.push(self.store.get_request(id)?);
         }
-        let mut reported = HashMap::new();
-        let mut throttled = false;
         if refresh {
             for request in requests.iter_mut().flatten() {
                 self.resume_if_abandoned(request, now).await;
             }
-            let live: Vec<&Request> = requests
+        }
+        // What the store holds of each request, read once for the query and the views.
+        let mut stored = Vec::with_capacity(requests.len());
+        for request in &requests {
+            stored.push(match request {
+                Some(r) if r.kind == RequestKind::Acquire => {
+                    Stored::Machines(self.store.machines_of_request(&r.request_id)?)
+                }
+                Some(r) => Stored::Items(self.store.return_items(&r.request_id)?),
+                None => Stored::Items(Vec::new()),
+            });
+        }
+        let mut reported = HashMap::new();
+        let mut throttled = false;
+        if refresh {
+            let live: Vec<(&Request, &Stored)> = requests
                 .iter()
-                .flatten()
-                .filter(|r| !r.status.is_terminal() && r.phase == Phase::Submitted)
+                .zip(&stored)
+                .filter_map(|(r, s)| Some((r.as_ref()?, s)))
+                .filter(|(r, _)| !r.status.is_terminal() && r.phase == Phase::Submitted)
                 .collect();
             (reported, throttled) = self.query_providers(&live).await?;
         }
 
         let mut views = Vec::with_capacity(request_ids.len());
-        for (id, request) in request_ids.iter().zip(requests) {
+        for ((id, request), stored) in request_ids.iter().zip(requests).zip(stored) {
             let Some(mut request) = request else {
                 views.push(RequestView {
                     request_id: id.clone(),
@@ -118,9 +138,12 @@ impl Broker {
             };
             let refresh = !request.status.is_terminal() && request.phase == Phase::Submitted;
             let reported = reported.get(&request.provider_instance).filter(|_| refresh);
-            let machines = match request.kind {
-                RequestKind::Acquire => self.acquire_view(&mut request, reported, now).await?,
-                RequestKind::Return => self.return_view(&mut request, reported, now)?,
+            let machines = match stored {
+                Stored::Machines(records) => {
+                    self.acquire_view(&mut request, records, reported, now)
+                        .await?
+                }
+                Stored::Items(items) => self.return_view(&mut request, items, reported, now)?,
             };
             views.push(RequestView {
                 request_id: id.clone(),
@@ -135,32 +158,26 @@ impl Broker {
     /// whether a provider throttled its call.
     async fn query_providers(
         &self,
-        live: &[&Request],
+        live: &[(&Request, &Stored)],
     ) -> Result<(HashMap<String, Reported>, bool), BrokerError> {
         let mut queries: BTreeMap<&str, StatusQuery> = BTreeMap::new();
-        for request in live {
+        for (request, stored) in live {
             let query = queries
                 .entry(request.provider_instance.as_str())
                 .or_default();
-            match request.kind {
-                RequestKind::Acquire => {
+            match stored {
+                Stored::Machines(records) => {
                     query.request_ids.push(request.request_id.clone());
                     query
                         .resource_ids
                         .extend(request.resource_ids.iter().cloned());
-                    query.machine_ids.extend(
-                        self.store
-                            .machines_of_request(&request.request_id)?
-                            .into_iter()
-                            .map(|m| m.machine_id),
-                    );
+                    query
+                        .machine_ids
+                        .extend(records.iter().map(|m| m.machine_id.clone()));
                 }
-                RequestKind::Return => query.machine_ids.extend(
-                    self.store
-                        .return_items(&request.request_id)?
-                        .into_iter()
-                        .filter_map(|i| i.machine_id),
-                ),
+                Stored::Items(items) => query
+                    .machine_ids
+                    .extend(items.iter().filter_map(|i| i.machine_id.clone())),
             }
         }
         let mut reported = HashMap::new();
@@ -195,10 +212,10 @@ impl Broker {
     async fn acquire_view(
         &self,
         request: &mut Request,
+        mut records: Vec<MachineRecord>,
         reported: Option<&Reported>,
         now: i64,
     ) -> Result<Vec<MachineView>, BrokerError> {
-        let mut records = self.store.machines_of_request(&request.request_id)?;
         let past_deadline = now >= request.deadline_at;
         if let Some(reported) = reported {
             let known: HashSet<String> = records.iter().map(|m| m.machine_id.clone()).collect();
@@ -300,10 +317,10 @@ impl Broker {
     fn return_view(
         &self,
         request: &mut Request,
+        items: Vec<ReturnItem>,
         reported: Option<&Reported>,
         now: i64,
     ) -> Result<Vec<MachineView>, BrokerError> {
-        let items: Vec<ReturnItem> = self.store.return_items(&request.request_id)?;
         let past_deadline = now >= request.deadline_at;
         let mut updated = Vec::new();
         let mut views = Vec::with_capacity(items.len());

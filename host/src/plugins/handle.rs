@@ -67,16 +67,6 @@ impl ProviderHandle {
         }
     }
 
-    /// The instance name.
-    pub fn instance(&self) -> &str {
-        &self.inner.instance
-    }
-
-    /// The provider type.
-    pub fn provider_type(&self) -> &str {
-        &self.inner.provider_type
-    }
-
     /// Prepares the provider.
     pub async fn initialize(&self) -> Result<(), ProviderCallError> {
         self.call::<serde_json::Value>("initialize", None, |o, _| o.initialize())

@@ -6,8 +6,6 @@ mod attributes;
 mod files;
 mod normalize;
 
-use std::path::PathBuf;
-
 use orb_plugin_api::Template;
 use serde_json::{Map, Value};
 
@@ -21,8 +19,6 @@ pub use normalize::hf_key;
 pub struct Catalog {
     /// The templates, merged with their defaults, in file order.
     pub templates: Vec<Template>,
-    /// The files they came from.
-    pub files: Vec<PathBuf>,
     /// Files or entries that could not be used.
     pub problems: Vec<String>,
 }
@@ -55,10 +51,7 @@ pub fn load_catalog(
     let mut raw: Vec<Map<String, Value>> = Vec::new();
     for path in files {
         match files::read(&path) {
-            Ok(list) => {
-                raw.extend(list);
-                catalog.files.push(path);
-            }
+            Ok(list) => raw.extend(list),
             Err(problem) => catalog.problems.push(problem),
         }
     }

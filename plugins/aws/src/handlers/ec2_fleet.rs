@@ -16,7 +16,7 @@ use aws_sdk_ec2::types::{
 };
 use orb_plugin_api::{ErrorKind, Failure, ProviderError, ProvisionResult};
 
-use super::{remaining, retire, terminate, type_subnet_pairs, Ctx, Handler, Plan};
+use super::{released_units, remaining, retire, terminate, type_subnet_pairs, Ctx, Handler, Plan};
 use crate::errors::{classify_code, sdk_error};
 use crate::instances::{by_ids, tag_spec, to_machine};
 use crate::launch_template::for_request;
@@ -203,7 +203,18 @@ impl Handler for Ec2Fleet {
                 .target_capacity_specification()
                 .and_then(|t| t.total_target_capacity())
                 .unwrap_or(0);
-            let released = released_units(ctx, fleet, machines).await?;
+            let weights = fleet
+                .launch_template_configs()
+                .iter()
+                .flat_map(|c| c.overrides())
+                .filter_map(|o| {
+                    Some((
+                        o.instance_type()?.as_str().to_owned(),
+                        o.weighted_capacity().unwrap_or(1.0),
+                    ))
+                })
+                .collect();
+            let released = released_units(ctx, weights, machines).await?;
             let lowered = (target - released).max(0);
             ec2.modify_fleet()
                 .fleet_id(fleet_id)
@@ -254,39 +265,4 @@ fn weight_of(t: &AwsTemplate, instance_type: Option<&str>) -> f64 {
         .and_then(|it| t.vm_types.iter().find(|(name, _)| name == it))
         .map(|(_, w)| *w)
         .unwrap_or(1.0)
-}
-
-/// The capacity units `machines` account for in `fleet`, from its overrides' weights.
-async fn released_units(
-    ctx: &Ctx<'_>,
-    fleet: &aws_sdk_ec2::types::FleetData,
-    machines: &[String],
-) -> Result<i32, ProviderError> {
-    let weights: Vec<(String, f64)> = fleet
-        .launch_template_configs()
-        .iter()
-        .flat_map(|c| c.overrides())
-        .filter_map(|o| {
-            Some((
-                o.instance_type()?.as_str().to_owned(),
-                o.weighted_capacity().unwrap_or(1.0),
-            ))
-        })
-        .collect();
-    if weights.iter().all(|(_, w)| *w == 1.0) {
-        return Ok(machines.len() as i32);
-    }
-    let instances = by_ids(&ctx.clients.ec2, machines).await?;
-    let units: f64 = instances
-        .iter()
-        .map(|i| {
-            let it = i.instance_type().map(|t| t.as_str()).unwrap_or_default();
-            weights
-                .iter()
-                .find(|(name, _)| name == it)
-                .map(|(_, w)| *w)
-                .unwrap_or(1.0)
-        })
-        .sum();
-    Ok(units.round() as i32)
 }

@@ -134,6 +134,32 @@ pub async fn clean_up_launch_templates(ctx: &Ctx<'_>, request_id: &str) {
     }
 }
 
+/// The capacity units `machines` account for, given the `(instance type, weight)` pairs of
+/// their fleet's overrides: their count when every weight is 1, else the sum of their types'
+/// weights (one `DescribeInstances` to learn the types).
+pub async fn released_units(
+    ctx: &Ctx<'_>,
+    weights: Vec<(String, f64)>,
+    machines: &[String],
+) -> Result<i32, ProviderError> {
+    if weights.iter().all(|(_, w)| *w == 1.0) {
+        return Ok(machines.len() as i32);
+    }
+    let instances = crate::instances::by_ids(&ctx.clients.ec2, machines).await?;
+    let units: f64 = instances
+        .iter()
+        .map(|i| {
+            let it = i.instance_type().map(|t| t.as_str()).unwrap_or_default();
+            weights
+                .iter()
+                .find(|(name, _)| name == it)
+                .map(|(_, w)| *w)
+                .unwrap_or(1.0)
+        })
+        .sum();
+    Ok(units.round() as i32)
+}
+
 /// How many of a resource's `active` instances are not among the `released` ones.
 pub fn remaining<'a>(active: impl Iterator<Item = &'a str>, released: &[String]) -> usize {
     active

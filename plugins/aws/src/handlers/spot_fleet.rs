@@ -12,7 +12,7 @@ use aws_sdk_ec2::types::{
 };
 use orb_plugin_api::{ProviderError, ProvisionResult};
 
-use super::{remaining, retire, terminate, type_subnet_pairs, Ctx, Handler, Plan};
+use super::{released_units, remaining, retire, terminate, type_subnet_pairs, Ctx, Handler, Plan};
 use crate::errors::sdk_error;
 use crate::instances::tag_spec;
 use crate::launch_template::for_request;
@@ -113,7 +113,19 @@ impl Handler for SpotFleet {
             .first()
             .and_then(|c| c.spot_fleet_request_config());
         if let Some(config) = config.filter(|c| c.r#type() == Some(&AwsFleetType::Maintain)) {
-            let lowered = (config.target_capacity().unwrap_or(0) - machines.len() as i32).max(0);
+            let weights = config
+                .launch_template_configs()
+                .iter()
+                .flat_map(|c| c.overrides())
+                .filter_map(|o| {
+                    Some((
+                        o.instance_type()?.as_str().to_owned(),
+                        o.weighted_capacity().unwrap_or(1.0),
+                    ))
+                })
+                .collect();
+            let released = released_units(ctx, weights, machines).await?;
+            let lowered = (config.target_capacity().unwrap_or(0) - released).max(0);
             ec2.modify_spot_fleet_request()
                 .spot_fleet_request_id(request)
                 .target_capacity(lowered)
