@@ -9,7 +9,7 @@
 //! - [`Provider`]: the trait a vendor implements, one method per operation of the provider
 //!   interface (`provider_type`, `initialize`, `health_check`, `available_templates`,
 //!   `provision_machines`, `terminate_machines`, `machine_status`, `validate_template`,
-//!   `instance_types`, `metrics`).
+//!   `instance_types`, `metrics`, `cancel_request`).
 //! - [`export_plugin!`]: one macro line that exports the plugin's root module.
 //! - [`ffi`]: the stable-ABI layer itself (root module, provider object, log sink). Vendors do
 //!   not touch it; the host uses it to load libraries.
@@ -83,6 +83,7 @@
 //! start (`provision_machines` returns once the cloud accepted the request) and later polls
 //! (`machine_status`).
 
+pub mod cancel;
 pub mod error;
 pub mod ffi;
 pub mod logging;

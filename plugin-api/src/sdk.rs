@@ -14,8 +14,9 @@ use crate::ffi::{
 };
 use crate::logging::INSTANCE_FIELD;
 use crate::{
-    ErrorKind, HealthReport, InstanceTypeInfo, MetricSample, ProviderError, ProvisionRequest,
-    ProvisionResult, StatusQuery, StatusResult, Template, TerminateRequest, TerminateResult,
+    CancelRequest, CancelResult, ErrorKind, HealthReport, InstanceTypeInfo, MetricSample,
+    ProviderError, ProvisionRequest, ProvisionResult, StatusQuery, StatusResult, Template,
+    TerminateRequest, TerminateResult,
 };
 
 /// A cloud provider, as a vendor implements it.
@@ -69,6 +70,17 @@ pub trait Provider: Send + Sync {
     /// The provider's own counters (cloud API calls...), for the host's metrics.
     fn metrics(&self) -> Result<Vec<MetricSample>, ProviderError> {
         Ok(Vec::new())
+    }
+
+    /// Cancels an acquire request: releases what was made for it and terminates its machines.
+    /// The default terminates the machines `machine_status` finds for it, which is enough only
+    /// when nothing (a fleet, a group) would replace them.
+    fn cancel_request(&self, request: CancelRequest) -> Result<CancelResult, ProviderError> {
+        crate::cancel::cancel_by_terminating(
+            &request,
+            |query| self.machine_status(query),
+            |call| self.terminate_machines(call),
+        )
     }
 }
 
@@ -354,6 +366,10 @@ impl FfiProvider for Adapter {
 
     fn metrics(&self) -> FfiResult {
         self.call("metrics", |p| p.metrics())
+    }
+
+    fn cancel_request(&self, input: RStr<'_>) -> FfiResult {
+        self.call_with("cancel_request", input, |p, r| p.cancel_request(r))
     }
 }
 

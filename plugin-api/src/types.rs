@@ -246,6 +246,31 @@ pub struct TerminateResult {
     pub failed: Vec<MachineFailure>,
 }
 
+/// Asks a provider to cancel an acquire request: to release every cloud resource made for it
+/// (fleets, groups, launch templates) so nothing replaces its machines, and to terminate its
+/// machines, those already reported and those not reported yet. Calling it twice is safe.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelRequest {
+    /// The acquire request to cancel.
+    pub request_id: String,
+    /// The cloud resources its provisioning reported, when it got that far.
+    #[serde(default)]
+    pub resource_ids: Vec<String>,
+}
+
+/// What a provider did with a [`CancelRequest`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelResult {
+    /// The request's machines now terminating, as the provider found them.
+    #[serde(default)]
+    pub terminating: Vec<Machine>,
+    /// Cloud resources deleted or cancelled.
+    #[serde(default)]
+    pub released: Vec<String>,
+}
+
 /// A machine an operation failed for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

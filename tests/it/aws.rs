@@ -184,6 +184,75 @@ fn every_handler_runs_the_whole_host_factory_cycle_and_cleans_up() {
 }
 
 #[test]
+fn cancelling_releases_every_handlers_resources_and_terminates_the_machines() {
+    let moto = Moto::start();
+    let mut templates = templates(&moto);
+    let mut maintain = base(&moto, "FleetMaintain", "EC2Fleet");
+    crate::support::merge(
+        &mut maintain,
+        json!({"fleetType": "maintain", "vmTypes": {"t3.medium": 1}}),
+    );
+    templates["templates"]
+        .as_array_mut()
+        .unwrap()
+        .push(maintain);
+    let site = site(
+        &moto,
+        json!({"handlers": {"run_instances": {"allow_partial": false}}}),
+        templates,
+    );
+    for (template, resource_prefix) in [
+        ("RunInstances", None),
+        ("FleetRequest", Some("fleet-")),
+        ("FleetMaintain", Some("fleet-")),
+        ("Group", Some("orb-")),
+        ("Spot", Some("sfr-")),
+    ] {
+        let id = request(&site, template, 2);
+        let cancelled = site
+            .orb(&["requests", "cancel", &id, "--format", "json"])
+            .expect_code(0)
+            .json();
+        assert_eq!(
+            cancelled["status"], "complete_with_error",
+            "{template}: {cancelled}"
+        );
+        assert_eq!(cancelled["terminating"], 2, "{template}: {cancelled}");
+        let released: Vec<&str> = cancelled["releasedResources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_str().unwrap())
+            .collect();
+        match resource_prefix {
+            Some(prefix) => assert!(
+                released.len() == 1 && released[0].starts_with(prefix),
+                "{template}: {cancelled}"
+            ),
+            None => assert!(released.is_empty(), "{template}: {cancelled}"),
+        }
+        // The return request follows the machines until they are gone.
+        let gone = settle(&site, cancelled["returnRequestId"].as_str().unwrap());
+        assert_eq!(gone["status"], "complete", "{template}: {gone}");
+    }
+
+    // Nothing made for the cancelled requests is left: no instance, fleet, group or template.
+    let state = inspect(&moto);
+    let all_are = |what: &str, prefix: &str| {
+        state[what]
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|s| s.as_str().unwrap().starts_with(prefix))
+    };
+    assert!(all_are("instances", "terminated"), "{state}");
+    assert!(all_are("fleets", "deleted"), "{state}");
+    assert!(all_are("spot_fleets", "cancelled"), "{state}");
+    assert_eq!(state["groups"], json!([]), "{state}");
+    assert_eq!(state["launch_templates"], json!([]), "{state}");
+}
+
+#[test]
 fn a_run_instances_shortfall_is_a_partial_fulfilment() {
     // RunInstances with MinCount 1 may launch fewer than asked; moto always launches MinCount.
     let moto = Moto::start();

@@ -631,6 +631,85 @@ fn orphans_of_a_killed_provision_are_adopted_or_terminated_by_configuration() {
 }
 
 #[test]
+fn the_operator_cli_cancels_a_running_request() {
+    let site = site(json!({"pending_seconds": 300}));
+    let id = request(&site, "OnDemand-m5", 2);
+    let run = site.orb(&[
+        "requests",
+        "cancel",
+        &id,
+        "--reason",
+        "job finished early",
+        "--format",
+        "json",
+    ]);
+    let cancelled = run.expect_code(0).json();
+    assert_eq!(cancelled["requestId"], id.as_str());
+    assert_eq!(cancelled["status"], "complete_with_error");
+    assert_eq!(cancelled["terminating"], 2, "{cancelled}");
+    assert!(cancelled["returnRequestId"].is_string(), "{cancelled}");
+
+    // Host Factory sees the request finished, its machines failed (being terminated).
+    let s = status(&site, &id);
+    assert_eq!(s["status"], "complete_with_error", "{s}");
+    assert!(s["message"]
+        .as_str()
+        .unwrap()
+        .contains("cancelled: job finished early"));
+    assert!(machines(&s).iter().all(|m| m["result"] == "fail"), "{s}");
+    let all = site.orb(&["machines", "list", "--format", "json"]).json();
+    let states: Vec<&str> = all["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["shutting-down", "shutting-down"], "{all}");
+
+    // A finished request cannot be cancelled, nor can an unknown one: exit 1, and why.
+    let ret = cancelled["returnRequestId"].as_str().unwrap();
+    let refused = site.orb(&["requests", "cancel", ret]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("only acquire requests"),
+        "{}",
+        refused.stderr
+    );
+    let unknown = site.orb(&["requests", "cancel", "req-nope"]);
+    assert_eq!(unknown.code, 1);
+    assert!(
+        unknown.stderr.contains("does not exist"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[test]
+fn a_cancelled_request_whose_provision_was_killed_is_undone() {
+    let site = site(json!({"latency_ms": 1500, "shutdown_seconds": 600}));
+    let request_id = kill_midway(&site);
+    let cancelled = site
+        .orb(&["requests", "cancel", &request_id, "--format", "json"])
+        .expect_code(0)
+        .json();
+    // The dead process's provision is redone (the provider finds what it made) and undone.
+    assert_eq!(cancelled["inFlight"], false, "{cancelled}");
+    assert_eq!(cancelled["terminating"], 2, "{cancelled}");
+    assert!(site
+        .log()
+        .contains("undoing a cancelled request whose provisioning was interrupted"));
+    let all = site.orb(&["machines", "list", "--format", "json"]).json();
+    let states: Vec<&str> = all["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(states, ["shutting-down", "shutting-down"], "{all}");
+    assert_eq!(status(&site, &request_id)["status"], "complete_with_error");
+}
+
+#[test]
 fn a_thousand_machines_are_refreshed_in_one_provider_call() {
     // Pending machines keep the request running, so the status call refreshes them.
     let site = site(json!({"pending_seconds": 300}));

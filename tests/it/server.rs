@@ -60,6 +60,13 @@ impl Server {
                 }
                 r.call()
             }
+            ("DELETE", _) => {
+                let mut r = self.agent.delete(&url);
+                if let Some(a) = &auth {
+                    r = r.header("Authorization", a);
+                }
+                r.call()
+            }
             (_, body) => {
                 let mut r = self.agent.post(&url);
                 if let Some(a) = &auth {
@@ -83,6 +90,17 @@ impl Server {
 
     fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.call("POST", path, Some(body), None)
+    }
+
+    fn delete(&self, path: &str) -> (u16, Value) {
+        self.call("DELETE", path, None, None)
+    }
+
+    /// The stored machines of a request.
+    fn machines_of(&self, request_id: &str) -> Vec<Value> {
+        let (code, body) = self.get(&format!("/api/v1/machines/?request_id={request_id}"));
+        assert_eq!(code, 200, "{body}");
+        body["machines"].as_array().unwrap().clone()
     }
 
     /// The body of a plain-text page.
@@ -353,6 +371,18 @@ fn callers_without_a_valid_token_or_role_are_refused() {
             .0,
         202
     );
+    assert_eq!(
+        server
+            .call(
+                "DELETE",
+                "/api/v1/requests/req-x",
+                None,
+                Some("viewer-secret")
+            )
+            .0,
+        403,
+        "cancelling needs the operator role"
+    );
     // Probes need no token.
     assert_eq!(server.get("/livez").0, 200);
     assert!(
@@ -363,6 +393,125 @@ fn callers_without_a_valid_token_or_role_are_refused() {
         !site.log().contains("operator-secret"),
         "tokens never reach the log"
     );
+}
+
+/// Polls until `check` holds of the request's stored machines (at most 30 s).
+fn wait_for_machines(
+    server: &Server,
+    request_id: &str,
+    check: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let machines = server.machines_of(request_id);
+        if check(&machines) {
+            return machines;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "machines never got there: {machines:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn states(machines: &[Value]) -> Vec<&str> {
+    machines
+        .iter()
+        .map(|m| m["status"].as_str().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_running_request_is_cancelled_and_its_machines_terminated() {
+    let site = mock_site(
+        json!({"pending_seconds": 300}),
+        json!({"reconcile_interval_seconds": 1}),
+    );
+    let server = Server::start(&site);
+    let (_, accepted) = server.post(
+        "/api/v1/machines/request",
+        json!({"templateId": "Small", "machineCount": 2}),
+    );
+    let id = accepted["requestId"].as_str().unwrap().to_owned();
+    wait_for_machines(&server, &id, |m| m.len() == 2);
+
+    let (code, cancelled) = server.delete(&format!(
+        "/api/v1/requests/{id}?reason=no%20longer%20needed"
+    ));
+    assert_eq!(code, 200, "{cancelled}");
+    assert_eq!(cancelled["cancelled"], true);
+    assert_eq!(cancelled["inFlight"], false);
+    assert_eq!(cancelled["status"], "complete_with_error");
+    assert_eq!(cancelled["message"], "cancelled: no longer needed");
+    assert_eq!(cancelled["terminating"], 2, "{cancelled}");
+    let ret = cancelled["returnRequestId"].as_str().unwrap().to_owned();
+    assert!(ret.starts_with("ret-"), "{cancelled}");
+
+    // The request stays cancelled while the reconcile loop runs; the return request follows
+    // its machines until they are gone.
+    assert_eq!(server.settle(&ret)["status"], "complete");
+    let status = server.get(&format!("/api/v1/requests/{id}/status")).1;
+    assert_eq!(status["status"], "complete_with_error", "{status}");
+    assert_eq!(status["message"], "cancelled: no longer needed");
+    assert_eq!(
+        states(&server.machines_of(&id)),
+        ["terminated", "terminated"]
+    );
+
+    // Cancelling again is harmless; what cannot be cancelled says why.
+    let (code, again) = server.delete(&format!("/api/v1/requests/{id}"));
+    assert_eq!(
+        (code, &again["returnRequestId"]),
+        (200, &Value::Null),
+        "{again}"
+    );
+    assert_eq!(again["message"], "cancelled: no longer needed");
+    let (code, body) = server.delete("/api/v1/requests/req-nope");
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (404, Some("NotFound"))
+    );
+    let (code, body) = server.delete(&format!("/api/v1/requests/{ret}"));
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (409, Some("Conflict")),
+        "{body}"
+    );
+    assert!(site.log().contains("orb::audit"));
+}
+
+#[test]
+fn a_cancel_during_provisioning_undoes_what_the_provision_made() {
+    // Every provider call takes 1.5 s: the cancel lands while the provision is in flight.
+    let site = mock_site(
+        json!({"pending_seconds": 300, "latency_ms": 1500}),
+        json!({"reconcile_interval_seconds": 1}),
+    );
+    let server = Server::start(&site);
+    let (_, accepted) = server.post(
+        "/api/v1/machines/request",
+        json!({"templateId": "Small", "machineCount": 2}),
+    );
+    let id = accepted["requestId"].as_str().unwrap().to_owned();
+    let (code, cancelled) = server.delete(&format!("/api/v1/requests/{id}"));
+    assert_eq!(code, 200, "{cancelled}");
+    assert_eq!(cancelled["inFlight"], true, "{cancelled}");
+    assert_eq!(cancelled["status"], "complete_with_error");
+
+    // When the provider answers, the provision finds the request cancelled and undoes it.
+    let machines = wait_for_machines(&server, &id, |m| {
+        m.len() == 2 && m.iter().all(|m| m["returnRequestId"].is_string())
+    });
+    assert!(
+        states(&machines)
+            .iter()
+            .all(|s| ["shutting-down", "terminated"].contains(s)),
+        "{machines:?}"
+    );
+    let status = server.get(&format!("/api/v1/requests/{id}/status")).1;
+    assert_eq!(status["status"], "complete_with_error", "{status}");
+    assert_eq!(status["message"], "cancelled", "{status}");
 }
 
 #[test]
@@ -584,6 +733,12 @@ fn the_openapi_document_is_valid_and_lists_every_route() {
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
     }
+    assert!(
+        doc["paths"]["/api/v1/requests/{id}"]
+            .get("delete")
+            .is_some(),
+        "the cancel is documented"
+    );
     // A real validator of the OpenAPI specification.
     let file = site.path().join("openapi.json");
     std::fs::write(&file, doc.to_string()).unwrap();

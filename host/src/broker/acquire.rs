@@ -9,6 +9,7 @@ use crate::config::ProviderInstanceConfig;
 use crate::domain::{
     acquire_outcome, acquire_result, now, MachineRecord, Phase, Request, RequestKind, RequestStatus,
 };
+use crate::storage::StoreError;
 
 impl Broker {
     /// Asks for `count` machines of `template_id`. The request is stored before the provider
@@ -74,21 +75,20 @@ impl Broker {
     }
 
     /// Calls the provider for a stored `accepted` request and stores its answer. Also finishes
-    /// requests whose provisioning process died.
+    /// requests whose provisioning process died. When the request was cancelled while the
+    /// provider worked, what the provider made is undone instead.
     pub async fn provision(
         &self,
         request: &mut Request,
         instance: &ProviderInstanceConfig,
         template: Template,
     ) -> Result<(), BrokerError> {
-        let provider = self.provider(instance).await?;
-        let call = ProvisionRequest {
-            request_id: request.request_id.clone(),
-            template,
-            count: request.requested,
+        let answer = match self.call_provision(request, instance, template).await {
+            Err(BrokerError::Provider(e)) => Err(e),
+            // No provider to call: the request stays `accepted`, for a later call to finish.
+            Err(e) => return Err(e),
+            Ok(result) => Ok(result),
         };
-        let answer =
-            with_retries("provision_machines", || provider.provision_machines(&call)).await;
         let now = now();
         request.phase = Phase::Submitted;
         request.owner = None;
@@ -98,7 +98,7 @@ impl Broker {
             Err(e) => {
                 request.status = RequestStatus::CompleteWithError;
                 request.message = format!("provisioning failed: {}", e.error.message);
-                self.store.update_request(request)?;
+                self.store_outcome(request, &[], Vec::new()).await?;
                 return Err(e.into());
             }
         };
@@ -115,7 +115,8 @@ impl Broker {
             let reasons: Vec<&str> = result.failures.iter().map(|f| f.message.as_str()).collect();
             request.status = RequestStatus::CompleteWithError;
             request.message = format!("no machine could be provisioned: {}", reasons.join("; "));
-            self.store.update_request(request)?;
+            self.store_outcome(request, &[], result.resource_ids.clone())
+                .await?;
             return Err(BrokerError::Provider(crate::plugins::ProviderCallError {
                 instance: instance.name.clone(),
                 operation: "provision_machines",
@@ -143,8 +144,42 @@ impl Broker {
             let reasons: Vec<&str> = result.failures.iter().map(|f| f.message.as_str()).collect();
             request.message = format!("{} ({})", request.message, reasons.join("; "));
         }
-        self.store.save_progress(request, &machines)?;
+        self.store_outcome(request, &machines, result.resource_ids)
+            .await?;
         tracing::info!(request_id = %request.request_id, machines = machines.len(), status = request.status.as_str(), "provisioned");
         Ok(())
+    }
+
+    /// Asks the provider to provision a stored request, retrying what may succeed on retry.
+    pub(super) async fn call_provision(
+        &self,
+        request: &Request,
+        instance: &ProviderInstanceConfig,
+        template: Template,
+    ) -> Result<ProvisionResult, BrokerError> {
+        let provider = self.provider(instance).await?;
+        let call = ProvisionRequest {
+            request_id: request.request_id.clone(),
+            template,
+            count: request.requested,
+        };
+        Ok(with_retries("provision_machines", || provider.provision_machines(&call)).await?)
+    }
+
+    /// Stores the outcome of a provision, or, when the request was cancelled meanwhile, undoes
+    /// what the provider made (`resource_ids`).
+    async fn store_outcome(
+        &self,
+        request: &mut Request,
+        machines: &[MachineRecord],
+        resource_ids: Vec<String>,
+    ) -> Result<(), BrokerError> {
+        match self.store.save_progress(request, machines) {
+            Err(StoreError::Cancelled(_)) => {
+                self.undo_provisioned(request, resource_ids).await?;
+                Ok(())
+            }
+            other => Ok(other?),
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! transaction, so a crash between the two leaves a request that a later call finishes.
 
 mod acquire;
+mod cancel;
 mod orphans;
 mod owner;
 mod reclaim;
@@ -27,6 +28,7 @@ use crate::providers::{FactoryError, ProviderFactory};
 use crate::storage::{SqliteStore, Store, StoreError};
 use crate::templates::{hf_attributes, host_problems, instance_type_of, load_catalog, Catalog};
 
+pub use cancel::Cancelled;
 pub use reclaim::Reclaimed;
 pub use refresh::{MachineView, RequestView};
 pub use release::{MachineSpec, ReturnSummary};
@@ -37,6 +39,12 @@ pub enum BrokerError {
     /// The caller's input is wrong; nothing was changed.
     #[error("{0}")]
     BadInput(String),
+    /// What the call names does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// What the call asks is not possible in the current state; nothing was changed.
+    #[error("{0}")]
+    Conflict(String),
     /// The configuration cannot serve the call.
     #[error("{0}")]
     Config(String),
@@ -56,6 +64,8 @@ impl BrokerError {
     pub fn kind(&self) -> &'static str {
         match self {
             BrokerError::BadInput(_) => "BadInput",
+            BrokerError::NotFound(_) => "NotFound",
+            BrokerError::Conflict(_) => "Conflict",
             BrokerError::Config(_) => "ConfigurationError",
             BrokerError::Provider(_) => "ProviderError",
             BrokerError::Factory(_) => "ProviderUnavailable",

@@ -5,7 +5,8 @@
 //! request id, nobody will ever ask for that request, and the machines it launched are orphans.
 //! Host Factory's periodic calls sweep such requests: they are finished (the provider's
 //! idempotency makes the second provision safe), then their machines are kept on record or
-//! terminated, as `request.orphans` says.
+//! terminated, as `request.orphans` says. A request cancelled while its provisioning process
+//! died is undone instead.
 
 use orb_plugin_api::Template;
 
@@ -13,16 +14,27 @@ use super::owner::{is_abandoned, this_process};
 use super::{Broker, BrokerError, MachineSpec};
 use crate::config::OrphanPolicy;
 use crate::domain::{now, Phase, Request, RequestKind, RequestStatus};
-use crate::storage::RequestFilter;
+use crate::storage::{RequestFilter, StoreError};
 
 impl Broker {
-    /// Finishes provisioning a request left `accepted` by a process that died.
+    /// Finishes provisioning a request left `accepted` by a process that died, or undoes it
+    /// when it was cancelled meanwhile.
     pub(super) async fn resume_if_abandoned(&self, request: &mut Request, now: i64) {
+        let cancelled_in_flight = request.phase == Phase::Cancelled && request.owner.is_some();
+        let accepted = request.phase == Phase::Accepted && !request.status.is_terminal();
         if request.kind != RequestKind::Acquire
-            || request.phase != Phase::Accepted
-            || request.status.is_terminal()
+            || !(cancelled_in_flight || accepted)
             || !is_abandoned(request.owner.as_deref(), request.updated_at, now)
         {
+            return;
+        }
+        if cancelled_in_flight {
+            match self.undo_interrupted(request.clone()).await {
+                Ok(undone) => *request = undone.request,
+                Err(e) => {
+                    tracing::warn!(request_id = %request.request_id, error = %e, "could not undo the interrupted, cancelled request")
+                }
+            }
             return;
         }
         tracing::warn!(request_id = %request.request_id, owner = ?request.owner, "finishing a request whose provisioning was interrupted");
@@ -54,6 +66,17 @@ impl Broker {
     /// applies the orphan policy to their machines.
     pub(super) async fn sweep_abandoned(&self, asked: &[String]) -> Result<(), BrokerError> {
         let now = now();
+        let cancelled_in_flight = self.store.list_requests(&RequestFilter {
+            kind: Some(RequestKind::Acquire),
+            phase: Some(Phase::Cancelled),
+            ..Default::default()
+        })?;
+        for mut request in cancelled_in_flight
+            .into_iter()
+            .filter(|r| r.owner.is_some() && !asked.contains(&r.request_id))
+        {
+            self.resume_if_abandoned(&mut request, now).await;
+        }
         let abandoned = self.store.list_requests(&RequestFilter {
             kind: Some(RequestKind::Acquire),
             status: Some(RequestStatus::Running),
@@ -93,7 +116,11 @@ impl Broker {
                 "abandoned before its id reached the caller; its {count} machines were terminated (request.orphans = terminate)"
             );
             settled.updated_at = now;
-            self.store.update_request(&settled)?;
+            match self.store.update_request(&settled) {
+                // Cancelled meanwhile: the cancellation terminates them.
+                Err(StoreError::Cancelled(_)) => continue,
+                other => other?,
+            }
             tracing::warn!(request_id = %settled.request_id, machines = count, "orphaned machines terminated");
         }
         Ok(())

@@ -14,6 +14,7 @@ use crate::domain::{
     acquire_outcome, acquire_result, now, return_outcome, return_result, MachineRecord,
     MachineResult, Phase, Request, RequestKind, ReturnItem,
 };
+use crate::storage::StoreError;
 
 /// A machine of a request, with its result.
 #[derive(Debug, Clone)]
@@ -254,7 +255,15 @@ impl Broker {
             request.status = outcome.status;
             request.message = outcome.message;
             request.updated_at = now;
-            self.store.save_progress(request, &records)?;
+            match self.store.save_progress(request, &records) {
+                // Cancelled since it was read: show it cancelled.
+                Err(StoreError::Cancelled(_)) => {
+                    if let Some(cancelled) = self.store.get_request(&request.request_id)? {
+                        *request = cancelled;
+                    }
+                }
+                other => other?,
+            }
         }
         Ok(records
             .into_iter()

@@ -101,26 +101,12 @@ impl Broker {
             .next()
             .cloned()
             .unwrap_or_else(|| default_instance.name.clone());
-        let provider_type = self.instance(&provider_instance)?.provider_type.clone();
-        let request = Request {
-            request_id: request_id.clone(),
-            kind: RequestKind::Return,
-            provider_instance,
-            provider_type,
-            template_id: None,
-            provider_api: None,
-            requested: specs.len() as u32,
-            status: RequestStatus::Running,
-            phase: Phase::Submitted,
-            message: "terminating".to_owned(),
-            unfulfilled: 0,
-            resource_ids: Vec::new(),
-            template: None,
-            owner: None,
-            created_at: now,
-            updated_at: now,
-            deadline_at: now + self.request_timeout(),
-        };
+        let request = self.new_return(
+            request_id.clone(),
+            &provider_instance,
+            specs.len() as u32,
+            now,
+        )?;
         self.store.insert_return(&request, &items)?;
 
         for (instance_name, machines) in targets {
@@ -157,6 +143,36 @@ impl Broker {
         }
         tracing::info!(request_id = %request_id, terminating = summary.terminating, already_gone = summary.already_gone, failed = summary.failed.len(), "return requested");
         Ok((request, summary))
+    }
+
+    /// A new return request `request_id` for `count` machines of `provider_instance`, not
+    /// stored yet.
+    pub(super) fn new_return(
+        &self,
+        request_id: String,
+        provider_instance: &str,
+        count: u32,
+        now: i64,
+    ) -> Result<Request, BrokerError> {
+        Ok(Request {
+            request_id,
+            kind: RequestKind::Return,
+            provider_instance: provider_instance.to_owned(),
+            provider_type: self.instance(provider_instance)?.provider_type.clone(),
+            template_id: None,
+            provider_api: None,
+            requested: count,
+            status: RequestStatus::Running,
+            phase: Phase::Submitted,
+            message: "terminating".to_owned(),
+            unfulfilled: 0,
+            resource_ids: Vec::new(),
+            template: None,
+            owner: None,
+            created_at: now,
+            updated_at: now,
+            deadline_at: now + self.request_timeout(),
+        })
     }
 
     fn mark_terminating(&self, machine_ids: &[String], now: i64) -> Result<(), BrokerError> {

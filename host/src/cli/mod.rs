@@ -197,6 +197,17 @@ enum RequestsCommand {
         #[arg(required = true)]
         request_ids: Vec<String>,
     },
+    /// Cancels an acquire request that is still running: whatever was made for it (fleets,
+    /// groups, launch templates) is released and its machines are terminated, tracked by a
+    /// return request. Cancelling again retries a release that failed. Exit 1 when the request
+    /// is unknown or already finished (return its machines instead).
+    Cancel {
+        /// The acquire request id.
+        request_id: String,
+        /// Why, kept in the request's message.
+        #[arg(long)]
+        reason: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -368,6 +379,9 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
                 },
             )?,
             RequestsCommand::Show { request_ids } => requests_cmd::show(&app, &request_ids).await?,
+            RequestsCommand::Cancel { request_id, reason } => {
+                requests_cmd::cancel(&app, &request_id, reason.as_deref()).await?
+            }
         }),
         Command::Machines { command } => Ok(match command {
             MachinesCommand::List {

@@ -32,3 +32,18 @@ pub async fn show(app: &App, ids: &[String]) -> Result<Outcome, BrokerError> {
         value: output::request_status(&views),
     })
 }
+
+/// `orb requests cancel ID`: cancels an acquire request; its resources are released and its
+/// machines terminated.
+pub async fn cancel(
+    app: &App,
+    request_id: &str,
+    reason: Option<&str>,
+) -> Result<Outcome, BrokerError> {
+    let broker = Broker::open(app)?;
+    let cancelled = broker.cancel_request(request_id, reason).await?;
+    Ok(Outcome {
+        value: output::cancelled(&cancelled),
+        success: true,
+    })
+}

@@ -82,6 +82,11 @@ pub enum Phase {
     Accepted,
     /// The provider's answer is stored.
     Submitted,
+    /// Cancelled by an operator. A stored request in this phase is only ever rewritten in this
+    /// phase, so no later writer (a provision finishing, a status refresh) undoes the
+    /// cancellation. While its `owner` is set, a provision is still in flight, and undoes what
+    /// it made when it ends.
+    Cancelled,
 }
 
 impl Phase {
@@ -90,6 +95,7 @@ impl Phase {
         match self {
             Phase::Accepted => "accepted",
             Phase::Submitted => "submitted",
+            Phase::Cancelled => "cancelled",
         }
     }
 
@@ -98,6 +104,7 @@ impl Phase {
         match name {
             "accepted" => Some(Phase::Accepted),
             "submitted" => Some(Phase::Submitted),
+            "cancelled" => Some(Phase::Cancelled),
             _ => None,
         }
     }

@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use std::time::{Duration, UNIX_EPOCH};
 
-use crate::broker::{MachineView, Reclaimed, RequestView};
+use crate::broker::{Cancelled, MachineView, Reclaimed, RequestView};
 use crate::domain::{MachineRecord, MachineResult, Request, RequestKind, RequestStatus};
 
 /// Seconds since the epoch as an RFC 3339 time.
@@ -26,6 +26,18 @@ pub fn stored_request(r: &Request) -> Value {
         "createdAt": time(r.created_at),
         "message": r.message,
     })
+}
+
+/// What a cancellation did: the request as stored now, the return request tracking its
+/// machines, and whether its provision is still in flight (it undoes itself when it ends).
+pub fn cancelled(c: &Cancelled) -> Value {
+    let mut out = stored_request(&c.request);
+    out["cancelled"] = json!(true);
+    out["inFlight"] = json!(c.in_flight);
+    out["terminating"] = json!(c.terminating);
+    out["releasedResources"] = json!(c.released);
+    out["returnRequestId"] = json!(c.return_request_id);
+    out
 }
 
 /// A stored machine, as listings show it.

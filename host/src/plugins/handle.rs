@@ -9,8 +9,9 @@ use std::sync::Arc;
 use abi_stable::std_types::RStr;
 use orb_plugin_api::ffi::{FfiProviderBox, FfiResult};
 use orb_plugin_api::{
-    ErrorKind, HealthReport, InstanceTypeInfo, MetricSample, ProviderError, ProvisionRequest,
-    ProvisionResult, StatusQuery, StatusResult, Template, TerminateRequest, TerminateResult,
+    CancelRequest, CancelResult, ErrorKind, HealthReport, InstanceTypeInfo, MetricSample,
+    ProviderError, ProvisionRequest, ProvisionResult, StatusQuery, StatusResult, Template,
+    TerminateRequest, TerminateResult,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -142,6 +143,18 @@ impl ProviderHandle {
         let input = self.encode("instance_types", &names)?;
         self.call("instance_types", Some(input), |o, i| {
             o.instance_types(RStr::from_str(i))
+        })
+        .await
+    }
+
+    /// Cancels an acquire request: its resources are released and its machines terminated.
+    pub async fn cancel_request(
+        &self,
+        request: &CancelRequest,
+    ) -> Result<CancelResult, ProviderCallError> {
+        let input = self.encode("cancel_request", request)?;
+        self.call("cancel_request", Some(input), |o, i| {
+            o.cancel_request(RStr::from_str(i))
         })
         .await
     }

@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use futures_util::Stream;
 use serde::Deserialize;
@@ -37,6 +37,7 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/", get(list_requests))
         .route("/requests/return", get(list_returns))
         .route("/requests/status", post(batch_status))
+        .route("/requests/{id}", delete(cancel_request))
         .route("/requests/{id}/status", get(request_status))
         .route("/requests/{id}/stream", get(stream_request))
         .route("/providers/", get(list_providers))
@@ -86,6 +87,7 @@ impl Modify for BearerAuth {
     paths(
         list_templates, show_template, validate_template, request_machines, return_machines,
         list_machines, show_machine, list_requests, list_returns, request_status, stream_request,
+        cancel_request,
         batch_status, list_providers, provider_health, health, livez, readyz, metrics
     ),
     components(schemas(MachineRequestBody, ReturnBody, MachineRef, BatchBody, ErrorBody)),
@@ -295,6 +297,29 @@ async fn request_status(State(s): State<AppState>, Path(id): Path<String>) -> Ap
     }
     let body = output::request_status(&views);
     Ok(Json(body["requests"][0].clone()).into_response())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+struct CancelQuery {
+    /// Why, kept in the request's message.
+    reason: Option<String>,
+}
+
+/// Cancels an acquire request that is still running: what was made for it is released and its
+/// machines are terminated, tracked by the return request named in the answer. A provision
+/// still in flight (`inFlight`) undoes what it made when the provider answers. Cancelling a
+/// cancelled request again retries a release that failed.
+#[utoipa::path(delete, path = "/api/v1/requests/{id}", tag = "requests", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Acquire request id"), CancelQuery),
+    responses((status = 200, description = "The request, cancelled", body = Object), (status = 404, description = "No such request", body = ErrorBody), (status = 409, description = "A return request, or a finished request", body = ErrorBody)))]
+async fn cancel_request(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<CancelQuery>,
+) -> ApiResult {
+    let cancelled = s.broker.cancel_request(&id, q.reason.as_deref()).await?;
+    Ok(Json(output::cancelled(&cancelled)).into_response())
 }
 
 /// Server-sent events: the request's status (event `status`) each time it changes, until it is

@@ -35,6 +35,8 @@ impl From<BrokerError> for ApiError {
     fn from(e: BrokerError) -> Self {
         let status = match &e {
             BrokerError::BadInput(_) => StatusCode::BAD_REQUEST,
+            BrokerError::NotFound(_) => StatusCode::NOT_FOUND,
+            BrokerError::Conflict(_) => StatusCode::CONFLICT,
             BrokerError::Provider(p) if p.retryable() => StatusCode::SERVICE_UNAVAILABLE,
             BrokerError::Provider(_) => StatusCode::BAD_GATEWAY,
             BrokerError::Factory(_) | BrokerError::Config(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -12,6 +12,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0002_machine_tags",
         include_str!("../../migrations/0002_machine_tags.sql"),
     ),
+    (
+        "0003_cancelled_phase",
+        include_str!("../../migrations/0003_cancelled_phase.sql"),
+    ),
 ];
 
 /// The schema version this orb writes.
@@ -21,6 +25,9 @@ pub fn latest_version() -> i64 {
 
 /// Brings the schema up to date, in one immediate transaction so that concurrent processes
 /// migrate once. Refuses a database from a newer orb.
+///
+/// Foreign keys are off while migrations run (SQLite's way to rebuild a table others
+/// reference) and checked before the commit.
 pub fn migrate(conn: &mut Connection) -> Result<(), String> {
     let current: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
@@ -28,6 +35,15 @@ pub fn migrate(conn: &mut Connection) -> Result<(), String> {
     if current == latest_version() {
         return Ok(());
     }
+    conn.pragma_update(None, "foreign_keys", "OFF")
+        .map_err(|e| e.to_string())?;
+    let migrated = run(conn);
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(|e| e.to_string())?;
+    migrated
+}
+
+fn run(conn: &mut Connection) -> Result<(), String> {
     let tx = conn
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|e| e.to_string())?;
@@ -45,6 +61,16 @@ pub fn migrate(conn: &mut Connection) -> Result<(), String> {
             .map_err(|e| format!("migration {name} failed: {e}"))?;
         tx.pragma_update(None, "user_version", index as i64 + 1)
             .map_err(|e| e.to_string())?;
+    }
+    let broken: i64 = tx
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .map_err(|e| e.to_string())?;
+    if broken > 0 {
+        return Err(format!(
+            "the migrated database has {broken} broken references; it was left unchanged"
+        ));
     }
     tx.commit().map_err(|e| e.to_string())
 }

@@ -25,6 +25,10 @@ pub enum StoreError {
     /// A query failed.
     #[error("state database error: {0}")]
     Database(String),
+    /// The request was cancelled after the writer read it; the write was refused so the
+    /// cancellation stands.
+    #[error("request {0} was cancelled meanwhile; it stays cancelled")]
+    Cancelled(String),
     /// A stored value could not be read back.
     #[error(
         "the state database holds a value orb cannot read ({0}); was it written by a newer orb?"
@@ -36,6 +40,18 @@ impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         StoreError::Database(e.to_string())
     }
+}
+
+/// What storing a cancellation found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cancellation {
+    /// No request has this id.
+    Unknown,
+    /// The request cannot be cancelled: a return request, or one already finished. It is
+    /// returned as it is.
+    Refused(Request),
+    /// The request is cancelled (now, or it was already); returned as stored.
+    Cancelled(Request),
 }
 
 /// Which requests to list.
@@ -69,8 +85,18 @@ pub trait Store: Send + Sync {
     /// Stores a new request.
     fn insert_request(&self, request: &Request) -> Result<(), StoreError>;
 
-    /// Replaces a stored request.
+    /// Replaces a stored request. A cancelled request is only replaced by a cancelled one:
+    /// any other write fails with [`StoreError::Cancelled`].
     fn update_request(&self, request: &Request) -> Result<(), StoreError>;
+
+    /// Cancels the acquire request `request_id` unless it is finished: its phase becomes
+    /// `cancelled`, its status `complete_with_error` with `message`.
+    fn cancel_request(
+        &self,
+        request_id: &str,
+        message: &str,
+        now: i64,
+    ) -> Result<Cancellation, StoreError>;
 
     /// The request with this id.
     fn get_request(&self, request_id: &str) -> Result<Option<Request>, StoreError>;
@@ -78,7 +104,8 @@ pub trait Store: Send + Sync {
     /// Requests matching `filter`, newest first.
     fn list_requests(&self, filter: &RequestFilter) -> Result<Vec<Request>, StoreError>;
 
-    /// Stores a request's new state together with machines it found, in one transaction.
+    /// Stores a request's new state together with machines it found, in one transaction (none
+    /// of it when the request was cancelled meanwhile: [`StoreError::Cancelled`]).
     fn save_progress(
         &self,
         request: &Request,

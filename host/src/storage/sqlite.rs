@@ -14,7 +14,7 @@ use orb_plugin_api::MachineState;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::migrations::migrate;
-use super::{MachineFilter, RequestFilter, Store, StoreError};
+use super::{Cancellation, MachineFilter, RequestFilter, Store, StoreError};
 use crate::domain::{MachineRecord, Phase, Request, RequestKind, RequestStatus, ReturnItem};
 
 /// How long a process waits for another's write lock before giving up.
@@ -173,10 +173,12 @@ fn write_request(
     let sql = if insert {
         format!("INSERT INTO requests ({REQUEST_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)")
     } else {
+        // A cancelled request is only rewritten as cancelled.
         "UPDATE requests SET kind = ?2, provider_instance = ?3, provider_type = ?4, \
          template_id = ?5, provider_api = ?6, requested = ?7, status = ?8, phase = ?9, \
          message = ?10, unfulfilled = ?11, resource_ids = ?12, template = ?13, owner = ?14, \
-         created_at = ?15, updated_at = ?16, deadline_at = ?17 WHERE request_id = ?1"
+         created_at = ?15, updated_at = ?16, deadline_at = ?17 \
+         WHERE request_id = ?1 AND (phase != 'cancelled' OR ?9 = 'cancelled')"
             .to_owned()
     };
     let changed = tx.execute(
@@ -202,10 +204,17 @@ fn write_request(
         ],
     )?;
     if changed == 0 {
-        return Err(StoreError::Database(format!(
-            "request {} is not stored",
-            r.request_id
-        )));
+        let stored: Option<String> = tx
+            .query_row(
+                "SELECT phase FROM requests WHERE request_id = ?1",
+                [&r.request_id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        return Err(match stored {
+            Some(_) => StoreError::Cancelled(r.request_id.clone()),
+            None => StoreError::Database(format!("request {} is not stored", r.request_id)),
+        });
     }
     Ok(())
 }
@@ -250,6 +259,38 @@ impl Store for SqliteStore {
 
     fn update_request(&self, request: &Request) -> Result<(), StoreError> {
         self.write(|tx| write_request(tx, request, false))
+    }
+
+    fn cancel_request(
+        &self,
+        request_id: &str,
+        message: &str,
+        now: i64,
+    ) -> Result<Cancellation, StoreError> {
+        self.write(|tx| {
+            let stored = tx
+                .query_row(
+                    &format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE request_id = ?1"),
+                    [request_id],
+                    request_from_row,
+                )
+                .optional()?;
+            let Some(mut request) = stored else {
+                return Ok(Cancellation::Unknown);
+            };
+            if request.phase == Phase::Cancelled {
+                return Ok(Cancellation::Cancelled(request));
+            }
+            if request.kind != RequestKind::Acquire || request.status.is_terminal() {
+                return Ok(Cancellation::Refused(request));
+            }
+            request.phase = Phase::Cancelled;
+            request.status = RequestStatus::CompleteWithError;
+            request.message = message.to_owned();
+            request.updated_at = now;
+            write_request(tx, &request, false)?;
+            Ok(Cancellation::Cancelled(request))
+        })
     }
 
     fn get_request(&self, request_id: &str) -> Result<Option<Request>, StoreError> {
@@ -556,6 +597,94 @@ mod tests {
             store.return_items("ret-1").unwrap()[0].error.as_deref(),
             Some("denied")
         );
+    }
+
+    #[test]
+    fn a_cancellation_stands_against_later_writers() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("orb.db")).unwrap();
+        assert_eq!(
+            store.cancel_request("req-none", "cancelled", 20).unwrap(),
+            Cancellation::Unknown
+        );
+        let stale = request("req-1", RequestKind::Acquire);
+        store.insert_request(&stale).unwrap();
+        let Cancellation::Cancelled(cancelled) = store
+            .cancel_request("req-1", "cancelled: test", 20)
+            .unwrap()
+        else {
+            panic!("a running request is cancellable")
+        };
+        assert_eq!(cancelled.phase, Phase::Cancelled);
+        assert_eq!(cancelled.status, RequestStatus::CompleteWithError);
+        assert_eq!(cancelled.owner.as_deref(), Some("host:1"));
+
+        // A writer that read the request before the cancellation cannot undo it.
+        let mut late = stale.clone();
+        late.phase = Phase::Submitted;
+        late.status = RequestStatus::Complete;
+        let m = machine("m-1", "req-1", "host-1");
+        assert!(matches!(
+            store.save_progress(&late, std::slice::from_ref(&m)),
+            Err(StoreError::Cancelled(id)) if id == "req-1"
+        ));
+        assert_eq!(store.get_machine("m-1").unwrap(), None, "rolled back");
+        assert_eq!(store.get_request("req-1").unwrap().unwrap(), cancelled);
+
+        // A cancelled request may still be rewritten as cancelled.
+        let mut settled = cancelled.clone();
+        settled.owner = None;
+        store.update_request(&settled).unwrap();
+        assert_eq!(store.get_request("req-1").unwrap().unwrap().owner, None);
+        // Cancelling again finds it cancelled.
+        assert_eq!(
+            store.cancel_request("req-1", "again", 30).unwrap(),
+            Cancellation::Cancelled(settled)
+        );
+
+        // Finished requests and return requests are refused, unchanged.
+        let mut done = request("req-2", RequestKind::Acquire);
+        done.status = RequestStatus::Complete;
+        store.insert_request(&done).unwrap();
+        assert_eq!(
+            store.cancel_request("req-2", "x", 40).unwrap(),
+            Cancellation::Refused(done)
+        );
+        let ret = request("ret-1", RequestKind::Return);
+        store.insert_request(&ret).unwrap();
+        assert_eq!(
+            store.cancel_request("ret-1", "x", 40).unwrap(),
+            Cancellation::Refused(ret)
+        );
+    }
+
+    #[test]
+    fn an_older_database_is_migrated_with_its_rows_and_references() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("orb.db");
+        // A database as orb left it at schema version 2, with a request and its machine.
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(include_str!("../../migrations/0001_initial.sql"))
+            .unwrap();
+        conn.execute_batch(include_str!("../../migrations/0002_machine_tags.sql"))
+            .unwrap();
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        let tx = conn.unchecked_transaction().unwrap();
+        write_request(&tx, &request("req-1", RequestKind::Acquire), true).unwrap();
+        write_machines(&tx, &[machine("m-1", "req-1", "host-1")]).unwrap();
+        tx.commit().unwrap();
+        drop(conn);
+
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.machines_of_request("req-1").unwrap().len(), 1);
+        assert!(matches!(
+            store.cancel_request("req-1", "cancelled", 20).unwrap(),
+            Cancellation::Cancelled(r) if r.phase == Phase::Cancelled
+        ));
+        // References are still enforced on the rebuilt table.
+        assert!(store
+            .upsert_machines(&[machine("m-2", "req-missing", "host-2")])
+            .is_err());
     }
 
     #[test]

@@ -10,10 +10,13 @@
 //!   provision never launches twice.
 //! - The machines of any number of requests are found by tag, one `DescribeInstances` page per
 //!   1,000 instances.
+//! - A cancelled request's fleets, Spot Fleet requests and groups are deleted with their
+//!   instances before anything else is terminated, so nothing replaces them.
 //! - Errors are classified by their AWS code (throttling, capacity, limits, auth, validation,
 //!   not found); retryable ones are retried by the SDK with exponential backoff and jitter
 //!   within the operation timeout.
 
+mod cancel;
 mod clients;
 pub mod config;
 mod errors;

@@ -8,9 +8,10 @@ use std::time::Instant;
 
 use aws_sdk_ec2::types::{Instance, InstanceStateName};
 use orb_plugin_api::{
-    ErrorKind, HealthCheck, HealthReport, HealthStatus, InstanceTypeInfo, Machine, MachineFailure,
-    MachineState, MetricSample, Provider, ProviderContext, ProviderError, ProvisionRequest,
-    ProvisionResult, StatusQuery, StatusResult, Template, TerminateRequest, TerminateResult,
+    CancelRequest, CancelResult, ErrorKind, HealthCheck, HealthReport, HealthStatus,
+    InstanceTypeInfo, Machine, MachineFailure, MachineState, MetricSample, Provider,
+    ProviderContext, ProviderError, ProvisionRequest, ProvisionResult, StatusQuery, StatusResult,
+    Template, TerminateRequest, TerminateResult,
 };
 use tokio::runtime::Runtime;
 
@@ -467,6 +468,11 @@ impl Provider for AwsProvider {
 
     fn instance_types(&self, names: Vec<String>) -> Result<Vec<InstanceTypeInfo>, ProviderError> {
         self.runtime.block_on(self.describe_types(&names))
+    }
+
+    fn cancel_request(&self, request: CancelRequest) -> Result<CancelResult, ProviderError> {
+        self.runtime
+            .block_on(crate::cancel::cancel(&self.ctx(), &request))
     }
 
     fn metrics(&self) -> Result<Vec<MetricSample>, ProviderError> {

@@ -1,6 +1,7 @@
 //! What moto cannot show, checked through the real SDK clients with an HTTP client that answers
 //! each call with a canned response and records the requests: the order of calls that returns
-//! machines from a `maintain` fleet, and retries of throttled calls.
+//! machines from a `maintain` fleet, a cancel that cannot delete a fleet, and retries of
+//! throttled calls.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -118,17 +119,9 @@ async fn returning_k_machines_of_a_maintain_fleet_terminates_exactly_those_and_l
         .unwrap();
 
     let calls = http.bodies();
-    let actions: Vec<&str> = calls
-        .iter()
-        .map(|b| {
-            b.split('&')
-                .find_map(|p| p.strip_prefix("Action="))
-                .unwrap_or("?")
-        })
-        .collect();
     // The target is lowered before anything is terminated, and the fleet is kept (2 left).
     assert_eq!(
-        actions,
+        actions(&http),
         [
             "DescribeFleets",
             "ModifyFleet",
@@ -151,6 +144,63 @@ async fn returning_k_machines_of_a_maintain_fleet_terminates_exactly_those_and_l
         !terminate.contains("InstanceId.2"),
         "exactly the returned machine: {terminate}"
     );
+}
+
+/// The `Action` of each recorded call.
+fn actions(http: &Replay) -> Vec<String> {
+    http.bodies()
+        .iter()
+        .map(|b| {
+            b.split('&')
+                .find_map(|p| p.strip_prefix("Action="))
+                .unwrap_or("?")
+                .to_owned()
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_fleet_that_cannot_be_deleted_stops_the_cancel_before_any_termination() {
+    let (http, clients) =
+        replay(vec![
+            (
+                200,
+                format!(
+            "<DescribeInstancesResponse {NS}><requestId>1</requestId><reservationSet><item>\
+             <reservationId>r-1</reservationId><instancesSet><item><instanceId>i-1</instanceId>\
+             <instanceState><code>16</code><name>running</name></instanceState>\
+             <tagSet><item><key>orb:request-id</key><value>req-1</value></item></tagSet>\
+             </item></instancesSet></item></reservationSet></DescribeInstancesResponse>"),
+            ),
+            (
+                200,
+                format!(
+            "<DeleteFleetsResponse {NS}><requestId>2</requestId><successfulFleetDeletionSet/>\
+             <unsuccessfulFleetDeletionSet><item><fleetId>fleet-1</fleetId><error>\
+             <code>fleetNotInDeletableState</code><message>The fleet is modifying.</message>\
+             </error></item></unsuccessfulFleetDeletionSet></DeleteFleetsResponse>"),
+            ),
+        ]);
+    let config = AwsConfig::default();
+    let ctx = Ctx {
+        clients: &clients,
+        config: &config,
+        instance: "aws-test",
+    };
+    let request = orb_plugin_api::CancelRequest {
+        request_id: "req-1".into(),
+        resource_ids: vec!["fleet-1".into()],
+    };
+    let error = crate::cancel::cancel(&ctx, &request).await.unwrap_err();
+    assert!(error.retryable);
+    assert!(error.message.contains("fleet-1"), "{}", error.message);
+    assert!(
+        error.message.contains("fleetNotInDeletableState"),
+        "{}",
+        error.message
+    );
+    // The fleet would replace its instances: none was terminated.
+    assert_eq!(actions(&http), ["DescribeInstances", "DeleteFleets"]);
 }
 
 #[tokio::test]

@@ -1,0 +1,178 @@
+//! Cancelling a request through `machine_status` and `terminate_machines`: what a provider
+//! without a cancel of its own does, and what the host gets from a library built before
+//! `cancel_request` was part of the interface.
+
+use abi_stable::std_types::{RErr, ROk, RStr};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::ffi::{FfiProvider, FfiResult};
+use crate::{
+    CancelRequest, CancelResult, ErrorKind, MachineRef, MachineState, ProviderError, StatusQuery,
+    StatusResult, TerminateRequest, TerminateResult,
+};
+
+/// Finds the request's machines with `status` and terminates those not gone with `terminate`.
+///
+/// Enough for a provider whose machines nothing replaces; a provider with fleets or groups
+/// must also delete those, and so implement its own cancel.
+pub fn cancel_by_terminating(
+    request: &CancelRequest,
+    status: impl FnOnce(StatusQuery) -> Result<StatusResult, ProviderError>,
+    terminate: impl FnOnce(TerminateRequest) -> Result<TerminateResult, ProviderError>,
+) -> Result<CancelResult, ProviderError> {
+    let found = status(StatusQuery {
+        request_ids: vec![request.request_id.clone()],
+        resource_ids: request.resource_ids.clone(),
+        machine_ids: Vec::new(),
+    })?;
+    let mut live: Vec<_> = found
+        .machines
+        .into_iter()
+        .filter(|m| !m.state.is_gone())
+        .filter(|m| {
+            m.request_id.as_deref() == Some(request.request_id.as_str())
+                || m.resource_id
+                    .as_ref()
+                    .is_some_and(|r| request.resource_ids.contains(r))
+        })
+        .collect();
+    if live.is_empty() {
+        return Ok(CancelResult::default());
+    }
+    let done = terminate(TerminateRequest {
+        request_id: request.request_id.clone(),
+        machines: live
+            .iter()
+            .map(|m| MachineRef {
+                machine_id: m.machine_id.clone(),
+                request_id: Some(request.request_id.clone()),
+                resource_id: m.resource_id.clone(),
+            })
+            .collect(),
+    })?;
+    live.retain(|m| done.terminating.contains(&m.machine_id));
+    for m in &mut live {
+        m.state = MachineState::ShuttingDown;
+    }
+    Ok(CancelResult {
+        terminating: live,
+        released: Vec::new(),
+    })
+}
+
+/// [`cancel_by_terminating`] over a provider object's JSON methods: the default of
+/// [`FfiProvider::cancel_request`], run by the host for libraries that lack it.
+pub(crate) fn cancel_across<P: FfiProvider + ?Sized>(provider: &P, input: RStr<'_>) -> FfiResult {
+    let result = decode::<CancelRequest>("cancel_request", input.as_str()).and_then(|request| {
+        cancel_by_terminating(
+            &request,
+            |query| across("machine_status", &query, |i| provider.machine_status(i)),
+            |call| {
+                across("terminate_machines", &call, |i| {
+                    provider.terminate_machines(i)
+                })
+            },
+        )
+    });
+    match result.and_then(|r| {
+        serde_json::to_string(&r).map_err(|e| protocol("cancel_request", "encode the output", e))
+    }) {
+        Ok(json) => ROk(json.into()),
+        Err(e) => RErr(e.into()),
+    }
+}
+
+/// Calls one JSON method of a provider object with `input`.
+fn across<I: Serialize, O: DeserializeOwned>(
+    operation: &str,
+    input: &I,
+    call: impl FnOnce(RStr<'_>) -> FfiResult,
+) -> Result<O, ProviderError> {
+    let input =
+        serde_json::to_string(input).map_err(|e| protocol(operation, "encode the input", e))?;
+    let output = call(RStr::from_str(&input))
+        .into_result()
+        .map_err(ProviderError::from)?;
+    decode(operation, output.as_str())
+}
+
+fn decode<T: DeserializeOwned>(operation: &str, json: &str) -> Result<T, ProviderError> {
+    serde_json::from_str(json).map_err(|e| protocol(operation, "read the JSON", e))
+}
+
+fn protocol(operation: &str, what: &str, e: serde_json::Error) -> ProviderError {
+    ProviderError::new(
+        ErrorKind::Protocol,
+        format!("{operation}: could not {what}: {e}"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Machine;
+
+    fn machine(id: &str, request: &str, state: MachineState) -> Machine {
+        serde_json::from_value(serde_json::json!({
+            "machineId": id, "requestId": request, "state": state.as_str()
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn terminates_only_the_live_machines_of_the_request() {
+        let request = CancelRequest {
+            request_id: "req-1".into(),
+            resource_ids: vec![],
+        };
+        let mut asked = None;
+        let result = cancel_by_terminating(
+            &request,
+            |q| {
+                assert_eq!(q.request_ids, vec!["req-1".to_owned()]);
+                Ok(StatusResult {
+                    machines: vec![
+                        machine("m-1", "req-1", MachineState::Running),
+                        machine("m-2", "req-1", MachineState::Terminated),
+                        machine("m-3", "req-other", MachineState::Running),
+                        machine("m-4", "req-1", MachineState::Pending),
+                    ],
+                })
+            },
+            |t| {
+                asked = Some(
+                    t.machines
+                        .iter()
+                        .map(|m| m.machine_id.clone())
+                        .collect::<Vec<_>>(),
+                );
+                Ok(TerminateResult {
+                    terminating: vec!["m-1".into()],
+                    already_gone: vec!["m-4".into()],
+                    failed: vec![],
+                })
+            },
+        )
+        .unwrap();
+        assert_eq!(asked.unwrap(), vec!["m-1".to_owned(), "m-4".to_owned()]);
+        assert_eq!(result.terminating.len(), 1);
+        assert_eq!(result.terminating[0].machine_id, "m-1");
+        assert_eq!(result.terminating[0].state, MachineState::ShuttingDown);
+    }
+
+    #[test]
+    fn nothing_to_terminate_makes_no_terminate_call() {
+        let request = CancelRequest {
+            request_id: "req-1".into(),
+            resource_ids: vec![],
+        };
+        let result = cancel_by_terminating(
+            &request,
+            |_| Ok(StatusResult::default()),
+            |_| panic!("terminate must not be called"),
+        )
+        .unwrap();
+        assert!(result.terminating.is_empty());
+    }
+}

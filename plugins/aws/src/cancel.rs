@@ -1,0 +1,202 @@
+//! Cancelling a request. Its EC2 fleets, Spot Fleet requests and Auto Scaling groups are
+//! deleted first, with their instances, so nothing replaces what is terminated next. Then every
+//! instance tagged with the request that is still running is terminated: RunInstances batches,
+//! and instances a fleet launched that nobody has reported yet. Last, the request's launch
+//! templates are deleted.
+//!
+//! A resource already gone counts as released, so cancelling twice is safe. A resource that
+//! cannot be deleted stops the cancel before the tagged instances are terminated (its fleet
+//! would replace them); the error is retryable.
+
+use aws_sdk_ec2::types::InstanceStateName;
+use orb_plugin_api::{CancelRequest, CancelResult, ErrorKind, MachineState, ProviderError};
+
+use crate::errors::sdk_error;
+use crate::handlers::{clean_up_launch_templates, owner_of, terminate, Ctx};
+use crate::instances::{by_requests, to_machine};
+use crate::template::Api;
+
+/// Releases the request's resources and terminates its instances.
+pub async fn cancel(ctx: &Ctx<'_>, request: &CancelRequest) -> Result<CancelResult, ProviderError> {
+    let of = |api: Api| -> Vec<String> {
+        request
+            .resource_ids
+            .iter()
+            .filter(|r| owner_of(r) == api)
+            .cloned()
+            .collect()
+    };
+    // The request's instances, found before their fleets go (deleting a fleet may terminate
+    // them at once): all of them are the cancel's to report.
+    let instances =
+        by_requests(&ctx.clients.ec2, std::slice::from_ref(&request.request_id)).await?;
+    let live: Vec<_> = instances
+        .iter()
+        .filter(|i| {
+            !matches!(
+                i.state().and_then(|s| s.name()),
+                Some(InstanceStateName::Terminated)
+            )
+        })
+        .collect();
+
+    let mut released = Vec::new();
+    let mut refused = Vec::new();
+    delete_fleets(ctx, of(Api::Ec2Fleet), &mut released, &mut refused).await?;
+    cancel_spot_fleets(ctx, of(Api::SpotFleet), &mut released, &mut refused).await?;
+    delete_groups(ctx, of(Api::Asg), &mut released, &mut refused).await?;
+    if !refused.is_empty() {
+        return Err(ProviderError::new(
+            ErrorKind::Internal,
+            format!(
+                "could not release {}; the request's other instances were left as they are: cancel again to retry",
+                refused.join("; ")
+            ),
+        )
+        .with_retryable(true));
+    }
+
+    // What the deletions left running: instances of no fleet, and any a fleet kept.
+    let running: Vec<String> = if live.is_empty() {
+        Vec::new()
+    } else {
+        by_requests(&ctx.clients.ec2, std::slice::from_ref(&request.request_id))
+            .await?
+            .iter()
+            .filter(|i| {
+                !matches!(
+                    i.state().and_then(|s| s.name()),
+                    Some(InstanceStateName::Terminated | InstanceStateName::ShuttingDown)
+                )
+            })
+            .filter_map(|i| i.instance_id().map(str::to_owned))
+            .collect()
+    };
+    terminate(ctx, &running).await?;
+    clean_up_launch_templates(ctx, &request.request_id).await;
+    let terminating = live
+        .into_iter()
+        .map(|i| {
+            let mut m = to_machine(i);
+            m.state = MachineState::ShuttingDown;
+            m
+        })
+        .collect();
+    tracing::info!(request_id = %request.request_id, released = ?released, terminated = running.len(), "request cancelled");
+    Ok(CancelResult {
+        terminating,
+        released,
+    })
+}
+
+/// Deletes EC2 fleets with their instances; a fleet that no longer exists is released.
+async fn delete_fleets(
+    ctx: &Ctx<'_>,
+    ids: Vec<String>,
+    released: &mut Vec<String>,
+    refused: &mut Vec<String>,
+) -> Result<(), ProviderError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let out = ctx
+        .clients
+        .ec2
+        .delete_fleets()
+        .set_fleet_ids(Some(ids))
+        .terminate_instances(true)
+        .send()
+        .await
+        .map_err(|e| sdk_error("DeleteFleets", e))?;
+    released.extend(
+        out.successful_fleet_deletions()
+            .iter()
+            .filter_map(|f| f.fleet_id().map(str::to_owned)),
+    );
+    for failed in out.unsuccessful_fleet_deletions() {
+        let id = failed.fleet_id().unwrap_or_default();
+        let error = failed.error();
+        match error.and_then(|e| e.code()).map(|c| c.as_str()) {
+            Some("fleetIdDoesNotExist") => released.push(id.to_owned()),
+            code => refused.push(format!(
+                "EC2 fleet {id} ({}: {})",
+                code.unwrap_or("unknown"),
+                error.and_then(|e| e.message()).unwrap_or_default()
+            )),
+        }
+    }
+    Ok(())
+}
+
+/// Cancels Spot Fleet requests with their instances; one that no longer exists is released.
+async fn cancel_spot_fleets(
+    ctx: &Ctx<'_>,
+    ids: Vec<String>,
+    released: &mut Vec<String>,
+    refused: &mut Vec<String>,
+) -> Result<(), ProviderError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let out = ctx
+        .clients
+        .ec2
+        .cancel_spot_fleet_requests()
+        .set_spot_fleet_request_ids(Some(ids))
+        .terminate_instances(true)
+        .send()
+        .await
+        .map_err(|e| sdk_error("CancelSpotFleetRequests", e))?;
+    released.extend(
+        out.successful_fleet_requests()
+            .iter()
+            .filter_map(|f| f.spot_fleet_request_id().map(str::to_owned)),
+    );
+    for failed in out.unsuccessful_fleet_requests() {
+        let id = failed.spot_fleet_request_id().unwrap_or_default();
+        let error = failed.error();
+        match error.and_then(|e| e.code()).map(|c| c.as_str()) {
+            Some("fleetRequestIdDoesNotExist") => released.push(id.to_owned()),
+            code => refused.push(format!(
+                "Spot Fleet request {id} ({}: {})",
+                code.unwrap_or("unknown"),
+                error.and_then(|e| e.message()).unwrap_or_default()
+            )),
+        }
+    }
+    Ok(())
+}
+
+/// Force-deletes Auto Scaling groups (the resource id is the group's name); a group that no
+/// longer exists is released.
+async fn delete_groups(
+    ctx: &Ctx<'_>,
+    names: Vec<String>,
+    released: &mut Vec<String>,
+    refused: &mut Vec<String>,
+) -> Result<(), ProviderError> {
+    for name in names {
+        let deleted = ctx
+            .clients
+            .autoscaling
+            .delete_auto_scaling_group()
+            .auto_scaling_group_name(&name)
+            .force_delete(true)
+            .send()
+            .await;
+        match deleted {
+            Ok(_) => released.push(name),
+            Err(e) => {
+                let error = sdk_error("DeleteAutoScalingGroup", e);
+                if error.kind == ErrorKind::NotFound || error.message.contains("not found") {
+                    released.push(name);
+                } else if error.retryable {
+                    return Err(error);
+                } else {
+                    refused.push(format!("Auto Scaling group {name} ({})", error.message));
+                }
+            }
+        }
+    }
+    Ok(())
+}
