@@ -1,14 +1,8 @@
 //! Cancelling a request through `machine_status` and `terminate_machines`: what a provider
-//! without a cancel of its own does, and what the host gets from a library built before
-//! `cancel_request` was part of the interface.
+//! without a cancel of its own does.
 
-use abi_stable::std_types::{RErr, ROk, RStr};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
-
-use crate::ffi::{FfiProvider, FfiResult};
 use crate::{
-    CancelRequest, CancelResult, ErrorKind, MachineRef, MachineState, ProviderError, StatusQuery,
+    CancelRequest, CancelResult, MachineRef, MachineState, ProviderError, StatusQuery,
     StatusResult, TerminateRequest, TerminateResult,
 };
 
@@ -24,7 +18,7 @@ pub fn cancel_by_terminating(
     let found = status(StatusQuery {
         request_ids: vec![request.request_id.clone()],
         resource_ids: request.resource_ids.clone(),
-        machine_ids: Vec::new(),
+        machine_ids: request.machine_ids.clone(),
     })?;
     let mut live: Vec<_> = found
         .machines
@@ -32,6 +26,7 @@ pub fn cancel_by_terminating(
         .filter(|m| !m.state.is_gone())
         .filter(|m| {
             m.request_id.as_deref() == Some(request.request_id.as_str())
+                || request.machine_ids.contains(&m.machine_id)
                 || m.resource_id
                     .as_ref()
                     .is_some_and(|r| request.resource_ids.contains(r))
@@ -61,53 +56,6 @@ pub fn cancel_by_terminating(
     })
 }
 
-/// [`cancel_by_terminating`] over a provider object's JSON methods: the default of
-/// [`FfiProvider::cancel_request`], run by the host for libraries that lack it.
-pub(crate) fn cancel_across<P: FfiProvider + ?Sized>(provider: &P, input: RStr<'_>) -> FfiResult {
-    let result = decode::<CancelRequest>("cancel_request", input.as_str()).and_then(|request| {
-        cancel_by_terminating(
-            &request,
-            |query| across("machine_status", &query, |i| provider.machine_status(i)),
-            |call| {
-                across("terminate_machines", &call, |i| {
-                    provider.terminate_machines(i)
-                })
-            },
-        )
-    });
-    match result.and_then(|r| {
-        serde_json::to_string(&r).map_err(|e| protocol("cancel_request", "encode the output", e))
-    }) {
-        Ok(json) => ROk(json.into()),
-        Err(e) => RErr(e.into()),
-    }
-}
-
-/// Calls one JSON method of a provider object with `input`.
-fn across<I: Serialize, O: DeserializeOwned>(
-    operation: &str,
-    input: &I,
-    call: impl FnOnce(RStr<'_>) -> FfiResult,
-) -> Result<O, ProviderError> {
-    let input =
-        serde_json::to_string(input).map_err(|e| protocol(operation, "encode the input", e))?;
-    let output = call(RStr::from_str(&input))
-        .into_result()
-        .map_err(ProviderError::from)?;
-    decode(operation, output.as_str())
-}
-
-fn decode<T: DeserializeOwned>(operation: &str, json: &str) -> Result<T, ProviderError> {
-    serde_json::from_str(json).map_err(|e| protocol(operation, "read the JSON", e))
-}
-
-fn protocol(operation: &str, what: &str, e: serde_json::Error) -> ProviderError {
-    ProviderError::new(
-        ErrorKind::Protocol,
-        format!("{operation}: could not {what}: {e}"),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,15 +72,20 @@ mod tests {
     fn terminates_only_the_live_machines_of_the_request() {
         let request = CancelRequest {
             request_id: "req-1".into(),
-            resource_ids: vec![],
+            machine_ids: vec!["m-5".into()],
+            ..Default::default()
         };
         let mut asked = None;
         let result = cancel_by_terminating(
             &request,
             |q| {
                 assert_eq!(q.request_ids, vec!["req-1".to_owned()]);
+                assert_eq!(q.machine_ids, vec!["m-5".to_owned()]);
+                let mut untagged = machine("m-5", "", MachineState::Running);
+                untagged.request_id = None;
                 Ok(StatusResult {
                     machines: vec![
+                        untagged,
                         machine("m-1", "req-1", MachineState::Running),
                         machine("m-2", "req-1", MachineState::Terminated),
                         machine("m-3", "req-other", MachineState::Running),
@@ -155,7 +108,10 @@ mod tests {
             },
         )
         .unwrap();
-        assert_eq!(asked.unwrap(), vec!["m-1".to_owned(), "m-4".to_owned()]);
+        assert_eq!(
+            asked.unwrap(),
+            vec!["m-5".to_owned(), "m-1".to_owned(), "m-4".to_owned()]
+        );
         assert_eq!(result.terminating.len(), 1);
         assert_eq!(result.terminating[0].machine_id, "m-1");
         assert_eq!(result.terminating[0].state, MachineState::ShuttingDown);
@@ -165,7 +121,7 @@ mod tests {
     fn nothing_to_terminate_makes_no_terminate_call() {
         let request = CancelRequest {
             request_id: "req-1".into(),
-            resource_ids: vec![],
+            ..Default::default()
         };
         let result = cancel_by_terminating(
             &request,

@@ -84,15 +84,11 @@ pub trait FfiProvider: Send + Sync {
     fn instance_types(&self, input: RStr<'_>) -> FfiResult;
 
     /// Output: a list of [`crate::MetricSample`]s, the provider's own counters.
-    #[sabi(last_prefix_field)]
     fn metrics(&self) -> FfiResult;
 
-    /// Input: [`crate::CancelRequest`]; output: [`crate::CancelResult`]. Appended in 0.1.1: a
-    /// library built before lacks it, and the host then runs this default, which cancels
-    /// through `machine_status` and `terminate_machines`.
-    fn cancel_request(&self, input: RStr<'_>) -> FfiResult {
-        crate::cancel::cancel_across(self, input)
-    }
+    /// Input: [`crate::CancelRequest`]; output: [`crate::CancelResult`].
+    #[sabi(last_prefix_field)]
+    fn cancel_request(&self, input: RStr<'_>) -> FfiResult;
 }
 
 /// The boxed provider object as the host holds it.

@@ -49,11 +49,15 @@
 //! and of every type reachable from it, so a changed signature is refused even when the
 //! version numbers were not bumped.
 //!
-//! Changing the interface therefore means: appending a method at the end of
-//! [`ffi::FfiProvider`] or a field at the end of [`ffi::PluginModule`] (both are prefix types
-//! that older libraries may lack), or adding an optional serde field to a type in [`types`]
-//! (data crosses as JSON, and unknown fields are ignored on both sides). Anything else is a
-//! breaking change and needs a minor bump while the version is 0.x.
+//! Changing the interface therefore means:
+//! - adding an optional serde field to a type in [`types`]: data crosses as JSON, and unknown
+//!   fields are ignored on both sides, so this needs only a patch bump;
+//! - anything else, appending a method to [`ffi::FfiProvider`] included, needs a minor bump
+//!   while the version is 0.x. Both [`ffi::FfiProvider`]'s vtable and [`ffi::PluginModule`] are
+//!   prefix types, but `abi_stable` accepts a prefix type only from a library at least as new
+//!   as the host: a library without a method the host has is refused at load time (measured:
+//!   a 0.1 plugin without `cancel_request` in a host that has it). The version check refuses
+//!   it first, with a clearer message.
 //!
 //! ## Panics
 //! Every entry point the SDK generates runs the vendor's code inside `catch_unwind`. A panic

@@ -257,6 +257,9 @@ pub struct CancelRequest {
     /// The cloud resources its provisioning reported, when it got that far.
     #[serde(default)]
     pub resource_ids: Vec<String>,
+    /// Its machines the host knows of; there may be more.
+    #[serde(default)]
+    pub machine_ids: Vec<String>,
 }
 
 /// What a provider did with a [`CancelRequest`].

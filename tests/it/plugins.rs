@@ -94,6 +94,35 @@ fn a_library_built_against_another_interface_version_is_refused() {
 }
 
 #[test]
+fn a_vendor_provider_without_a_cancel_of_its_own_is_cancelled_through_status_and_terminate() {
+    let sandbox = Sandbox::new();
+    sandbox.add_plugin(external_plugin(), "liborb_provider_external.so");
+    sandbox.write_config(&providers_config(vec![
+        json!({"name": "vendor-1", "type": "external"}),
+    ]));
+    std::fs::write(
+        sandbox.path().join("config/templates.json"),
+        json!({"templates": [{"templateId": "T", "maxNumber": 5, "vmType": "v1", "imageId": "i"}]})
+            .to_string(),
+    )
+    .unwrap();
+    let requested = sandbox
+        .orb(&["machines", "request", "T", "2", "--format", "json"])
+        .expect_code(0)
+        .json();
+    let id = requested["requestId"].as_str().unwrap();
+    // The SDK's default cancel finds the machines through the provider's status method (by
+    // request, and by the ids the host knows) and terminates them.
+    let cancelled = sandbox
+        .orb(&["requests", "cancel", id, "--format", "json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(cancelled["status"], "complete_with_error", "{cancelled}");
+    assert_eq!(cancelled["terminating"], 2, "{cancelled}");
+    assert!(cancelled["returnRequestId"].is_string(), "{cancelled}");
+}
+
+#[test]
 fn libraries_that_are_not_plugins_are_refused() {
     let sandbox = Sandbox::with_mock();
     sandbox.add_plugin(not_a_plugin(), "libnot_a_plugin.so");

@@ -279,38 +279,41 @@ pub fn interface_version() -> String {
 /// [`bumped_interface_version`]: a library of an incompatible interface version.
 pub fn incompatible_plugin() -> &'static Path {
     static LIB: OnceLock<PathBuf> = OnceLock::new();
-    LIB.get_or_init(|| {
-        build_fixture(
-            "incompatible",
-            "external-provider",
-            "liborb_provider_external.so",
-            |src| {
-                // A copy of the workspace holding only the interface crate, at a new version.
-                copy_dir(&repo_root().join("plugin-api"), &src.join("plugin-api"));
-                let root = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
-                let members = root.lines().find(|l| l.starts_with("members")).unwrap();
-                let root = root
-                    .replace(members, "members = [\"plugin-api\"]")
-                    .replace(
-                        "exclude = [\"tests/fixtures\"]",
-                        "exclude = [\"external-provider\"]",
-                    )
-                    .replacen(
-                        &format!("version = \"{}\"", interface_version()),
-                        &format!("version = \"{}\"", bumped_interface_version()),
-                        1,
-                    );
-                std::fs::write(src.join("Cargo.toml"), root).unwrap();
-                let manifest = src.join("external-provider/Cargo.toml");
-                rewrite(
-                    &manifest,
-                    "path = \"../../../plugin-api\"",
-                    "path = \"../plugin-api\"",
+    LIB.get_or_init(|| external_against_copy("incompatible", &bumped_interface_version()))
+}
+
+/// The external provider fixture built against a copy of the workspace holding only the
+/// interface crate, at `version`.
+fn external_against_copy(name: &str, version: &str) -> PathBuf {
+    build_fixture(
+        name,
+        "external-provider",
+        "liborb_provider_external.so",
+        |src| {
+            copy_dir(&repo_root().join("plugin-api"), &src.join("plugin-api"));
+            let root = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
+            let members = root.lines().find(|l| l.starts_with("members")).unwrap();
+            let root = root
+                .replace(members, "members = [\"plugin-api\"]")
+                .replace(
+                    "exclude = [\"tests/fixtures\"]",
+                    "exclude = [\"external-provider\"]",
+                )
+                .replacen(
+                    &format!("version = \"{}\"", interface_version()),
+                    &format!("version = \"{version}\""),
+                    1,
                 );
-                manifest
-            },
-        )
-    })
+            std::fs::write(src.join("Cargo.toml"), root).unwrap();
+            let manifest = src.join("external-provider/Cargo.toml");
+            rewrite(
+                &manifest,
+                "path = \"../../../plugin-api\"",
+                "path = \"../plugin-api\"",
+            );
+            manifest
+        },
+    )
 }
 
 /// A shared library that is not an orb plugin.

@@ -143,6 +143,12 @@ impl Broker {
         let call = CancelRequest {
             request_id: request.request_id.clone(),
             resource_ids: request.resource_ids.clone(),
+            machine_ids: self
+                .store
+                .machines_of_request(&request.request_id)?
+                .into_iter()
+                .map(|m| m.machine_id)
+                .collect(),
         };
         let answer = match self.provider_named(&request.provider_instance).await {
             Ok(provider) => with_retries("cancel_request", || provider.cancel_request(&call))

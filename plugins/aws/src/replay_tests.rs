@@ -190,6 +190,7 @@ async fn a_fleet_that_cannot_be_deleted_stops_the_cancel_before_any_termination(
     let request = orb_plugin_api::CancelRequest {
         request_id: "req-1".into(),
         resource_ids: vec!["fleet-1".into()],
+        ..Default::default()
     };
     let error = crate::cancel::cancel(&ctx, &request).await.unwrap_err();
     assert!(error.retryable);
