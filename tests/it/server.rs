@@ -316,6 +316,16 @@ fn the_api_drives_requests_and_returns_to_completion() {
         "healthy"
     );
 
+    // Health probes reuse the server's provider instance instead of building their own.
+    for _ in 0..3 {
+        assert_eq!(server.get("/health").0, 200);
+    }
+    assert_eq!(
+        site.log().matches("provider instance built").count(),
+        1,
+        "one provider instance per server"
+    );
+
     // The CLI works on the same database while the server runs.
     let listed = site.orb(&["requests", "list", "--format", "json"]).json();
     assert_eq!(listed["requests"].as_array().unwrap().len(), 3);

@@ -25,7 +25,7 @@ use crate::cli::App;
 use crate::config::{Env, OrbConfig, Paths, ProviderInstanceConfig};
 use crate::plugins::{ProviderCallError, ProviderHandle};
 use crate::providers::{FactoryError, ProviderFactory};
-use crate::storage::{SqliteStore, Store, StoreError};
+use crate::storage::{Offloaded, SqliteStore, Store, StoreError};
 use crate::templates::{hf_attributes, host_problems, instance_type_of, load_catalog, Catalog};
 
 pub use cancel::Cancelled;
@@ -95,7 +95,7 @@ impl Broker {
             );
         }
         let path = database_path(app);
-        let store = SqliteStore::open(&path)?;
+        let store = Offloaded(SqliteStore::open(&path)?);
         Ok(Broker {
             config: config.clone(),
             paths: app.paths.clone(),
@@ -267,6 +267,22 @@ impl Broker {
             }
         }
         all
+    }
+
+    /// The health of every enabled provider instance, checked through the instances this
+    /// broker keeps (built once): whether none is unhealthy, and the report.
+    pub async fn provider_health(&self) -> (bool, Value) {
+        let instances: Vec<&ProviderInstanceConfig> = self
+            .config
+            .provider
+            .providers
+            .iter()
+            .filter(|p| p.enabled)
+            .collect();
+        crate::providers::health::report(&instances, |instance| async move {
+            self.provider(instance).await.map_err(|e| e.to_string())
+        })
+        .await
     }
 
     /// Every problem of `template`, at once: what Host Factory requires of any template, and

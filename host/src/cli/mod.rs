@@ -19,7 +19,7 @@ use serde_json::Value;
 
 pub use app::App;
 pub use hostfactory_cmd::HfCall;
-pub use providers_cmd::{health as providers_health, list as providers_list};
+pub use providers_cmd::list as providers_list;
 
 use crate::broker::BrokerError;
 use crate::domain::{RequestKind, RequestStatus};

@@ -96,7 +96,10 @@ impl ProviderFactory {
             error: ProviderError::internal(format!("the constructor did not complete: {e}")),
         })?;
         match built {
-            Ok(object) => Ok(ProviderHandle::new(&name, &provider_type, object)),
+            Ok(object) => {
+                tracing::debug!(instance = %name, provider_type, "provider instance built");
+                Ok(ProviderHandle::new(&name, &provider_type, object))
+            }
             Err(error) => Err(FactoryError::Construct {
                 instance: name,
                 error,

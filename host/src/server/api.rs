@@ -19,7 +19,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 use super::error::ApiError;
 use super::{auth, rate_limit, AppState};
 use crate::broker::MachineSpec;
-use crate::cli::{providers_health, providers_list};
+use crate::cli::providers_list;
 use crate::domain::{RequestKind, RequestStatus};
 use crate::hostfactory::output;
 use crate::storage::{MachineFilter, RequestFilter};
@@ -382,14 +382,7 @@ async fn list_providers(State(s): State<AppState>) -> ApiResult {
 #[utoipa::path(get, path = "/api/v1/providers/health", tag = "providers", security(("bearer" = [])),
     responses((status = 200, description = "Health of every enabled instance", body = Object)))]
 async fn provider_health(State(s): State<AppState>) -> ApiResult {
-    let outcome = providers_health(&s.app, None).await.map_err(|e| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "ProviderUnavailable",
-            e.to_string(),
-        )
-    })?;
-    Ok(Json(outcome.value).into_response())
+    Ok(Json(s.broker.provider_health().await.1).into_response())
 }
 
 /// 200 while the process serves.
@@ -402,10 +395,8 @@ async fn livez() -> Json<Value> {
 #[utoipa::path(get, path = "/health", tag = "probes",
     responses((status = 200, description = "Every provider is healthy", body = Object), (status = 503, description = "A provider is unhealthy", body = Object)))]
 async fn health(State(s): State<AppState>) -> ApiResult {
-    let outcome = providers_health(&s.app, None)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "Unhealthy", e.to_string()))?;
-    let status = if outcome.success {
+    let (healthy, report) = s.broker.provider_health().await;
+    let status = if healthy {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
@@ -413,8 +404,8 @@ async fn health(State(s): State<AppState>) -> ApiResult {
     let body = json!({
         "service": "orb",
         "version": env!("CARGO_PKG_VERSION"),
-        "status": if outcome.success { "healthy" } else { "unhealthy" },
-        "checks": outcome.value["providers"],
+        "status": if healthy { "healthy" } else { "unhealthy" },
+        "checks": report["providers"],
     });
     Ok((status, Json(body)).into_response())
 }

@@ -5,10 +5,12 @@
 //! leaves the state consistent, and many `orb` processes share one database safely.
 
 mod migrations;
+mod offload;
 mod sqlite;
 
 use crate::domain::{MachineRecord, Phase, Request, RequestKind, RequestStatus, ReturnItem};
 
+pub use offload::Offloaded;
 pub use sqlite::SqliteStore;
 
 /// A storage failure.

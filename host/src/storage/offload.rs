@@ -1,0 +1,141 @@
+//! A store whose calls never stall the async runtime.
+//!
+//! Store calls block: a committed write waits for the disk (`synchronous = FULL`), and any
+//! call may wait for another process's write lock. On the server's multi-threaded runtime a
+//! blocked worker thread would stall every task queued on it, so each call runs in tokio's
+//! `block_in_place`: the worker hands its queue to another thread first. Elsewhere (the CLI's
+//! single-threaded runtime, blocking threads, tests) the call runs as it is.
+
+use tokio::runtime::{Handle, RuntimeFlavor};
+
+use super::{Cancellation, MachineFilter, RequestFilter, Store, StoreError};
+use crate::domain::{MachineRecord, Request, ReturnItem};
+
+/// Wraps a [`Store`] so its calls hand the async worker's other tasks off while they block.
+pub struct Offloaded<S>(pub S);
+
+fn offload<T>(call: impl FnOnce() -> T) -> T {
+    match Handle::try_current() {
+        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(call)
+        }
+        _ => call(),
+    }
+}
+
+impl<S: Store> Store for Offloaded<S> {
+    fn insert_request(&self, request: &Request) -> Result<(), StoreError> {
+        offload(|| self.0.insert_request(request))
+    }
+
+    fn update_request(&self, request: &Request) -> Result<(), StoreError> {
+        offload(|| self.0.update_request(request))
+    }
+
+    fn cancel_request(
+        &self,
+        request_id: &str,
+        message: &str,
+        now: i64,
+    ) -> Result<Cancellation, StoreError> {
+        offload(|| self.0.cancel_request(request_id, message, now))
+    }
+
+    fn get_request(&self, request_id: &str) -> Result<Option<Request>, StoreError> {
+        offload(|| self.0.get_request(request_id))
+    }
+
+    fn list_requests(&self, filter: &RequestFilter) -> Result<Vec<Request>, StoreError> {
+        offload(|| self.0.list_requests(filter))
+    }
+
+    fn save_progress(
+        &self,
+        request: &Request,
+        machines: &[MachineRecord],
+    ) -> Result<(), StoreError> {
+        offload(|| self.0.save_progress(request, machines))
+    }
+
+    fn upsert_machines(&self, machines: &[MachineRecord]) -> Result<(), StoreError> {
+        offload(|| self.0.upsert_machines(machines))
+    }
+
+    fn get_machine(&self, machine_id: &str) -> Result<Option<MachineRecord>, StoreError> {
+        offload(|| self.0.get_machine(machine_id))
+    }
+
+    fn find_machine_by_name(&self, name: &str) -> Result<Option<MachineRecord>, StoreError> {
+        offload(|| self.0.find_machine_by_name(name))
+    }
+
+    fn machines_of_request(&self, request_id: &str) -> Result<Vec<MachineRecord>, StoreError> {
+        offload(|| self.0.machines_of_request(request_id))
+    }
+
+    fn list_machines(&self, filter: &MachineFilter) -> Result<Vec<MachineRecord>, StoreError> {
+        offload(|| self.0.list_machines(filter))
+    }
+
+    fn active_machines_of_template(&self, template_id: &str) -> Result<u32, StoreError> {
+        offload(|| self.0.active_machines_of_template(template_id))
+    }
+
+    fn insert_return(&self, request: &Request, items: &[ReturnItem]) -> Result<(), StoreError> {
+        offload(|| self.0.insert_return(request, items))
+    }
+
+    fn return_items(&self, return_request_id: &str) -> Result<Vec<ReturnItem>, StoreError> {
+        offload(|| self.0.return_items(return_request_id))
+    }
+
+    fn request_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
+        offload(|| self.0.request_counts())
+    }
+
+    fn machine_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        offload(|| self.0.machine_counts())
+    }
+
+    fn set_return_errors(
+        &self,
+        return_request_id: &str,
+        errors: &[(String, String)],
+    ) -> Result<(), StoreError> {
+        offload(|| self.0.set_return_errors(return_request_id, errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::SqliteStore;
+
+    /// A store call from a task on a multi-threaded runtime leaves the worker's other tasks
+    /// running: with one worker, a task spawned by the calling task runs while the call blocks.
+    #[test]
+    fn a_blocked_call_does_not_stall_other_tasks() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let store = Offloaded(SqliteStore::open(&dir.path().join("orb.db")).unwrap());
+        runtime.block_on(async move {
+            tokio::spawn(async move {
+                let (tx, rx) = std::sync::mpsc::channel();
+                let other = tokio::spawn(async move { tx.send(()).unwrap() });
+                // Only possible if this call gave the only worker's queue away.
+                offload(|| {
+                    rx.recv_timeout(std::time::Duration::from_secs(10))
+                        .expect("the other task ran while this call blocked")
+                });
+                other.await.unwrap();
+                assert!(store.machine_counts().unwrap().is_empty());
+            })
+            .await
+            .unwrap();
+        });
+    }
+}
