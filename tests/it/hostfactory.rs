@@ -80,6 +80,17 @@ fn settle(site: &HfSite, request_id: &str, limit: Duration) -> Value {
     }
 }
 
+/// The state of every stored machine, as `orb machines list` shows them, newest first.
+fn stored_states(site: &HfSite) -> Vec<String> {
+    let all = site.orb(&["machines", "list", "--format", "json"]).json();
+    all["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["status"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 fn machines(status: &Value) -> &Vec<Value> {
     status["machines"].as_array().expect("a machines list")
 }
@@ -608,14 +619,11 @@ fn orphans_of_a_killed_provision_are_adopted_or_terminated_by_configuration() {
         let orphaned = kill_midway(&site);
         // Host Factory's next periodic call, about other machines, sweeps the orphan.
         site.call("getReturnRequests", &json!({})).expect_code(0);
-        let all = site.orb(&["machines", "list", "--format", "json"]).json();
-        let states: Vec<&str> = all["machines"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["status"].as_str().unwrap())
-            .collect();
-        assert_eq!(states, [expected_state, expected_state], "{policy}: {all}");
+        assert_eq!(
+            stored_states(&site),
+            [expected_state, expected_state],
+            "{policy}"
+        );
         let listed = site
             .orb(&["requests", "list", "--kind", "acquire", "--format", "json"])
             .json();
@@ -657,14 +665,7 @@ fn the_operator_cli_cancels_a_running_request() {
         .unwrap()
         .contains("cancelled: job finished early"));
     assert!(machines(&s).iter().all(|m| m["result"] == "fail"), "{s}");
-    let all = site.orb(&["machines", "list", "--format", "json"]).json();
-    let states: Vec<&str> = all["machines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["status"].as_str().unwrap())
-        .collect();
-    assert_eq!(states, ["shutting-down", "shutting-down"], "{all}");
+    assert_eq!(stored_states(&site), ["shutting-down", "shutting-down"]);
 
     // A finished request cannot be cancelled, nor can an unknown one: exit 1, and why.
     let ret = cancelled["returnRequestId"].as_str().unwrap();
@@ -698,14 +699,7 @@ fn a_cancelled_request_whose_provision_was_killed_is_undone() {
     assert!(site
         .log()
         .contains("undoing a cancelled request whose provisioning was interrupted"));
-    let all = site.orb(&["machines", "list", "--format", "json"]).json();
-    let states: Vec<&str> = all["machines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["status"].as_str().unwrap())
-        .collect();
-    assert_eq!(states, ["shutting-down", "shutting-down"], "{all}");
+    assert_eq!(stored_states(&site), ["shutting-down", "shutting-down"]);
     assert_eq!(status(&site, &request_id)["status"], "complete_with_error");
 }
 

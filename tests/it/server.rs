@@ -92,6 +92,16 @@ impl Server {
         self.call("POST", path, Some(body), None)
     }
 
+    /// Asks for `count` machines of template `Small`; returns the request id.
+    fn request(&self, count: u32) -> String {
+        let (code, accepted) = self.post(
+            "/api/v1/machines/request",
+            json!({"templateId": "Small", "machineCount": count}),
+        );
+        assert_eq!(code, 202, "{accepted}");
+        accepted["requestId"].as_str().unwrap().to_owned()
+    }
+
     fn delete(&self, path: &str) -> (u16, Value) {
         self.call("DELETE", path, None, None)
     }
@@ -439,11 +449,7 @@ fn a_running_request_is_cancelled_and_its_machines_terminated() {
         json!({"reconcile_interval_seconds": 1}),
     );
     let server = Server::start(&site);
-    let (_, accepted) = server.post(
-        "/api/v1/machines/request",
-        json!({"templateId": "Small", "machineCount": 2}),
-    );
-    let id = accepted["requestId"].as_str().unwrap().to_owned();
+    let id = server.request(2);
     wait_for_machines(&server, &id, |m| m.len() == 2);
 
     let (code, cancelled) = server.delete(&format!(
@@ -499,11 +505,7 @@ fn a_cancel_during_provisioning_undoes_what_the_provision_made() {
         json!({"reconcile_interval_seconds": 1}),
     );
     let server = Server::start(&site);
-    let (_, accepted) = server.post(
-        "/api/v1/machines/request",
-        json!({"templateId": "Small", "machineCount": 2}),
-    );
-    let id = accepted["requestId"].as_str().unwrap().to_owned();
+    let id = server.request(2);
     let (code, cancelled) = server.delete(&format!("/api/v1/requests/{id}"));
     assert_eq!(code, 200, "{cancelled}");
     assert_eq!(cancelled["inFlight"], true, "{cancelled}");
@@ -531,14 +533,8 @@ fn the_stream_follows_a_request_until_it_is_done() {
         json!({"reconcile_interval_seconds": 1}),
     );
     let server = Server::start(&site);
-    let (_, accepted) = server.post(
-        "/api/v1/machines/request",
-        json!({"templateId": "Small", "machineCount": 1}),
-    );
-    let events = server.stream(&format!(
-        "/api/v1/requests/{}/stream",
-        accepted["requestId"].as_str().unwrap()
-    ));
+    let id = server.request(1);
+    let events = server.stream(&format!("/api/v1/requests/{id}/stream"));
     let names: Vec<&str> = events.iter().map(|(e, _)| e.as_str()).collect();
     assert!(names.len() >= 2 && names[0] == "status", "{events:?}");
     assert_eq!(events.first().unwrap().1["status"], "running");

@@ -40,17 +40,16 @@ pub async fn cancel(ctx: &Ctx<'_>, request: &CancelRequest) -> Result<CancelResu
         })
         .collect();
 
-    let mut released = Vec::new();
-    let mut refused = Vec::new();
-    delete_fleets(ctx, of(Api::Ec2Fleet), &mut released, &mut refused).await?;
-    cancel_spot_fleets(ctx, of(Api::SpotFleet), &mut released, &mut refused).await?;
-    delete_groups(ctx, of(Api::Asg), &mut released, &mut refused).await?;
-    if !refused.is_empty() {
+    let mut released = Released::default();
+    delete_fleets(ctx, of(Api::Ec2Fleet), &mut released).await?;
+    cancel_spot_fleets(ctx, of(Api::SpotFleet), &mut released).await?;
+    delete_groups(ctx, of(Api::Asg), &mut released).await?;
+    if !released.refused.is_empty() {
         return Err(ProviderError::new(
             ErrorKind::Internal,
             format!(
                 "could not release {}; the request's other instances were left as they are: cancel again to retry",
-                refused.join("; ")
+                released.refused.join("; ")
             ),
         )
         .with_retryable(true));
@@ -82,19 +81,53 @@ pub async fn cancel(ctx: &Ctx<'_>, request: &CancelRequest) -> Result<CancelResu
             m
         })
         .collect();
-    tracing::info!(request_id = %request.request_id, released = ?released, terminated = running.len(), "request cancelled");
+    tracing::info!(request_id = %request.request_id, released = ?released.done, terminated = running.len(), "request cancelled");
     Ok(CancelResult {
         terminating,
-        released,
+        released: released.done,
     })
 }
 
-/// Deletes EC2 fleets with their instances; a fleet that no longer exists is released.
+/// What deleting a request's resources did.
+#[derive(Default)]
+struct Released {
+    /// Resources deleted, or gone already.
+    done: Vec<String>,
+    /// Resources that could not be deleted, each with why.
+    refused: Vec<String>,
+}
+
+impl Released {
+    /// Takes the outcome of a batch delete of resources of one kind (`what`): the ids deleted,
+    /// and the failures as (id, error code, message). `gone` is the code that means the
+    /// resource no longer exists, which counts as deleted.
+    fn take<'a>(
+        &mut self,
+        what: &str,
+        gone: &str,
+        deleted: impl Iterator<Item = &'a str>,
+        failed: impl Iterator<Item = (&'a str, Option<&'a str>, Option<&'a str>)>,
+    ) {
+        self.done.extend(deleted.map(str::to_owned));
+        for (id, code, message) in failed {
+            if code == Some(gone) {
+                self.done.push(id.to_owned());
+            } else {
+                self.refused.push(format!(
+                    "{what} {id} ({}: {})",
+                    code.unwrap_or("unknown"),
+                    message.unwrap_or_default()
+                ));
+            }
+        }
+    }
+}
+
+/// Deletes EC2 fleets with their instances.
 async fn delete_fleets(
     ctx: &Ctx<'_>,
     ids: Vec<String>,
-    released: &mut Vec<String>,
-    refused: &mut Vec<String>,
+    released: &mut Released,
 ) -> Result<(), ProviderError> {
     if ids.is_empty() {
         return Ok(());
@@ -108,32 +141,29 @@ async fn delete_fleets(
         .send()
         .await
         .map_err(|e| sdk_error("DeleteFleets", e))?;
-    released.extend(
+    released.take(
+        "EC2 fleet",
+        "fleetIdDoesNotExist",
         out.successful_fleet_deletions()
             .iter()
-            .filter_map(|f| f.fleet_id().map(str::to_owned)),
+            .filter_map(|f| f.fleet_id()),
+        out.unsuccessful_fleet_deletions().iter().map(|f| {
+            let error = f.error();
+            (
+                f.fleet_id().unwrap_or_default(),
+                error.and_then(|e| e.code()).map(|c| c.as_str()),
+                error.and_then(|e| e.message()),
+            )
+        }),
     );
-    for failed in out.unsuccessful_fleet_deletions() {
-        let id = failed.fleet_id().unwrap_or_default();
-        let error = failed.error();
-        match error.and_then(|e| e.code()).map(|c| c.as_str()) {
-            Some("fleetIdDoesNotExist") => released.push(id.to_owned()),
-            code => refused.push(format!(
-                "EC2 fleet {id} ({}: {})",
-                code.unwrap_or("unknown"),
-                error.and_then(|e| e.message()).unwrap_or_default()
-            )),
-        }
-    }
     Ok(())
 }
 
-/// Cancels Spot Fleet requests with their instances; one that no longer exists is released.
+/// Cancels Spot Fleet requests with their instances.
 async fn cancel_spot_fleets(
     ctx: &Ctx<'_>,
     ids: Vec<String>,
-    released: &mut Vec<String>,
-    refused: &mut Vec<String>,
+    released: &mut Released,
 ) -> Result<(), ProviderError> {
     if ids.is_empty() {
         return Ok(());
@@ -147,23 +177,21 @@ async fn cancel_spot_fleets(
         .send()
         .await
         .map_err(|e| sdk_error("CancelSpotFleetRequests", e))?;
-    released.extend(
+    released.take(
+        "Spot Fleet request",
+        "fleetRequestIdDoesNotExist",
         out.successful_fleet_requests()
             .iter()
-            .filter_map(|f| f.spot_fleet_request_id().map(str::to_owned)),
+            .filter_map(|f| f.spot_fleet_request_id()),
+        out.unsuccessful_fleet_requests().iter().map(|f| {
+            let error = f.error();
+            (
+                f.spot_fleet_request_id().unwrap_or_default(),
+                error.and_then(|e| e.code()).map(|c| c.as_str()),
+                error.and_then(|e| e.message()),
+            )
+        }),
     );
-    for failed in out.unsuccessful_fleet_requests() {
-        let id = failed.spot_fleet_request_id().unwrap_or_default();
-        let error = failed.error();
-        match error.and_then(|e| e.code()).map(|c| c.as_str()) {
-            Some("fleetRequestIdDoesNotExist") => released.push(id.to_owned()),
-            code => refused.push(format!(
-                "Spot Fleet request {id} ({}: {})",
-                code.unwrap_or("unknown"),
-                error.and_then(|e| e.message()).unwrap_or_default()
-            )),
-        }
-    }
     Ok(())
 }
 
@@ -172,8 +200,7 @@ async fn cancel_spot_fleets(
 async fn delete_groups(
     ctx: &Ctx<'_>,
     names: Vec<String>,
-    released: &mut Vec<String>,
-    refused: &mut Vec<String>,
+    released: &mut Released,
 ) -> Result<(), ProviderError> {
     for name in names {
         let deleted = ctx
@@ -185,15 +212,17 @@ async fn delete_groups(
             .send()
             .await;
         match deleted {
-            Ok(_) => released.push(name),
+            Ok(_) => released.done.push(name),
             Err(e) => {
                 let error = sdk_error("DeleteAutoScalingGroup", e);
                 if error.kind == ErrorKind::NotFound || error.message.contains("not found") {
-                    released.push(name);
+                    released.done.push(name);
                 } else if error.retryable {
                     return Err(error);
                 } else {
-                    refused.push(format!("Auto Scaling group {name} ({})", error.message));
+                    released
+                        .refused
+                        .push(format!("Auto Scaling group {name} ({})", error.message));
                 }
             }
         }
