@@ -564,6 +564,15 @@ fn concurrent_invocations_lose_and_duplicate_nothing() {
 /// Starts `requestMachines` for 2 machines and kills it (SIGKILL) once the request is stored,
 /// while the (slow) provider works: the caller never learns the request id.
 fn kill_midway(site: &HfSite) -> String {
+    let (mut child, request_id) = start_provision(site);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    request_id
+}
+
+/// Starts `requestMachines` for 2 machines in a script process; returns the process and the
+/// request id once the request is stored (the provider call is then under way).
+fn start_provision(site: &HfSite) -> (std::process::Child, String) {
     let file =
         site.input_file(&json!({"template": {"templateId": "OnDemand-m5", "machineCount": 2}}));
     let script = site.path().join("install/scripts/requestMachines.sh");
@@ -571,7 +580,7 @@ fn kill_midway(site: &HfSite) -> String {
     cmd.args(["-f", file.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    let mut child = site.command(&mut cmd, &[]).spawn().unwrap();
+    let child = site.command(&mut cmd, &[]).spawn().unwrap();
     let started = Instant::now();
     let request_id = loop {
         let listed = site.orb(&["requests", "list", "--format", "json"]).json();
@@ -584,9 +593,7 @@ fn kill_midway(site: &HfSite) -> String {
         );
         std::thread::sleep(Duration::from_millis(50));
     };
-    child.kill().unwrap();
-    child.wait().unwrap();
-    request_id
+    (child, request_id)
 }
 
 #[test]
@@ -696,6 +703,26 @@ fn a_cancelled_request_whose_provision_was_killed_is_undone() {
     // The dead process's provision is redone (the provider finds what it made) and undone.
     assert_eq!(cancelled["inFlight"], false, "{cancelled}");
     assert_eq!(cancelled["terminating"], 2, "{cancelled}");
+    assert!(site
+        .log()
+        .contains("undoing a cancelled request whose provisioning was interrupted"));
+    assert_eq!(stored_states(&site), ["shutting-down", "shutting-down"]);
+    assert_eq!(status(&site, &request_id)["status"], "complete_with_error");
+}
+
+#[test]
+fn a_cancel_whose_provisioning_process_then_dies_is_undone_by_the_next_call() {
+    let site = site(json!({"latency_ms": 1500, "shutdown_seconds": 600}));
+    let (mut child, request_id) = start_provision(&site);
+    let cancelled = site
+        .orb(&["requests", "cancel", &request_id, "--format", "json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(cancelled["inFlight"], true, "{cancelled}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Host Factory's next periodic call, about other machines, finds it and undoes it.
+    site.call("getReturnRequests", &json!({})).expect_code(0);
     assert!(site
         .log()
         .contains("undoing a cancelled request whose provisioning was interrupted"));

@@ -69,11 +69,12 @@ impl Broker {
         let cancelled_in_flight = self.store.list_requests(&RequestFilter {
             kind: Some(RequestKind::Acquire),
             phase: Some(Phase::Cancelled),
+            owned: true,
             ..Default::default()
         })?;
         for mut request in cancelled_in_flight
             .into_iter()
-            .filter(|r| r.owner.is_some() && !asked.contains(&r.request_id))
+            .filter(|r| !asked.contains(&r.request_id))
         {
             self.resume_if_abandoned(&mut request, now).await;
         }

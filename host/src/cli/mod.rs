@@ -376,6 +376,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     template_id,
                     limit,
                     phase: None,
+                    owned: false,
                 },
             )?,
             RequestsCommand::Show { request_ids } => requests_cmd::show(&app, &request_ids).await?,

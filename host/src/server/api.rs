@@ -268,6 +268,7 @@ async fn requests(s: &AppState, q: RequestQuery, kind: Option<RequestKind>) -> A
             template_id: q.template_id,
             limit: q.limit,
             phase: None,
+            owned: false,
         })
         .map_err(crate::broker::BrokerError::from)?;
     let list: Vec<Value> = list.iter().map(output::stored_request).collect();

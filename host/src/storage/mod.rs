@@ -67,6 +67,8 @@ pub struct RequestFilter {
     pub template_id: Option<String>,
     /// Only requests in this phase.
     pub phase: Option<Phase>,
+    /// Only requests a process has claimed to provision (their owner is set).
+    pub owned: bool,
     /// At most this many, newest first.
     pub limit: Option<u32>,
 }

@@ -307,6 +307,7 @@ impl Store for SqliteStore {
                 "SELECT {REQUEST_COLUMNS} FROM requests \
                  WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR status = ?2) \
                  AND (?3 IS NULL OR template_id = ?3) AND (?5 IS NULL OR phase = ?5) \
+                 AND (?6 = 0 OR owner IS NOT NULL) \
                  ORDER BY created_at DESC, request_id LIMIT ?4"
             ))?;
             let rows = stmt.query_map(
@@ -316,6 +317,7 @@ impl Store for SqliteStore {
                     filter.template_id,
                     filter.limit.map(i64::from).unwrap_or(-1),
                     filter.phase.map(Phase::as_str),
+                    filter.owned,
                 ],
                 request_from_row,
             )?;
@@ -632,10 +634,17 @@ mod tests {
         assert_eq!(store.get_request("req-1").unwrap().unwrap(), cancelled);
 
         // A cancelled request may still be rewritten as cancelled.
+        let in_flight = RequestFilter {
+            phase: Some(Phase::Cancelled),
+            owned: true,
+            ..Default::default()
+        };
+        assert_eq!(store.list_requests(&in_flight).unwrap().len(), 1);
         let mut settled = cancelled.clone();
         settled.owner = None;
         store.update_request(&settled).unwrap();
         assert_eq!(store.get_request("req-1").unwrap().unwrap().owner, None);
+        assert!(store.list_requests(&in_flight).unwrap().is_empty());
         // Cancelling again finds it cancelled.
         assert_eq!(
             store.cancel_request("req-1", "again", 30).unwrap(),
