@@ -7,8 +7,9 @@
 //! answer: it undoes what it made instead, when the provider answers. One whose process died
 //! is redone (the provider's idempotency finds what the first call made) and undone.
 
-use orb_plugin_api::{CancelRequest, Template};
+use orb_plugin_api::CancelRequest;
 
+use super::orphans::stored_template;
 use super::owner::{is_abandoned, this_process};
 use super::retry::with_retries;
 use super::{Broker, BrokerError};
@@ -90,10 +91,7 @@ impl Broker {
         request.owner = Some(this_process());
         request.updated_at = now();
         self.store.update_request(&request)?;
-        let template: Option<Template> = request
-            .template
-            .clone()
-            .and_then(|t| serde_json::from_value(t).ok());
+        let template = stored_template(&request);
         if let Some(template) = template {
             let instance = self.instance(&request.provider_instance)?.clone();
             match self.call_provision(&request, &instance, template).await {

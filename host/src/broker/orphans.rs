@@ -40,10 +40,7 @@ impl Broker {
         tracing::warn!(request_id = %request.request_id, owner = ?request.owner, "finishing a request whose provisioning was interrupted");
         request.owner = Some(this_process());
         request.updated_at = now;
-        let template: Option<Template> = request
-            .template
-            .clone()
-            .and_then(|t| serde_json::from_value(t).ok());
+        let template = stored_template(request);
         let resumed = match (template, self.instance(&request.provider_instance)) {
             (Some(template), Ok(instance)) => {
                 let instance = instance.clone();
@@ -126,4 +123,12 @@ impl Broker {
         }
         Ok(())
     }
+}
+
+/// The merged template stored with a request, to provision it again after a crash.
+pub(super) fn stored_template(request: &Request) -> Option<Template> {
+    request
+        .template
+        .clone()
+        .and_then(|t| serde_json::from_value(t).ok())
 }
