@@ -93,6 +93,11 @@ const MACHINE_COLUMNS: &str = "machine_id, request_id, return_request_id, provid
     template_id, name, state, private_ip, public_ip, launch_time, instance_type, price_type, \
     resource_id, message, reclaim_notice_at, created_at, updated_at, tags";
 
+/// The query of one request by its id (`?1`).
+fn request_by_id() -> String {
+    format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE request_id = ?1")
+}
+
 fn corrupt(what: &str, value: &str) -> rusqlite::Error {
     rusqlite::Error::FromSqlConversionFailure(
         0,
@@ -269,11 +274,7 @@ impl Store for SqliteStore {
     ) -> Result<Cancellation, StoreError> {
         self.write(|tx| {
             let stored = tx
-                .query_row(
-                    &format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE request_id = ?1"),
-                    [request_id],
-                    request_from_row,
-                )
+                .query_row(&request_by_id(), [request_id], request_from_row)
                 .optional()?;
             let Some(mut request) = stored else {
                 return Ok(Cancellation::Unknown);
@@ -294,11 +295,7 @@ impl Store for SqliteStore {
     }
 
     fn get_request(&self, request_id: &str) -> Result<Option<Request>, StoreError> {
-        self.query_one(
-            &format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE request_id = ?1"),
-            request_id,
-            request_from_row,
-        )
+        self.query_one(&request_by_id(), request_id, request_from_row)
     }
 
     fn list_requests(&self, filter: &RequestFilter) -> Result<Vec<Request>, StoreError> {
