@@ -59,7 +59,7 @@ fn bench(c: &mut Criterion) {
     let handle_object = plugin
         .new_provider("mock", "bench", "{}", work.path())
         .expect("the plugin builds a provider");
-    let handle = ProviderHandle::new("bench", "mock", handle_object);
+    let handle = ProviderHandle::new("bench", "mock", handle_object, Default::default());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

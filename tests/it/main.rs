@@ -8,3 +8,4 @@ mod hostfactory;
 mod plugins;
 mod server;
 mod support;
+mod trust;

@@ -1,6 +1,6 @@
 //! Acquiring machines: `requestMachines`.
 
-use orb_plugin_api::{ProvisionRequest, ProvisionResult, Template};
+use orb_plugin_api::{ErrorKind, ProvisionRequest, ProvisionResult, Template};
 
 use super::owner::this_process;
 use super::retry::with_retries;
@@ -9,7 +9,7 @@ use crate::config::ProviderInstanceConfig;
 use crate::domain::{
     acquire_outcome, acquire_result, now, MachineRecord, Phase, Request, RequestKind, RequestStatus,
 };
-use crate::storage::StoreError;
+use crate::storage::{Admission, StoreError};
 
 impl Broker {
     /// Asks for `count` machines of `template_id`. The request is stored before the provider
@@ -37,19 +37,16 @@ impl Broker {
                 "machineCount must be a whole number above 0, not {count}"
             )));
         }
-        let count = u32::try_from(count)
-            .map_err(|_| BrokerError::BadInput(format!("machineCount {count} is too large")))?;
-        let (template, instance) = self.template(template_id).await?;
-        if template.max_number >= 0 {
-            let active = self.store.active_machines_of_template(template_id)?;
-            let room = (template.max_number as u64).saturating_sub(u64::from(active));
-            if u64::from(count) > room {
+        let bound = self.config.request.max_machines_per_request;
+        let count = match u32::try_from(count) {
+            Ok(count) if count <= bound => count,
+            _ => {
                 return Err(BrokerError::BadInput(format!(
-                    "machineCount {count} is above what template '{template_id}' allows now: maxNumber is {}, {active} machines are active",
-                    template.max_number
-                )));
+                    "machineCount {count} is above the most one request may ask for ({bound}, request.max_machines_per_request)"
+                )))
             }
-        }
+        };
+        let (template, instance) = self.template(template_id).await?;
         let now = now();
         let request = Request {
             request_id: RequestKind::Acquire.new_id(),
@@ -69,9 +66,16 @@ impl Broker {
             created_at: now,
             updated_at: now,
             deadline_at: now + self.request_timeout(),
+            attempts: 0,
         };
-        self.store.insert_request(&request)?;
-        Ok((request, template, instance.clone()))
+        let cap = u64::try_from(template.max_number).ok();
+        match self.store.insert_acquire(&request, cap)? {
+            Admission::Stored => Ok((request, template, instance.clone())),
+            Admission::Full { in_use } => Err(BrokerError::BadInput(format!(
+                "machineCount {count} is above what template '{template_id}' allows now: maxNumber is {}, {in_use} machines are active or on their way",
+                template.max_number
+            ))),
+        }
     }
 
     /// Calls the provider for a stored `accepted` request and stores its answer. Also finishes
@@ -98,7 +102,18 @@ impl Broker {
             Err(e) => {
                 request.status = RequestStatus::CompleteWithError;
                 request.message = format!("provisioning failed: {}", e.error.message);
-                self.store_outcome(request, &[], Vec::new()).await?;
+                if !outcome_known(&e.error.kind) {
+                    // The provider may have made something before it failed or stopped
+                    // answering: the request is cancelled, and its provider releases what is
+                    // tagged with it.
+                    request.phase = Phase::Cancelled;
+                    self.store_outcome(request, &[], Vec::new()).await?;
+                    if let Err(undo) = self.undo(request.clone()).await {
+                        tracing::error!(request_id = %request.request_id, error = %undo, "what the failed provision made could not be released; cancel the request again to retry");
+                    }
+                } else {
+                    self.store_outcome(request, &[], Vec::new()).await?;
+                }
                 return Err(e.into());
             }
         };
@@ -182,4 +197,13 @@ impl Broker {
             other => Ok(other?),
         }
     }
+}
+
+/// Whether a provision that failed with `kind` is known to have made nothing: a refusal, as
+/// opposed to a provider that stopped answering, panicked or answered nonsense.
+fn outcome_known(kind: &ErrorKind) -> bool {
+    !matches!(
+        kind,
+        ErrorKind::Unavailable | ErrorKind::Panic | ErrorKind::Protocol | ErrorKind::Internal
+    )
 }

@@ -76,21 +76,38 @@ impl Broker {
                 released: Vec::new(),
                 in_flight: true,
             }),
-            Some(_) => self.undo_interrupted(request).await,
+            Some(owner) => {
+                let taken = self.store.take_over(
+                    request_id,
+                    Some(owner),
+                    Phase::Cancelled,
+                    &this_process(),
+                    now,
+                )?;
+                match taken {
+                    Some(taken) => self.undo_interrupted(taken).await,
+                    // Another process took it over first, and undoes it.
+                    None => Ok(Cancelled {
+                        request,
+                        return_request_id: None,
+                        terminating: 0,
+                        released: Vec::new(),
+                        in_flight: true,
+                    }),
+                }
+            }
             None => self.undo(request).await,
         }
     }
 
-    /// Undoes a cancelled request whose provision died in flight. The provision is redone
-    /// first, to learn what the first call made: the provider's idempotency finds it.
+    /// Undoes a cancelled request whose provision died in flight, once this process took it
+    /// over. The provision is redone first, to learn what the first call made: the provider's
+    /// idempotency finds it.
     pub(super) async fn undo_interrupted(
         &self,
         mut request: Request,
     ) -> Result<Cancelled, BrokerError> {
-        tracing::warn!(request_id = %request.request_id, owner = ?request.owner, "undoing a cancelled request whose provisioning was interrupted");
-        request.owner = Some(this_process());
-        request.updated_at = now();
-        self.store.update_request(&request)?;
+        tracing::warn!(request_id = %request.request_id, "undoing a cancelled request whose provisioning was interrupted");
         let template = stored_template(&request);
         if let Some(template) = template {
             let instance = self.instance(&request.provider_instance)?.clone();

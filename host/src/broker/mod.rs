@@ -112,13 +112,21 @@ impl Broker {
     }
 
     /// The provider instance that serves calls: the one named by `HF_PROVIDER_NAME` when
-    /// there is one, else `provider.default_provider_instance`, else the enabled instance of
+    /// it is set (an error when it names no instance), else `provider.default_provider_instance`, else the enabled instance of
     /// lowest priority (then highest weight).
     pub fn default_instance(&self) -> Result<&ProviderInstanceConfig, BrokerError> {
         let providers = &self.config.provider.providers;
         let named = |name: &str| providers.iter().find(|p| p.name == name);
-        if let Some(p) = self.env.get("HF_PROVIDER_NAME").and_then(named) {
-            return Ok(p);
+        if let Some(name) = self.env.get("HF_PROVIDER_NAME") {
+            return named(name).ok_or_else(|| {
+                BrokerError::Config(format!(
+                    "HF_PROVIDER_NAME '{name}' names no configured provider instance; configured: {}",
+                    match providers.len() {
+                        0 => "none".to_owned(),
+                        _ => providers.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "),
+                    }
+                ))
+            });
         }
         if let Some(p) = self
             .config
@@ -186,13 +194,29 @@ impl Broker {
         Ok(catalog)
     }
 
+    /// The templates `instance` serves, refusing to serve from a catalog with problems: a
+    /// templates file that cannot be read, or a template that is not valid as written.
+    async fn sound_catalog(
+        &self,
+        instance: &ProviderInstanceConfig,
+    ) -> Result<Catalog, BrokerError> {
+        let catalog = self.catalog(instance).await?;
+        if catalog.problems.is_empty() {
+            return Ok(catalog);
+        }
+        Err(BrokerError::Config(format!(
+            "the templates cannot be served: {}; fix them (orb templates validate lists every problem)",
+            catalog.problems.join("; ")
+        )))
+    }
+
     /// The template `template_id` of the default instance, or an error listing those there are.
     pub async fn template(
         &self,
         template_id: &str,
     ) -> Result<(Template, &ProviderInstanceConfig), BrokerError> {
         let instance = self.default_instance()?;
-        let catalog = self.catalog(instance).await?;
+        let catalog = self.sound_catalog(instance).await?;
         match catalog.get(template_id) {
             Some(t) => Ok((t.clone(), instance)),
             None => Err(BrokerError::BadInput(format!(
@@ -218,7 +242,7 @@ impl Broker {
         &self,
     ) -> Result<(Vec<(Template, Value)>, &ProviderInstanceConfig), BrokerError> {
         let instance = self.default_instance()?;
-        let catalog = self.catalog(instance).await?;
+        let catalog = self.sound_catalog(instance).await?;
         let names: BTreeSet<String> = catalog
             .templates
             .iter()

@@ -1,125 +1,158 @@
-//! Requests whose provisioning process died.
+//! Requests whose owning process died.
 //!
 //! A request is stored before the provider is called. If the process dies before storing the
-//! provider's answer, the request is left `accepted`; when it also died before printing the
-//! request id, nobody will ever ask for that request, and the machines it launched are orphans.
-//! Host Factory's periodic calls sweep such requests: they are finished (the provider's
-//! idempotency makes the second provision safe), then their machines are kept on record or
-//! terminated, as `request.orphans` says. A request cancelled while its provisioning process
-//! died is undone instead.
+//! provider's answer, the request is left `accepted`. The next call (or the server's reconcile
+//! loop) takes it over, in one conditional write so that only one process does, and finishes
+//! it: an acquire is provisioned again (the provider's idempotency makes that safe), a return
+//! terminates what it claims. A request cancelled while its provisioning process died is
+//! undone instead. A request whose takers keep dying is given up after [`MAX_TAKE_OVERS`]
+//! attempts: it settles as failed, and what its provider may have made is released.
+//!
+//! When an abandoned acquire's process also died before printing the request id, nobody will
+//! ever ask for it, and its machines are orphans: `request.orphans` says whether they are kept
+//! on record, or the request is cancelled, which releases every resource the provider made for
+//! it (instances, fleets, groups, launch templates).
 
 use orb_plugin_api::Template;
 
 use super::owner::{is_abandoned, this_process};
-use super::{Broker, BrokerError, MachineSpec};
+use super::{Broker, BrokerError};
 use crate::config::OrphanPolicy;
 use crate::domain::{now, Phase, Request, RequestKind, RequestStatus};
-use crate::storage::{RequestFilter, StoreError};
+use crate::storage::{Cancellation, RequestFilter};
+
+/// How many times a request is taken over from a process that died before it is given up.
+pub const MAX_TAKE_OVERS: u32 = 3;
 
 impl Broker {
-    /// Finishes provisioning a request left `accepted` by a process that died, or undoes it
-    /// when it was cancelled meanwhile.
+    /// Takes over and finishes a request whose owning process died: provisions an acquire,
+    /// terminates what a return claims, undoes a cancelled acquire. Failures are logged: the
+    /// request stays for a later call, and the caller's other requests are served.
     pub(super) async fn resume_if_abandoned(&self, request: &mut Request, now: i64) {
         let cancelled_in_flight = request.phase == Phase::Cancelled && request.owner.is_some();
         let accepted = request.phase == Phase::Accepted && !request.status.is_terminal();
-        if request.kind != RequestKind::Acquire
-            || !(cancelled_in_flight || accepted)
+        if !(cancelled_in_flight || accepted)
             || !is_abandoned(request.owner.as_deref(), request.updated_at, now)
         {
             return;
         }
-        if cancelled_in_flight {
-            match self.undo_interrupted(request.clone()).await {
-                Ok(undone) => *request = undone.request,
-                Err(e) => {
-                    tracing::warn!(request_id = %request.request_id, error = %e, "could not undo the interrupted, cancelled request")
+        let taken = self.store.take_over(
+            &request.request_id,
+            request.owner.as_deref(),
+            request.phase,
+            &this_process(),
+            now,
+        );
+        match taken {
+            Ok(Some(taken)) => *request = taken,
+            // Another process took it first, or it moved on: show it as it is now.
+            Ok(None) => {
+                if let Ok(Some(current)) = self.store.get_request(&request.request_id) {
+                    *request = current;
                 }
+                return;
             }
-            return;
+            Err(e) => {
+                tracing::warn!(request_id = %request.request_id, error = %e, "could not take over the interrupted request");
+                return;
+            }
         }
-        tracing::warn!(request_id = %request.request_id, owner = ?request.owner, "finishing a request whose provisioning was interrupted");
-        request.owner = Some(this_process());
-        request.updated_at = now;
-        let template = stored_template(request);
-        let resumed = match (template, self.instance(&request.provider_instance)) {
-            (Some(template), Ok(instance)) => {
-                let instance = instance.clone();
-                match self.store.update_request(request) {
-                    Ok(()) => self.provision(request, &instance, template).await,
-                    Err(e) => Err(e.into()),
-                }
-            }
-            (None, _) => Err(BrokerError::Config(
-                "the request's template was not stored".into(),
-            )),
-            (_, Err(e)) => Err(e),
+        tracing::warn!(request_id = %request.request_id, attempt = request.attempts, "taking over a request whose process was interrupted");
+        let finished = if request.attempts > MAX_TAKE_OVERS {
+            self.give_up(request).await
+        } else if request.kind == RequestKind::Return {
+            self.terminate_claimed(request).await.map(|_| ())
+        } else if cancelled_in_flight {
+            self.undo_interrupted(request.clone()).await.map(|_| ())
+        } else {
+            self.resume_provision(request).await
         };
-        if let Err(e) = resumed {
-            tracing::warn!(request_id = %request.request_id, error = %e, "could not finish the interrupted request");
+        if let Err(e) = finished {
+            tracing::warn!(request_id = %request.request_id, error = %e, "could not finish the interrupted request; a later call tries again");
+        }
+        if let Ok(Some(current)) = self.store.get_request(&request.request_id) {
+            *request = current;
         }
     }
 
+    async fn resume_provision(&self, request: &mut Request) -> Result<(), BrokerError> {
+        tracing::warn!(request_id = %request.request_id, "finishing a request whose provisioning was interrupted");
+        let template = stored_template(request)
+            .ok_or_else(|| BrokerError::Config("the request's template was not stored".into()))?;
+        let instance = self.instance(&request.provider_instance)?.clone();
+        self.provision(request, &instance, template).await
+    }
+
+    /// Settles a request whose takers kept dying as failed. An acquire is cancelled, so that
+    /// its provider releases what it may have made; a return records the failure of what it
+    /// claims.
+    async fn give_up(&self, request: &mut Request) -> Result<(), BrokerError> {
+        let why = format!(
+            "given up after {MAX_TAKE_OVERS} attempts to finish it were interrupted (each process that tried it died)"
+        );
+        tracing::error!(request_id = %request.request_id, "{why}");
+        if request.kind == RequestKind::Return {
+            let claimed = self.store.list_machines(&crate::storage::MachineFilter {
+                return_request_id: Some(request.request_id.clone()),
+                ..Default::default()
+            })?;
+            let errors: Vec<(String, String)> = claimed
+                .into_iter()
+                .filter(|m| !m.state.is_gone())
+                .map(|m| (m.machine_id, why.clone()))
+                .collect();
+            self.store
+                .submit_return(&request.request_id, &[], &errors, now())?;
+            return Ok(());
+        }
+        let mut cancelled = match self
+            .store
+            .cancel_request(&request.request_id, &why, now())?
+        {
+            Cancellation::Cancelled(r) => r,
+            Cancellation::Unknown | Cancellation::Refused(_) => return Ok(()),
+        };
+        // No process provisions it any more: release what is tagged with it.
+        cancelled.owner = None;
+        self.store.update_request(&cancelled)?;
+        self.undo(cancelled).await.map(|_| ())
+    }
+
     /// Finishes every abandoned request but those in `asked` (their caller knows them), and
-    /// applies the orphan policy to their machines.
+    /// applies the orphan policy to abandoned acquires.
     pub(super) async fn sweep_abandoned(&self, asked: &[String]) -> Result<(), BrokerError> {
         let now = now();
-        let cancelled_in_flight = self.store.list_requests(&RequestFilter {
-            kind: Some(RequestKind::Acquire),
+        let mut abandoned = self.store.list_requests(&RequestFilter {
             phase: Some(Phase::Cancelled),
             owned: true,
             ..Default::default()
         })?;
-        for mut request in cancelled_in_flight
-            .into_iter()
-            .filter(|r| !asked.contains(&r.request_id))
-        {
-            self.resume_if_abandoned(&mut request, now).await;
-        }
-        let abandoned = self.store.list_requests(&RequestFilter {
-            kind: Some(RequestKind::Acquire),
+        abandoned.extend(self.store.list_requests(&RequestFilter {
             status: Some(RequestStatus::Running),
             phase: Some(Phase::Accepted),
             ..Default::default()
-        })?;
+        })?);
         for mut request in abandoned {
             if asked.contains(&request.request_id)
                 || !is_abandoned(request.owner.as_deref(), request.updated_at, now)
             {
                 continue;
             }
+            let orphaned = request.kind == RequestKind::Acquire
+                && request.phase == Phase::Accepted
+                && self.config.request.orphans == OrphanPolicy::Terminate;
+            if orphaned {
+                let message = "abandoned before its id reached the caller; cancelled, and what it made released (request.orphans = terminate)";
+                match self
+                    .store
+                    .cancel_request(&request.request_id, message, now)?
+                {
+                    Cancellation::Cancelled(r) => request = r,
+                    Cancellation::Unknown | Cancellation::Refused(_) => continue,
+                }
+                tracing::warn!(request_id = %request.request_id, "orphaned request cancelled");
+            }
             self.resume_if_abandoned(&mut request, now).await;
-            if self.config.request.orphans != OrphanPolicy::Terminate {
-                continue;
-            }
-            let machines: Vec<MachineSpec> = self
-                .store
-                .machines_of_request(&request.request_id)?
-                .into_iter()
-                .filter(|m| !m.state.is_gone())
-                .map(|m| MachineSpec {
-                    machine_id: Some(m.machine_id),
-                    name: m.name,
-                })
-                .collect();
-            let count = machines.len();
-            if count > 0 {
-                self.return_machines(&machines).await?;
-            }
-            let mut settled = self
-                .store
-                .get_request(&request.request_id)?
-                .unwrap_or(request);
-            settled.status = RequestStatus::CompleteWithError;
-            settled.message = format!(
-                "abandoned before its id reached the caller; its {count} machines were terminated (request.orphans = terminate)"
-            );
-            settled.updated_at = now;
-            match self.store.update_request(&settled) {
-                // Cancelled meanwhile: the cancellation terminates them.
-                Err(StoreError::Cancelled(_)) => continue,
-                other => other?,
-            }
-            tracing::warn!(request_id = %settled.request_id, machines = count, "orphaned machines terminated");
         }
         Ok(())
     }

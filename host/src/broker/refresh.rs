@@ -137,14 +137,19 @@ impl Broker {
                 });
                 continue;
             };
-            let refresh = !request.status.is_terminal() && request.phase == Phase::Submitted;
-            let reported = reported.get(&request.provider_instance).filter(|_| refresh);
+            let live =
+                refresh && !request.status.is_terminal() && request.phase == Phase::Submitted;
+            let reported = reported.get(&request.provider_instance).filter(|_| live);
+            // Past its deadline a live request settles, whether its provider answered or not.
+            let settle = live && (reported.is_some() || now >= request.deadline_at);
             let machines = match stored {
                 Stored::Machines(records) => {
-                    self.acquire_view(&mut request, records, reported, now)
+                    self.acquire_view(&mut request, records, reported, settle, now)
                         .await?
                 }
-                Stored::Items(items) => self.return_view(&mut request, items, reported, now)?,
+                Stored::Items(items) => {
+                    self.return_view(&mut request, items, reported, settle, now)?
+                }
             };
             views.push(RequestView {
                 request_id: id.clone(),
@@ -210,11 +215,14 @@ impl Broker {
         Ok((reported, throttled))
     }
 
+    /// The machines of an acquire request: refreshed from what its provider `reported`, and
+    /// the request's new state stored when it is to `settle`.
     async fn acquire_view(
         &self,
         request: &mut Request,
         mut records: Vec<MachineRecord>,
         reported: Option<&Reported>,
+        settle: bool,
         now: i64,
     ) -> Result<Vec<MachineView>, BrokerError> {
         let past_deadline = now >= request.deadline_at;
@@ -239,6 +247,8 @@ impl Broker {
                     })
                     .map(|m| MachineRecord::of_request(m, request, now)),
             );
+        }
+        if settle {
             if past_deadline {
                 self.terminate_stragglers(request, &mut records).await;
             }
@@ -323,11 +333,14 @@ impl Broker {
         }
     }
 
+    /// What a return request named, refreshed from what its provider `reported`; the
+    /// request's new state is stored when it is to `settle`.
     fn return_view(
         &self,
         request: &mut Request,
         items: Vec<ReturnItem>,
         reported: Option<&Reported>,
+        settle: bool,
         now: i64,
     ) -> Result<Vec<MachineView>, BrokerError> {
         let past_deadline = now >= request.deadline_at;
@@ -388,7 +401,7 @@ impl Broker {
                 record,
             });
         }
-        if reported.is_some() {
+        if settle {
             let results: Vec<MachineResult> = views.iter().map(|v| v.result).collect();
             let outcome = return_outcome(&results);
             request.status = outcome.status;

@@ -1,12 +1,23 @@
 //! Returning machines: `requestReturnMachines`.
+//!
+//! A return only terminates machines that are orb's: those its state knows, and those the
+//! cloud reports with orb's tags for a request orb knows (they are adopted first). Anything
+//! else named is refused, with the reason, and the rest of the return goes on.
+//!
+//! The return request is stored `accepted`, owned by this process, together with its claim on
+//! the machines, before any provider is called; it is submitted once the providers answered.
+//! A process that dies in between leaves a request that the next call (or the server's
+//! reconcile loop) takes over and finishes, as it does for acquire requests.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
-use orb_plugin_api::{MachineRef, MachineState, TerminateRequest};
+use orb_plugin_api::{MachineRef, TerminateRequest};
 
+use super::owner::this_process;
 use super::retry::with_retries;
 use super::{Broker, BrokerError};
-use crate::domain::{now, Phase, Request, RequestKind, RequestStatus, ReturnItem};
+use crate::domain::{now, MachineRecord, Phase, Request, RequestKind, RequestStatus, ReturnItem};
+use crate::storage::MachineFilter;
 
 /// A machine as a caller names it: by id, by host name, or both.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -26,11 +37,17 @@ pub struct ReturnSummary {
     pub already_gone: usize,
     /// Machines that could not be terminated, with the reason.
     pub failed: Vec<(String, String)>,
+    /// Machines that are not orb's, and were left alone, with the reason.
+    pub refused: Vec<(String, String)>,
 }
 
+/// Why a named machine is left alone.
+const NOT_ORBS: &str = "not orb's: no request of orb's launched it (it has no record and no orb:request-id tag of a known request); left alone";
+
 impl Broker {
-    /// Returns the named machines: stores a return request naming them, then asks their
-    /// providers to terminate those not already gone or being returned.
+    /// Returns the named machines: stores a return request naming them and claiming those of
+    /// orb's that are neither gone nor being returned, then asks their providers to terminate
+    /// them. A machine named twice is returned once.
     pub async fn return_machines(
         &self,
         specs: &[MachineSpec],
@@ -40,78 +57,155 @@ impl Broker {
                 "no machines to return: give at least one machine with a name or machineId".into(),
             ));
         }
+        if let Some(i) = specs
+            .iter()
+            .position(|s| s.machine_id.is_none() && s.name.is_none())
+        {
+            return Err(BrokerError::BadInput(format!(
+                "machines[{i}] has neither a name nor a machineId"
+            )));
+        }
+        self.sweep_abandoned(&[]).await?;
         let default_instance = self.default_instance()?.clone();
         let now = now();
         let request_id = RequestKind::Return.new_id();
-        let mut items = Vec::with_capacity(specs.len());
-        // Per provider instance: the machines this request must terminate.
-        let mut targets: BTreeMap<String, Vec<MachineRef>> = BTreeMap::new();
-        let mut summary = ReturnSummary::default();
-        for (i, spec) in specs.iter().enumerate() {
+
+        // What orb knows of each named machine, each machine once.
+        let mut seen = HashSet::new();
+        let mut named: Vec<(&MachineSpec, Option<MachineRecord>)> = Vec::new();
+        for spec in specs {
             let record = match (&spec.machine_id, &spec.name) {
                 (Some(id), _) => self.store.get_machine(id)?,
                 (None, Some(name)) => self.store.find_machine_by_name(name)?,
-                (None, None) => {
-                    return Err(BrokerError::BadInput(format!(
-                        "machines[{i}] has neither a name nor a machineId"
-                    )))
-                }
+                (None, None) => None,
             };
+            let key = spec
+                .machine_id
+                .clone()
+                .or_else(|| record.as_ref().map(|r| r.machine_id.clone()))
+                .or_else(|| spec.name.clone());
+            if seen.insert(key) {
+                named.push((spec, record));
+            }
+        }
+        let unknown: Vec<String> = named
+            .iter()
+            .filter(|(_, record)| record.is_none())
+            .filter_map(|(spec, _)| spec.machine_id.clone())
+            .collect();
+        let adopted = self.adopt_tagged(&default_instance.name, &unknown).await?;
+
+        let mut summary = ReturnSummary::default();
+        let mut items = Vec::with_capacity(named.len());
+        for (spec, record) in named {
+            let record = record.or_else(|| {
+                let id = spec.machine_id.as_ref()?;
+                adopted.iter().find(|m| &m.machine_id == id).cloned()
+            });
             let machine_id = spec
                 .machine_id
                 .clone()
                 .or_else(|| record.as_ref().map(|r| r.machine_id.clone()));
+            let error = match (&record, &machine_id) {
+                (None, Some(id)) => {
+                    tracing::warn!(machine_id = %id, request_id = %request_id, "{NOT_ORBS}");
+                    summary.refused.push((id.clone(), NOT_ORBS.to_owned()));
+                    Some(NOT_ORBS.to_owned())
+                }
+                _ => None,
+            };
             items.push(ReturnItem {
                 return_request_id: request_id.clone(),
-                machine_id: machine_id.clone(),
+                machine_id,
                 name: spec
                     .name
                     .clone()
                     .or_else(|| record.as_ref().and_then(|r| r.name.clone())),
-                error: None,
+                error,
             });
-            match (&record, machine_id) {
-                // Gone, or another return already terminates it: terminate it once.
-                (Some(r), _) if r.state.is_gone() || r.return_request_id.is_some() => {
-                    summary.already_gone += 1
+        }
+        let provider_instance = default_instance.name.clone();
+        let mut request =
+            self.new_return(request_id, &provider_instance, items.len() as u32, now)?;
+        request.phase = Phase::Accepted;
+        request.owner = Some(this_process());
+        let claimed = self.store.insert_return(&request, &items)?;
+        summary.already_gone = items.len() - claimed.len() - summary.refused.len();
+        let done = self.terminate_claimed(&request).await?;
+        summary.terminating = done.terminating;
+        summary.already_gone += done.already_gone;
+        summary.failed = done.failed;
+        tracing::info!(request_id = %request.request_id, terminating = summary.terminating, already_gone = summary.already_gone, failed = summary.failed.len(), refused = summary.refused.len(), "return requested");
+        Ok((request, summary))
+    }
+
+    /// Those of `machine_ids` (unknown to the store) that `instance`'s provider reports with
+    /// orb's tags for an acquire request of that instance orb knows, stored as that request's.
+    async fn adopt_tagged(
+        &self,
+        instance: &str,
+        machine_ids: &[String],
+    ) -> Result<Vec<MachineRecord>, BrokerError> {
+        if machine_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let provider = self.provider_named(instance).await?;
+        let query = orb_plugin_api::StatusQuery {
+            machine_ids: machine_ids.to_vec(),
+            ..Default::default()
+        };
+        let reported = provider.machine_status(&query).await?.machines;
+        let now = now();
+        let mut adopted = Vec::new();
+        for machine in reported
+            .iter()
+            .filter(|m| machine_ids.contains(&m.machine_id) && !m.state.is_gone())
+        {
+            let Some(request_id) = &machine.request_id else {
+                continue;
+            };
+            match self.store.get_request(request_id)? {
+                Some(r) if r.kind == RequestKind::Acquire && r.provider_instance == instance => {
+                    adopted.push(MachineRecord::of_request(machine, &r, now));
                 }
-                (Some(r), Some(id)) => targets
-                    .entry(r.provider_instance.clone())
-                    .or_default()
-                    .push(MachineRef {
-                        machine_id: id,
-                        request_id: Some(r.request_id.clone()),
-                        resource_id: r.resource_id.clone(),
-                    }),
-                // Not provisioned by orb: the provider decides (an unknown id is gone).
-                (None, Some(id)) => targets
-                    .entry(default_instance.name.clone())
-                    .or_default()
-                    .push(MachineRef {
-                        machine_id: id,
-                        request_id: None,
-                        resource_id: None,
-                    }),
-                // Only a name orb does not know: nothing to terminate.
-                (_, None) => summary.already_gone += 1,
+                _ => {}
             }
         }
-        let provider_instance = targets
-            .keys()
-            .next()
-            .cloned()
-            .unwrap_or_else(|| default_instance.name.clone());
-        let request = self.new_return(
-            request_id.clone(),
-            &provider_instance,
-            specs.len() as u32,
-            now,
-        )?;
-        self.store.insert_return(&request, &items)?;
+        self.store.upsert_machines(&adopted)?;
+        Ok(adopted)
+    }
 
+    /// Asks the providers to terminate what the stored return `request` claims and is not gone
+    /// yet, then submits the request with what they did.
+    pub(super) async fn terminate_claimed(
+        &self,
+        request: &Request,
+    ) -> Result<ReturnSummary, BrokerError> {
+        let claimed = self.store.list_machines(&MachineFilter {
+            return_request_id: Some(request.request_id.clone()),
+            ..Default::default()
+        })?;
+        // Per provider instance: the machines to terminate.
+        let mut targets: BTreeMap<String, Vec<MachineRef>> = BTreeMap::new();
+        let mut summary = ReturnSummary::default();
+        for m in claimed {
+            if m.state.is_gone() {
+                summary.already_gone += 1;
+                continue;
+            }
+            targets
+                .entry(m.provider_instance.clone())
+                .or_default()
+                .push(MachineRef {
+                    machine_id: m.machine_id,
+                    request_id: Some(m.request_id),
+                    resource_id: m.resource_id,
+                });
+        }
+        let mut terminating = Vec::new();
         for (instance_name, machines) in targets {
             let call = TerminateRequest {
-                request_id: request_id.clone(),
+                request_id: request.request_id.clone(),
                 machines,
             };
             let answer = match self.provider_named(&instance_name).await {
@@ -124,12 +218,11 @@ impl Broker {
             };
             match answer {
                 Ok(result) => {
-                    summary.terminating += result.terminating.len();
                     summary.already_gone += result.already_gone.len();
                     summary
                         .failed
                         .extend(result.failed.into_iter().map(|f| (f.machine_id, f.message)));
-                    self.mark_terminating(&result.terminating, now)?;
+                    terminating.extend(result.terminating);
                 }
                 Err(e) => summary.failed.extend(
                     call.machines
@@ -138,15 +231,14 @@ impl Broker {
                 ),
             }
         }
-        if !summary.failed.is_empty() {
-            self.store.set_return_errors(&request_id, &summary.failed)?;
-        }
-        tracing::info!(request_id = %request_id, terminating = summary.terminating, already_gone = summary.already_gone, failed = summary.failed.len(), "return requested");
-        Ok((request, summary))
+        summary.terminating = terminating.len();
+        self.store
+            .submit_return(&request.request_id, &terminating, &summary.failed, now())?;
+        Ok(summary)
     }
 
     /// A new return request `request_id` for `count` machines of `provider_instance`, not
-    /// stored yet.
+    /// stored yet: submitted, owned by no process.
     pub(super) fn new_return(
         &self,
         request_id: String,
@@ -172,20 +264,7 @@ impl Broker {
             created_at: now,
             updated_at: now,
             deadline_at: now + self.request_timeout(),
+            attempts: 0,
         })
-    }
-
-    fn mark_terminating(&self, machine_ids: &[String], now: i64) -> Result<(), BrokerError> {
-        let mut records = Vec::with_capacity(machine_ids.len());
-        for id in machine_ids {
-            if let Some(mut r) = self.store.get_machine(id)? {
-                if !r.state.is_gone() {
-                    r.state = MachineState::ShuttingDown;
-                    r.updated_at = now;
-                    records.push(r);
-                }
-            }
-        }
-        Ok(self.store.upsert_machines(&records)?)
     }
 }

@@ -58,7 +58,11 @@ impl App {
 
     /// Loads the plugins and returns a factory over them.
     pub fn factory(&self) -> ProviderFactory {
-        ProviderFactory::new(load_plugins(&self.paths.plugins_dir), &self.paths.work_dir)
+        ProviderFactory::new(
+            load_plugins(&self.paths.plugins_dir),
+            &self.paths.work_dir,
+            self.loaded.config.provider.call_timeouts,
+        )
     }
 
     /// The enabled provider instances, or the one named `name` (enabled or not).

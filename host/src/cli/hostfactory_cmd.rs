@@ -73,19 +73,21 @@ pub async fn run(app: &App, call: HfCall, file: Option<&Path>) -> Result<Outcome
         HfCall::RequestReturnMachines => {
             let specs = input::machines(&value);
             let (request, summary) = broker.return_machines(&specs).await?;
-            if summary.terminating == 0 && summary.already_gone == 0 && !summary.failed.is_empty() {
-                let reasons: Vec<String> = summary
-                    .failed
-                    .iter()
-                    .map(|(id, why)| format!("{id}: {why}"))
-                    .collect();
+            let not_done: Vec<String> = summary
+                .failed
+                .iter()
+                .chain(&summary.refused)
+                .map(|(id, why)| format!("{id}: {why}"))
+                .collect();
+            if summary.terminating == 0 && summary.already_gone == 0 && !not_done.is_empty() {
+                let reasons = not_done;
                 return Err(BrokerError::BadInput(format!(
                     "no machine could be returned ({}); request {} records it",
                     reasons.join("; "),
                     request.request_id
                 )));
             }
-            let message = match (summary.terminating, summary.failed.len()) {
+            let mut message = match (summary.terminating, summary.failed.len()) {
                 (0, 0) => format!(
                     "No active machines: {} already gone or being returned",
                     summary.already_gone
@@ -95,6 +97,15 @@ pub async fn run(app: &App, call: HfCall, file: Option<&Path>) -> Result<Outcome
                     format!("Terminating {n} machines; {failed} could not be terminated")
                 }
             };
+            if !summary.refused.is_empty() {
+                let refused: Vec<&str> =
+                    summary.refused.iter().map(|(id, _)| id.as_str()).collect();
+                message.push_str(&format!(
+                    "; {} left alone, not orb's: {}",
+                    refused.len(),
+                    refused.join(", ")
+                ));
+            }
             output::accepted(&request.request_id, &message)
         }
         HfCall::GetReturnRequests => {

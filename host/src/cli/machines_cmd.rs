@@ -66,12 +66,13 @@ pub async fn return_machines(
     match wait {
         Some(options) => wait_for(&broker, &request.request_id, options).await,
         None => Ok(Outcome {
-            success: summary.failed.is_empty(),
+            success: summary.failed.is_empty() && summary.refused.is_empty(),
             value: json!({
                 "requestId": request.request_id,
                 "terminating": summary.terminating,
                 "alreadyGone": summary.already_gone,
                 "failed": summary.failed.iter().map(|(id, why)| json!({"machineId": id, "error": why})).collect::<Vec<_>>(),
+            "refused": summary.refused.iter().map(|(id, why)| json!({"machineId": id, "error": why})).collect::<Vec<_>>(),
             }),
         }),
     }

@@ -300,7 +300,10 @@ pub fn main() -> ExitCode {
     } else {
         Format::or_default(cli.global.format)
     };
-    match runtime.block_on(run(cli)) {
+    let result = runtime.block_on(run(cli));
+    // A provider call that timed out may still hold a blocking thread: do not wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    match result {
         Ok(outcome) => {
             if !outcome.value.is_null() {
                 print!("{}", render(&outcome.value, format));
@@ -395,6 +398,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
                     request_id,
                     state: status,
                     limit,
+                    ..Default::default()
                 },
             )?,
             MachinesCommand::Request {

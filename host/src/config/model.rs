@@ -77,9 +77,53 @@ pub struct ProviderSection {
     pub provider_defaults: BTreeMap<String, ProviderDefaults>,
     /// The instance used when nothing else picks one.
     pub default_provider_instance: Option<String>,
+    /// Seconds each provider operation may take before orb stops waiting for it.
+    pub call_timeouts: CallTimeouts,
     /// Other keys, kept as written.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
+}
+
+/// `provider.call_timeouts`: seconds each provider operation may take. A call past its
+/// timeout fails (the provider's work may go on; orb no longer waits for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct CallTimeouts {
+    /// Starting machines.
+    pub provision_machines: u64,
+    /// Starting terminations.
+    pub terminate_machines: u64,
+    /// Status queries.
+    pub machine_status: u64,
+    /// Cancelling a request (deleting its fleets and groups, terminating its machines).
+    pub cancel_request: u64,
+    /// Every other operation (health, templates, validation, instance types, metrics).
+    pub other: u64,
+}
+
+impl Default for CallTimeouts {
+    fn default() -> Self {
+        CallTimeouts {
+            provision_machines: 120,
+            terminate_machines: 60,
+            machine_status: 30,
+            cancel_request: 120,
+            other: 30,
+        }
+    }
+}
+
+impl CallTimeouts {
+    /// The timeout of `operation`.
+    pub fn of(&self, operation: &str) -> std::time::Duration {
+        std::time::Duration::from_secs(match operation {
+            "provision_machines" => self.provision_machines,
+            "terminate_machines" => self.terminate_machines,
+            "machine_status" => self.machine_status,
+            "cancel_request" => self.cancel_request,
+            _ => self.other,
+        })
+    }
 }
 
 /// One provider instance.
@@ -311,6 +355,8 @@ pub struct RequestConfig {
     pub default_timeout: u64,
     /// What to do with machines of requests abandoned before their id reached the caller.
     pub orphans: OrphanPolicy,
+    /// The most machines one request may ask for, whatever its template allows.
+    pub max_machines_per_request: u32,
     /// Other keys, kept as written.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
@@ -321,6 +367,7 @@ impl Default for RequestConfig {
         RequestConfig {
             default_timeout: 300,
             orphans: OrphanPolicy::Adopt,
+            max_machines_per_request: 1000,
             extra: BTreeMap::new(),
         }
     }

@@ -147,4 +147,6 @@ pub struct Request {
     pub updated_at: i64,
     /// When it must settle with what it has.
     pub deadline_at: i64,
+    /// How many times a process took it over from an owner that died.
+    pub attempts: u32,
 }

@@ -14,6 +14,8 @@ use orb_plugin_api::{
     TerminateRequest, TerminateResult,
 };
 use serde::de::DeserializeOwned;
+
+use crate::config::CallTimeouts;
 use serde::Serialize;
 
 /// A provider call that failed.
@@ -45,6 +47,7 @@ struct Inner {
     instance: String,
     provider_type: String,
     object: FfiProviderBox,
+    timeouts: CallTimeouts,
 }
 
 impl std::fmt::Debug for ProviderHandle {
@@ -57,13 +60,19 @@ impl std::fmt::Debug for ProviderHandle {
 }
 
 impl ProviderHandle {
-    /// Wraps a provider object built for `instance`.
-    pub fn new(instance: &str, provider_type: &str, object: FfiProviderBox) -> Self {
+    /// Wraps a provider object built for `instance`, whose calls may take `timeouts`.
+    pub fn new(
+        instance: &str,
+        provider_type: &str,
+        object: FfiProviderBox,
+        timeouts: CallTimeouts,
+    ) -> Self {
         ProviderHandle {
             inner: Arc::new(Inner {
                 instance: instance.to_owned(),
                 provider_type: provider_type.to_owned(),
                 object,
+                timeouts,
             }),
         }
     }
@@ -194,14 +203,34 @@ impl ProviderHandle {
         let inner = Arc::clone(&self.inner);
         let input = input.unwrap_or_default();
         let started = std::time::Instant::now();
-        let output = tokio::task::spawn_blocking(move || f(&inner.object, &input))
-            .await
-            .map_err(|e| {
+        let timeout = self.inner.timeouts.of(operation);
+        let call = tokio::task::spawn_blocking(move || f(&inner.object, &input));
+        let output = match tokio::time::timeout(timeout, call).await {
+            Ok(done) => done.map_err(|e| {
                 self.error(
                     operation,
                     ProviderError::internal(format!("the call did not complete: {e}")),
                 )
-            })?;
+            })?,
+            Err(_) => {
+                crate::metrics::record_provider_call(
+                    &self.inner.instance,
+                    operation,
+                    false,
+                    started.elapsed(),
+                );
+                return Err(self.error(
+                    operation,
+                    ProviderError::new(
+                        ErrorKind::Unavailable,
+                        format!(
+                            "no answer within {} s (provider.call_timeouts); the provider may still be working",
+                            timeout.as_secs()
+                        ),
+                    ),
+                ));
+            }
+        };
         let output = output.into_result();
         crate::metrics::record_provider_call(
             &self.inner.instance,

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use orb_plugin_api::ProviderError;
 
-use crate::config::ProviderInstanceConfig;
+use crate::config::{CallTimeouts, ProviderInstanceConfig};
 use crate::plugins::{PluginSet, ProviderHandle};
 
 /// A provider instance that could not be built.
@@ -38,14 +38,17 @@ pub enum FactoryError {
 pub struct ProviderFactory {
     plugins: PluginSet,
     work_dir: PathBuf,
+    timeouts: CallTimeouts,
 }
 
 impl ProviderFactory {
-    /// A factory over `plugins`; instances keep their state under `work_dir`.
-    pub fn new(plugins: PluginSet, work_dir: &Path) -> Self {
+    /// A factory over `plugins`; instances keep their state under `work_dir`, and their
+    /// calls may take `timeouts`.
+    pub fn new(plugins: PluginSet, work_dir: &Path, timeouts: CallTimeouts) -> Self {
         ProviderFactory {
             plugins,
             work_dir: work_dir.to_path_buf(),
+            timeouts,
         }
     }
 
@@ -98,7 +101,12 @@ impl ProviderFactory {
         match built {
             Ok(object) => {
                 tracing::debug!(instance = %name, provider_type, "provider instance built");
-                Ok(ProviderHandle::new(&name, &provider_type, object))
+                Ok(ProviderHandle::new(
+                    &name,
+                    &provider_type,
+                    object,
+                    self.timeouts,
+                ))
             }
             Err(error) => Err(FactoryError::Construct {
                 instance: name,

@@ -210,6 +210,7 @@ async fn return_machines(State(s): State<AppState>, Json(body): Json<ReturnBody>
             "terminating": summary.terminating,
             "alreadyGone": summary.already_gone,
             "failed": summary.failed.iter().map(|(id, why)| json!({"machineId": id, "error": why})).collect::<Vec<_>>(),
+            "refused": summary.refused.iter().map(|(id, why)| json!({"machineId": id, "error": why})).collect::<Vec<_>>(),
         })),
     )
         .into_response())
@@ -232,6 +233,7 @@ async fn list_machines(State(s): State<AppState>, Query(q): Query<MachineQuery>)
             request_id: q.request_id,
             state: q.status,
             limit: q.limit,
+            ..Default::default()
         })
         .map_err(crate::broker::BrokerError::from)?;
     let list: Vec<Value> = machines.iter().map(output::stored_machine).collect();

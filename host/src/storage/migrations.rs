@@ -16,6 +16,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0003_cancelled_phase",
         include_str!("../../migrations/0003_cancelled_phase.sql"),
     ),
+    (
+        "0004_resume_attempts",
+        include_str!("../../migrations/0004_resume_attempts.sql"),
+    ),
 ];
 
 /// The schema version this orb writes.

@@ -56,6 +56,19 @@ pub enum Cancellation {
     Cancelled(Request),
 }
 
+/// What storing a new acquire request found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// The request is stored.
+    Stored,
+    /// The template's cap leaves no room for it: nothing was stored. `in_use` counts the
+    /// template's machines and what its running requests may still bring.
+    Full {
+        /// Machines in use or on their way.
+        in_use: u64,
+    },
+}
+
 /// Which requests to list.
 #[derive(Debug, Clone, Default)]
 pub struct RequestFilter {
@@ -80,6 +93,8 @@ pub struct MachineFilter {
     pub request_id: Option<String>,
     /// Only machines in this state.
     pub state: Option<String>,
+    /// Only machines this return request claims.
+    pub return_request_id: Option<String>,
     /// At most this many, newest first.
     pub limit: Option<u32>,
 }
@@ -88,6 +103,27 @@ pub struct MachineFilter {
 pub trait Store: Send + Sync {
     /// Stores a new request.
     fn insert_request(&self, request: &Request) -> Result<(), StoreError>;
+
+    /// Stores a new acquire request unless its template's cap `max_number` leaves no room for
+    /// it. The count and the insert share one transaction, so parallel callers cannot pass
+    /// the cap together.
+    fn insert_acquire(
+        &self,
+        request: &Request,
+        max_number: Option<u64>,
+    ) -> Result<Admission, StoreError>;
+
+    /// Takes over the request `request_id` for `owner` when it is still held by `seen_owner`
+    /// in `seen_phase` (its process died), counting the attempt: the request as stored then,
+    /// or `None` when another process took it first or it moved on.
+    fn take_over(
+        &self,
+        request_id: &str,
+        seen_owner: Option<&str>,
+        seen_phase: Phase,
+        owner: &str,
+        now: i64,
+    ) -> Result<Option<Request>, StoreError>;
 
     /// Replaces a stored request. A cancelled request is only replaced by a cancelled one:
     /// any other write fails with [`StoreError::Cancelled`].
@@ -131,12 +167,29 @@ pub trait Store: Send + Sync {
     /// Machines matching `filter`, newest first.
     fn list_machines(&self, filter: &MachineFilter) -> Result<Vec<MachineRecord>, StoreError>;
 
-    /// Machines of a template that are not gone.
-    fn active_machines_of_template(&self, template_id: &str) -> Result<u32, StoreError>;
+    /// How much of a template's cap is used: its machines not gone nor being returned, and
+    /// what its running requests may still bring.
+    fn template_use(&self, template_id: &str) -> Result<u64, StoreError>;
 
-    /// Stores a return request and what it names, and marks the named machines that no other
-    /// return request holds as returned by it, in one transaction.
-    fn insert_return(&self, request: &Request, items: &[ReturnItem]) -> Result<(), StoreError>;
+    /// Stores a return request and what it names, and claims the named machines that are not
+    /// gone and that no other return holds (or whose other return failed to terminate them),
+    /// in one transaction. Returns the ids of the machines it claimed.
+    fn insert_return(
+        &self,
+        request: &Request,
+        items: &[ReturnItem],
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Records what the provider did for a return request, in one transaction: `terminating`
+    /// machines are shutting down, `errors` say why named machines could not be terminated,
+    /// and the request is submitted (no process owns it any longer).
+    fn submit_return(
+        &self,
+        return_request_id: &str,
+        terminating: &[String],
+        errors: &[(String, String)],
+        now: i64,
+    ) -> Result<(), StoreError>;
 
     /// What a return request named, in order.
     fn return_items(&self, return_request_id: &str) -> Result<Vec<ReturnItem>, StoreError>;
@@ -146,11 +199,4 @@ pub trait Store: Send + Sync {
 
     /// How many machines there are in each state.
     fn machine_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
-
-    /// Records why named machines could not be returned.
-    fn set_return_errors(
-        &self,
-        return_request_id: &str,
-        errors: &[(String, String)],
-    ) -> Result<(), StoreError>;
 }

@@ -8,8 +8,8 @@
 
 use tokio::runtime::{Handle, RuntimeFlavor};
 
-use super::{Cancellation, MachineFilter, RequestFilter, Store, StoreError};
-use crate::domain::{MachineRecord, Request, ReturnItem};
+use super::{Admission, Cancellation, MachineFilter, RequestFilter, Store, StoreError};
+use crate::domain::{MachineRecord, Phase, Request, ReturnItem};
 
 /// Wraps a [`Store`] so its calls hand the async worker's other tasks off while they block.
 pub struct Offloaded<S>(pub S);
@@ -26,6 +26,28 @@ fn offload<T>(call: impl FnOnce() -> T) -> T {
 impl<S: Store> Store for Offloaded<S> {
     fn insert_request(&self, request: &Request) -> Result<(), StoreError> {
         offload(|| self.0.insert_request(request))
+    }
+
+    fn insert_acquire(
+        &self,
+        request: &Request,
+        max_number: Option<u64>,
+    ) -> Result<Admission, StoreError> {
+        offload(|| self.0.insert_acquire(request, max_number))
+    }
+
+    fn take_over(
+        &self,
+        request_id: &str,
+        seen_owner: Option<&str>,
+        seen_phase: Phase,
+        owner: &str,
+        now: i64,
+    ) -> Result<Option<Request>, StoreError> {
+        offload(|| {
+            self.0
+                .take_over(request_id, seen_owner, seen_phase, owner, now)
+        })
     }
 
     fn update_request(&self, request: &Request) -> Result<(), StoreError> {
@@ -77,12 +99,29 @@ impl<S: Store> Store for Offloaded<S> {
         offload(|| self.0.list_machines(filter))
     }
 
-    fn active_machines_of_template(&self, template_id: &str) -> Result<u32, StoreError> {
-        offload(|| self.0.active_machines_of_template(template_id))
+    fn template_use(&self, template_id: &str) -> Result<u64, StoreError> {
+        offload(|| self.0.template_use(template_id))
     }
 
-    fn insert_return(&self, request: &Request, items: &[ReturnItem]) -> Result<(), StoreError> {
+    fn insert_return(
+        &self,
+        request: &Request,
+        items: &[ReturnItem],
+    ) -> Result<Vec<String>, StoreError> {
         offload(|| self.0.insert_return(request, items))
+    }
+
+    fn submit_return(
+        &self,
+        return_request_id: &str,
+        terminating: &[String],
+        errors: &[(String, String)],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        offload(|| {
+            self.0
+                .submit_return(return_request_id, terminating, errors, now)
+        })
     }
 
     fn return_items(&self, return_request_id: &str) -> Result<Vec<ReturnItem>, StoreError> {
@@ -95,14 +134,6 @@ impl<S: Store> Store for Offloaded<S> {
 
     fn machine_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
         offload(|| self.0.machine_counts())
-    }
-
-    fn set_return_errors(
-        &self,
-        return_request_id: &str,
-        errors: &[(String, String)],
-    ) -> Result<(), StoreError> {
-        offload(|| self.0.set_return_errors(return_request_id, errors))
     }
 }
 

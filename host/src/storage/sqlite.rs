@@ -14,7 +14,7 @@ use orb_plugin_api::MachineState;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::migrations::migrate;
-use super::{Cancellation, MachineFilter, RequestFilter, Store, StoreError};
+use super::{Admission, Cancellation, MachineFilter, RequestFilter, Store, StoreError};
 use crate::domain::{MachineRecord, Phase, Request, RequestKind, RequestStatus, ReturnItem};
 
 /// How long a process waits for another's write lock before giving up.
@@ -87,7 +87,7 @@ impl SqliteStore {
 
 const REQUEST_COLUMNS: &str = "request_id, kind, provider_instance, provider_type, template_id, \
     provider_api, requested, status, phase, message, unfulfilled, resource_ids, template, owner, \
-    created_at, updated_at, deadline_at";
+    created_at, updated_at, deadline_at, attempts";
 
 const MACHINE_COLUMNS: &str = "machine_id, request_id, return_request_id, provider_instance, \
     template_id, name, state, private_ip, public_ip, launch_time, instance_type, price_type, \
@@ -137,6 +137,7 @@ fn request_from_row(row: &Row<'_>) -> rusqlite::Result<Request> {
         created_at: row.get(14)?,
         updated_at: row.get(15)?,
         deadline_at: row.get(16)?,
+        attempts: row.get(17)?,
     })
 }
 
@@ -175,39 +176,55 @@ fn write_request(
     r: &Request,
     insert: bool,
 ) -> Result<(), StoreError> {
-    let sql = if insert {
-        format!("INSERT INTO requests ({REQUEST_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)")
+    let resource_ids = serde_json::to_string(&r.resource_ids).expect("strings serialize");
+    let changed = if insert {
+        tx.execute(
+            &format!(
+                "INSERT INTO requests ({REQUEST_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \
+                 ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+            ),
+            params![
+                r.request_id,
+                r.kind.as_str(),
+                r.provider_instance,
+                r.provider_type,
+                r.template_id,
+                r.provider_api,
+                r.requested,
+                r.status.as_str(),
+                r.phase.as_str(),
+                r.message,
+                r.unfulfilled,
+                resource_ids,
+                r.template.as_ref().map(|t| t.to_string()),
+                r.owner,
+                r.created_at,
+                r.updated_at,
+                r.deadline_at,
+                r.attempts,
+            ],
+        )?
     } else {
-        // A cancelled request is only rewritten as cancelled.
-        "UPDATE requests SET kind = ?2, provider_instance = ?3, provider_type = ?4, \
-         template_id = ?5, provider_api = ?6, requested = ?7, status = ?8, phase = ?9, \
-         message = ?10, unfulfilled = ?11, resource_ids = ?12, template = ?13, owner = ?14, \
-         created_at = ?15, updated_at = ?16, deadline_at = ?17 \
-         WHERE request_id = ?1 AND (phase != 'cancelled' OR ?9 = 'cancelled')"
-            .to_owned()
+        // Only what a step changes is written: what a request is (kind, provider, template,
+        // size, times, attempts) never changes after the insert, so a writer holding an older
+        // copy cannot undo another's change to it. A cancelled request is only rewritten as
+        // cancelled.
+        tx.execute(
+            "UPDATE requests SET status = ?2, phase = ?3, message = ?4, unfulfilled = ?5, \
+             resource_ids = ?6, owner = ?7, updated_at = ?8 \
+             WHERE request_id = ?1 AND (phase != 'cancelled' OR ?3 = 'cancelled')",
+            params![
+                r.request_id,
+                r.status.as_str(),
+                r.phase.as_str(),
+                r.message,
+                r.unfulfilled,
+                resource_ids,
+                r.owner,
+                r.updated_at,
+            ],
+        )?
     };
-    let changed = tx.execute(
-        &sql,
-        params![
-            r.request_id,
-            r.kind.as_str(),
-            r.provider_instance,
-            r.provider_type,
-            r.template_id,
-            r.provider_api,
-            r.requested,
-            r.status.as_str(),
-            r.phase.as_str(),
-            r.message,
-            r.unfulfilled,
-            serde_json::to_string(&r.resource_ids).expect("strings serialize"),
-            r.template.as_ref().map(|t| t.to_string()),
-            r.owner,
-            r.created_at,
-            r.updated_at,
-            r.deadline_at,
-        ],
-    )?;
     if changed == 0 {
         let stored: Option<String> = tx
             .query_row(
@@ -224,13 +241,26 @@ fn write_request(
     Ok(())
 }
 
+/// Inserts machines, or takes what was observed of those already stored. What orb decided
+/// about a machine (the request that made it, the return that claims it, its provider
+/// instance and template, when orb first saw it) is never rewritten here: a status refresh
+/// that read a machine before a return claimed it cannot erase the claim. An observation older
+/// than the stored one is ignored.
 fn write_machines(
     tx: &rusqlite::Transaction<'_>,
     machines: &[MachineRecord],
 ) -> Result<(), StoreError> {
     let mut stmt = tx.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO machines ({MACHINE_COLUMNS}) VALUES \
-         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+        "INSERT INTO machines ({MACHINE_COLUMNS}) VALUES \
+         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) \
+         ON CONFLICT (machine_id) DO UPDATE SET name = COALESCE(excluded.name, name), \
+         state = excluded.state, private_ip = excluded.private_ip, \
+         public_ip = excluded.public_ip, launch_time = excluded.launch_time, \
+         instance_type = excluded.instance_type, price_type = excluded.price_type, \
+         resource_id = COALESCE(excluded.resource_id, resource_id), \
+         message = excluded.message, reclaim_notice_at = excluded.reclaim_notice_at, \
+         tags = excluded.tags, updated_at = excluded.updated_at \
+         WHERE excluded.updated_at >= machines.updated_at"
     ))?;
     for m in machines {
         stmt.execute(params![
@@ -257,9 +287,70 @@ fn write_machines(
     Ok(())
 }
 
+/// Machines not gone and not being returned, of requests that are finished, plus for every
+/// running request of the template what it may still bring: what it asked less what the
+/// provider said it cannot provide, or the machines it has, whichever is more.
+const TEMPLATE_USE: &str = "SELECT \
+    (SELECT COUNT(*) FROM machines m JOIN requests r ON r.request_id = m.request_id \
+      WHERE m.template_id = ?1 AND m.state NOT IN ('terminated', 'failed') \
+      AND m.return_request_id IS NULL AND r.status != 'running') \
+  + (SELECT COALESCE(SUM(MAX(r.requested - r.unfulfilled, \
+      (SELECT COUNT(*) FROM machines m WHERE m.request_id = r.request_id \
+        AND m.state NOT IN ('terminated', 'failed') AND m.return_request_id IS NULL))), 0) \
+      FROM requests r WHERE r.template_id = ?1 AND r.kind = 'acquire' AND r.status = 'running')";
+
+/// A machine is claimed by a return unless it is gone or another return holds it; a return
+/// whose termination of it failed lets it go.
+const CLAIM: &str = "UPDATE machines SET return_request_id = ?1, updated_at = ?3 \
+    WHERE machine_id = ?2 AND state NOT IN ('terminated', 'failed') \
+    AND (return_request_id IS NULL OR EXISTS (SELECT 1 FROM return_items i \
+      WHERE i.return_request_id = machines.return_request_id \
+      AND i.machine_id = machines.machine_id AND i.error IS NOT NULL))";
+
 impl Store for SqliteStore {
     fn insert_request(&self, request: &Request) -> Result<(), StoreError> {
         self.write(|tx| write_request(tx, request, true))
+    }
+
+    fn insert_acquire(
+        &self,
+        request: &Request,
+        max_number: Option<u64>,
+    ) -> Result<Admission, StoreError> {
+        self.write(|tx| {
+            if let (Some(cap), Some(template_id)) = (max_number, &request.template_id) {
+                let in_use: i64 = tx.query_row(TEMPLATE_USE, [template_id], |r| r.get(0))?;
+                let in_use = in_use.max(0) as u64;
+                if in_use.saturating_add(u64::from(request.requested)) > cap {
+                    return Ok(Admission::Full { in_use });
+                }
+            }
+            write_request(tx, request, true)?;
+            Ok(Admission::Stored)
+        })
+    }
+
+    fn take_over(
+        &self,
+        request_id: &str,
+        seen_owner: Option<&str>,
+        seen_phase: Phase,
+        owner: &str,
+        now: i64,
+    ) -> Result<Option<Request>, StoreError> {
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE requests SET owner = ?3, updated_at = ?4, attempts = attempts + 1 \
+                 WHERE request_id = ?1 AND owner IS ?2 AND phase = ?5",
+                params![request_id, seen_owner, owner, now, seen_phase.as_str()],
+            )?;
+            if changed == 0 {
+                return Ok(None);
+            }
+            Ok(tx
+                .query_row(&request_by_id(), [request_id], request_from_row)
+                .optional()?)
+        })
     }
 
     fn update_request(&self, request: &Request) -> Result<(), StoreError> {
@@ -368,13 +459,15 @@ impl Store for SqliteStore {
             let mut stmt = conn.prepare(&format!(
                 "SELECT {MACHINE_COLUMNS} FROM machines \
                  WHERE (?1 IS NULL OR request_id = ?1) AND (?2 IS NULL OR state = ?2) \
+                 AND (?4 IS NULL OR return_request_id = ?4) \
                  ORDER BY created_at DESC, machine_id LIMIT ?3"
             ))?;
             let rows = stmt.query_map(
                 params![
                     filter.request_id,
                     filter.state,
-                    filter.limit.map(i64::from).unwrap_or(-1)
+                    filter.limit.map(i64::from).unwrap_or(-1),
+                    filter.return_request_id,
                 ],
                 machine_from_row,
             )?;
@@ -382,28 +475,26 @@ impl Store for SqliteStore {
         })
     }
 
-    fn active_machines_of_template(&self, template_id: &str) -> Result<u32, StoreError> {
+    fn template_use(&self, template_id: &str) -> Result<u64, StoreError> {
         self.with(|conn| {
-            Ok(conn.query_row(
-                "SELECT COUNT(*) FROM machines WHERE template_id = ?1 \
-                 AND state NOT IN ('terminated', 'failed') AND return_request_id IS NULL",
-                [template_id],
-                |r| r.get(0),
-            )?)
+            let in_use: i64 = conn.query_row(TEMPLATE_USE, [template_id], |r| r.get(0))?;
+            Ok(in_use.max(0) as u64)
         })
     }
 
-    fn insert_return(&self, request: &Request, items: &[ReturnItem]) -> Result<(), StoreError> {
+    fn insert_return(
+        &self,
+        request: &Request,
+        items: &[ReturnItem],
+    ) -> Result<Vec<String>, StoreError> {
         self.write(|tx| {
             write_request(tx, request, true)?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO return_items (return_request_id, position, machine_id, name, error) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            let mut claim = tx.prepare_cached(
-                "UPDATE machines SET return_request_id = ?1, updated_at = ?3 \
-                 WHERE machine_id = ?2 AND return_request_id IS NULL",
-            )?;
+            let mut claim = tx.prepare_cached(CLAIM)?;
+            let mut claimed = Vec::new();
             for (position, item) in items.iter().enumerate() {
                 insert.execute(params![
                     request.request_id,
@@ -412,10 +503,43 @@ impl Store for SqliteStore {
                     item.name,
                     item.error
                 ])?;
-                if let Some(id) = &item.machine_id {
-                    claim.execute(params![request.request_id, id, request.created_at])?;
+                if let (Some(id), None) = (&item.machine_id, &item.error) {
+                    if claim.execute(params![request.request_id, id, request.created_at])? > 0 {
+                        claimed.push(id.clone());
+                    }
                 }
             }
+            Ok(claimed)
+        })
+    }
+
+    fn submit_return(
+        &self,
+        return_request_id: &str,
+        terminating: &[String],
+        errors: &[(String, String)],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let mut shutting_down = tx.prepare_cached(
+                "UPDATE machines SET state = 'shutting-down', updated_at = ?3 \
+                 WHERE machine_id = ?2 AND return_request_id = ?1 \
+                 AND state NOT IN ('terminated', 'failed', 'shutting-down')",
+            )?;
+            for id in terminating {
+                shutting_down.execute(params![return_request_id, id, now])?;
+            }
+            let mut error = tx.prepare_cached(
+                "UPDATE return_items SET error = ?3 WHERE return_request_id = ?1 AND machine_id = ?2",
+            )?;
+            for (machine_id, why) in errors {
+                error.execute(params![return_request_id, machine_id, why])?;
+            }
+            tx.execute(
+                "UPDATE requests SET phase = 'submitted', owner = NULL, updated_at = ?2 \
+                 WHERE request_id = ?1 AND phase = 'accepted'",
+                params![return_request_id, now],
+            )?;
             Ok(())
         })
     }
@@ -456,22 +580,6 @@ impl Store for SqliteStore {
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }
-
-    fn set_return_errors(
-        &self,
-        return_request_id: &str,
-        errors: &[(String, String)],
-    ) -> Result<(), StoreError> {
-        self.write(|tx| {
-            let mut stmt = tx.prepare_cached(
-                "UPDATE return_items SET error = ?3 WHERE return_request_id = ?1 AND machine_id = ?2",
-            )?;
-            for (machine_id, error) in errors {
-                stmt.execute(params![return_request_id, machine_id, error])?;
-            }
-            Ok(())
-        })
-    }
 }
 
 #[cfg(test)]
@@ -497,6 +605,7 @@ mod tests {
             created_at: 10,
             updated_at: 10,
             deadline_at: 310,
+            attempts: 0,
         }
     }
 
@@ -553,7 +662,7 @@ mod tests {
                 .machine_id,
             "m-2"
         );
-        assert_eq!(store.active_machines_of_template("t1").unwrap(), 2);
+        assert_eq!(store.template_use("t1").unwrap(), 2);
         assert!(store.get_request("req-none").unwrap().is_none());
         let listed = store
             .list_requests(&RequestFilter {
@@ -568,7 +677,8 @@ mod tests {
     fn a_return_claims_only_unclaimed_machines() {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("orb.db")).unwrap();
-        let r = request("req-1", RequestKind::Acquire);
+        let mut r = request("req-1", RequestKind::Acquire);
+        r.status = RequestStatus::Complete;
         store.insert_request(&r).unwrap();
         store
             .upsert_machines(&[machine("m-1", "req-1", "h1")])
@@ -579,23 +689,115 @@ mod tests {
             name: Some("h1".into()),
             error: None,
         };
-        store
-            .insert_return(&request("ret-1", RequestKind::Return), &[item("ret-1")])
-            .unwrap();
-        store
-            .insert_return(&request("ret-2", RequestKind::Return), &[item("ret-2")])
-            .unwrap();
+        let ret = |id: &str| {
+            let mut r = request(id, RequestKind::Return);
+            r.phase = Phase::Accepted;
+            r
+        };
+        assert_eq!(
+            store
+                .insert_return(&ret("ret-1"), &[item("ret-1")])
+                .unwrap(),
+            ["m-1"]
+        );
+        assert!(store
+            .insert_return(&ret("ret-2"), &[item("ret-2")])
+            .unwrap()
+            .is_empty());
         let m = store.get_machine("m-1").unwrap().unwrap();
         assert_eq!(m.return_request_id.as_deref(), Some("ret-1"));
         assert_eq!(store.return_items("ret-2").unwrap().len(), 1);
-        assert_eq!(store.active_machines_of_template("t1").unwrap(), 0);
+        assert_eq!(store.template_use("t1").unwrap(), 0);
+
+        // A status refresh that read the machine before the claim cannot erase it.
+        let mut stale = machine("m-1", "req-1", "h1");
+        stale.updated_at = 20;
+        store.upsert_machines(&[stale]).unwrap();
+        let m = store.get_machine("m-1").unwrap().unwrap();
+        assert_eq!(m.return_request_id.as_deref(), Some("ret-1"));
+        assert_eq!(m.updated_at, 20);
+
+        // Its termination failed: the failure is recorded, the return is submitted, and a new
+        // return may claim the machine.
         store
-            .set_return_errors("ret-1", &[("m-1".into(), "denied".into())])
+            .submit_return("ret-1", &[], &[("m-1".into(), "denied".into())], 30)
             .unwrap();
         assert_eq!(
             store.return_items("ret-1").unwrap()[0].error.as_deref(),
             Some("denied")
         );
+        let submitted = store.get_request("ret-1").unwrap().unwrap();
+        assert_eq!((submitted.phase, submitted.owner), (Phase::Submitted, None));
+        assert_eq!(
+            store
+                .insert_return(&ret("ret-3"), &[item("ret-3")])
+                .unwrap(),
+            ["m-1"]
+        );
+        store
+            .submit_return("ret-3", &["m-1".into()], &[], 40)
+            .unwrap();
+        let m = store.get_machine("m-1").unwrap().unwrap();
+        assert_eq!(m.return_request_id.as_deref(), Some("ret-3"));
+        assert_eq!(m.state, MachineState::ShuttingDown);
+    }
+
+    #[test]
+    fn the_cap_counts_what_running_requests_may_still_bring() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("orb.db")).unwrap();
+        // Two running requests of 2 with no machine yet: 4 of a cap of 5 are taken.
+        for id in ["req-1", "req-2"] {
+            assert_eq!(
+                store
+                    .insert_acquire(&request(id, RequestKind::Acquire), Some(5))
+                    .unwrap(),
+                Admission::Stored
+            );
+        }
+        assert_eq!(
+            store
+                .insert_acquire(&request("req-3", RequestKind::Acquire), Some(5))
+                .unwrap(),
+            Admission::Full { in_use: 4 }
+        );
+        assert!(store.get_request("req-3").unwrap().is_none());
+        // Uncapped: stored whatever the use.
+        assert_eq!(
+            store
+                .insert_acquire(&request("req-4", RequestKind::Acquire), None)
+                .unwrap(),
+            Admission::Stored
+        );
+    }
+
+    #[test]
+    fn only_one_process_takes_over_an_abandoned_request() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("orb.db")).unwrap();
+        store
+            .insert_request(&request("req-1", RequestKind::Acquire))
+            .unwrap();
+        let taken = store
+            .take_over("req-1", Some("host:1"), Phase::Accepted, "host:2", 50)
+            .unwrap()
+            .expect("the dead owner's request is taken over");
+        assert_eq!(
+            (taken.owner.as_deref(), taken.attempts),
+            (Some("host:2"), 1)
+        );
+        // A second process that saw the dead owner finds it taken.
+        assert!(store
+            .take_over("req-1", Some("host:1"), Phase::Accepted, "host:3", 51)
+            .unwrap()
+            .is_none());
+        // What a request is never changes through an update.
+        let mut other = taken.clone();
+        other.requested = 99;
+        other.attempts = 0;
+        store.update_request(&other).unwrap();
+        let stored = store.get_request("req-1").unwrap().unwrap();
+        assert_eq!((stored.requested, stored.attempts), (2, 1));
     }
 
     #[test]
@@ -675,10 +877,14 @@ mod tests {
         conn.execute_batch(include_str!("../../migrations/0002_machine_tags.sql"))
             .unwrap();
         conn.pragma_update(None, "user_version", 2).unwrap();
-        let tx = conn.unchecked_transaction().unwrap();
-        write_request(&tx, &request("req-1", RequestKind::Acquire), true).unwrap();
-        write_machines(&tx, &[machine("m-1", "req-1", "host-1")]).unwrap();
-        tx.commit().unwrap();
+        conn.execute_batch(
+            "INSERT INTO requests (request_id, kind, provider_instance, provider_type, \
+             requested, status, phase, created_at, updated_at, deadline_at) \
+             VALUES ('req-1', 'acquire', 'mock-a', 'mock', 2, 'running', 'accepted', 10, 10, 310); \
+             INSERT INTO machines (machine_id, request_id, provider_instance, state, created_at, \
+             updated_at) VALUES ('m-1', 'req-1', 'mock-a', 'running', 11, 11);",
+        )
+        .unwrap();
         drop(conn);
 
         let store = SqliteStore::open(&path).unwrap();

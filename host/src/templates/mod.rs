@@ -65,6 +65,23 @@ pub fn load_catalog(
     );
     for fields in raw {
         let merged = with_defaults(config, instance, &fields);
+        let slips: Vec<String> = merged
+            .keys()
+            .filter_map(|k| {
+                normalize::misspelt(k).map(|meant| format!("'{k}' (did you mean '{meant}'?)"))
+            })
+            .collect();
+        if !slips.is_empty() {
+            catalog.problems.push(format!(
+                "template {}: unknown keys {}",
+                fields
+                    .get("templateId")
+                    .map(Value::to_string)
+                    .unwrap_or_else(|| "without templateId".to_owned()),
+                slips.join(", ")
+            ));
+            continue;
+        }
         match serde_json::from_value::<Template>(Value::Object(merged)) {
             Ok(t) if catalog.get(&t.template_id).is_some() => {
                 tracing::debug!(template = %t.template_id, "duplicate template id; the first one is used");

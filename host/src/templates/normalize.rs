@@ -30,6 +30,33 @@ const ALIASES: &[(&str, &str)] = &[
     ("tags", "instanceTags"),
 ];
 
+/// Template keys orb itself reads, in Host Factory's dialect; a key one slip away from one of
+/// these (or from a name the aliases map to) is an error, not a provider-specific key.
+const HOST_KEYS: &[&str] = &[
+    "templateId",
+    "maxNumber",
+    "providerApi",
+    "attributes",
+    "priceType",
+    "vmType",
+    "vmTypes",
+    "imageId",
+    "subnetIds",
+    "securityGroupIds",
+    "keyName",
+    "instanceTags",
+];
+
+/// The known key `key` (in Host Factory's dialect) is most likely a slip for, if any.
+pub fn misspelt(key: &str) -> Option<&'static str> {
+    let known: Vec<&'static str> = HOST_KEYS
+        .iter()
+        .copied()
+        .chain(ALIASES.iter().map(|(_, to)| *to))
+        .collect();
+    crate::config::likely_meant(key, &known)
+}
+
 /// The Host Factory name of a template key.
 pub fn hf_key(key: &str) -> String {
     if let Some((_, to)) = ALIASES.iter().find(|(from, _)| *from == key) {
