@@ -346,8 +346,8 @@ fn callers_without_a_valid_token_or_role_are_refused() {
     let site = mock_site(
         json!({}),
         json!({"auth": {"enabled": true, "tokens": [
-            {"token": "viewer-secret", "role": "viewer"},
-            {"token": "operator-secret", "role": "operator"}
+            {"token": "viewer-secret-that-is-32-bytes-long", "role": "viewer"},
+            {"token": "operator-secret-that-is-32-bytes-long", "role": "operator"}
         ]}}),
     );
     let server = Server::start(&site);
@@ -365,7 +365,12 @@ fn callers_without_a_valid_token_or_role_are_refused() {
     );
     assert_eq!(
         server
-            .call("GET", "/api/v1/requests/", None, Some("viewer-secret"))
+            .call(
+                "GET",
+                "/api/v1/requests/",
+                None,
+                Some("viewer-secret-that-is-32-bytes-long")
+            )
             .0,
         200
     );
@@ -373,7 +378,7 @@ fn callers_without_a_valid_token_or_role_are_refused() {
         "POST",
         "/api/v1/machines/request",
         Some(request.clone()),
-        Some("viewer-secret"),
+        Some("viewer-secret-that-is-32-bytes-long"),
     );
     assert_eq!(
         (code, body["error"]["code"].as_str()),
@@ -386,7 +391,7 @@ fn callers_without_a_valid_token_or_role_are_refused() {
                 "POST",
                 "/api/v1/machines/request",
                 Some(request),
-                Some("operator-secret")
+                Some("operator-secret-that-is-32-bytes-long")
             )
             .0,
         202
@@ -397,7 +402,7 @@ fn callers_without_a_valid_token_or_role_are_refused() {
                 "DELETE",
                 "/api/v1/requests/req-x",
                 None,
-                Some("viewer-secret")
+                Some("viewer-secret-that-is-32-bytes-long")
             )
             .0,
         403,
@@ -410,7 +415,7 @@ fn callers_without_a_valid_token_or_role_are_refused() {
         "mutating calls are audited"
     );
     assert!(
-        !site.log().contains("operator-secret"),
+        !site.log().contains("operator-secret-that-is-32-bytes-long"),
         "tokens never reach the log"
     );
 }
@@ -623,8 +628,9 @@ fn oversized_bodies_and_clients_over_their_pace_are_refused() {
         (429, Some("RateLimited")),
         "{body}"
     );
-    // Probes are not limited.
-    assert_eq!(server.get("/livez").0, 200);
+    // Every route is limited, probes too: an anonymous caller cannot flood the server.
+    assert_eq!(server.get("/livez").0, 429);
+    assert_eq!(server.get("/health").0, 429);
 }
 
 #[test]
@@ -762,4 +768,69 @@ fn the_openapi_document_is_valid_and_lists_every_route() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The status line and body of a raw `GET path` sent with `Host: host`.
+fn raw_get(base: &str, path: &str, host: &str) -> (u16, Value) {
+    use std::io::{Read, Write};
+    let address = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let code = answer[9..12].parse().unwrap();
+    let body = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    (code, serde_json::from_str(body).unwrap_or(Value::Null))
+}
+
+#[test]
+fn service_mode_opens_no_door() {
+    // A token from an unset variable does not become the literal text.
+    let site = mock_site(
+        json!({}),
+        json!({"host": "0.0.0.0", "auth": {"enabled": true, "tokens": [{"token": "$ORB_API_TOKEN", "role": "operator"}]}}),
+    );
+    let run = site.orb(&["serve", "--port", "0"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr
+            .contains("$ORB_API_TOKEN is used in the configuration but not set"),
+        "{run:?}"
+    );
+    // A guessable token is refused.
+    let site = mock_site(
+        json!({}),
+        json!({"auth": {"enabled": true, "tokens": [{"token": "letmein", "role": "operator"}]}}),
+    );
+    let run = site.orb(&["serve", "--port", "0"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("shorter than 32 bytes"), "{run:?}");
+
+    // On loopback without auth, only loopback host names are answered (no DNS rebinding).
+    let site = mock_site(json!({}), json!({}));
+    let server = Server::start(&site);
+    let (code, body) = raw_get(&server.base, "/api/v1/requests/", "evil.example:8000");
+    assert_eq!(code, 421, "{body}");
+    assert_eq!(body["error"]["code"], "MisdirectedRequest", "{body}");
+    assert_eq!(
+        raw_get(&server.base, "/api/v1/requests/", "localhost:8000").0,
+        200
+    );
+
+    // With auth on, what the server tells of itself needs a token.
+    let token = "operator-secret-that-is-32-bytes-long";
+    let site = mock_site(
+        json!({}),
+        json!({"auth": {"enabled": true, "tokens": [{"token": token, "role": "viewer"}]}}),
+    );
+    let server = Server::start(&site);
+    for path in ["/metrics", "/openapi.json"] {
+        assert_eq!(server.call("GET", path, None, None).0, 401, "{path}");
+        assert_eq!(server.call("GET", path, None, Some(token)).0, 200, "{path}");
+    }
+    assert_eq!(server.get("/livez").0, 200);
 }

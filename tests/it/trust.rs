@@ -421,3 +421,88 @@ fn fifty_parallel_calls_of_every_kind_lose_nothing_and_hold_the_cap() {
         assert!(!record["returnRequestId"].is_null(), "claim kept: {record}");
     }
 }
+
+#[test]
+fn files_and_typos_fail_loudly_from_every_call() {
+    // A templates file that is not JSON: every call that serves templates names the file,
+    // the line and the column.
+    let site = site(json!({}));
+    let file = site.path().join("conf/mockinstprov_templates.json");
+    std::fs::write(
+        &file,
+        "{\"templates\": [\n  {\"templateId\": \"Open\",}\n]}",
+    )
+    .unwrap();
+    for run in [
+        site.call_args("getAvailableTemplates", &[]),
+        request(&site, "Open", 1),
+    ] {
+        assert_eq!(run.code, 1, "{run:?}");
+        let message = run.json()["message"].as_str().unwrap().to_owned();
+        assert!(message.contains("mockinstprov_templates.json"), "{message}");
+        assert!(message.contains("line 2 column"), "{message}");
+    }
+
+    // A misspelt template key does not make the template unlimited.
+    std::fs::write(
+        &file,
+        json!({"templates": [{"templateId": "Open", "maxNumbr": 1, "vmType": "m5.large", "imageId": "i"}]})
+            .to_string(),
+    )
+    .unwrap();
+    let run = request(&site, "Open", 5);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("'maxNumbr' (did you mean 'maxNumber'?)"),
+        "{run:?}"
+    );
+
+    // A misspelt configuration key is an error naming the key and the one meant.
+    let typo = site_with(json!({}), json!({"server": {"auth": {"enable": true}}}));
+    let run = typo.call_args("getAvailableTemplates", &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("server.auth.enable: unknown key; did you mean 'enabled'?"),
+        "{run:?}"
+    );
+
+    // A provider name that names no instance is an error listing the configured ones.
+    let run = site.run(
+        &mut Command::new(site.path().join("install/scripts/getAvailableTemplates.sh")),
+        &[("HF_PROVIDER_NAME", "mockinstt")],
+    );
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stdout
+            .contains("HF_PROVIDER_NAME 'mockinstt' names no configured provider instance; configured: mockinst"),
+        "{run:?}"
+    );
+}
+
+#[test]
+fn a_provider_that_stops_answering_times_out_and_the_deadline_settles_the_request() {
+    let site = site_with(
+        json!({"latency_ms": 1500, "pending_seconds": 600}),
+        json!({
+            "provider": {"call_timeouts": {"machine_status": 1}},
+            "request": {"default_timeout": 2}
+        }),
+    );
+    let id = request_id(&request(&site, "Open", 1));
+    std::thread::sleep(Duration::from_secs(2));
+    let settled = status(&site, &id);
+    assert_eq!(settled["status"], "complete_with_error", "{settled}");
+    assert!(
+        site.log().contains("no answer within 1 s"),
+        "{}",
+        site.log()
+    );
+    // The machine that never started within the deadline is being terminated.
+    assert!(
+        cloud(&site).values().all(|m| !m["terminate_at"].is_null()),
+        "{:?}",
+        cloud(&site)
+    );
+}

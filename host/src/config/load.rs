@@ -144,7 +144,14 @@ pub fn load(file: Option<&Path>, env: &Env) -> Result<LoadedConfig, ConfigError>
         .map_err(|e| ConfigError::Unreadable(e.to_string()))?;
 
     apply_provider_overrides(&mut value, env);
-    expand_value(&mut value, env);
+    expand_value(&mut value, env).map_err(|unset| {
+        ConfigError::Invalid(
+            unset
+                .into_iter()
+                .map(|name| format!("${name} is used in the configuration but not set; set it, or write ${{{name}:-default}}"))
+                .collect(),
+        )
+    })?;
 
     let config: OrbConfig = serde_path_to_error::deserialize(&value)
         .map_err(|e| ConfigError::Invalid(vec![format!("{}: {}", e.path(), e.inner())]))?;

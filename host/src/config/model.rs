@@ -250,6 +250,9 @@ pub struct ServerConfig {
     pub auth: AuthConfig,
     /// Calls each client (address) may make.
     pub rate_limit: RateLimitConfig,
+    /// Host names (with or without a port) the server answers to beside loopback names and
+    /// addresses; `*` answers any (only sensible behind a proxy that checks them).
+    pub allowed_hosts: Vec<String>,
     /// Other keys, kept as written.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
@@ -264,6 +267,7 @@ impl Default for ServerConfig {
             max_request_size: 1 << 20,
             auth: AuthConfig::default(),
             rate_limit: RateLimitConfig::default(),
+            allowed_hosts: Vec::new(),
             extra: BTreeMap::new(),
         }
     }
@@ -310,6 +314,8 @@ pub struct AuthConfig {
     pub tokens: Vec<TokenConfig>,
     /// JSON Web Tokens signed with HS256 are accepted too, when set.
     pub jwt: Option<JwtConfig>,
+    /// Of `/metrics` and `/openapi.json`, those served without a token when auth is on.
+    pub public_paths: Vec<String>,
     /// Other keys, kept as written.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
@@ -321,9 +327,16 @@ pub struct AuthConfig {
 pub struct JwtConfig {
     /// The shared secret, at least 32 bytes.
     pub secret: String,
-    /// The `iss` tokens must carry, when set.
+    /// The `iss` tokens must carry, when set (tokens without it are refused then).
     #[serde(default)]
     pub issuer: Option<String>,
+    /// Seconds of clock difference allowed when checking `exp` and `nbf`.
+    #[serde(default = "five")]
+    pub leeway_seconds: u64,
+}
+
+fn five() -> u64 {
+    5
 }
 
 /// One bearer token.

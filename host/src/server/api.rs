@@ -41,16 +41,34 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/{id}/status", get(request_status))
         .route("/requests/{id}/stream", get(stream_request))
         .route("/providers/", get(list_providers))
-        .route("/providers/health", get(provider_health))
-        .layer(from_fn_with_state(state.clone(), auth::authorize))
-        .layer(from_fn_with_state(state.clone(), rate_limit::limit));
-    Router::new()
-        .nest("/api/v1", api)
+        .route("/providers/health", get(provider_health));
+    // What the server tells about itself: behind a token when auth is on, unless
+    // `server.auth.public_paths` names it.
+    let mut described = Router::new();
+    let mut public = Router::new()
         .route("/health", get(health))
         .route("/livez", get(livez))
-        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .route("/readyz", get(readyz));
+    let public_paths = &state.config.server.auth.public_paths;
+    for (path, route) in [
+        ("/openapi.json", get(|| async { Json(ApiDoc::openapi()) })),
+        ("/metrics", get(metrics)),
+    ] {
+        if public_paths.iter().any(|p| p == path) {
+            public = public.route(path, route);
+        } else {
+            described = described.route(path, route);
+        }
+    }
+    let guarded = Router::new()
+        .nest("/api/v1", api)
+        .merge(described)
+        .layer(from_fn_with_state(state.clone(), auth::authorize));
+    Router::new()
+        .merge(guarded)
+        .merge(public)
+        .layer(from_fn_with_state(state.clone(), rate_limit::limit))
+        .layer(from_fn_with_state(state.clone(), auth::check_host))
         .layer(DefaultBodyLimit::max(state.config.server.max_request_size))
         .with_state(state)
 }

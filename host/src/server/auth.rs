@@ -34,8 +34,11 @@ struct Claims {
 /// The role of a valid JWT (viewer when it names none).
 fn jwt_role(jwt: &JwtConfig, token: &str) -> Option<Role> {
     let mut validation = Validation::new(Algorithm::HS256);
+    validation.leeway = jwt.leeway_seconds;
+    validation.validate_nbf = true;
     if let Some(issuer) = &jwt.issuer {
         validation.set_issuer(&[issuer]);
+        validation.set_required_spec_claims(&["exp", "iss"]);
     }
     let key = DecodingKey::from_secret(jwt.secret.as_bytes());
     match jsonwebtoken::decode::<Claims>(token, &key, &validation) {
@@ -45,6 +48,61 @@ fn jwt_role(jwt: &JwtConfig, token: &str) -> Option<Role> {
             None
         }
     }
+}
+
+/// Whether a request's `Host` names this server: a loopback name or address, or one of
+/// `allowed` (`*` allows any). Refusing other names stops a web page from reaching a loopback
+/// server through a DNS name it rebinds to 127.0.0.1.
+pub fn host_allowed(host: Option<&str>, allowed: &[String]) -> bool {
+    let Some(host) = host else {
+        return false;
+    };
+    if allowed
+        .iter()
+        .any(|a| a == "*" || a.eq_ignore_ascii_case(host))
+    {
+        return true;
+    }
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(name, port)| {
+            if port.chars().all(|c| c.is_ascii_digit()) {
+                name
+            } else {
+                host
+            }
+        }),
+    };
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(name)) {
+        return true;
+    }
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Refuses a request whose `Host` header names another server (421).
+pub async fn check_host(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok());
+    if !host_allowed(host, &state.config.server.allowed_hosts) {
+        return Err(ApiError::new(
+            StatusCode::MISDIRECTED_REQUEST,
+            "MisdirectedRequest",
+            format!(
+                "this server does not answer to Host '{}'; add it to server.allowed_hosts",
+                host.unwrap_or_default()
+            ),
+        ));
+    }
+    Ok(next.run(request).await)
 }
 
 /// The role a request needs.
@@ -126,6 +184,7 @@ mod tests {
                 },
             ],
             jwt: None,
+            public_paths: Vec::new(),
             extra: Default::default(),
         };
         assert_eq!(role_of(&auth, "ops-token"), Some(Role::Operator));
@@ -133,5 +192,60 @@ mod tests {
         assert_eq!(role_of(&auth, "ops-toke"), None);
         assert!(Role::Viewer < Role::Operator && Role::Operator < Role::Admin);
         assert_eq!(required(&Method::POST), Role::Operator);
+    }
+
+    #[test]
+    fn only_loopback_hosts_and_the_allowed_ones_are_answered() {
+        let none: Vec<String> = Vec::new();
+        for ok in [
+            "127.0.0.1:8000",
+            "localhost",
+            "LOCALHOST:1",
+            "[::1]:8000",
+            "127.9.9.9",
+        ] {
+            assert!(host_allowed(Some(ok), &none), "{ok}");
+        }
+        for bad in ["evil.example:8000", "10.0.0.1", "localhost.evil.example"] {
+            assert!(!host_allowed(Some(bad), &none), "{bad}");
+        }
+        assert!(!host_allowed(None, &none));
+        let allowed = vec!["orb.internal".to_owned()];
+        assert!(host_allowed(Some("orb.internal:8000"), &allowed));
+        assert!(host_allowed(Some("anything"), &["*".to_owned()]));
+    }
+
+    fn jwt(claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn jwts_need_the_configured_claims_within_a_small_leeway() {
+        let config = JwtConfig {
+            secret: SECRET.into(),
+            issuer: Some("orb-tests".into()),
+            leeway_seconds: 5,
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64;
+        let good =
+            jwt(serde_json::json!({"exp": now + 60, "iss": "orb-tests", "role": "operator"}));
+        assert_eq!(jwt_role(&config, &good), Some(Role::Operator));
+        let expired = jwt(serde_json::json!({"exp": now - 50, "iss": "orb-tests"}));
+        assert_eq!(jwt_role(&config, &expired), None, "expired 50 s ago");
+        let no_issuer = jwt(serde_json::json!({"exp": now + 60}));
+        assert_eq!(jwt_role(&config, &no_issuer), None, "iss is required");
+        let early =
+            jwt(serde_json::json!({"exp": now + 600, "nbf": now + 300, "iss": "orb-tests"}));
+        assert_eq!(jwt_role(&config, &early), None, "not valid before nbf");
     }
 }

@@ -59,6 +59,12 @@ pub async fn serve(app: App, host: Option<String>, port: Option<u16>) -> anyhow:
             bail!("server.auth.jwt.secret must be at least 32 bytes");
         }
     }
+    if let Some(i) = server.auth.tokens.iter().position(|t| t.token.len() < 32) {
+        bail!(
+            "server.auth.tokens[{i}].token is shorter than 32 bytes: a token that short can be guessed; \
+             make one with `openssl rand -hex 32`"
+        );
+    }
     let broker = Arc::new(Broker::open(&app)?);
     let listener = tokio::net::TcpListener::bind((ip, port.unwrap_or(server.port)))
         .await
