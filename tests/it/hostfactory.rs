@@ -482,18 +482,7 @@ fn nothing_but_json_reaches_stdout_whatever_the_logging() {
 #[test]
 fn concurrent_invocations_lose_and_duplicate_nothing() {
     let site = site(json!({}));
-    let spawn = |script: &str, input: &Value| {
-        let file = site.input_file(input);
-        let script = site
-            .path()
-            .join("install/scripts")
-            .join(format!("{script}.sh"));
-        let mut cmd = Command::new(script);
-        cmd.args(["-f", file.to_str().unwrap()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        site.command(&mut cmd, &[]).spawn().expect("spawns")
-    };
+    let spawn = |script: &str, input: &Value| site.spawn(script, input);
     let requests: Vec<_> = (0..50)
         .map(|_| {
             spawn(

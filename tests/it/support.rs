@@ -442,6 +442,20 @@ impl HfSite {
         self.call_args(script, &["-f", file.to_str().unwrap()])
     }
 
+    /// Starts `<script>.sh -f <file holding input>` with its output piped, without waiting.
+    pub fn spawn(&self, script: &str, input: &Value) -> std::process::Child {
+        let file = self.input_file(input);
+        let script = self
+            .path()
+            .join("install/scripts")
+            .join(format!("{script}.sh"));
+        let mut cmd = Command::new(script);
+        cmd.args(["-f", file.to_str().unwrap()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        self.command(&mut cmd, &[]).spawn().expect("spawns")
+    }
+
     /// Runs `<script>.sh args...`.
     pub fn call_args(&self, script: &str, args: &[&str]) -> Run {
         let script = self

@@ -3,7 +3,7 @@
 //! the real binary and the mock provider plugin, with state in SQLite.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -101,16 +101,7 @@ fn stored_requests(site: &HfSite, kind: &str) -> Vec<Value> {
 }
 
 fn spawn(site: &HfSite, script: &str, input: &Value) -> Child {
-    let file = site.input_file(input);
-    let script = site
-        .path()
-        .join("install/scripts")
-        .join(format!("{script}.sh"));
-    let mut cmd = Command::new(script);
-    cmd.args(["-f", file.to_str().unwrap()])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    site.command(&mut cmd, &[]).spawn().expect("spawns")
+    site.spawn(script, input)
 }
 
 fn finish(child: Child) -> Run {
