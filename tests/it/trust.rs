@@ -100,10 +100,6 @@ fn stored_requests(site: &HfSite, kind: &str) -> Vec<Value> {
         .clone()
 }
 
-fn spawn(site: &HfSite, script: &str, input: &Value) -> Child {
-    site.spawn(script, input)
-}
-
 fn finish(child: Child) -> Run {
     let out = child.wait_with_output().unwrap();
     Run {
@@ -181,8 +177,7 @@ fn the_cap_holds_under_parallel_requests() {
     let site = site(json!({"pending_seconds": 60}));
     let children: Vec<Child> = (0..20)
         .map(|_| {
-            spawn(
-                &site,
+            site.spawn(
                 "requestMachines",
                 &json!({"template": {"templateId": "Capped", "machineCount": 1}}),
             )
@@ -246,11 +241,7 @@ fn a_return_killed_before_the_terminate_is_finished_by_the_next_call() {
     let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&slow).unwrap()).unwrap();
     config["provider"]["providers"][0]["config"]["latency_ms"] = json!(1500);
     std::fs::write(&slow, config.to_string()).unwrap();
-    let child = spawn(
-        &site,
-        "requestReturnMachines",
-        &json!({"machines": machines}),
-    );
+    let child = site.spawn("requestReturnMachines", &json!({"machines": machines}));
     kill_when(child, "the return is stored", || {
         !stored_requests(&site, "return").is_empty()
     });
@@ -292,8 +283,7 @@ fn a_return_killed_before_the_terminate_is_finished_by_the_next_call() {
 #[test]
 fn a_request_whose_takers_keep_dying_is_given_up_and_released() {
     let site = site(json!({"latency_ms": 1500}));
-    let child = spawn(
-        &site,
+    let child = site.spawn(
         "requestMachines",
         &json!({"template": {"templateId": "Open", "machineCount": 2}}),
     );
@@ -306,8 +296,7 @@ fn a_request_whose_takers_keep_dying_is_given_up_and_released() {
         .to_owned();
     // Every process that takes it over dies too.
     for _ in 0..3 {
-        let child = spawn(
-            &site,
+        let child = site.spawn(
             "getRequestStatus",
             &json!({"requests": [{"requestId": id}]}),
         );
@@ -363,7 +352,7 @@ fn fifty_parallel_calls_of_every_kind_lose_nothing_and_hold_the_cap() {
             3 => ("getReturnRequests", json!({"machines": known})),
             _ => ("getAvailableTemplates", json!({})),
         };
-        children.push((script, spawn(&site, script, &input)));
+        children.push((script, site.spawn(script, &input)));
     }
     let mut accepted = 0;
     for (script, child) in children {

@@ -69,7 +69,7 @@ impl Broker {
             attempts: 0,
         };
         let cap = u64::try_from(template.max_number).ok();
-        match self.store.insert_acquire(&request, cap)? {
+        match self.store.insert_request(&request, cap)? {
             Admission::Stored => Ok((request, template, instance.clone())),
             Admission::Full { in_use } => Err(BrokerError::BadInput(format!(
                 "machineCount {count} is above what template '{template_id}' allows now: maxNumber is {}, {in_use} machines are active or on their way",
@@ -102,17 +102,17 @@ impl Broker {
             Err(e) => {
                 request.status = RequestStatus::CompleteWithError;
                 request.message = format!("provisioning failed: {}", e.error.message);
-                if !outcome_known(&e.error.kind) {
-                    // The provider may have made something before it failed or stopped
-                    // answering: the request is cancelled, and its provider releases what is
-                    // tagged with it.
+                // The provider may have made something before it failed or stopped answering:
+                // the request is cancelled, and its provider releases what is tagged with it.
+                let release = !outcome_known(&e.error.kind);
+                if release {
                     request.phase = Phase::Cancelled;
-                    self.store_outcome(request, &[], Vec::new()).await?;
+                }
+                self.store_outcome(request, &[], Vec::new()).await?;
+                if release {
                     if let Err(undo) = self.undo(request.clone()).await {
                         tracing::error!(request_id = %request.request_id, error = %undo, "what the failed provision made could not be released; cancel the request again to retry");
                     }
-                } else {
-                    self.store_outcome(request, &[], Vec::new()).await?;
                 }
                 return Err(e.into());
             }

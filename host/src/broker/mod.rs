@@ -111,9 +111,9 @@ impl Broker {
         self.store.as_ref()
     }
 
-    /// The provider instance that serves calls: the one named by `HF_PROVIDER_NAME` when
-    /// it is set (an error when it names no instance), else `provider.default_provider_instance`, else the enabled instance of
-    /// lowest priority (then highest weight).
+    /// The provider instance that serves calls: the one named by `HF_PROVIDER_NAME` when it
+    /// is set (an error when it names no instance), else `provider.default_provider_instance`,
+    /// else the enabled instance of lowest priority (then highest weight).
     pub fn default_instance(&self) -> Result<&ProviderInstanceConfig, BrokerError> {
         let providers = &self.config.provider.providers;
         let named = |name: &str| providers.iter().find(|p| p.name == name);

@@ -16,73 +16,74 @@ use super::model::{
 
 /// A problem for every key of the configuration's sections that is a slip for a known one.
 pub fn slips(config: &OrbConfig) -> Vec<String> {
+    let mut storage_keys = keys_of(&StorageConfig::default());
+    storage_keys.extend(["type".to_owned(), "strategy".to_owned()]);
+    let mut sections: Vec<(String, &BTreeMap<String, Value>, Vec<String>)> = vec![
+        (String::new(), &config.extra, keys_of(&OrbConfig::default())),
+        (
+            "scheduler.".into(),
+            &config.scheduler.extra,
+            keys_of(&SchedulerConfig::default()),
+        ),
+        (
+            "provider.".into(),
+            &config.provider.extra,
+            keys_of(&ProviderSection::default()),
+        ),
+        ("storage.".into(), &config.storage.extra, storage_keys),
+        (
+            "logging.".into(),
+            &config.logging.extra,
+            keys_of(&LoggingConfig::default()),
+        ),
+        (
+            "server.".into(),
+            &config.server.extra,
+            keys_of(&ServerConfig::default()),
+        ),
+        (
+            "server.auth.".into(),
+            &config.server.auth.extra,
+            keys_of(&AuthConfig::default()),
+        ),
+        (
+            "request.".into(),
+            &config.request.extra,
+            keys_of(&RequestConfig::default()),
+        ),
+    ];
+    let instance_keys: Vec<String> = INSTANCE_KEYS.map(str::to_owned).to_vec();
+    for (i, instance) in config.provider.providers.iter().enumerate() {
+        sections.push((
+            format!("provider.providers[{i}]."),
+            &instance.extra,
+            instance_keys.clone(),
+        ));
+    }
     let mut problems = Vec::new();
-    let mut check = |section: &str, extra: &BTreeMap<String, Value>, known: &[String]| {
+    for (prefix, extra, known) in &sections {
         let known: Vec<&str> = known.iter().map(String::as_str).collect();
         for key in extra.keys() {
             if let Some(meant) = likely_meant(key, &known) {
-                let path = match section {
-                    "" => key.clone(),
-                    _ => format!("{section}.{key}"),
-                };
-                problems.push(format!("{path}: unknown key; did you mean '{meant}'?"));
+                problems.push(format!(
+                    "{prefix}{key}: unknown key; did you mean '{meant}'?"
+                ));
             }
         }
-    };
-    check("", &config.extra, &keys_of(&OrbConfig::default()));
-    check(
-        "scheduler",
-        &config.scheduler.extra,
-        &keys_of(&SchedulerConfig::default()),
-    );
-    check(
-        "provider",
-        &config.provider.extra,
-        &keys_of(&ProviderSection::default()),
-    );
-    let instance_keys: Vec<String> = [
-        "name",
-        "type",
-        "enabled",
-        "priority",
-        "weight",
-        "config",
-        "template_defaults",
-    ]
-    .map(str::to_owned)
-    .to_vec();
-    for (i, instance) in config.provider.providers.iter().enumerate() {
-        check(
-            &format!("provider.providers[{i}]"),
-            &instance.extra,
-            &instance_keys,
-        );
     }
-    let mut storage_keys = keys_of(&StorageConfig::default());
-    storage_keys.extend(["type".to_owned(), "strategy".to_owned()]);
-    check("storage", &config.storage.extra, &storage_keys);
-    check(
-        "logging",
-        &config.logging.extra,
-        &keys_of(&LoggingConfig::default()),
-    );
-    check(
-        "server",
-        &config.server.extra,
-        &keys_of(&ServerConfig::default()),
-    );
-    check(
-        "server.auth",
-        &config.server.auth.extra,
-        &keys_of(&AuthConfig::default()),
-    );
-    check(
-        "request",
-        &config.request.extra,
-        &keys_of(&RequestConfig::default()),
-    );
     problems
 }
+
+/// The keys of a provider instance (it has no defaults to read them from).
+const INSTANCE_KEYS: [&str; 7] = [
+    "name",
+    "type",
+    "enabled",
+    "priority",
+    "weight",
+    "config",
+    "template_defaults",
+];
 
 /// The keys a section's defaults serialize with: the keys orb knows there.
 fn keys_of(section: &impl Serialize) -> Vec<String> {

@@ -14,9 +14,9 @@ use orb_plugin_api::{
     TerminateRequest, TerminateResult,
 };
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 
 use crate::config::CallTimeouts;
-use serde::Serialize;
 
 /// A provider call that failed.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -205,40 +205,29 @@ impl ProviderHandle {
         let started = std::time::Instant::now();
         let timeout = self.inner.timeouts.of(operation);
         let call = tokio::task::spawn_blocking(move || f(&inner.object, &input));
-        let output = match tokio::time::timeout(timeout, call).await {
-            Ok(done) => done.map_err(|e| {
-                self.error(
-                    operation,
-                    ProviderError::internal(format!("the call did not complete: {e}")),
-                )
-            })?,
-            Err(_) => {
-                crate::metrics::record_provider_call(
-                    &self.inner.instance,
-                    operation,
-                    false,
-                    started.elapsed(),
-                );
+        let output: Result<_, ProviderError> = match tokio::time::timeout(timeout, call).await {
+            Ok(Ok(output)) => output.into_result().map_err(Into::into),
+            Ok(Err(e)) => {
                 return Err(self.error(
                     operation,
-                    ProviderError::new(
-                        ErrorKind::Unavailable,
-                        format!(
-                            "no answer within {} s (provider.call_timeouts); the provider may still be working",
-                            timeout.as_secs()
-                        ),
-                    ),
-                ));
+                    ProviderError::internal(format!("the call did not complete: {e}")),
+                ))
             }
+            Err(_) => Err(ProviderError::new(
+                ErrorKind::Unavailable,
+                format!(
+                    "no answer within {} s (provider.call_timeouts); the provider may still be working",
+                    timeout.as_secs()
+                ),
+            )),
         };
-        let output = output.into_result();
         crate::metrics::record_provider_call(
             &self.inner.instance,
             operation,
             output.is_ok(),
             started.elapsed(),
         );
-        let json = output.map_err(|e| self.error(operation, e.into()))?;
+        let json = output.map_err(|e| self.error(operation, e))?;
         serde_json::from_str(json.as_str()).map_err(|e| {
             self.error(
                 operation,

@@ -101,13 +101,10 @@ pub struct MachineFilter {
 
 /// The storage operations orb needs. Every method is atomic.
 pub trait Store: Send + Sync {
-    /// Stores a new request.
-    fn insert_request(&self, request: &Request) -> Result<(), StoreError>;
-
-    /// Stores a new acquire request unless its template's cap `max_number` leaves no room for
-    /// it. The count and the insert share one transaction, so parallel callers cannot pass
-    /// the cap together.
-    fn insert_acquire(
+    /// Stores a new request, unless its template's cap `max_number` (when given) leaves no
+    /// room for it. The count and the insert share one transaction, so parallel callers
+    /// cannot pass the cap together.
+    fn insert_request(
         &self,
         request: &Request,
         max_number: Option<u64>,
@@ -166,10 +163,6 @@ pub trait Store: Send + Sync {
 
     /// Machines matching `filter`, newest first.
     fn list_machines(&self, filter: &MachineFilter) -> Result<Vec<MachineRecord>, StoreError>;
-
-    /// How much of a template's cap is used: its machines not gone nor being returned, and
-    /// what its running requests may still bring.
-    fn template_use(&self, template_id: &str) -> Result<u64, StoreError>;
 
     /// Stores a return request and what it names, and claims the named machines that are not
     /// gone and that no other return holds (or whose other return failed to terminate them),

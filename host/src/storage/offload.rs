@@ -24,16 +24,12 @@ fn offload<T>(call: impl FnOnce() -> T) -> T {
 }
 
 impl<S: Store> Store for Offloaded<S> {
-    fn insert_request(&self, request: &Request) -> Result<(), StoreError> {
-        offload(|| self.0.insert_request(request))
-    }
-
-    fn insert_acquire(
+    fn insert_request(
         &self,
         request: &Request,
         max_number: Option<u64>,
     ) -> Result<Admission, StoreError> {
-        offload(|| self.0.insert_acquire(request, max_number))
+        offload(|| self.0.insert_request(request, max_number))
     }
 
     fn take_over(
@@ -97,10 +93,6 @@ impl<S: Store> Store for Offloaded<S> {
 
     fn list_machines(&self, filter: &MachineFilter) -> Result<Vec<MachineRecord>, StoreError> {
         offload(|| self.0.list_machines(filter))
-    }
-
-    fn template_use(&self, template_id: &str) -> Result<u64, StoreError> {
-        offload(|| self.0.template_use(template_id))
     }
 
     fn insert_return(

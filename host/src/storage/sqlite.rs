@@ -299,6 +299,12 @@ const TEMPLATE_USE: &str = "SELECT \
         AND m.state NOT IN ('terminated', 'failed') AND m.return_request_id IS NULL))), 0) \
       FROM requests r WHERE r.template_id = ?1 AND r.kind = 'acquire' AND r.status = 'running')";
 
+/// How much of a template's cap is used (see [`TEMPLATE_USE`]).
+fn template_use(conn: &Connection, template_id: &str) -> Result<u64, StoreError> {
+    let in_use: i64 = conn.query_row(TEMPLATE_USE, [template_id], |r| r.get(0))?;
+    Ok(in_use.max(0) as u64)
+}
+
 /// A machine is claimed by a return unless it is gone or another return holds it; a return
 /// whose termination of it failed lets it go.
 const CLAIM: &str = "UPDATE machines SET return_request_id = ?1, updated_at = ?3 \
@@ -308,19 +314,14 @@ const CLAIM: &str = "UPDATE machines SET return_request_id = ?1, updated_at = ?3
       AND i.machine_id = machines.machine_id AND i.error IS NOT NULL))";
 
 impl Store for SqliteStore {
-    fn insert_request(&self, request: &Request) -> Result<(), StoreError> {
-        self.write(|tx| write_request(tx, request, true))
-    }
-
-    fn insert_acquire(
+    fn insert_request(
         &self,
         request: &Request,
         max_number: Option<u64>,
     ) -> Result<Admission, StoreError> {
         self.write(|tx| {
             if let (Some(cap), Some(template_id)) = (max_number, &request.template_id) {
-                let in_use: i64 = tx.query_row(TEMPLATE_USE, [template_id], |r| r.get(0))?;
-                let in_use = in_use.max(0) as u64;
+                let in_use = template_use(tx, template_id)?;
                 if in_use.saturating_add(u64::from(request.requested)) > cap {
                     return Ok(Admission::Full { in_use });
                 }
@@ -472,13 +473,6 @@ impl Store for SqliteStore {
                 machine_from_row,
             )?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
-        })
-    }
-
-    fn template_use(&self, template_id: &str) -> Result<u64, StoreError> {
-        self.with(|conn| {
-            let in_use: i64 = conn.query_row(TEMPLATE_USE, [template_id], |r| r.get(0))?;
-            Ok(in_use.max(0) as u64)
         })
     }
 
@@ -637,7 +631,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("state/orb.db")).unwrap();
         let mut r = request("req-1", RequestKind::Acquire);
-        store.insert_request(&r).unwrap();
+        store.insert_request(&r, None).unwrap();
         assert_eq!(store.get_request("req-1").unwrap(), Some(r.clone()));
         r.phase = Phase::Submitted;
         r.status = RequestStatus::Complete;
@@ -662,7 +656,7 @@ mod tests {
                 .machine_id,
             "m-2"
         );
-        assert_eq!(store.template_use("t1").unwrap(), 2);
+        assert_eq!(store.with(|c| template_use(c, "t1")).unwrap(), 2);
         assert!(store.get_request("req-none").unwrap().is_none());
         let listed = store
             .list_requests(&RequestFilter {
@@ -679,7 +673,7 @@ mod tests {
         let store = SqliteStore::open(&dir.path().join("orb.db")).unwrap();
         let mut r = request("req-1", RequestKind::Acquire);
         r.status = RequestStatus::Complete;
-        store.insert_request(&r).unwrap();
+        store.insert_request(&r, None).unwrap();
         store
             .upsert_machines(&[machine("m-1", "req-1", "h1")])
             .unwrap();
@@ -707,7 +701,7 @@ mod tests {
         let m = store.get_machine("m-1").unwrap().unwrap();
         assert_eq!(m.return_request_id.as_deref(), Some("ret-1"));
         assert_eq!(store.return_items("ret-2").unwrap().len(), 1);
-        assert_eq!(store.template_use("t1").unwrap(), 0);
+        assert_eq!(store.with(|c| template_use(c, "t1")).unwrap(), 0);
 
         // A status refresh that read the machine before the claim cannot erase it.
         let mut stale = machine("m-1", "req-1", "h1");
@@ -750,14 +744,14 @@ mod tests {
         for id in ["req-1", "req-2"] {
             assert_eq!(
                 store
-                    .insert_acquire(&request(id, RequestKind::Acquire), Some(5))
+                    .insert_request(&request(id, RequestKind::Acquire), Some(5))
                     .unwrap(),
                 Admission::Stored
             );
         }
         assert_eq!(
             store
-                .insert_acquire(&request("req-3", RequestKind::Acquire), Some(5))
+                .insert_request(&request("req-3", RequestKind::Acquire), Some(5))
                 .unwrap(),
             Admission::Full { in_use: 4 }
         );
@@ -765,7 +759,7 @@ mod tests {
         // Uncapped: stored whatever the use.
         assert_eq!(
             store
-                .insert_acquire(&request("req-4", RequestKind::Acquire), None)
+                .insert_request(&request("req-4", RequestKind::Acquire), None)
                 .unwrap(),
             Admission::Stored
         );
@@ -776,7 +770,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("orb.db")).unwrap();
         store
-            .insert_request(&request("req-1", RequestKind::Acquire))
+            .insert_request(&request("req-1", RequestKind::Acquire), None)
             .unwrap();
         let taken = store
             .take_over("req-1", Some("host:1"), Phase::Accepted, "host:2", 50)
@@ -809,7 +803,7 @@ mod tests {
             Cancellation::Unknown
         );
         let stale = request("req-1", RequestKind::Acquire);
-        store.insert_request(&stale).unwrap();
+        store.insert_request(&stale, None).unwrap();
         let Cancellation::Cancelled(cancelled) = store
             .cancel_request("req-1", "cancelled: test", 20)
             .unwrap()
@@ -853,13 +847,13 @@ mod tests {
         // Finished requests and return requests are refused, unchanged.
         let mut done = request("req-2", RequestKind::Acquire);
         done.status = RequestStatus::Complete;
-        store.insert_request(&done).unwrap();
+        store.insert_request(&done, None).unwrap();
         assert_eq!(
             store.cancel_request("req-2", "x", 40).unwrap(),
             Cancellation::Refused(done)
         );
         let ret = request("ret-1", RequestKind::Return);
-        store.insert_request(&ret).unwrap();
+        store.insert_request(&ret, None).unwrap();
         assert_eq!(
             store.cancel_request("ret-1", "x", 40).unwrap(),
             Cancellation::Refused(ret)
@@ -924,7 +918,10 @@ mod tests {
                     let store = SqliteStore::open(&path).unwrap();
                     for i in 0..20 {
                         store
-                            .insert_request(&request(&format!("req-{t}-{i}"), RequestKind::Acquire))
+                            .insert_request(
+                                &request(&format!("req-{t}-{i}"), RequestKind::Acquire),
+                                None,
+                            )
                             .unwrap();
                     }
                 });
