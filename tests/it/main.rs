@@ -4,6 +4,7 @@
 //! per area.
 
 mod aws;
+mod crash;
 mod hostfactory;
 mod plugins;
 mod server;

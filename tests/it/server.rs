@@ -634,6 +634,163 @@ fn oversized_bodies_and_clients_over_their_pace_are_refused() {
 }
 
 #[test]
+fn probes_answer_from_the_background_check_and_call_no_provider() {
+    let site = mock_site(json!({}), json!({}));
+    let server = Server::start(&site);
+    for _ in 0..30 {
+        let (code, health) = server.get("/health");
+        assert_eq!(
+            (code, &health["status"]),
+            (200, &json!("healthy")),
+            "{health}"
+        );
+        assert!(health["checkedAt"].is_string(), "{health}");
+    }
+    assert_eq!(
+        server.get("/api/v1/providers/health").1["providers"][0]["status"],
+        "healthy"
+    );
+    let metrics = server.text("/metrics");
+    let checks: u64 = metrics
+        .lines()
+        .filter(|l| {
+            l.starts_with("orb_provider_calls_total") && l.contains("operation=\"health_check\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    // The check at start; 31 probes called no provider.
+    assert_eq!(checks, 1, "{metrics}");
+}
+
+#[test]
+fn every_error_answer_has_the_json_shape() {
+    let site = mock_site(json!({}), json!({"max_request_size": 1024}));
+    let server = Server::start(&site);
+    let url = |path: &str| format!("{}{path}", server.base);
+    let request = url("/api/v1/machines/request");
+    let answers = [
+        (
+            "malformed JSON",
+            server
+                .agent
+                .post(&request)
+                .header("Content-Type", "application/json")
+                .send("{\"templateId\": "),
+        ),
+        (
+            "wrong content type",
+            server
+                .agent
+                .post(&request)
+                .header("Content-Type", "text/plain")
+                .send("{}"),
+        ),
+        (
+            "wrong types",
+            server
+                .agent
+                .post(&request)
+                .send_json(json!({"templateId": 5, "machineCount": "two"})),
+        ),
+        (
+            "oversized",
+            server
+                .agent
+                .post(&request)
+                .send_json(json!({"templateId": "x".repeat(2000), "machineCount": 1})),
+        ),
+        (
+            "unknown route",
+            server.agent.get(&url("/api/v1/nothing-here")).call(),
+        ),
+        ("unknown top route", server.agent.get(&url("/nope")).call()),
+        (
+            "wrong method",
+            server.agent.put(&url("/health")).send_empty(),
+        ),
+        (
+            "bad query",
+            server
+                .agent
+                .get(&url("/api/v1/requests/?limit=many"))
+                .call(),
+        ),
+    ];
+    let mut codes = Vec::new();
+    for (what, answer) in answers {
+        let mut answer = answer.expect("the server answers");
+        let status = answer.status().as_u16();
+        let text = answer.body_mut().read_to_string().unwrap();
+        let body: Value =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("{what}: not JSON: {text:?}"));
+        assert!(
+            body["error"]["code"].is_string()
+                && !body["error"]["message"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .is_empty()
+                && body["correlation_id"].is_string(),
+            "{what}: {body}"
+        );
+        codes.push((status, body["error"]["code"].as_str().unwrap().to_owned()));
+    }
+    let expected = [
+        (400, "BadInput"),
+        (415, "UnsupportedMediaType"),
+        (422, "BadInput"),
+        (413, "PayloadTooLarge"),
+        (404, "NotFound"),
+        (404, "NotFound"),
+        (405, "MethodNotAllowed"),
+        (400, "BadInput"),
+    ];
+    let expected: Vec<(u16, String)> = expected
+        .iter()
+        .map(|(s, c)| (*s, (*c).to_owned()))
+        .collect();
+    assert_eq!(codes, expected);
+    // Nothing was stored by any of them.
+    assert_eq!(server.get("/api/v1/requests/").1["requests"], json!([]));
+}
+
+#[test]
+fn generated_bodies_never_break_the_api() {
+    let site = mock_site(
+        json!({}),
+        json!({"rate_limit": {"requests_per_minute": 100000, "burst": 10000}}),
+    );
+    let server = Server::start(&site);
+    const ROUTES: [&str; 4] = [
+        "/api/v1/machines/request",
+        "/api/v1/machines/return",
+        "/api/v1/requests/status",
+        "/api/v1/templates/validate",
+    ];
+    crate::support::check_generated(
+        200,
+        (0..ROUTES.len(), crate::support::generated_json()),
+        |(route, body)| {
+            let (code, answer) = server.post(ROUTES[route], body.clone());
+            proptest::prop_assert!(
+                code < 500,
+                "{} {body} answered {code}: {answer}",
+                ROUTES[route]
+            );
+            if code >= 400 {
+                proptest::prop_assert!(
+                    answer["error"]["code"].is_string(),
+                    "{} {body}: {answer}",
+                    ROUTES[route]
+                );
+            }
+            Ok(())
+        },
+    );
+    assert_eq!(server.get("/livez").0, 200);
+    assert_eq!(server.get("/api/v1/requests/").0, 200);
+}
+
+#[test]
 fn a_public_address_without_authentication_is_refused() {
     let site = mock_site(json!({}), json!({}));
     let run = site.orb(&["serve", "--host", "0.0.0.0", "--port", "0"]);

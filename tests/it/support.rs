@@ -614,3 +614,63 @@ pub fn merge(base: &mut Value, patch: Value) {
         (base, patch) => *base = patch,
     }
 }
+
+/// Generated JSON for the bad-input tests: nested lists and objects (bounded in depth and
+/// size) whose keys are mostly the ones orb's parsers look for, and whose leaves are of every
+/// type, including huge, negative and fractional numbers and blank strings.
+pub fn generated_json() -> impl proptest::strategy::Strategy<Value = Value> {
+    use proptest::prelude::*;
+    let keys = prop_oneof![
+        3 => prop::sample::select(vec![
+            "template", "templateId", "template_id", "machineCount", "machine_count", "count",
+            "requests", "requestId", "requestIds", "request_ids", "machines", "machineId",
+            "machineIds", "machine_ids", "name", "machine",
+        ])
+        .prop_map(str::to_owned),
+        1 => "[a-zA-Z_]{0,8}",
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        (-1e300f64..1e300).prop_map(Value::from),
+        prop::sample::select(vec![
+            "Small",
+            "Capped",
+            "Open",
+            " ",
+            "",
+            "0",
+            "-1",
+            "4294967295"
+        ])
+        .prop_map(Value::from),
+        "\\PC{0,16}".prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 48, 6, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec((keys.clone(), inner), 0..6)
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+        ]
+    })
+}
+
+/// A bounded property run: `cases` generated inputs, shrinking on failure.
+pub fn check_generated<S: proptest::strategy::Strategy>(
+    cases: u32,
+    strategy: S,
+    test: impl Fn(S::Value) -> Result<(), proptest::test_runner::TestCaseError>,
+) {
+    let config = proptest::test_runner::Config {
+        cases,
+        max_shrink_iters: 64,
+        failure_persistence: None,
+        ..Default::default()
+    };
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    if let Err(e) = runner.run(&strategy, test) {
+        panic!("{e}");
+    }
+}

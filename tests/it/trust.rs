@@ -18,7 +18,7 @@ fn templates() -> Value {
     ]})
 }
 
-fn site(mock_config: Value) -> HfSite {
+pub(crate) fn site(mock_config: Value) -> HfSite {
     site_with(mock_config, json!({}))
 }
 
@@ -57,7 +57,7 @@ fn status(site: &HfSite, request_id: &str) -> Value {
 }
 
 /// The mock cloud's machines, by id (none before its first launch).
-fn cloud(site: &HfSite) -> BTreeMap<String, Value> {
+pub(crate) fn cloud(site: &HfSite) -> BTreeMap<String, Value> {
     let path = site.path().join("work/mock-mockinst.json");
     let Ok(text) = std::fs::read_to_string(path) else {
         return BTreeMap::new();
@@ -84,7 +84,7 @@ fn add_foreign_machine(site: &HfSite, machine_id: &str) {
 }
 
 /// The stored machines, as `orb machines list` shows them.
-fn stored(site: &HfSite) -> Vec<Value> {
+pub(crate) fn stored(site: &HfSite) -> Vec<Value> {
     site.orb(&["machines", "list", "--format", "json"]).json()["machines"]
         .as_array()
         .unwrap()
@@ -92,7 +92,7 @@ fn stored(site: &HfSite) -> Vec<Value> {
 }
 
 /// The stored requests of `kind`.
-fn stored_requests(site: &HfSite, kind: &str) -> Vec<Value> {
+pub(crate) fn stored_requests(site: &HfSite, kind: &str) -> Vec<Value> {
     site.orb(&["requests", "list", "--kind", kind, "--format", "json"])
         .json()["requests"]
         .as_array()
@@ -100,7 +100,7 @@ fn stored_requests(site: &HfSite, kind: &str) -> Vec<Value> {
         .clone()
 }
 
-fn finish(child: Child) -> Run {
+pub(crate) fn finish(child: Child) -> Run {
     let out = child.wait_with_output().unwrap();
     Run {
         code: out.status.code().unwrap_or(-1),
@@ -219,6 +219,14 @@ fn an_absurd_machine_count_is_refused_and_stops_nothing() {
 }
 
 /// Starts a script and kills it (SIGKILL) once `stored` holds, while the slow provider works.
+/// From now on every provider call takes 1.5 s.
+fn slow_down(site: &HfSite) {
+    let file = site.path().join("conf/config.json");
+    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    config["provider"]["providers"][0]["config"]["latency_ms"] = json!(1500);
+    std::fs::write(&file, config.to_string()).unwrap();
+}
+
 fn kill_when(mut child: Child, what: &str, stored: impl FnMut() -> bool) {
     wait_until(what, stored);
     child.kill().unwrap();
@@ -235,12 +243,8 @@ fn a_return_killed_before_the_terminate_is_finished_by_the_next_call() {
         .iter()
         .map(|m| json!({"machineId": m["machineId"], "name": m["name"]}))
         .collect();
-    // From now on every provider call takes 1.5 s: the return is killed while its
-    // terminate is under way.
-    let slow = site.path().join("conf/config.json");
-    let mut config: Value = serde_json::from_str(&std::fs::read_to_string(&slow).unwrap()).unwrap();
-    config["provider"]["providers"][0]["config"]["latency_ms"] = json!(1500);
-    std::fs::write(&slow, config.to_string()).unwrap();
+    // The return is killed while its terminate is under way.
+    slow_down(&site);
     let child = site.spawn("requestReturnMachines", &json!({"machines": machines}));
     kill_when(child, "the return is stored", || {
         !stored_requests(&site, "return").is_empty()
@@ -319,6 +323,36 @@ fn a_request_whose_takers_keep_dying_is_given_up_and_released() {
     );
     // And it stops nothing: a new request is served.
     request_id(&request(&site, "Open", 1));
+}
+
+#[test]
+fn a_cancel_killed_before_the_release_is_finished_by_the_next_call() {
+    let site = site(json!({"pending_seconds": 600}));
+    let id = request_id(&request(&site, "Open", 2));
+    assert_eq!(cloud(&site).len(), 2);
+    slow_down(&site);
+    let mut cancel = Command::new(site.path().join("install/bin/orb"));
+    cancel
+        .args(["requests", "cancel", &id])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let child = site.command(&mut cancel, &[]).spawn().unwrap();
+    kill_when(child, "the cancellation is stored", || {
+        stored_requests(&site, "acquire")[0]["status"] != "running"
+    });
+    assert!(
+        cloud(&site).values().all(|m| m["terminate_at"].is_null()),
+        "killed before the release"
+    );
+    // The next call that sweeps finishes the release.
+    site.call("getReturnRequests", &json!({"machines": []}))
+        .expect_code(0);
+    assert!(
+        cloud(&site).values().all(|m| !m["terminate_at"].is_null()),
+        "{:?}\n{}",
+        cloud(&site),
+        site.log()
+    );
 }
 
 #[test]
@@ -485,4 +519,44 @@ fn a_provider_that_stops_answering_times_out_and_the_deadline_settles_the_reques
         "{:?}",
         cloud(&site)
     );
+}
+
+#[test]
+fn generated_input_never_panics_a_host_factory_call() {
+    use proptest::prelude::*;
+    const CALLS: [&str; 5] = [
+        "getAvailableTemplates",
+        "requestMachines",
+        "getRequestStatus",
+        "requestReturnMachines",
+        "getReturnRequests",
+    ];
+    let site = site(json!({}));
+    let text = prop_oneof![
+        3 => crate::support::generated_json().prop_map(|v| v.to_string()),
+        1 => "\\PC{0,64}",
+    ];
+    crate::support::check_generated(60, (0..CALLS.len(), text), |(call, text)| {
+        let file = site.path().join("in/generated.json");
+        std::fs::write(&file, &text).unwrap();
+        let run = site.call_args(CALLS[call], &["-f", file.to_str().unwrap()]);
+        prop_assert!(
+            run.code == 0 || run.code == 1,
+            "{} exited {} on {text}: {}",
+            CALLS[call],
+            run.code,
+            run.stderr
+        );
+        prop_assert!(
+            serde_json::from_str::<Value>(&run.stdout).is_ok(),
+            "{} printed no JSON on {text}: {:?}",
+            CALLS[call],
+            run.stdout
+        );
+        prop_assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        Ok(())
+    });
+    // Whatever was fed, the broker serves the next call.
+    let id = request_id(&request(&site, "Open", 1));
+    assert_eq!(status(&site, &id)["status"], "complete");
 }

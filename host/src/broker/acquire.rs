@@ -106,7 +106,9 @@ impl Broker {
                 // the request is cancelled, and its provider releases what is tagged with it.
                 let release = !outcome_known(&e.error.kind);
                 if release {
+                    // Held by this process until released, for the sweep to finish if it dies.
                     request.phase = Phase::Cancelled;
+                    request.owner = Some(this_process());
                 }
                 self.store_outcome(request, &[], Vec::new()).await?;
                 if release {

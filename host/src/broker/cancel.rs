@@ -34,6 +34,20 @@ pub struct Cancelled {
     pub in_flight: bool,
 }
 
+impl Cancelled {
+    /// A cancellation stored while another process works on the request: that process
+    /// releases what it made.
+    fn in_flight(request: Request) -> Self {
+        Cancelled {
+            request,
+            return_request_id: None,
+            terminating: 0,
+            released: Vec::new(),
+            in_flight: true,
+        }
+    }
+}
+
 impl Broker {
     /// Cancels the acquire request `request_id`. Cancelling a cancelled request again retries
     /// releasing its resources. A finished request cannot be cancelled: its machines are
@@ -69,13 +83,9 @@ impl Broker {
         };
         tracing::info!(request_id, message, "request cancelled");
         match &request.owner {
-            Some(owner) if !is_abandoned(Some(owner), request.updated_at, now) => Ok(Cancelled {
-                request,
-                return_request_id: None,
-                terminating: 0,
-                released: Vec::new(),
-                in_flight: true,
-            }),
+            Some(owner) if !is_abandoned(Some(owner), request.updated_at, now) => {
+                Ok(Cancelled::in_flight(request))
+            }
             Some(owner) => {
                 let taken = self.store.take_over(
                     request_id,
@@ -87,16 +97,21 @@ impl Broker {
                 match taken {
                     Some(taken) => self.undo_interrupted(taken).await,
                     // Another process took it over first, and undoes it.
-                    None => Ok(Cancelled {
-                        request,
-                        return_request_id: None,
-                        terminating: 0,
-                        released: Vec::new(),
-                        in_flight: true,
-                    }),
+                    None => Ok(Cancelled::in_flight(request)),
                 }
             }
-            None => self.undo(request).await,
+            // Nobody holds it: this process does while it releases, so that a kill midway
+            // leaves it to the sweep rather than unreleased.
+            None => match self.store.take_over(
+                request_id,
+                None,
+                Phase::Cancelled,
+                &this_process(),
+                now,
+            )? {
+                Some(taken) => self.undo(taken).await,
+                None => Ok(Cancelled::in_flight(request)),
+            },
         }
     }
 
@@ -118,7 +133,6 @@ impl Broker {
                 }
             }
         }
-        request.owner = None;
         self.store.update_request(&request)?;
         self.undo(request).await
     }
@@ -137,7 +151,7 @@ impl Broker {
                 BrokerError::NotFound(format!("request '{}' vanished", request.request_id))
             })?;
         cancelled.resource_ids = resource_ids;
-        cancelled.owner = None;
+        cancelled.owner = Some(this_process());
         cancelled.updated_at = now();
         self.store.update_request(&cancelled)?;
         *request = cancelled.clone();
@@ -145,8 +159,9 @@ impl Broker {
     }
 
     /// Releases what was made for a cancelled request and terminates its machines; a return
-    /// request tracks them. A failure is noted in the request's message, to retry by cancelling
-    /// again.
+    /// request tracks them. The request stays owned by this process until the release is
+    /// stored, so a process killed midway leaves it to the next call's sweep. A failure is
+    /// noted in the request's message, to retry by cancelling again.
     pub(super) async fn undo(&self, mut request: Request) -> Result<Cancelled, BrokerError> {
         debug_assert_eq!(request.phase, Phase::Cancelled);
         let cancelled_as = request
@@ -178,6 +193,7 @@ impl Broker {
                 tracing::error!(request_id = %request.request_id, error = %e, "the cancelled request's resources were not released; cancel it again to retry");
                 request.message =
                     format!("{cancelled_as}{NOT_RELEASED}{e}; cancel it again to retry");
+                request.owner = None;
                 request.updated_at = now;
                 self.store.update_request(&request)?;
                 return Err(e);
@@ -220,6 +236,7 @@ impl Broker {
             Some(ret.request_id)
         };
         request.message = cancelled_as;
+        request.owner = None;
         request.updated_at = now;
         self.store.update_request(&request)?;
         tracing::info!(

@@ -112,8 +112,8 @@ impl Broker {
             Cancellation::Cancelled(r) => r,
             Cancellation::Unknown | Cancellation::Refused(_) => return Ok(()),
         };
-        // No process provisions it any more: release what is tagged with it.
-        cancelled.owner = None;
+        // No process provisions it any more: this one releases what is tagged with it.
+        cancelled.owner = Some(this_process());
         self.store.update_request(&cancelled)?;
         self.undo(cancelled).await.map(|_| ())
     }

@@ -244,6 +244,9 @@ pub struct ServerConfig {
     pub port: u16,
     /// Seconds between two refreshes of the running requests from their providers.
     pub reconcile_interval_seconds: u64,
+    /// Seconds between two background checks of the providers' health, which `/health`
+    /// answers from.
+    pub health_interval_seconds: u64,
     /// Largest request body accepted, in bytes.
     pub max_request_size: usize,
     /// Who may call the API.
@@ -264,6 +267,7 @@ impl Default for ServerConfig {
             host: "127.0.0.1".into(),
             port: 8000,
             reconcile_interval_seconds: 5,
+            health_interval_seconds: 30,
             max_request_size: 1 << 20,
             auth: AuthConfig::default(),
             rate_limit: RateLimitConfig::default(),

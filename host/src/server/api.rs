@@ -17,6 +17,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 use super::error::ApiError;
+use super::health::Checked;
 use super::{auth, rate_limit, AppState};
 use crate::broker::MachineSpec;
 use crate::cli::providers_list;
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .layer(from_fn_with_state(state.clone(), rate_limit::limit))
         .layer(from_fn_with_state(state.clone(), auth::check_host))
         .layer(DefaultBodyLimit::max(state.config.server.max_request_size))
+        .layer(axum::middleware::from_fn(super::error::json_errors))
         .with_state(state)
 }
 
@@ -401,9 +403,12 @@ async fn list_providers(State(s): State<AppState>) -> ApiResult {
     Ok(Json(providers_list(&s.app).value).into_response())
 }
 #[utoipa::path(get, path = "/api/v1/providers/health", tag = "providers", security(("bearer" = [])),
-    responses((status = 200, description = "Health of every enabled instance", body = Object)))]
+    responses((status = 200, description = "Health of every enabled instance, as last checked in the background (`checkedAt`)", body = Object)))]
 async fn provider_health(State(s): State<AppState>) -> ApiResult {
-    Ok(Json(s.broker.provider_health().await.1).into_response())
+    let checked = s.health.borrow().clone();
+    let mut report = checked.report;
+    report["checkedAt"] = json!(output::time(checked.checked_at));
+    Ok(Json(report).into_response())
 }
 
 /// 200 while the process serves.
@@ -412,11 +417,15 @@ async fn livez() -> Json<Value> {
     Json(json!({"status": "alive"}))
 }
 
-/// 200 when every provider is healthy, 503 otherwise.
+/// 200 when every provider was healthy at the last background check, 503 otherwise.
 #[utoipa::path(get, path = "/health", tag = "probes",
     responses((status = 200, description = "Every provider is healthy", body = Object), (status = 503, description = "A provider is unhealthy", body = Object)))]
 async fn health(State(s): State<AppState>) -> ApiResult {
-    let (healthy, report) = s.broker.provider_health().await;
+    let Checked {
+        healthy,
+        report,
+        checked_at,
+    } = s.health.borrow().clone();
     let status = if healthy {
         StatusCode::OK
     } else {
@@ -427,6 +436,7 @@ async fn health(State(s): State<AppState>) -> ApiResult {
         "version": env!("CARGO_PKG_VERSION"),
         "status": if healthy { "healthy" } else { "unhealthy" },
         "checks": report["providers"],
+        "checkedAt": output::time(checked_at),
     });
     Ok((status, Json(body)).into_response())
 }

@@ -1,6 +1,10 @@
-//! The API's one error shape: `{"error": {"code", "message"}, "correlation_id"}`.
+//! The API's one error shape: `{"error": {"code", "message"}, "correlation_id"}`, for the
+//! handlers' errors and, through [`json_errors`], for what the framework answers by itself
+//! (malformed or oversized bodies, wrong content types, unknown routes and methods).
 
-use axum::http::StatusCode;
+use axum::extract::Request;
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -58,4 +62,59 @@ impl IntoResponse for ApiError {
         });
         (self.status, Json(body)).into_response()
     }
+}
+
+/// The most of a framework answer's text that becomes an error message.
+const MAX_MESSAGE: usize = 1024;
+
+/// The error code of a status the framework answers by itself.
+fn code_of(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::NOT_FOUND => "NotFound",
+        StatusCode::METHOD_NOT_ALLOWED => "MethodNotAllowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "PayloadTooLarge",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "UnsupportedMediaType",
+        s if s.is_server_error() => "Internal",
+        _ => "BadInput",
+    }
+}
+
+/// Gives every error answer that is not yet JSON the API's error shape, keeping its status
+/// and headers (`Allow`, `Retry-After`); the framework's text becomes the message.
+pub async fn json_errors(request: Request, next: Next) -> Response {
+    let route = format!("{} {}", request.method(), request.uri().path());
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let text = match axum::body::to_bytes(body, MAX_MESSAGE).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let message = match (text.is_empty(), status) {
+        (false, _) => text,
+        (true, StatusCode::NOT_FOUND) => format!("no route {route:.200}; see /openapi.json"),
+        (true, StatusCode::METHOD_NOT_ALLOWED) => format!(
+            "{route:.200} is not allowed; allowed: {}",
+            parts
+                .headers
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("none")
+        ),
+        (true, _) => status.canonical_reason().unwrap_or("error").to_owned(),
+    };
+    let mut answer = ApiError::new(status, code_of(status), message).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            answer.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    answer
 }

@@ -6,6 +6,7 @@
 mod api;
 mod auth;
 mod error;
+mod health;
 mod rate_limit;
 mod reconcile;
 
@@ -27,6 +28,7 @@ pub struct AppState {
     app: Arc<App>,
     config: Arc<OrbConfig>,
     limiter: Arc<rate_limit::Limiter>,
+    health: watch::Receiver<health::Checked>,
 }
 
 /// The address to listen on: `host` (an IP address or `localhost`).
@@ -80,6 +82,13 @@ pub async fn serve(app: App, host: Option<String>, port: Option<u16>) -> anyhow:
     let reconcile = tokio::spawn(reconcile::run(
         broker.clone(),
         Duration::from_secs(server.reconcile_interval_seconds.max(1)),
+        stopped.clone(),
+    ));
+    let (checked, health) = watch::channel(health::check(&broker).await);
+    let checks = tokio::spawn(health::run(
+        broker.clone(),
+        Duration::from_secs(server.health_interval_seconds.max(1)),
+        checked,
         stopped,
     ));
     let state = AppState {
@@ -87,6 +96,7 @@ pub async fn serve(app: App, host: Option<String>, port: Option<u16>) -> anyhow:
         app: Arc::new(app),
         broker,
         limiter: Arc::default(),
+        health,
     };
     axum::serve(
         listener,
@@ -97,6 +107,7 @@ pub async fn serve(app: App, host: Option<String>, port: Option<u16>) -> anyhow:
     .context("the server failed")?;
     let _ = stop.send(true);
     let _ = reconcile.await;
+    let _ = checks.await;
     tracing::info!("stopped");
     Ok(())
 }

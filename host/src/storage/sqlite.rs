@@ -287,17 +287,40 @@ fn write_machines(
     Ok(())
 }
 
-/// Machines not gone and not being returned, of requests that are finished, plus for every
-/// running request of the template what it may still bring: what it asked less what the
-/// provider said it cannot provide, or the machines it has, whichever is more.
-const TEMPLATE_USE: &str = "SELECT \
-    (SELECT COUNT(*) FROM machines m JOIN requests r ON r.request_id = m.request_id \
-      WHERE m.template_id = ?1 AND m.state NOT IN ('terminated', 'failed') \
-      AND m.return_request_id IS NULL AND r.status != 'running') \
-  + (SELECT COALESCE(SUM(MAX(r.requested - r.unfulfilled, \
-      (SELECT COUNT(*) FROM machines m WHERE m.request_id = r.request_id \
-        AND m.state NOT IN ('terminated', 'failed') AND m.return_request_id IS NULL))), 0) \
-      FROM requests r WHERE r.template_id = ?1 AND r.kind = 'acquire' AND r.status = 'running')";
+/// The condition on a machine `m` that it is in use: not gone, and no return holds it (it was
+/// never claimed, or the return's termination of it failed).
+macro_rules! in_use {
+    () => {
+        "m.state NOT IN ('terminated', 'failed') AND (m.return_request_id IS NULL \
+         OR EXISTS (SELECT 1 FROM return_items i WHERE i.return_request_id = m.return_request_id \
+         AND i.machine_id = m.machine_id AND i.error IS NOT NULL))"
+    };
+}
+
+/// The condition on an acquire request `r` that it may still bring machines: it is running,
+/// or it was cancelled and a process is still releasing what it made.
+macro_rules! may_bring {
+    () => {
+        "(r.status = 'running' OR (r.phase = 'cancelled' AND r.owner IS NOT NULL))"
+    };
+}
+
+/// Machines in use of requests that bring no more, plus for every request of the template that
+/// may still bring machines what it may bring: what it asked less what the provider said it
+/// cannot provide, or the machines it has in use, whichever is more.
+const TEMPLATE_USE: &str = concat!(
+    "SELECT (SELECT COUNT(*) FROM machines m JOIN requests r ON r.request_id = m.request_id \
+      WHERE m.template_id = ?1 AND ",
+    in_use!(),
+    " AND NOT ",
+    may_bring!(),
+    ") + (SELECT COALESCE(SUM(MAX(r.requested - r.unfulfilled, \
+      (SELECT COUNT(*) FROM machines m WHERE m.request_id = r.request_id AND ",
+    in_use!(),
+    "))), 0) FROM requests r WHERE r.template_id = ?1 AND r.kind = 'acquire' AND ",
+    may_bring!(),
+    ")"
+);
 
 /// How much of a template's cap is used (see [`TEMPLATE_USE`]).
 fn template_use(conn: &Connection, template_id: &str) -> Result<u64, StoreError> {
@@ -307,11 +330,10 @@ fn template_use(conn: &Connection, template_id: &str) -> Result<u64, StoreError>
 
 /// A machine is claimed by a return unless it is gone or another return holds it; a return
 /// whose termination of it failed lets it go.
-const CLAIM: &str = "UPDATE machines SET return_request_id = ?1, updated_at = ?3 \
-    WHERE machine_id = ?2 AND state NOT IN ('terminated', 'failed') \
-    AND (return_request_id IS NULL OR EXISTS (SELECT 1 FROM return_items i \
-      WHERE i.return_request_id = machines.return_request_id \
-      AND i.machine_id = machines.machine_id AND i.error IS NOT NULL))";
+const CLAIM: &str = concat!(
+    "UPDATE machines AS m SET return_request_id = ?1, updated_at = ?3 WHERE m.machine_id = ?2 AND ",
+    in_use!()
+);
 
 impl Store for SqliteStore {
     fn insert_request(
