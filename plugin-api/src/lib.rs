@@ -90,11 +90,13 @@
 pub mod cancel;
 pub mod error;
 pub mod ffi;
+pub mod keys;
 pub mod logging;
 pub mod sdk;
 pub mod types;
 
 pub use error::{ErrorKind, ProviderError};
+pub use keys::likely_meant;
 pub use sdk::{Provider, ProviderContext, ProviderFactoryFn};
 pub use types::*;
 

@@ -482,6 +482,31 @@ fn files_and_typos_fail_loudly_from_every_call() {
         "{run:?}"
     );
 
+    // Any other key orb does not know is an error too, but the Python ORB's keys load.
+    let unknown = site_with(
+        json!({}),
+        json!({"server": {"colour": "blue"}, "request": {"max_machines": 5}}),
+    );
+    let run = unknown.call_args("getAvailableTemplates", &[]);
+    assert_eq!(run.code, 1, "{run:?}");
+    for named in [
+        "server.colour: unknown key",
+        "request.max_machines: unknown key",
+    ] {
+        assert!(run.stdout.contains(named), "{run:?}");
+    }
+    let orb_py = site_with(
+        json!({}),
+        json!({"version": "2.0.0", "environment": "production",
+               "scheduler": {"config_root": "$ORB_CONFIG_DIR"},
+               "server": {"workers": 2, "docs_enabled": false},
+               "request": {"default_grace_period": 300},
+               "storage": {"json_strategy": {"base_path": "data"}}}),
+    );
+    orb_py
+        .call_args("getAvailableTemplates", &[])
+        .expect_code(0);
+
     // A provider name that names no instance is an error listing the configured ones.
     let run = site.run(
         &mut Command::new(site.path().join("install/scripts/getAvailableTemplates.sh")),

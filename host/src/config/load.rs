@@ -208,7 +208,7 @@ const LEVELS: &[&str] = &[
 
 /// Every problem with the values, at once, each naming its key.
 fn validate(config: &OrbConfig) -> Result<(), ConfigError> {
-    let mut problems = super::typos::slips(config);
+    let mut problems = super::keys::unknown_keys(config);
     let mut names = BTreeSet::new();
     for (i, p) in config.provider.providers.iter().enumerate() {
         let key = format!("provider.providers[{i}]");

@@ -3,15 +3,15 @@
 
 mod env;
 mod expand;
+mod keys;
 mod load;
 mod model;
+mod orb_py;
 mod paths;
 mod redact;
-mod typos;
 
 pub use env::{merge, Env};
 pub use load::{find_config_file, load, ConfigError, LoadedConfig};
 pub use model::*;
 pub use paths::Paths;
 pub use redact::{redact, REDACTED};
-pub use typos::likely_meant;

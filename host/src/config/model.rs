@@ -291,7 +291,7 @@ pub enum OrphanPolicy {
 
 /// `server.rate_limit`: a token bucket per client address.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RateLimitConfig {
     /// Calls per minute a client may sustain; 0 turns the limit off.
     pub requests_per_minute: u32,
@@ -328,6 +328,7 @@ pub struct AuthConfig {
 /// `server.auth.jwt`: HS256 JSON Web Tokens, whose `role` claim names the role and whose `exp`
 /// claim (required) ends them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct JwtConfig {
     /// The shared secret, at least 32 bytes.
     pub secret: String,
@@ -345,6 +346,7 @@ fn five() -> u64 {
 
 /// One bearer token.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TokenConfig {
     /// The token.
     pub token: String,
@@ -392,7 +394,7 @@ impl Default for RequestConfig {
 
 /// The `plugins` section.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PluginsConfig {
     /// The directory provider libraries are loaded from.
     pub dir: Option<PathBuf>,

@@ -54,7 +54,7 @@ pub fn misspelt(key: &str) -> Option<&'static str> {
         .copied()
         .chain(ALIASES.iter().map(|(_, to)| *to))
         .collect();
-    crate::config::likely_meant(key, &known)
+    orb_plugin_api::likely_meant(key, &known)
 }
 
 /// The Host Factory name of a template key.

@@ -203,10 +203,98 @@ pub fn parse_tags(value: Option<&Value>) -> BTreeMap<String, String> {
     }
 }
 
+/// The template keys this provider reads.
+const READ: &[&str] = &[
+    "vmType",
+    "vmTypes",
+    "imageId",
+    "subnetIds",
+    "securityGroupIds",
+    "keyName",
+    "priceType",
+    "percentOnDemand",
+    "allocationStrategy",
+    "allocationStrategyOnDemand",
+    "fleetType",
+    "fleetRole",
+    "maxSpotPrice",
+    "userDataScript",
+    "rootDeviceVolumeSize",
+    "volumeType",
+    "iops",
+    "instanceProfile",
+    "launchTemplateId",
+    "instanceTags",
+];
+
+/// Template keys accepted and not acted on: Host Factory's own (`attributes`, what
+/// `getAvailableTemplates` prints), and the fields IBM's AWS provider and the Python ORB
+/// define, so their templates files load unchanged.
+const ACCEPTED: &[&str] = &[
+    "attributes",
+    "availableNumber",
+    "requestedMachines",
+    "rank",
+    "priceInfo",
+    "priority",
+    "pgrpName",
+    "onDemandCapacity",
+    "name",
+    "description",
+    "providerName",
+    "providerType",
+    "vmTypesOnDemand",
+    "vmTypesPriority",
+    "spotFleetRequestExpiry",
+    "poolsCount",
+    "abisInstanceRequirements",
+    "ec2FleetConfig",
+    "userData",
+    "launchTemplateVersion",
+    "launchTemplateSpec",
+    "launchTemplateSpecFile",
+    "providerApiSpec",
+    "providerApiSpecFile",
+    "networkZones",
+    "publicIpAssignment",
+    "throughput",
+    "storageEncryption",
+    "encryptionKey",
+    "monitoringEnabled",
+    "metadata",
+    "isActive",
+    "context",
+    "providerConfig",
+    "imageVersion",
+    "executionRoleArn",
+    "idlePolicy",
+    "maximumDurationInSeconds",
+    "ingressNetworkConnectors",
+    "egressNetworkConnectors",
+    "runHookPayload",
+];
+
+/// A problem for every key of `t` this provider neither reads nor accepts, naming the key it
+/// was most likely meant to be: a misspelt `subnetIds` must not launch into a default subnet.
+fn unknown_keys(t: &Template) -> Vec<String> {
+    t.fields
+        .keys()
+        .filter(|k| !READ.contains(&k.as_str()) && !ACCEPTED.contains(&k.as_str()))
+        .map(|k| {
+            match orb_plugin_api::likely_meant(k, READ)
+                .or_else(|| orb_plugin_api::likely_meant(k, ACCEPTED))
+            {
+                Some(meant) => format!("unknown key '{k}'; did you mean '{meant}'?"),
+                None => format!("unknown key '{k}'"),
+            }
+        })
+        .collect()
+}
+
 impl AwsTemplate {
     /// Reads `t`, or returns every problem found.
     pub fn parse(t: &Template, config: &AwsConfig) -> Result<AwsTemplate, Vec<String>> {
-        let mut problems = Vec::new();
+        let mut problems = unknown_keys(t);
         let api = match t.provider_api.as_deref() {
             Some(name) => Api::parse(name).unwrap_or_else(|| {
                 problems.push(format!(
@@ -406,6 +494,23 @@ mod tests {
                 "{expected}: {problems:?}"
             );
         }
+    }
+
+    #[test]
+    fn unknown_keys_are_named_and_ibm_and_orb_keys_load() {
+        let t = template(json!({
+            "templateId": "t", "vmType": "m5.large", "imageId": "ami-1", "subnetIdz": ["s"],
+            "colour": "blue", "attributes": {}, "spotFleetRequestExpiry": 30, "rank": 1
+        }));
+        let problems = AwsTemplate::parse(&t, &AwsConfig::default()).unwrap_err();
+        assert_eq!(
+            problems,
+            [
+                "template 't': unknown key 'subnetIdz'; did you mean 'subnetIds'?",
+                "template 't': unknown key 'colour'",
+                "template 't': subnetIds is required for EC2Fleet",
+            ]
+        );
     }
 
     #[test]
