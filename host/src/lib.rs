@@ -4,16 +4,17 @@
 //! ABI of `orb-plugin-api`, builds provider instances by type name, and drives them from the
 //! command line.
 
-pub mod broker;
+pub(crate) mod app;
+pub(crate) mod broker;
 pub mod cli;
-pub mod config;
-pub mod domain;
-pub mod hostfactory;
-pub mod logging;
-pub mod metrics;
-pub mod output;
+pub(crate) mod config;
+pub(crate) mod domain;
+pub(crate) mod hostfactory;
+pub(crate) mod logging;
+pub(crate) mod metrics;
 pub mod plugins;
-pub mod providers;
-pub mod server;
-pub mod storage;
-pub mod templates;
+pub(crate) mod providers;
+pub(crate) mod server;
+pub(crate) mod storage;
+pub(crate) mod templates;
+pub(crate) mod views;

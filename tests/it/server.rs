@@ -317,9 +317,18 @@ fn the_api_drives_requests_and_returns_to_completion() {
             .len(),
         2
     );
+    // Listings use the plugins the server loaded at start: no library is loaded again.
+    for _ in 0..3 {
+        assert_eq!(
+            server.get("/api/v1/providers/").1["providers"][0]["name"],
+            "mockinst"
+        );
+    }
     assert_eq!(
-        server.get("/api/v1/providers/").1["providers"][0]["name"],
-        "mockinst"
+        site.log().matches("plugin loaded").count(),
+        1,
+        "{}",
+        site.log()
     );
     assert_eq!(
         server.get("/api/v1/providers/health").1["providers"][0]["status"],

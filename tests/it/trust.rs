@@ -506,6 +506,15 @@ fn files_and_typos_fail_loudly_from_every_call() {
     orb_py
         .call_args("getAvailableTemplates", &[])
         .expect_code(0);
+    // `orb config show` says which of them change nothing, beside a configuration that loads.
+    let shown = orb_py.orb(&["config", "show", "--format", "json"]);
+    assert_eq!(shown.json()["server"]["workers"], 2);
+    assert!(
+        shown
+            .stderr
+            .contains("note: server.workers has no effect: a key of the Python ORB's"),
+        "{shown:?}"
+    );
 
     // A provider name that names no instance is an error listing the configured ones.
     let run = site.run(

@@ -192,7 +192,7 @@ impl Broker {
         resource_ids: Vec<String>,
     ) -> Result<(), BrokerError> {
         match self.store.save_progress(request, machines) {
-            Err(StoreError::Cancelled(_)) => {
+            Err(StoreError::RequestCancelled(_)) => {
                 self.undo_provisioned(request, resource_ids).await?;
                 Ok(())
             }

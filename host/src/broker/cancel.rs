@@ -21,7 +21,7 @@ const NOT_RELEASED: &str = "; releasing its resources failed: ";
 
 /// What a cancellation did.
 #[derive(Debug, Clone)]
-pub struct Cancelled {
+pub struct CancelReport {
     /// The request, as stored now.
     pub request: Request,
     /// The return request tracking the termination of its machines, when some were running.
@@ -34,11 +34,11 @@ pub struct Cancelled {
     pub in_flight: bool,
 }
 
-impl Cancelled {
+impl CancelReport {
     /// A cancellation stored while another process works on the request: that process
     /// releases what it made.
     fn in_flight(request: Request) -> Self {
-        Cancelled {
+        CancelReport {
             request,
             return_request_id: None,
             terminating: 0,
@@ -56,7 +56,7 @@ impl Broker {
         &self,
         request_id: &str,
         reason: Option<&str>,
-    ) -> Result<Cancelled, BrokerError> {
+    ) -> Result<CancelReport, BrokerError> {
         let message = match reason.map(str::trim).filter(|r| !r.is_empty()) {
             Some(reason) => format!("cancelled: {reason}"),
             None => "cancelled".to_owned(),
@@ -79,12 +79,12 @@ impl Broker {
                     r.status.as_str()
                 )))
             }
-            Cancellation::Cancelled(r) => r,
+            Cancellation::Stored(r) => r,
         };
         tracing::info!(request_id, message, "request cancelled");
         match &request.owner {
             Some(owner) if !is_abandoned(Some(owner), request.updated_at, now) => {
-                Ok(Cancelled::in_flight(request))
+                Ok(CancelReport::in_flight(request))
             }
             Some(owner) => {
                 let taken = self.store.take_over(
@@ -97,7 +97,7 @@ impl Broker {
                 match taken {
                     Some(taken) => self.undo_interrupted(taken).await,
                     // Another process took it over first, and undoes it.
-                    None => Ok(Cancelled::in_flight(request)),
+                    None => Ok(CancelReport::in_flight(request)),
                 }
             }
             // Nobody holds it: this process does while it releases, so that a kill midway
@@ -110,7 +110,7 @@ impl Broker {
                 now,
             )? {
                 Some(taken) => self.undo(taken).await,
-                None => Ok(Cancelled::in_flight(request)),
+                None => Ok(CancelReport::in_flight(request)),
             },
         }
     }
@@ -121,7 +121,7 @@ impl Broker {
     pub(super) async fn undo_interrupted(
         &self,
         mut request: Request,
-    ) -> Result<Cancelled, BrokerError> {
+    ) -> Result<CancelReport, BrokerError> {
         tracing::warn!(request_id = %request.request_id, "undoing a cancelled request whose provisioning was interrupted");
         let template = stored_template(&request);
         if let Some(template) = template {
@@ -143,7 +143,7 @@ impl Broker {
         &self,
         request: &mut Request,
         resource_ids: Vec<String>,
-    ) -> Result<Cancelled, BrokerError> {
+    ) -> Result<CancelReport, BrokerError> {
         let mut cancelled = self
             .store
             .get_request(&request.request_id)?
@@ -162,7 +162,7 @@ impl Broker {
     /// request tracks them. The request stays owned by this process until the release is
     /// stored, so a process killed midway leaves it to the next call's sweep. A failure is
     /// noted in the request's message, to retry by cancelling again.
-    pub(super) async fn undo(&self, mut request: Request) -> Result<Cancelled, BrokerError> {
+    pub(super) async fn undo(&self, mut request: Request) -> Result<CancelReport, BrokerError> {
         debug_assert_eq!(request.phase, Phase::Cancelled);
         let cancelled_as = request
             .message
@@ -246,7 +246,7 @@ impl Broker {
             return_request_id = ?return_request_id,
             "cancelled request undone"
         );
-        Ok(Cancelled {
+        Ok(CancelReport {
             request,
             return_request_id,
             terminating: records.len(),

@@ -21,14 +21,14 @@ use orb_plugin_api::{InstanceTypeInfo, Template};
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::cli::App;
+use crate::app::App;
 use crate::config::{Env, OrbConfig, Paths, ProviderInstanceConfig};
 use crate::plugins::{ProviderCallError, ProviderHandle};
 use crate::providers::{FactoryError, ProviderFactory};
 use crate::storage::{Offloaded, SqliteStore, Store, StoreError};
 use crate::templates::{hf_attributes, host_problems, instance_type_of, load_catalog, Catalog};
 
-pub use cancel::Cancelled;
+pub use cancel::CancelReport;
 pub use reclaim::Reclaimed;
 pub use refresh::{MachineView, RequestView};
 pub use release::{MachineSpec, ReturnSummary};
@@ -104,6 +104,11 @@ impl Broker {
             factory: app.factory(),
             providers: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The plugins loaded when the broker opened.
+    pub fn plugins(&self) -> &crate::plugins::PluginSet {
+        self.factory.plugins()
     }
 
     /// The state store.

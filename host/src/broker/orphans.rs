@@ -109,7 +109,7 @@ impl Broker {
             .store
             .cancel_request(&request.request_id, &why, now())?
         {
-            Cancellation::Cancelled(r) => r,
+            Cancellation::Stored(r) => r,
             Cancellation::Unknown | Cancellation::Refused(_) => return Ok(()),
         };
         // No process provisions it any more: this one releases what is tagged with it.
@@ -147,7 +147,7 @@ impl Broker {
                     .store
                     .cancel_request(&request.request_id, message, now)?
                 {
-                    Cancellation::Cancelled(r) => request = r,
+                    Cancellation::Stored(r) => request = r,
                     Cancellation::Unknown | Cancellation::Refused(_) => continue,
                 }
                 tracing::warn!(request_id = %request.request_id, "orphaned request cancelled");

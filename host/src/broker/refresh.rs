@@ -267,7 +267,7 @@ impl Broker {
             request.updated_at = now;
             match self.store.save_progress(request, &records) {
                 // Cancelled since it was read: show it cancelled.
-                Err(StoreError::Cancelled(_)) => {
+                Err(StoreError::RequestCancelled(_)) => {
                     if let Some(cancelled) = self.store.get_request(&request.request_id)? {
                         *request = cancelled;
                     }

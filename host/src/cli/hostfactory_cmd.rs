@@ -3,9 +3,11 @@
 
 use std::path::Path;
 
-use super::{App, Outcome};
+use super::CommandOutput;
+use crate::app::App;
 use crate::broker::{Broker, BrokerError};
 use crate::hostfactory::{input, output};
+use crate::views::TemplateView;
 
 /// The Host Factory calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Subcommand)]
@@ -41,7 +43,11 @@ impl HfCall {
 }
 
 /// Runs one call with the input file `file`.
-pub async fn run(app: &App, call: HfCall, file: Option<&Path>) -> Result<Outcome, BrokerError> {
+pub async fn run(
+    app: &App,
+    call: HfCall,
+    file: Option<&Path>,
+) -> Result<CommandOutput, BrokerError> {
     // Read the input first: bad input changes nothing and needs no provider.
     let value = input::read(match call {
         HfCall::GetAvailableTemplates | HfCall::GetReturnRequests => file,
@@ -54,7 +60,7 @@ pub async fn run(app: &App, call: HfCall, file: Option<&Path>) -> Result<Outcome
             output::templates(
                 templates
                     .iter()
-                    .map(|(t, attrs)| output::template(t, attrs.clone(), &instance.provider_type))
+                    .map(|(t, attrs)| TemplateView::of(t, attrs.clone(), &instance.provider_type))
                     .collect(),
             )
         }
@@ -113,7 +119,7 @@ pub async fn run(app: &App, call: HfCall, file: Option<&Path>) -> Result<Outcome
             output::return_requests(&broker.reclaimed(&specs).await?)
         }
     };
-    Ok(Outcome {
+    Ok(CommandOutput {
         value,
         success: true,
     })

@@ -1,26 +1,21 @@
 //! `orb machines ...`: machines, and asking for or returning them.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::wait::{wait_for, WaitOptions};
-use super::{App, Outcome};
+use super::CommandOutput;
+use crate::app::App;
 use crate::broker::{Broker, BrokerError, MachineSpec};
 use crate::hostfactory::output;
 use crate::storage::MachineFilter;
+use crate::views::MachineList;
 
 /// `orb machines list`: stored machines, newest first.
-pub fn list(app: &App, filter: &MachineFilter) -> Result<Outcome, BrokerError> {
+pub fn list(app: &App, filter: &MachineFilter) -> Result<CommandOutput, BrokerError> {
     let broker = Broker::open(app)?;
-    let rows: Vec<Value> = broker
-        .store()
-        .list_machines(filter)?
-        .into_iter()
-        .map(|m| output::stored_machine(&m))
-        .collect();
-    Ok(Outcome {
-        value: json!({ "machines": rows }),
-        success: true,
-    })
+    Ok(CommandOutput::of(MachineList::of(
+        &broker.store().list_machines(filter)?,
+    )))
 }
 
 /// `orb machines request TEMPLATE COUNT`: asks for machines; with `wait`, polls until done.
@@ -29,12 +24,12 @@ pub async fn request(
     template_id: &str,
     count: i64,
     wait: Option<WaitOptions>,
-) -> Result<Outcome, BrokerError> {
+) -> Result<CommandOutput, BrokerError> {
     let broker = Broker::open(app)?;
     let request = broker.request_machines(template_id, count).await?;
     match wait {
         Some(options) => wait_for(&broker, &request.request_id, options).await,
-        None => Ok(Outcome {
+        None => Ok(CommandOutput {
             value: output::accepted(&request.request_id, &request.message),
             success: true,
         }),
@@ -47,7 +42,7 @@ pub async fn return_machines(
     app: &App,
     machines: &[String],
     wait: Option<WaitOptions>,
-) -> Result<Outcome, BrokerError> {
+) -> Result<CommandOutput, BrokerError> {
     let broker = Broker::open(app)?;
     let specs: Vec<MachineSpec> = machines
         .iter()
@@ -65,7 +60,7 @@ pub async fn return_machines(
     let (request, summary) = broker.return_machines(&specs).await?;
     match wait {
         Some(options) => wait_for(&broker, &request.request_id, options).await,
-        None => Ok(Outcome {
+        None => Ok(CommandOutput {
             success: summary.failed.is_empty() && summary.refused.is_empty(),
             value: json!({
                 "requestId": request.request_id,

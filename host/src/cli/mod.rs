@@ -1,11 +1,11 @@
 //! The `orb` command line.
 
-mod app;
 mod config_cmd;
 mod hostfactory_cmd;
 mod machines_cmd;
 mod plugins_cmd;
 mod providers_cmd;
+mod render;
 mod requests_cmd;
 mod templates_cmd;
 mod wait;
@@ -17,15 +17,14 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use serde_json::Value;
 
-pub use app::App;
+use crate::app::App;
 pub use hostfactory_cmd::HfCall;
-pub use providers_cmd::list as providers_list;
 
 use crate::broker::BrokerError;
 use crate::domain::{RequestKind, RequestStatus};
 use crate::hostfactory::output as hf_output;
-use crate::output::{render, Format};
 use crate::storage::{MachineFilter, RequestFilter};
+use render::{render, Format};
 use wait::WaitOptions;
 
 /// orb: the resource broker that provisions, tracks and returns cloud machines through
@@ -270,11 +269,21 @@ enum ConfigCommand {
 
 /// What a command produced: the value to print, and whether it succeeded.
 #[derive(Debug)]
-pub struct Outcome {
+pub struct CommandOutput {
     /// The command's output.
     pub value: Value,
     /// Whether the exit code is 0.
     pub success: bool,
+}
+
+impl CommandOutput {
+    /// A successful command that shows `view`.
+    pub fn of(view: impl serde::Serialize) -> Self {
+        CommandOutput {
+            value: serde_json::to_value(view).expect("views serialize to JSON"),
+            success: true,
+        }
+    }
 }
 
 /// Runs the command line and returns the process exit code.
@@ -333,7 +342,7 @@ pub fn main() -> ExitCode {
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<Outcome> {
+async fn run(cli: Cli) -> anyhow::Result<CommandOutput> {
     let app = App::start(
         cli.global.config.as_deref(),
         cli.global.log_level.as_deref(),
@@ -341,7 +350,7 @@ async fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Serve { host, port } => {
             crate::server::serve(app, host, port).await?;
-            Ok(Outcome {
+            Ok(CommandOutput {
                 value: Value::Null,
                 success: true,
             })

@@ -2,10 +2,11 @@
 
 use serde_json::{json, Value};
 
-use super::{App, Outcome};
+use super::CommandOutput;
+use crate::app::App;
 
 /// `orb plugins list`: every library, loaded or refused. Fails when any was refused.
-pub fn list(app: &App) -> Outcome {
+pub fn list(app: &App) -> CommandOutput {
     let factory = app.factory();
     let set = factory.plugins();
     let plugins: Vec<Value> = set
@@ -26,7 +27,7 @@ pub fn list(app: &App) -> Outcome {
         .iter()
         .map(|e| json!({"error": e.to_string()}))
         .collect();
-    Outcome {
+    CommandOutput {
         success: refused.is_empty(),
         value: json!({
             "pluginsDir": app.paths.plugins_dir,

@@ -1,45 +1,21 @@
 //! `orb providers ...`: the configured provider instances.
 
-use serde_json::{json, Value};
-
-use super::{App, Outcome};
+use super::CommandOutput;
+use crate::app::App;
 use crate::providers::health;
+use crate::views::ProviderList;
 
 /// `orb providers list`: every configured instance and the plugin that offers its type.
-pub fn list(app: &App) -> Outcome {
-    let factory = app.factory();
-    let rows: Vec<Value> = app
-        .loaded
-        .config
-        .provider
-        .providers
-        .iter()
-        .map(|p| {
-            let plugin = factory.plugins().for_type(&p.provider_type);
-            json!({
-                "name": p.name,
-                "type": p.provider_type,
-                "enabled": p.enabled,
-                "priority": p.priority,
-                "weight": p.weight,
-                "plugin": plugin.map(|pl| format!("{} {}", pl.name, pl.version)),
-                "status": match (p.enabled, plugin) {
-                    (false, _) => "disabled",
-                    (true, Some(_)) => "ready",
-                    (true, None) => "no plugin offers this type",
-                },
-            })
-        })
-        .collect();
-    Outcome {
-        success: true,
-        value: json!({ "providers": rows }),
-    }
+pub fn list(app: &App) -> CommandOutput {
+    CommandOutput::of(ProviderList::of(
+        &app.loaded.config.provider.providers,
+        app.factory().plugins(),
+    ))
 }
 
 /// `orb providers health`: builds, initialises and health-checks every enabled instance (or
 /// the one named), all at once. Fails when any is unhealthy.
-pub async fn health(app: &App, name: Option<&str>) -> anyhow::Result<Outcome> {
+pub async fn health(app: &App, name: Option<&str>) -> anyhow::Result<CommandOutput> {
     let instances = app.instances(name)?;
     let factory = app.factory();
     let (success, value) = health::report(&instances, |instance| {
@@ -51,5 +27,5 @@ pub async fn health(app: &App, name: Option<&str>) -> anyhow::Result<Outcome> {
         }
     })
     .await;
-    Ok(Outcome { success, value })
+    Ok(CommandOutput { success, value })
 }

@@ -1,33 +1,26 @@
 //! `orb requests ...`: acquire and return requests.
 
-use serde_json::{json, Value};
-
-use super::{App, Outcome};
+use super::CommandOutput;
+use crate::app::App;
 use crate::broker::{Broker, BrokerError};
 use crate::hostfactory::output;
 use crate::storage::RequestFilter;
+use crate::views::{CancelAnswer, RequestList};
 
 /// `orb requests list`: stored requests, newest first.
-pub fn list(app: &App, filter: &RequestFilter) -> Result<Outcome, BrokerError> {
+pub fn list(app: &App, filter: &RequestFilter) -> Result<CommandOutput, BrokerError> {
     let broker = Broker::open(app)?;
-    let rows: Vec<Value> = broker
-        .store()
-        .list_requests(filter)?
-        .into_iter()
-        .map(|r| output::stored_request(&r))
-        .collect();
-    Ok(Outcome {
-        value: json!({ "requests": rows }),
-        success: true,
-    })
+    Ok(CommandOutput::of(RequestList::of(
+        &broker.store().list_requests(filter)?,
+    )))
 }
 
 /// `orb requests show ID...`: requests and their machines, refreshed from the providers (the
 /// same as Host Factory's getRequestStatus). Fails when an id names no request.
-pub async fn show(app: &App, ids: &[String]) -> Result<Outcome, BrokerError> {
+pub async fn show(app: &App, ids: &[String]) -> Result<CommandOutput, BrokerError> {
     let broker = Broker::open(app)?;
     let views = broker.request_status(ids).await?;
-    Ok(Outcome {
+    Ok(CommandOutput {
         success: views.iter().all(|v| v.request.is_some()),
         value: output::request_status(&views),
     })
@@ -39,11 +32,8 @@ pub async fn cancel(
     app: &App,
     request_id: &str,
     reason: Option<&str>,
-) -> Result<Outcome, BrokerError> {
+) -> Result<CommandOutput, BrokerError> {
     let broker = Broker::open(app)?;
     let cancelled = broker.cancel_request(request_id, reason).await?;
-    Ok(Outcome {
-        value: output::cancelled(&cancelled),
-        success: true,
-    })
+    Ok(CommandOutput::of(CancelAnswer::from(&cancelled)))
 }

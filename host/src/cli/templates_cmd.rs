@@ -2,12 +2,13 @@
 
 use serde_json::{json, Value};
 
-use super::{App, Outcome};
+use super::CommandOutput;
+use crate::app::App;
 use crate::broker::{Broker, BrokerError};
-use crate::hostfactory::output;
+use crate::views::TemplateView;
 
 /// `orb templates list`: one line per template.
-pub async fn list(app: &App) -> Result<Outcome, BrokerError> {
+pub async fn list(app: &App) -> Result<CommandOutput, BrokerError> {
     let broker = Broker::open(app)?;
     let (templates, _) = broker.templates_with_attributes().await?;
     let rows: Vec<Value> = templates
@@ -24,29 +25,30 @@ pub async fn list(app: &App) -> Result<Outcome, BrokerError> {
             })
         })
         .collect();
-    Ok(Outcome {
+    Ok(CommandOutput {
         value: json!({ "templates": rows }),
         success: true,
     })
 }
 
 /// `orb templates show ID`: the template as merged with its defaults, with its attributes.
-pub async fn show(app: &App, template_id: &str) -> Result<Outcome, BrokerError> {
+pub async fn show(app: &App, template_id: &str) -> Result<CommandOutput, BrokerError> {
     let broker = Broker::open(app)?;
     let (templates, instance) = broker.templates_with_attributes().await?;
     let (template, attrs) = templates
         .iter()
         .find(|(t, _)| t.template_id == template_id)
         .ok_or_else(|| BrokerError::BadInput(format!("template '{template_id}' does not exist")))?;
-    Ok(Outcome {
-        value: output::template(template, attrs.clone(), &instance.provider_type),
-        success: true,
-    })
+    Ok(CommandOutput::of(TemplateView::of(
+        template,
+        attrs.clone(),
+        &instance.provider_type,
+    )))
 }
 
 /// `orb templates validate [ID]`: every problem of every template (or of one), at once: the
 /// host's checks and the provider's. Fails when any template has a problem.
-pub async fn validate(app: &App, template_id: Option<&str>) -> Result<Outcome, BrokerError> {
+pub async fn validate(app: &App, template_id: Option<&str>) -> Result<CommandOutput, BrokerError> {
     let broker = Broker::open(app)?;
     let instance = broker.default_instance()?;
     let catalog = broker.catalog(instance).await?;
@@ -70,7 +72,7 @@ pub async fn validate(app: &App, template_id: Option<&str>) -> Result<Outcome, B
         }));
     }
     let success = catalog.problems.is_empty() && reports.iter().all(|r| r["valid"] == true);
-    Ok(Outcome {
+    Ok(CommandOutput {
         value: json!({ "templates": reports, "fileProblems": catalog.problems }),
         success,
     })

@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-use super::Outcome;
+use super::CommandOutput;
 use crate::broker::{Broker, BrokerError, RequestView};
 use crate::domain::RequestStatus;
 use crate::hostfactory::output;
@@ -23,7 +23,7 @@ pub async fn wait_for(
     broker: &Broker,
     request_id: &str,
     options: WaitOptions,
-) -> Result<Outcome, BrokerError> {
+) -> Result<CommandOutput, BrokerError> {
     let started = Instant::now();
     let terminal = std::io::stderr().is_terminal();
     let mut last_message = String::new();
@@ -58,7 +58,7 @@ pub async fn wait_for(
                     options.timeout.as_secs()
                 );
             }
-            return Ok(Outcome {
+            return Ok(CommandOutput {
                 success: request.status == RequestStatus::Complete,
                 value: output::request_status(&views),
             });

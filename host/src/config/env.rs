@@ -24,6 +24,7 @@ impl Env {
     }
 
     /// An environment holding exactly `vars`.
+    #[cfg(test)]
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
         vars: impl IntoIterator<Item = (K, V)>,
     ) -> Self {

@@ -113,6 +113,61 @@ pub fn unknown_keys(config: &OrbConfig) -> Vec<String> {
     problems
 }
 
+/// Every key set in `config` that orb accepts only so that the Python ORB's files load, and that
+/// has no effect, with why: what `orb config show` notes.
+pub fn without_effect(config: &OrbConfig) -> Vec<(String, &'static str)> {
+    let mut notes = Vec::new();
+    let mut orb_py = |prefix: String, section: &str, extra: &BTreeMap<String, Value>| {
+        let known = super::orb_py::keys(section);
+        for key in extra.keys().filter(|k| known.contains(&k.as_str())) {
+            notes.push((
+                format!("{prefix}{key}"),
+                "a key of the Python ORB's that orb does not use",
+            ));
+        }
+    };
+    orb_py(String::new(), "", &config.extra);
+    orb_py("scheduler.".into(), "scheduler.", &config.scheduler.extra);
+    orb_py("provider.".into(), "provider.", &config.provider.extra);
+    orb_py("storage.".into(), "storage.", &config.storage.extra);
+    orb_py("logging.".into(), "logging.", &config.logging.extra);
+    orb_py("server.".into(), "server.", &config.server.extra);
+    orb_py(
+        "server.auth.".into(),
+        "server.auth.",
+        &config.server.auth.extra,
+    );
+    orb_py("request.".into(), "request.", &config.request.extra);
+    for (i, instance) in config.provider.providers.iter().enumerate() {
+        orb_py(
+            format!("provider.providers[{i}]."),
+            "provider.providers[].",
+            &instance.extra,
+        );
+    }
+    if config.scheduler.kind != SchedulerConfig::default().kind {
+        notes.push((
+            "scheduler.type".into(),
+            "orb speaks Host Factory's dialect whatever this says",
+        ));
+    }
+    if config.storage.kind.is_some() || config.storage.strategy.is_some() {
+        notes.push((
+            "storage.type".into(),
+            "orb keeps its state in SQLite whatever this says",
+        ));
+    }
+    for (i, token) in config.server.auth.tokens.iter().enumerate() {
+        if token.role == super::model::Role::Admin {
+            notes.push((
+                format!("server.auth.tokens[{i}].role"),
+                "admin grants what operator grants",
+            ));
+        }
+    }
+    notes
+}
+
 /// The keys of a provider instance (it has no defaults to read them from).
 const INSTANCE_KEYS: [&str; 7] = [
     "name",

@@ -10,8 +10,9 @@ mod orb_py;
 mod paths;
 mod redact;
 
-pub use env::{merge, Env};
-pub use load::{find_config_file, load, ConfigError, LoadedConfig};
+pub use env::Env;
+pub use keys::without_effect;
+pub use load::{find_config_file, load, LoadedConfig};
 pub use model::*;
 pub use paths::Paths;
-pub use redact::{redact, REDACTED};
+pub use redact::redact;

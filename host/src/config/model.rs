@@ -211,9 +211,10 @@ pub struct LoggingConfig {
     /// `error`, `warn`, `info`, `debug` or `trace` (any case; ORB's `WARNING` and `CRITICAL`
     /// are accepted too).
     pub level: String,
-    /// A log file; logs go to stderr when unset.
+    /// A log file; default `<log dir>/orb.log` when a log directory is known.
     pub file_path: Option<PathBuf>,
-    /// Whether logs also go to stderr.
+    /// Without a log file, whether logs go to stderr (else nowhere); with one, logs go to the
+    /// file only.
     pub console_enabled: bool,
     /// `text` or `json` (JSON lines).
     pub format: String,
@@ -362,7 +363,7 @@ pub enum Role {
     Viewer,
     /// Reads, requests and returns machines.
     Operator,
-    /// Everything.
+    /// The Python ORB's name; grants what [`Role::Operator`] grants.
     Admin,
 }
 

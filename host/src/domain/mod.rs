@@ -12,10 +12,7 @@ mod status;
 
 pub use machine::{MachineRecord, MachineResult, ReturnItem};
 pub use request::{Phase, Request, RequestKind, RequestStatus};
-pub use status::{
-    acquire_outcome, acquire_result, reclaim_grace, return_outcome, return_result, Outcome,
-    RECLAIM_NOTICE_SECONDS,
-};
+pub use status::{acquire_outcome, acquire_result, reclaim_grace, return_outcome, return_result};
 
 /// Seconds since the epoch, now.
 pub fn now() -> i64 {

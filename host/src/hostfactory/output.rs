@@ -1,90 +1,13 @@
 //! Host Factory's output shapes, with the Python ORB's field names and types where it has them.
 
-use orb_plugin_api::Template;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use std::time::{Duration, UNIX_EPOCH};
-
-use crate::broker::{Cancelled, MachineView, Reclaimed, RequestView};
-use crate::domain::{MachineRecord, MachineResult, Request, RequestKind, RequestStatus};
-
-/// Seconds since the epoch as an RFC 3339 time.
-pub fn time(seconds: i64) -> String {
-    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(seconds.max(0) as u64))
-        .to_string()
-}
-
-/// A stored request, as listings show it.
-pub fn stored_request(r: &Request) -> Value {
-    json!({
-        "requestId": r.request_id,
-        "kind": r.kind.as_str(),
-        "status": r.status.as_str(),
-        "templateId": r.template_id,
-        "machines": r.requested,
-        "providerName": r.provider_instance,
-        "createdAt": time(r.created_at),
-        "message": r.message,
-    })
-}
-
-/// What a cancellation did: the request as stored now, the return request tracking its
-/// machines, and whether its provision is still in flight (it undoes itself when it ends).
-pub fn cancelled(c: &Cancelled) -> Value {
-    let mut out = stored_request(&c.request);
-    out["cancelled"] = json!(true);
-    out["inFlight"] = json!(c.in_flight);
-    out["terminating"] = json!(c.terminating);
-    out["releasedResources"] = json!(c.released);
-    out["returnRequestId"] = json!(c.return_request_id);
-    out
-}
-
-/// A stored machine, as listings show it.
-pub fn stored_machine(m: &MachineRecord) -> Value {
-    json!({
-        "machineId": m.machine_id,
-        "name": m.name,
-        "status": m.state.as_str(),
-        "requestId": m.request_id,
-        "returnRequestId": m.return_request_id,
-        "templateId": m.template_id,
-        "privateIpAddress": m.private_ip,
-        "instanceType": m.instance_type,
-        "launchTime": m.launch_time.map(time),
-    })
-}
-
-/// A template as `getAvailableTemplates` lists it: its own fields, then `vmTypes` (from
-/// `vmType` when it has only that), `subnetId` (comma-joined, as ORB writes it), its provider,
-/// and `attributes`.
-pub fn template(t: &Template, attributes: Value, provider_type: &str) -> Value {
-    let mut out = Map::new();
-    out.insert("templateId".into(), json!(t.template_id));
-    out.insert("maxNumber".into(), json!(t.max_number));
-    for (key, value) in &t.fields {
-        if key != "attributes" {
-            out.insert(key.clone(), value.clone());
-        }
-    }
-    if let (None, Some(vm_type)) = (out.get("vmTypes"), t.str_field("vmType")) {
-        out.insert("vmTypes".into(), json!({ vm_type: 1 }));
-    }
-    if let Some(Value::Array(subnets)) = t.fields.get("subnetIds") {
-        let joined: Vec<&str> = subnets.iter().filter_map(Value::as_str).collect();
-        out.insert("subnetId".into(), json!(joined.join(",")));
-    }
-    if let Some(api) = &t.provider_api {
-        out.insert("providerApi".into(), json!(api));
-    }
-    out.entry("providerType")
-        .or_insert_with(|| json!(provider_type));
-    out.insert("attributes".into(), attributes);
-    Value::Object(out)
-}
+use crate::broker::{MachineView, Reclaimed, RequestView};
+use crate::domain::{MachineResult, Request, RequestKind, RequestStatus};
+use crate::views::TemplateView;
 
 /// `getAvailableTemplates`.
-pub fn templates(list: Vec<Value>) -> Value {
+pub fn templates(list: Vec<TemplateView>) -> Value {
     let count = list.len();
     json!({
         "templates": list,

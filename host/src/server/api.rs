@@ -20,10 +20,13 @@ use super::error::ApiError;
 use super::health::Checked;
 use super::{auth, rate_limit, AppState};
 use crate::broker::MachineSpec;
-use crate::cli::providers_list;
 use crate::domain::{RequestKind, RequestStatus};
 use crate::hostfactory::output;
 use crate::storage::{MachineFilter, RequestFilter};
+use crate::views::{
+    time, CancelAnswer, MachineList, MachineProblem, MachineSummary, ProviderList, ProviderSummary,
+    RequestList, RequestSummary, ReturnAnswer, TemplateView,
+};
 
 /// Every route.
 pub fn router(state: AppState) -> Router {
@@ -110,7 +113,11 @@ impl Modify for BearerAuth {
         cancel_request,
         batch_status, list_providers, provider_health, health, livez, readyz, metrics
     ),
-    components(schemas(MachineRequestBody, ReturnBody, MachineRef, BatchBody, ErrorBody)),
+    components(schemas(
+        MachineRequestBody, ReturnBody, ReturnedMachine, BatchBody, ErrorBody, TemplateView,
+        MachineList, MachineSummary, RequestList, RequestSummary, CancelAnswer, ReturnAnswer,
+        MachineProblem, ProviderList, ProviderSummary
+    )),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
@@ -118,22 +125,22 @@ pub struct ApiDoc;
     responses((status = 200, description = "The templates, with their attributes", body = Object)))]
 async fn list_templates(State(s): State<AppState>) -> ApiResult {
     let (templates, instance) = s.broker.templates_with_attributes().await?;
-    let list: Vec<Value> = templates
+    let list: Vec<TemplateView> = templates
         .iter()
-        .map(|(t, a)| output::template(t, a.clone(), &instance.provider_type))
+        .map(|(t, a)| TemplateView::of(t, a.clone(), &instance.provider_type))
         .collect();
     Ok(Json(output::templates(list)).into_response())
 }
 #[utoipa::path(get, path = "/api/v1/templates/{id}", tag = "templates", security(("bearer" = [])),
     params(("id" = String, Path, description = "Template id")),
-    responses((status = 200, description = "The template", body = Object), (status = 404, description = "No such template", body = ErrorBody)))]
+    responses((status = 200, description = "The template", body = TemplateView), (status = 404, description = "No such template", body = ErrorBody)))]
 async fn show_template(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     let (templates, instance) = s.broker.templates_with_attributes().await?;
     let (t, a) = templates
         .iter()
         .find(|(t, _)| t.template_id == id)
         .ok_or_else(|| ApiError::not_found(format!("template '{id}' does not exist")))?;
-    Ok(Json(output::template(t, a.clone(), &instance.provider_type)).into_response())
+    Ok(Json(TemplateView::of(t, a.clone(), &instance.provider_type)).into_response())
 }
 
 /// Every problem of the template in the body, or of the stored template it names
@@ -193,7 +200,7 @@ async fn request_machines(
 }
 
 #[derive(Deserialize, ToSchema)]
-struct MachineRef {
+struct ReturnedMachine {
     #[serde(alias = "machineId")]
     machine_id: Option<String>,
     name: Option<String>,
@@ -204,11 +211,11 @@ struct ReturnBody {
     #[serde(default, alias = "machineIds")]
     machine_ids: Vec<String>,
     #[serde(default)]
-    machines: Vec<MachineRef>,
+    machines: Vec<ReturnedMachine>,
 }
 #[utoipa::path(post, path = "/api/v1/machines/return", tag = "machines", security(("bearer" = [])),
     request_body = ReturnBody,
-    responses((status = 202, description = "The return request", body = Object), (status = 400, description = "Bad input", body = ErrorBody)))]
+    responses((status = 202, description = "The return request", body = ReturnAnswer), (status = 400, description = "Bad input", body = ErrorBody)))]
 async fn return_machines(State(s): State<AppState>, Json(body): Json<ReturnBody>) -> ApiResult {
     let specs: Vec<MachineSpec> = body
         .machine_ids
@@ -225,13 +232,7 @@ async fn return_machines(State(s): State<AppState>, Json(body): Json<ReturnBody>
     let (request, summary) = s.broker.return_machines(&specs).await?;
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({
-            "requestId": request.request_id,
-            "terminating": summary.terminating,
-            "alreadyGone": summary.already_gone,
-            "failed": summary.failed.iter().map(|(id, why)| json!({"machineId": id, "error": why})).collect::<Vec<_>>(),
-            "refused": summary.refused.iter().map(|(id, why)| json!({"machineId": id, "error": why})).collect::<Vec<_>>(),
-        })),
+        Json(ReturnAnswer::of(&request.request_id, &summary)),
     )
         .into_response())
 }
@@ -244,7 +245,7 @@ struct MachineQuery {
     limit: Option<u32>,
 }
 #[utoipa::path(get, path = "/api/v1/machines/", tag = "machines", security(("bearer" = [])), params(MachineQuery),
-    responses((status = 200, description = "Stored machines, newest first", body = Object)))]
+    responses((status = 200, description = "Stored machines, newest first", body = MachineList)))]
 async fn list_machines(State(s): State<AppState>, Query(q): Query<MachineQuery>) -> ApiResult {
     let machines = s
         .broker
@@ -256,12 +257,11 @@ async fn list_machines(State(s): State<AppState>, Query(q): Query<MachineQuery>)
             ..Default::default()
         })
         .map_err(crate::broker::BrokerError::from)?;
-    let list: Vec<Value> = machines.iter().map(output::stored_machine).collect();
-    Ok(Json(json!({"machines": list})).into_response())
+    Ok(Json(MachineList::of(&machines)).into_response())
 }
 #[utoipa::path(get, path = "/api/v1/machines/{id}", tag = "machines", security(("bearer" = [])),
     params(("id" = String, Path, description = "Machine id")),
-    responses((status = 200, description = "The machine", body = Object), (status = 404, description = "No such machine", body = ErrorBody)))]
+    responses((status = 200, description = "The machine", body = MachineSummary), (status = 404, description = "No such machine", body = ErrorBody)))]
 async fn show_machine(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     let machine = s
         .broker
@@ -269,7 +269,7 @@ async fn show_machine(State(s): State<AppState>, Path(id): Path<String>) -> ApiR
         .get_machine(&id)
         .map_err(crate::broker::BrokerError::from)?
         .ok_or_else(|| ApiError::not_found(format!("machine '{id}' does not exist")))?;
-    Ok(Json(output::stored_machine(&machine)).into_response())
+    Ok(Json(MachineSummary::from(&machine)).into_response())
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -293,16 +293,15 @@ async fn requests(s: &AppState, q: RequestQuery, kind: Option<RequestKind>) -> A
             owned: false,
         })
         .map_err(crate::broker::BrokerError::from)?;
-    let list: Vec<Value> = list.iter().map(output::stored_request).collect();
-    Ok(Json(json!({"requests": list})).into_response())
+    Ok(Json(RequestList::of(&list)).into_response())
 }
 #[utoipa::path(get, path = "/api/v1/requests/", tag = "requests", security(("bearer" = [])), params(RequestQuery),
-    responses((status = 200, description = "Stored requests, newest first", body = Object)))]
+    responses((status = 200, description = "Stored requests, newest first", body = RequestList)))]
 async fn list_requests(State(s): State<AppState>, Query(q): Query<RequestQuery>) -> ApiResult {
     requests(&s, q, None).await
 }
 #[utoipa::path(get, path = "/api/v1/requests/return", tag = "requests", security(("bearer" = [])), params(RequestQuery),
-    responses((status = 200, description = "Return requests, newest first", body = Object)))]
+    responses((status = 200, description = "Return requests, newest first", body = RequestList)))]
 async fn list_returns(State(s): State<AppState>, Query(q): Query<RequestQuery>) -> ApiResult {
     requests(&s, q, Some(RequestKind::Return)).await
 }
@@ -335,14 +334,14 @@ struct CancelQuery {
 /// cancelled request again retries a release that failed.
 #[utoipa::path(delete, path = "/api/v1/requests/{id}", tag = "requests", security(("bearer" = [])),
     params(("id" = String, Path, description = "Acquire request id"), CancelQuery),
-    responses((status = 200, description = "The request, cancelled", body = Object), (status = 404, description = "No such request", body = ErrorBody), (status = 409, description = "A return request, or a finished request", body = ErrorBody)))]
+    responses((status = 200, description = "The request, cancelled", body = CancelAnswer), (status = 404, description = "No such request", body = ErrorBody), (status = 409, description = "A return request, or a finished request", body = ErrorBody)))]
 async fn cancel_request(
     State(s): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<CancelQuery>,
 ) -> ApiResult {
     let cancelled = s.broker.cancel_request(&id, q.reason.as_deref()).await?;
-    Ok(Json(output::cancelled(&cancelled)).into_response())
+    Ok(Json(CancelAnswer::from(&cancelled)).into_response())
 }
 
 /// Server-sent events: the request's status (event `status`) each time it changes, until it is
@@ -398,16 +397,20 @@ async fn batch_status(State(s): State<AppState>, Json(body): Json<BatchBody>) ->
     Ok(Json(output::request_status(&views)).into_response())
 }
 #[utoipa::path(get, path = "/api/v1/providers/", tag = "providers", security(("bearer" = [])),
-    responses((status = 200, description = "Configured provider instances", body = Object)))]
+    responses((status = 200, description = "Configured provider instances", body = ProviderList)))]
 async fn list_providers(State(s): State<AppState>) -> ApiResult {
-    Ok(Json(providers_list(&s.app).value).into_response())
+    Ok(Json(ProviderList::of(
+        &s.config.provider.providers,
+        s.broker.plugins(),
+    ))
+    .into_response())
 }
 #[utoipa::path(get, path = "/api/v1/providers/health", tag = "providers", security(("bearer" = [])),
     responses((status = 200, description = "Health of every enabled instance, as last checked in the background (`checkedAt`)", body = Object)))]
 async fn provider_health(State(s): State<AppState>) -> ApiResult {
     let checked = s.health.borrow().clone();
     let mut report = checked.report;
-    report["checkedAt"] = json!(output::time(checked.checked_at));
+    report["checkedAt"] = json!(time(checked.checked_at));
     Ok(Json(report).into_response())
 }
 
@@ -436,7 +439,7 @@ async fn health(State(s): State<AppState>) -> ApiResult {
         "version": env!("CARGO_PKG_VERSION"),
         "status": if healthy { "healthy" } else { "unhealthy" },
         "checks": report["providers"],
-        "checkedAt": output::time(checked_at),
+        "checkedAt": time(checked_at),
     });
     Ok((status, Json(body)).into_response())
 }

@@ -17,15 +17,14 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use tokio::sync::watch;
 
+use crate::app::App;
 use crate::broker::Broker;
-use crate::cli::App;
 use crate::config::OrbConfig;
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
     broker: Arc<Broker>,
-    app: Arc<App>,
     config: Arc<OrbConfig>,
     limiter: Arc<rate_limit::Limiter>,
     health: watch::Receiver<health::Checked>,
@@ -93,7 +92,6 @@ pub async fn serve(app: App, host: Option<String>, port: Option<u16>) -> anyhow:
     ));
     let state = AppState {
         config: Arc::new(app.loaded.config.clone()),
-        app: Arc::new(app),
         broker,
         limiter: Arc::default(),
         health,

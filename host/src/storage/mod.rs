@@ -30,12 +30,7 @@ pub enum StoreError {
     /// The request was cancelled after the writer read it; the write was refused so the
     /// cancellation stands.
     #[error("request {0} was cancelled meanwhile; it stays cancelled")]
-    Cancelled(String),
-    /// A stored value could not be read back.
-    #[error(
-        "the state database holds a value orb cannot read ({0}); was it written by a newer orb?"
-    )]
-    Corrupt(String),
+    RequestCancelled(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -53,7 +48,7 @@ pub enum Cancellation {
     /// returned as it is.
     Refused(Request),
     /// The request is cancelled (now, or it was already); returned as stored.
-    Cancelled(Request),
+    Stored(Request),
 }
 
 /// What storing a new acquire request found.
@@ -123,7 +118,7 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<Request>, StoreError>;
 
     /// Replaces a stored request. A cancelled request is only replaced by a cancelled one:
-    /// any other write fails with [`StoreError::Cancelled`].
+    /// any other write fails with [`StoreError::RequestCancelled`].
     fn update_request(&self, request: &Request) -> Result<(), StoreError>;
 
     /// Cancels the acquire request `request_id` unless it is finished: its phase becomes
@@ -142,7 +137,7 @@ pub trait Store: Send + Sync {
     fn list_requests(&self, filter: &RequestFilter) -> Result<Vec<Request>, StoreError>;
 
     /// Stores a request's new state together with machines it found, in one transaction (none
-    /// of it when the request was cancelled meanwhile: [`StoreError::Cancelled`]).
+    /// of it when the request was cancelled meanwhile: [`StoreError::RequestCancelled`]).
     fn save_progress(
         &self,
         request: &Request,

@@ -234,7 +234,7 @@ fn write_request(
             )
             .optional()?;
         return Err(match stored {
-            Some(_) => StoreError::Cancelled(r.request_id.clone()),
+            Some(_) => StoreError::RequestCancelled(r.request_id.clone()),
             None => StoreError::Database(format!("request {} is not stored", r.request_id)),
         });
     }
@@ -394,7 +394,7 @@ impl Store for SqliteStore {
                 return Ok(Cancellation::Unknown);
             };
             if request.phase == Phase::Cancelled {
-                return Ok(Cancellation::Cancelled(request));
+                return Ok(Cancellation::Stored(request));
             }
             if request.kind != RequestKind::Acquire || request.status.is_terminal() {
                 return Ok(Cancellation::Refused(request));
@@ -404,7 +404,7 @@ impl Store for SqliteStore {
             request.message = message.to_owned();
             request.updated_at = now;
             write_request(tx, &request, false)?;
-            Ok(Cancellation::Cancelled(request))
+            Ok(Cancellation::Stored(request))
         })
     }
 
@@ -826,7 +826,7 @@ mod tests {
         );
         let stale = request("req-1", RequestKind::Acquire);
         store.insert_request(&stale, None).unwrap();
-        let Cancellation::Cancelled(cancelled) = store
+        let Cancellation::Stored(cancelled) = store
             .cancel_request("req-1", "cancelled: test", 20)
             .unwrap()
         else {
@@ -843,7 +843,7 @@ mod tests {
         let m = machine("m-1", "req-1", "host-1");
         assert!(matches!(
             store.save_progress(&late, std::slice::from_ref(&m)),
-            Err(StoreError::Cancelled(id)) if id == "req-1"
+            Err(StoreError::RequestCancelled(id)) if id == "req-1"
         ));
         assert_eq!(store.get_machine("m-1").unwrap(), None, "rolled back");
         assert_eq!(store.get_request("req-1").unwrap().unwrap(), cancelled);
@@ -863,7 +863,7 @@ mod tests {
         // Cancelling again finds it cancelled.
         assert_eq!(
             store.cancel_request("req-1", "again", 30).unwrap(),
-            Cancellation::Cancelled(settled)
+            Cancellation::Stored(settled)
         );
 
         // Finished requests and return requests are refused, unchanged.
@@ -907,7 +907,7 @@ mod tests {
         assert_eq!(store.machines_of_request("req-1").unwrap().len(), 1);
         assert!(matches!(
             store.cancel_request("req-1", "cancelled", 20).unwrap(),
-            Cancellation::Cancelled(r) if r.phase == Phase::Cancelled
+            Cancellation::Stored(r) if r.phase == Phase::Cancelled
         ));
         // References are still enforced on the rebuilt table.
         assert!(store

@@ -12,7 +12,6 @@ use serde_json::{Map, Value};
 use crate::config::{Env, OrbConfig, Paths, ProviderInstanceConfig};
 
 pub use attributes::{hf_attributes, instance_type_of};
-pub use normalize::hf_key;
 
 /// The templates available to one provider instance.
 #[derive(Debug, Clone, Default)]

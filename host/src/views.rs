@@ -1,0 +1,313 @@
+//! What the operator CLI and the REST API show of orb's state: one typed struct per answer,
+//! serialised the same way by both, and described in the OpenAPI document by the same types.
+//! Host Factory's own shapes are in [`crate::hostfactory::output`].
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use orb_plugin_api::Template;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use utoipa::ToSchema;
+
+use crate::broker::{CancelReport, ReturnSummary};
+use crate::config::ProviderInstanceConfig;
+use crate::domain::{MachineRecord, Request};
+use crate::plugins::PluginSet;
+
+/// Seconds since the epoch as an RFC 3339 time.
+pub fn time(seconds: i64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(seconds.max(0) as u64))
+        .to_string()
+}
+
+/// A stored request, as listings show it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestSummary {
+    /// The request id (`req-...` for acquires, `ret-...` for returns).
+    pub request_id: String,
+    /// `acquire` or `return`.
+    pub kind: &'static str,
+    /// `running`, `complete` or `complete_with_error`.
+    pub status: &'static str,
+    /// The template of an acquire.
+    pub template_id: Option<String>,
+    /// How many machines it asked for (an acquire) or names (a return).
+    pub machines: u32,
+    /// The provider instance that serves it.
+    pub provider_name: String,
+    /// When it was made (RFC 3339).
+    pub created_at: String,
+    /// What happened to it.
+    pub message: String,
+}
+
+impl From<&Request> for RequestSummary {
+    fn from(r: &Request) -> Self {
+        RequestSummary {
+            request_id: r.request_id.clone(),
+            kind: r.kind.as_str(),
+            status: r.status.as_str(),
+            template_id: r.template_id.clone(),
+            machines: r.requested,
+            provider_name: r.provider_instance.clone(),
+            created_at: time(r.created_at),
+            message: r.message.clone(),
+        }
+    }
+}
+
+/// `{"requests": [...]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestList {
+    /// Newest first.
+    pub requests: Vec<RequestSummary>,
+}
+
+impl RequestList {
+    /// The summaries of `requests`.
+    pub fn of(requests: &[Request]) -> Self {
+        RequestList {
+            requests: requests.iter().map(RequestSummary::from).collect(),
+        }
+    }
+}
+
+/// What a cancellation did: the request as stored now, the return request tracking its
+/// machines, and whether its provision is still in flight (it undoes itself when it ends).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelAnswer {
+    /// The request, as stored now.
+    #[serde(flatten)]
+    pub request: RequestSummary,
+    /// Always true.
+    pub cancelled: bool,
+    /// Whether its provision is still in flight; it undoes what it made when it ends.
+    pub in_flight: bool,
+    /// Machines now terminating.
+    pub terminating: usize,
+    /// Cloud resources deleted or cancelled.
+    pub released_resources: Vec<String>,
+    /// The return request tracking the termination of its machines.
+    pub return_request_id: Option<String>,
+}
+
+impl From<&CancelReport> for CancelAnswer {
+    fn from(c: &CancelReport) -> Self {
+        CancelAnswer {
+            request: RequestSummary::from(&c.request),
+            cancelled: true,
+            in_flight: c.in_flight,
+            terminating: c.terminating,
+            released_resources: c.released.clone(),
+            return_request_id: c.return_request_id.clone(),
+        }
+    }
+}
+
+/// A stored machine, as listings show it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MachineSummary {
+    /// The provider's id of the machine.
+    pub machine_id: String,
+    /// Its host name.
+    pub name: Option<String>,
+    /// `pending`, `running`, `shutting-down`, `terminated`...
+    pub status: &'static str,
+    /// The acquire request that made it.
+    pub request_id: String,
+    /// The return request that claims it.
+    pub return_request_id: Option<String>,
+    /// The template it was made from.
+    pub template_id: Option<String>,
+    /// Its private address.
+    pub private_ip_address: Option<String>,
+    /// Its instance type.
+    pub instance_type: Option<String>,
+    /// When it was launched (RFC 3339).
+    pub launch_time: Option<String>,
+}
+
+impl From<&MachineRecord> for MachineSummary {
+    fn from(m: &MachineRecord) -> Self {
+        MachineSummary {
+            machine_id: m.machine_id.clone(),
+            name: m.name.clone(),
+            status: m.state.as_str(),
+            request_id: m.request_id.clone(),
+            return_request_id: m.return_request_id.clone(),
+            template_id: m.template_id.clone(),
+            private_ip_address: m.private_ip.clone(),
+            instance_type: m.instance_type.clone(),
+            launch_time: m.launch_time.map(time),
+        }
+    }
+}
+
+/// `{"machines": [...]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MachineList {
+    /// Newest first.
+    pub machines: Vec<MachineSummary>,
+}
+
+impl MachineList {
+    /// The summaries of `machines`.
+    pub fn of(machines: &[MachineRecord]) -> Self {
+        MachineList {
+            machines: machines.iter().map(MachineSummary::from).collect(),
+        }
+    }
+}
+
+/// A configured provider instance and the plugin that offers its type.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderSummary {
+    /// The instance's name.
+    pub name: String,
+    /// Its provider type.
+    #[serde(rename = "type")]
+    pub provider_type: String,
+    /// Whether it serves requests.
+    pub enabled: bool,
+    /// Lower is preferred.
+    pub priority: i64,
+    /// Its share of requests among instances of equal priority.
+    pub weight: u32,
+    /// `<plugin name> <version>`, when a loaded plugin offers the type.
+    pub plugin: Option<String>,
+    /// `ready`, `disabled`, or `no plugin offers this type`.
+    pub status: &'static str,
+}
+
+/// `{"providers": [...]}`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProviderList {
+    /// In configuration order.
+    pub providers: Vec<ProviderSummary>,
+}
+
+impl ProviderList {
+    /// The configured `instances`, with the plugin of `plugins` that offers each one's type.
+    pub fn of(instances: &[ProviderInstanceConfig], plugins: &PluginSet) -> Self {
+        let providers = instances
+            .iter()
+            .map(|p| {
+                let plugin = plugins.for_type(&p.provider_type);
+                ProviderSummary {
+                    name: p.name.clone(),
+                    provider_type: p.provider_type.clone(),
+                    enabled: p.enabled,
+                    priority: p.priority,
+                    weight: p.weight,
+                    plugin: plugin.map(|pl| format!("{} {}", pl.name, pl.version)),
+                    status: match (p.enabled, plugin) {
+                        (false, _) => "disabled",
+                        (true, Some(_)) => "ready",
+                        (true, None) => "no plugin offers this type",
+                    },
+                }
+            })
+            .collect();
+        ProviderList { providers }
+    }
+}
+
+/// One machine of a return that is not being terminated, and why.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MachineProblem {
+    /// The machine named.
+    pub machine_id: String,
+    /// Why it is not being terminated.
+    pub error: String,
+}
+
+/// What a return did with each machine it named.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReturnAnswer {
+    /// The return request tracking the termination.
+    pub request_id: String,
+    /// How many machines are now terminating.
+    pub terminating: usize,
+    /// How many were already gone.
+    pub already_gone: usize,
+    /// Machines whose termination failed; return them again to retry.
+    pub failed: Vec<MachineProblem>,
+    /// Machines orb does not own, left alone.
+    pub refused: Vec<MachineProblem>,
+}
+
+impl ReturnAnswer {
+    /// The answer of the return `request_id`, which did `summary`.
+    pub fn of(request_id: &str, summary: &ReturnSummary) -> Self {
+        let problems = |list: &[(String, String)]| {
+            list.iter()
+                .map(|(id, why)| MachineProblem {
+                    machine_id: id.clone(),
+                    error: why.clone(),
+                })
+                .collect()
+        };
+        ReturnAnswer {
+            request_id: request_id.to_owned(),
+            terminating: summary.terminating,
+            already_gone: summary.already_gone,
+            failed: problems(&summary.failed),
+            refused: problems(&summary.refused),
+        }
+    }
+}
+
+/// A template as `getAvailableTemplates`, `orb templates` and the API list it: its own fields,
+/// then `vmTypes` (from `vmType` when it has only that), `subnetId` (comma-joined, as the
+/// Python ORB writes it), its provider, and `attributes`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateView {
+    /// The template id.
+    pub template_id: String,
+    /// The most machines of the template at once; -1 for no limit.
+    pub max_number: i64,
+    /// The template's other fields, in Host Factory's names.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub fields: Map<String, Value>,
+    /// Host Factory's typed attributes (`ncpus`, `nram`...).
+    #[schema(value_type = Object)]
+    pub attributes: Value,
+}
+
+impl TemplateView {
+    /// `t` with its `attributes`, served by a provider of `provider_type`.
+    pub fn of(t: &Template, attributes: Value, provider_type: &str) -> Self {
+        let mut fields: Map<String, Value> = t
+            .fields
+            .iter()
+            .filter(|(key, _)| *key != "attributes")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if let (None, Some(vm_type)) = (fields.get("vmTypes"), t.str_field("vmType")) {
+            fields.insert("vmTypes".into(), json!({ vm_type: 1 }));
+        }
+        if let Some(Value::Array(subnets)) = t.fields.get("subnetIds") {
+            let joined: Vec<&str> = subnets.iter().filter_map(Value::as_str).collect();
+            fields.insert("subnetId".into(), json!(joined.join(",")));
+        }
+        if let Some(api) = &t.provider_api {
+            fields.insert("providerApi".into(), json!(api));
+        }
+        fields
+            .entry("providerType")
+            .or_insert_with(|| json!(provider_type));
+        TemplateView {
+            template_id: t.template_id.clone(),
+            max_number: t.max_number,
+            fields,
+            attributes,
+        }
+    }
+}
