@@ -14,7 +14,7 @@ pub(crate) mod logging;
 pub(crate) mod metrics;
 pub mod plugins;
 pub(crate) mod providers;
-pub(crate) mod server;
+pub mod server;
 pub(crate) mod storage;
 pub(crate) mod templates;
 pub(crate) mod views;

@@ -1,5 +1,15 @@
-//! The `orb` binary.
+//! The `orb` binary: `orb serve` runs the server, every other command the command line.
+
+use orb::cli::{parse, Invocation};
 
 fn main() -> std::process::ExitCode {
-    orb::cli::main()
+    match parse() {
+        Invocation::Serve {
+            config,
+            log_level,
+            host,
+            port,
+        } => orb::server::main(config.as_deref(), log_level.as_deref(), host, port),
+        Invocation::Command(cli) => orb::cli::main(cli),
+    }
 }

@@ -286,16 +286,43 @@ impl CommandOutput {
     }
 }
 
-/// Runs the command line and returns the process exit code.
-pub fn main() -> ExitCode {
+/// What the command line asks for: `orb serve`, which the server runs, or a command.
+pub enum Invocation {
+    /// `orb serve`.
+    Serve {
+        /// `--config`.
+        config: Option<PathBuf>,
+        /// `--log-level`.
+        log_level: Option<String>,
+        /// `--host`.
+        host: Option<String>,
+        /// `--port`.
+        port: Option<u16>,
+    },
+    /// Any other command, for [`main`].
+    Command(Cli),
+}
+
+/// Parses the command line (exits with a usage message when it is wrong).
+pub fn parse() -> Invocation {
     let cli = Cli::parse();
-    // The server handles many calls at once; every other command is one call.
-    let mut builder = if matches!(cli.command, Command::Serve { .. }) {
-        tokio::runtime::Builder::new_multi_thread()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-    };
-    let runtime = match builder.enable_all().build() {
+    match cli.command {
+        Command::Serve { host, port } => Invocation::Serve {
+            config: cli.global.config,
+            log_level: cli.global.log_level,
+            host,
+            port,
+        },
+        _ => Invocation::Command(cli),
+    }
+}
+
+/// Runs a command (one call, on one thread) and returns the process exit code.
+pub fn main(cli: Cli) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -348,13 +375,7 @@ async fn run(cli: Cli) -> anyhow::Result<CommandOutput> {
         cli.global.log_level.as_deref(),
     )?;
     match cli.command {
-        Command::Serve { host, port } => {
-            crate::server::serve(app, host, port).await?;
-            Ok(CommandOutput {
-                value: Value::Null,
-                success: true,
-            })
-        }
+        Command::Serve { .. } => unreachable!("parse hands `orb serve` to the server"),
         Command::HostFactory { call, input } => {
             let file = input.file.or(input.path);
             Ok(hostfactory_cmd::run(&app, call, file.as_deref()).await?)

@@ -39,10 +39,40 @@ fn address(host: &str) -> anyhow::Result<IpAddr> {
         .with_context(|| format!("'{host}' is not an IP address to listen on"))
 }
 
+/// `orb serve`: loads the configuration, serves the API on a multi-threaded runtime until
+/// SIGTERM or SIGINT, and returns the process exit code.
+pub fn main(
+    config: Option<&std::path::Path>,
+    log_level: Option<&str>,
+    host: Option<String>,
+    port: Option<u16>,
+) -> std::process::ExitCode {
+    let served = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+        .and_then(|runtime| {
+            let served = runtime.block_on(async {
+                let app = App::start(config, log_level)?;
+                serve(app, host, port).await
+            });
+            // A provider call that timed out may still hold a blocking thread.
+            runtime.shutdown_timeout(Duration::from_millis(100));
+            served
+        });
+    match served {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Serves the API until SIGTERM or SIGINT, then stops accepting, finishes the calls in flight
 /// and stops the reconcile loop; every request stays resumable. Prints one JSON line with the
 /// address it listens on.
-pub async fn serve(app: App, host: Option<String>, port: Option<u16>) -> anyhow::Result<()> {
+async fn serve(app: App, host: Option<String>, port: Option<u16>) -> anyhow::Result<()> {
     let server = app.loaded.config.server.clone();
     let host = host.unwrap_or(server.host.clone());
     let ip = address(&host)?;
