@@ -1,9 +1,8 @@
 //! Acquiring machines: `requestMachines`.
 
-use orb_plugin_api::{ErrorKind, ProvisionRequest, ProvisionResult, Template};
+use orb_plugin_api::{ErrorKind, ProvisionResult, Template};
 
 use super::owner::this_process;
-use super::retry::with_retries;
 use super::{Broker, BrokerError};
 use crate::config::ProviderInstanceConfig;
 use crate::domain::{
@@ -165,22 +164,6 @@ impl Broker {
             .await?;
         tracing::info!(request_id = %request.request_id, machines = machines.len(), status = request.status.as_str(), "provisioned");
         Ok(())
-    }
-
-    /// Asks the provider to provision a stored request, retrying what may succeed on retry.
-    pub(super) async fn call_provision(
-        &self,
-        request: &Request,
-        instance: &ProviderInstanceConfig,
-        template: Template,
-    ) -> Result<ProvisionResult, BrokerError> {
-        let provider = self.provider(instance).await?;
-        let call = ProvisionRequest {
-            request_id: request.request_id.clone(),
-            template,
-            count: request.requested,
-        };
-        Ok(with_retries("provision_machines", || provider.provision_machines(&call)).await?)
     }
 
     /// Stores the outcome of a provision, or, when the request was cancelled meanwhile, undoes

@@ -9,9 +9,9 @@
 
 use orb_plugin_api::CancelRequest;
 
-use super::orphans::stored_template;
 use super::owner::{is_abandoned, this_process};
 use super::retry::with_retries;
+use super::steps::stored_template;
 use super::{Broker, BrokerError};
 use crate::domain::{now, MachineRecord, Phase, Request, RequestKind, ReturnItem};
 use crate::storage::Cancellation;

@@ -12,6 +12,7 @@ mod reclaim;
 mod refresh;
 mod release;
 mod retry;
+mod steps;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;

@@ -13,9 +13,8 @@
 //! on record, or the request is cancelled, which releases every resource the provider made for
 //! it (instances, fleets, groups, launch templates).
 
-use orb_plugin_api::Template;
-
 use super::owner::{is_abandoned, this_process};
+use super::steps::stored_template;
 use super::{Broker, BrokerError};
 use crate::config::OrphanPolicy;
 use crate::domain::{now, Phase, Request, RequestKind, RequestStatus};
@@ -156,12 +155,4 @@ impl Broker {
         }
         Ok(())
     }
-}
-
-/// The merged template stored with a request, to provision it again after a crash.
-pub(super) fn stored_template(request: &Request) -> Option<Template> {
-    request
-        .template
-        .clone()
-        .and_then(|t| serde_json::from_value(t).ok())
 }

@@ -1,9 +1,11 @@
 //! Request status: `getRequestStatus`.
 //!
-//! Requests still running are refreshed from their providers: one status call per provider
-//! instance for every request asked about, whatever their number of machines. Finished
-//! requests are served from the database. A request whose provisioning process died is
-//! finished here.
+//! Two steps. The refresh talks to the providers and writes: requests still running are
+//! refreshed with one status call per provider instance for every request asked about,
+//! whatever their number of machines; a request whose provisioning process died is finished;
+//! a request that is done (or past its deadline) is settled and stored. Then the view, which
+//! only reads what the refresh left: finished requests are served from the database as they
+//! are.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -142,13 +144,33 @@ impl Broker {
             let reported = reported.get(&request.provider_instance).filter(|_| live);
             // Past its deadline a live request settles, whether its provider answered or not.
             let settle = live && (reported.is_some() || now >= request.deadline_at);
+            let past_deadline = now >= request.deadline_at;
             let machines = match stored {
-                Stored::Machines(records) => {
-                    self.acquire_view(&mut request, records, reported, settle, now)
-                        .await?
+                Stored::Machines(mut records) => {
+                    if live {
+                        self.refresh_acquire(&mut request, &mut records, reported, settle, now)
+                            .await?;
+                    }
+                    acquire_view(records, past_deadline)
                 }
                 Stored::Items(items) => {
-                    self.return_view(&mut request, items, reported, settle, now)?
+                    let mut named = Vec::with_capacity(items.len());
+                    for item in items {
+                        let record = match &item.machine_id {
+                            Some(id) => self.store.get_machine(id)?,
+                            None => None,
+                        };
+                        let state = record.as_ref().map(|r| r.state);
+                        named.push(Named {
+                            item,
+                            record,
+                            state,
+                        });
+                    }
+                    if live {
+                        self.refresh_return(&mut request, &mut named, reported, settle, now)?;
+                    }
+                    return_view(&request, named, past_deadline)
                 }
             };
             views.push(RequestView {
@@ -215,20 +237,21 @@ impl Broker {
         Ok((reported, throttled))
     }
 
-    /// The machines of an acquire request: refreshed from what its provider `reported`, and
-    /// the request's new state stored when it is to `settle`.
-    async fn acquire_view(
+    /// Refreshes an acquire request's machines from what its provider `reported`, and stores
+    /// the request's new state when it is to `settle` (terminating, past the deadline, the
+    /// machines that never started).
+    async fn refresh_acquire(
         &self,
         request: &mut Request,
-        mut records: Vec<MachineRecord>,
+        records: &mut Vec<MachineRecord>,
         reported: Option<&Reported>,
         settle: bool,
         now: i64,
-    ) -> Result<Vec<MachineView>, BrokerError> {
+    ) -> Result<(), BrokerError> {
         let past_deadline = now >= request.deadline_at;
         if let Some(reported) = reported {
             let known: HashSet<String> = records.iter().map(|m| m.machine_id.clone()).collect();
-            for record in &mut records {
+            for record in records.iter_mut() {
                 match reported.get(&record.machine_id) {
                     Some(m) => record.refresh(m, now),
                     None => record.mark_gone(now),
@@ -248,52 +271,35 @@ impl Broker {
                     .map(|m| MachineRecord::of_request(m, request, now)),
             );
         }
-        if settle {
-            if past_deadline {
-                self.terminate_stragglers(request, &mut records).await;
-            }
-            let results: Vec<MachineResult> = records
-                .iter()
-                .map(|m| acquire_result(m.state, past_deadline))
-                .collect();
-            let outcome = acquire_outcome(
-                request.requested,
-                &results,
-                request.unfulfilled,
-                past_deadline,
-            );
-            request.status = outcome.status;
-            request.message = outcome.message;
-            request.updated_at = now;
-            match self.store.save_progress(request, &records) {
-                // Cancelled since it was read: show it cancelled.
-                Err(StoreError::RequestCancelled(_)) => {
-                    if let Some(cancelled) = self.store.get_request(&request.request_id)? {
-                        *request = cancelled;
-                    }
-                }
-                other => other?,
-            }
+        if !settle {
+            return Ok(());
         }
-        Ok(records
-            .into_iter()
-            .map(|record| {
-                let result = acquire_result(record.state, past_deadline);
-                MachineView {
-                    machine_id: record.machine_id.clone(),
-                    result,
-                    message: match result {
-                        MachineResult::Fail => record
-                            .message
-                            .clone()
-                            .unwrap_or_else(|| format!("machine is {}", record.state)),
-                        _ => String::new(),
-                    },
-                    name: record.name.clone(),
-                    record: Some(record),
+        if past_deadline {
+            self.terminate_stragglers(request, records).await;
+        }
+        let results: Vec<MachineResult> = records
+            .iter()
+            .map(|m| acquire_result(m.state, past_deadline))
+            .collect();
+        let outcome = acquire_outcome(
+            request.requested,
+            &results,
+            request.unfulfilled,
+            past_deadline,
+        );
+        request.status = outcome.status;
+        request.message = outcome.message;
+        request.updated_at = now;
+        match self.store.save_progress(request, records) {
+            // Cancelled since it was read: show it cancelled.
+            Err(StoreError::RequestCancelled(_)) => {
+                if let Some(cancelled) = self.store.get_request(&request.request_id)? {
+                    *request = cancelled;
                 }
-            })
-            .collect())
+                Ok(())
+            }
+            other => Ok(other?),
+        }
     }
 
     /// Terminates machines still pending at the deadline, so that a request that settles
@@ -333,49 +339,99 @@ impl Broker {
         }
     }
 
-    /// What a return request named, refreshed from what its provider `reported`; the
-    /// request's new state is stored when it is to `settle`.
-    fn return_view(
+    /// Refreshes what a return request named from what its provider `reported`, and stores
+    /// the request's new state when it is to `settle`.
+    fn refresh_return(
         &self,
         request: &mut Request,
-        items: Vec<ReturnItem>,
+        named: &mut [Named],
         reported: Option<&Reported>,
         settle: bool,
         now: i64,
-    ) -> Result<Vec<MachineView>, BrokerError> {
-        let past_deadline = now >= request.deadline_at;
+    ) -> Result<(), BrokerError> {
         let mut updated = Vec::new();
-        let mut views = Vec::with_capacity(items.len());
-        for item in items {
-            let mut record = match &item.machine_id {
-                Some(id) => self.store.get_machine(id)?,
-                None => None,
-            };
-            // The machine's state: as reported now, else as stored; `None` when it is gone.
-            let state = match (reported, &item.machine_id) {
-                (Some(reported), Some(id)) => match reported.get(id) {
-                    Some(m) => {
-                        if let Some(r) = record.as_mut() {
-                            r.refresh(m, now);
-                            updated.push(r.clone());
-                        }
-                        Some(m.state)
+        if let Some(reported) = reported {
+            for n in named.iter_mut() {
+                let Some(id) = &n.item.machine_id else {
+                    continue;
+                };
+                // As reported now; `None` when it is gone.
+                n.state = reported.get(id).map(|m| m.state);
+                if let Some(r) = n.record.as_mut() {
+                    match reported.get(id) {
+                        Some(m) => r.refresh(m, now),
+                        None => r.mark_gone(now),
                     }
-                    None => {
-                        if let Some(r) = record.as_mut() {
-                            r.mark_gone(now);
-                            updated.push(r.clone());
-                        }
-                        None
-                    }
+                    updated.push(r.clone());
+                }
+            }
+        }
+        if settle {
+            let past_deadline = now >= request.deadline_at;
+            let results: Vec<MachineResult> =
+                named.iter().map(|n| n.result(past_deadline)).collect();
+            let outcome = return_outcome(&results);
+            request.status = outcome.status;
+            request.message = outcome.message;
+            request.updated_at = now;
+            self.store.save_progress(request, &updated)?;
+        }
+        Ok(())
+    }
+}
+
+/// A machine a return request named: the item, what orb knows of the machine, and its state
+/// (`None` when it is gone).
+struct Named {
+    item: ReturnItem,
+    record: Option<MachineRecord>,
+    state: Option<MachineState>,
+}
+
+impl Named {
+    fn result(&self, past_deadline: bool) -> MachineResult {
+        match &self.item.error {
+            Some(_) => MachineResult::Fail,
+            None => return_result(self.state, past_deadline),
+        }
+    }
+}
+
+/// The machines of an acquire request, as the refresh left them.
+fn acquire_view(records: Vec<MachineRecord>, past_deadline: bool) -> Vec<MachineView> {
+    records
+        .into_iter()
+        .map(|record| {
+            let result = acquire_result(record.state, past_deadline);
+            MachineView {
+                machine_id: record.machine_id.clone(),
+                result,
+                message: match result {
+                    MachineResult::Fail => record
+                        .message
+                        .clone()
+                        .unwrap_or_else(|| format!("machine is {}", record.state)),
+                    _ => String::new(),
                 },
-                _ => record.as_ref().map(|r| r.state),
-            };
-            let result = match &item.error {
-                Some(_) => MachineResult::Fail,
-                None => return_result(state, past_deadline),
-            };
-            views.push(MachineView {
+                name: record.name.clone(),
+                record: Some(record),
+            }
+        })
+        .collect()
+}
+
+/// What a return request named, as the refresh left it.
+fn return_view(request: &Request, named: Vec<Named>, past_deadline: bool) -> Vec<MachineView> {
+    named
+        .into_iter()
+        .map(|n| {
+            let result = n.result(past_deadline);
+            let Named {
+                item,
+                record,
+                state,
+            } = n;
+            MachineView {
                 machine_id: item
                     .machine_id
                     .clone()
@@ -399,16 +455,7 @@ impl Broker {
                     .clone()
                     .or_else(|| record.as_ref().and_then(|r| r.name.clone())),
                 record,
-            });
-        }
-        if settle {
-            let results: Vec<MachineResult> = views.iter().map(|v| v.result).collect();
-            let outcome = return_outcome(&results);
-            request.status = outcome.status;
-            request.message = outcome.message;
-            request.updated_at = now;
-            self.store.save_progress(request, &updated)?;
-        }
-        Ok(views)
-    }
+            }
+        })
+        .collect()
 }

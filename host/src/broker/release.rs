@@ -9,15 +9,11 @@
 //! A process that dies in between leaves a request that the next call (or the server's
 //! reconcile loop) takes over and finishes, as it does for acquire requests.
 
-use std::collections::{BTreeMap, HashSet};
-
-use orb_plugin_api::{MachineRef, TerminateRequest};
+use std::collections::HashSet;
 
 use super::owner::this_process;
-use super::retry::with_retries;
 use super::{Broker, BrokerError};
-use crate::domain::{now, MachineRecord, Phase, Request, RequestKind, RequestStatus, ReturnItem};
-use crate::storage::MachineFilter;
+use crate::domain::{now, MachineRecord, Phase, Request, RequestKind, ReturnItem};
 
 /// A machine as a caller names it: by id, by host name, or both.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -173,98 +169,5 @@ impl Broker {
         }
         self.store.upsert_machines(&adopted)?;
         Ok(adopted)
-    }
-
-    /// Asks the providers to terminate what the stored return `request` claims and is not gone
-    /// yet, then submits the request with what they did.
-    pub(super) async fn terminate_claimed(
-        &self,
-        request: &Request,
-    ) -> Result<ReturnSummary, BrokerError> {
-        let claimed = self.store.list_machines(&MachineFilter {
-            return_request_id: Some(request.request_id.clone()),
-            ..Default::default()
-        })?;
-        // Per provider instance: the machines to terminate.
-        let mut targets: BTreeMap<String, Vec<MachineRef>> = BTreeMap::new();
-        let mut summary = ReturnSummary::default();
-        for m in claimed {
-            if m.state.is_gone() {
-                summary.already_gone += 1;
-                continue;
-            }
-            targets
-                .entry(m.provider_instance.clone())
-                .or_default()
-                .push(MachineRef {
-                    machine_id: m.machine_id,
-                    request_id: Some(m.request_id),
-                    resource_id: m.resource_id,
-                });
-        }
-        let mut terminating = Vec::new();
-        for (instance_name, machines) in targets {
-            let call = TerminateRequest {
-                request_id: request.request_id.clone(),
-                machines,
-            };
-            let answer = match self.provider_named(&instance_name).await {
-                Ok(provider) => {
-                    with_retries("terminate_machines", || provider.terminate_machines(&call))
-                        .await
-                        .map_err(BrokerError::from)
-                }
-                Err(e) => Err(e),
-            };
-            match answer {
-                Ok(result) => {
-                    summary.already_gone += result.already_gone.len();
-                    summary
-                        .failed
-                        .extend(result.failed.into_iter().map(|f| (f.machine_id, f.message)));
-                    terminating.extend(result.terminating);
-                }
-                Err(e) => summary.failed.extend(
-                    call.machines
-                        .into_iter()
-                        .map(|m| (m.machine_id, format!("termination failed: {e}"))),
-                ),
-            }
-        }
-        summary.terminating = terminating.len();
-        self.store
-            .submit_return(&request.request_id, &terminating, &summary.failed, now())?;
-        Ok(summary)
-    }
-
-    /// A new return request `request_id` for `count` machines of `provider_instance`, not
-    /// stored yet: submitted, owned by no process.
-    pub(super) fn new_return(
-        &self,
-        request_id: String,
-        provider_instance: &str,
-        count: u32,
-        now: i64,
-    ) -> Result<Request, BrokerError> {
-        Ok(Request {
-            request_id,
-            kind: RequestKind::Return,
-            provider_instance: provider_instance.to_owned(),
-            provider_type: self.instance(provider_instance)?.provider_type.clone(),
-            template_id: None,
-            provider_api: None,
-            requested: count,
-            status: RequestStatus::Running,
-            phase: Phase::Submitted,
-            message: "terminating".to_owned(),
-            unfulfilled: 0,
-            resource_ids: Vec::new(),
-            template: None,
-            owner: None,
-            created_at: now,
-            updated_at: now,
-            deadline_at: now + self.request_timeout(),
-            attempts: 0,
-        })
     }
 }
