@@ -79,7 +79,9 @@ pub struct ProviderError {
     pub kind: ErrorKind,
     /// What went wrong and, where possible, what to do about it.
     pub message: String,
-    /// Whether the same call may succeed if tried again.
+    /// Whether the host should make the same call again (with backoff, within its budget). A
+    /// provider that retries its own cloud calls reports what is left after its retries as
+    /// not retryable, so that a call is never retried by both.
     pub retryable: bool,
 }
 

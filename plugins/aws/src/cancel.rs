@@ -11,8 +11,8 @@
 use aws_sdk_ec2::types::InstanceStateName;
 use orb_plugin_api::{CancelRequest, CancelResult, ErrorKind, MachineState, ProviderError};
 
-use crate::errors::sdk_error;
-use crate::handlers::{clean_up_launch_templates, owner_of, terminate, Ctx};
+use crate::context::Ctx;
+use crate::handlers::{clean_up_launch_templates, delete_on_cancel, owner_of, terminate};
 use crate::instances::{by_requests, to_machine};
 use crate::template::Api;
 
@@ -41,9 +41,9 @@ pub async fn cancel(ctx: &Ctx<'_>, request: &CancelRequest) -> Result<CancelResu
         .collect();
 
     let mut released = Released::default();
-    delete_fleets(ctx, of(Api::Ec2Fleet), &mut released).await?;
-    cancel_spot_fleets(ctx, of(Api::SpotFleet), &mut released).await?;
-    delete_groups(ctx, of(Api::Asg), &mut released).await?;
+    for api in [Api::Ec2Fleet, Api::SpotFleet, Api::Asg] {
+        delete_on_cancel(api, ctx, of(api), &mut released).await?;
+    }
     if !released.refused.is_empty() {
         return Err(ProviderError::new(
             ErrorKind::Internal,
@@ -90,18 +90,18 @@ pub async fn cancel(ctx: &Ctx<'_>, request: &CancelRequest) -> Result<CancelResu
 
 /// What deleting a request's resources did.
 #[derive(Default)]
-struct Released {
+pub struct Released {
     /// Resources deleted, or gone already.
-    done: Vec<String>,
+    pub done: Vec<String>,
     /// Resources that could not be deleted, each with why.
-    refused: Vec<String>,
+    pub refused: Vec<String>,
 }
 
 impl Released {
     /// Takes the outcome of a batch delete of resources of one kind (`what`): the ids deleted,
     /// and the failures as (id, error code, message). `gone` is the code that means the
     /// resource no longer exists, which counts as deleted.
-    fn take<'a>(
+    pub fn take<'a>(
         &mut self,
         what: &str,
         gone: &str,
@@ -121,111 +121,4 @@ impl Released {
             }
         }
     }
-}
-
-/// Deletes EC2 fleets with their instances.
-async fn delete_fleets(
-    ctx: &Ctx<'_>,
-    ids: Vec<String>,
-    released: &mut Released,
-) -> Result<(), ProviderError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let out = ctx
-        .clients
-        .ec2
-        .delete_fleets()
-        .set_fleet_ids(Some(ids))
-        .terminate_instances(true)
-        .send()
-        .await
-        .map_err(|e| sdk_error("DeleteFleets", e))?;
-    released.take(
-        "EC2 fleet",
-        "fleetIdDoesNotExist",
-        out.successful_fleet_deletions()
-            .iter()
-            .filter_map(|f| f.fleet_id()),
-        out.unsuccessful_fleet_deletions().iter().map(|f| {
-            let error = f.error();
-            (
-                f.fleet_id().unwrap_or_default(),
-                error.and_then(|e| e.code()).map(|c| c.as_str()),
-                error.and_then(|e| e.message()),
-            )
-        }),
-    );
-    Ok(())
-}
-
-/// Cancels Spot Fleet requests with their instances.
-async fn cancel_spot_fleets(
-    ctx: &Ctx<'_>,
-    ids: Vec<String>,
-    released: &mut Released,
-) -> Result<(), ProviderError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let out = ctx
-        .clients
-        .ec2
-        .cancel_spot_fleet_requests()
-        .set_spot_fleet_request_ids(Some(ids))
-        .terminate_instances(true)
-        .send()
-        .await
-        .map_err(|e| sdk_error("CancelSpotFleetRequests", e))?;
-    released.take(
-        "Spot Fleet request",
-        "fleetRequestIdDoesNotExist",
-        out.successful_fleet_requests()
-            .iter()
-            .filter_map(|f| f.spot_fleet_request_id()),
-        out.unsuccessful_fleet_requests().iter().map(|f| {
-            let error = f.error();
-            (
-                f.spot_fleet_request_id().unwrap_or_default(),
-                error.and_then(|e| e.code()).map(|c| c.as_str()),
-                error.and_then(|e| e.message()),
-            )
-        }),
-    );
-    Ok(())
-}
-
-/// Force-deletes Auto Scaling groups (the resource id is the group's name); a group that no
-/// longer exists is released.
-async fn delete_groups(
-    ctx: &Ctx<'_>,
-    names: Vec<String>,
-    released: &mut Released,
-) -> Result<(), ProviderError> {
-    for name in names {
-        let deleted = ctx
-            .clients
-            .autoscaling
-            .delete_auto_scaling_group()
-            .auto_scaling_group_name(&name)
-            .force_delete(true)
-            .send()
-            .await;
-        match deleted {
-            Ok(_) => released.done.push(name),
-            Err(e) => {
-                let error = sdk_error("DeleteAutoScalingGroup", e);
-                if error.kind == ErrorKind::NotFound || error.message.contains("not found") {
-                    released.done.push(name);
-                } else if error.retryable {
-                    return Err(error);
-                } else {
-                    released
-                        .refused
-                        .push(format!("Auto Scaling group {name} ({})", error.message));
-                }
-            }
-        }
-    }
-    Ok(())
 }

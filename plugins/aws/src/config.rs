@@ -52,68 +52,110 @@ impl AwsConfig {
     }
 }
 
-/// A handler's entry in `handlers`: `true`/`false`, or its settings.
+/// A handler's entry in `handlers`: `true`/`false`, or its settings `S`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
-pub enum HandlerEntry {
+pub enum HandlerEntry<S> {
     /// Enabled or not.
     Enabled(bool),
     /// Settings (enabled unless `enabled: false`).
-    Settings(HandlerSettings),
+    Settings(S),
 }
 
-impl Default for HandlerEntry {
+impl<S> Default for HandlerEntry<S> {
     fn default() -> Self {
         HandlerEntry::Enabled(true)
     }
 }
 
-impl HandlerEntry {
+/// What every handler's settings say: whether it may be used.
+pub trait Switch {
+    /// Whether the handler may be used.
+    fn enabled(&self) -> bool;
+}
+
+impl<S: Switch + Default + Clone> HandlerEntry<S> {
     /// Whether the handler may be used.
     pub fn enabled(&self) -> bool {
         match self {
             HandlerEntry::Enabled(on) => *on,
-            HandlerEntry::Settings(s) => s.enabled,
+            HandlerEntry::Settings(s) => s.enabled(),
         }
     }
 
     /// The handler's settings (defaults when given as a boolean).
-    pub fn settings(&self) -> HandlerSettings {
+    pub fn settings(&self) -> S {
         match self {
-            HandlerEntry::Enabled(_) => HandlerSettings::default(),
+            HandlerEntry::Enabled(_) => S::default(),
             HandlerEntry::Settings(s) => s.clone(),
         }
     }
 }
 
-/// Settings of one handler.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
-pub struct HandlerSettings {
-    /// Whether the handler may be used.
-    pub enabled: bool,
-    /// RunInstances: most instances per call.
-    pub max_instances_per_call: u32,
-    /// RunInstances: whether a call may launch fewer than asked (`MinCount` 1), which is how
-    /// partial capacity is taken; `false` asks all or nothing (`MinCount` = `MaxCount`).
-    pub allow_partial: bool,
-    /// EC2 Fleet: `instant`, `request` or `maintain` when a template names none.
-    pub default_type: Option<String>,
-    /// Other settings of the seeds' handler configuration, accepted as written.
-    #[serde(flatten)]
-    pub other: BTreeMap<String, serde_json::Value>,
+/// Defines a handler's settings type: `enabled`, the handler's own fields, and the other keys
+/// of the Python ORB's handler configuration, accepted as written.
+macro_rules! handler_settings {
+    ($(#[$doc:meta])* $name:ident { $($(#[$fdoc:meta])* $field:ident: $ty:ty = $default:expr,)* }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Deserialize)]
+        #[serde(default)]
+        pub struct $name {
+            /// Whether the handler may be used.
+            pub enabled: bool,
+            $($(#[$fdoc])* pub $field: $ty,)*
+            /// The Python ORB's other handler keys, accepted as written.
+            #[serde(flatten)]
+            pub other: BTreeMap<String, serde_json::Value>,
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name {
+                    enabled: true,
+                    $($field: $default,)*
+                    other: BTreeMap::new(),
+                }
+            }
+        }
+
+        impl Switch for $name {
+            fn enabled(&self) -> bool {
+                self.enabled
+            }
+        }
+    };
 }
 
-impl Default for HandlerSettings {
-    fn default() -> Self {
-        HandlerSettings {
-            enabled: true,
-            max_instances_per_call: 20,
-            allow_partial: true,
-            default_type: None,
-            other: BTreeMap::new(),
-        }
+handler_settings! {
+    /// `handlers.run_instances`.
+    RunInstancesSettings {
+        /// Most instances per call.
+        max_instances_per_call: u32 = 20,
+        /// Whether a call may launch fewer than asked (`MinCount` 1), which is how partial
+        /// capacity is taken; `false` asks all or nothing (`MinCount` = `MaxCount`).
+        allow_partial: bool = true,
     }
+}
+
+handler_settings! {
+    /// `handlers.ec2_fleet`.
+    Ec2FleetSettings {
+        /// `instant`, `request` or `maintain`, for EC2 Fleet templates that name none.
+        default_type: Option<String> = None,
+    }
+}
+
+handler_settings! {
+    /// `handlers.spot_fleet`.
+    SpotFleetSettings {
+        /// `request` or `maintain`, for Spot Fleet templates that name none.
+        default_type: Option<String> = None,
+    }
+}
+
+handler_settings! {
+    /// `handlers.asg`.
+    AsgSettings {}
 }
 
 /// The `handlers` section.
@@ -123,13 +165,13 @@ pub struct HandlersConfig {
     /// Handler preference when a template names no `providerApi`.
     pub preferred_order: Vec<String>,
     /// EC2 Fleet.
-    pub ec2_fleet: HandlerEntry,
+    pub ec2_fleet: HandlerEntry<Ec2FleetSettings>,
     /// Auto Scaling groups.
-    pub asg: HandlerEntry,
+    pub asg: HandlerEntry<AsgSettings>,
     /// Spot Fleet.
-    pub spot_fleet: HandlerEntry,
+    pub spot_fleet: HandlerEntry<SpotFleetSettings>,
     /// RunInstances.
-    pub run_instances: HandlerEntry,
+    pub run_instances: HandlerEntry<RunInstancesSettings>,
 }
 
 /// The `launch_template` section.

@@ -8,6 +8,15 @@ use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use orb_plugin_api::{ErrorKind, ProviderError};
 
+/// The kind of failure an AWS error names. Auto Scaling names a missing group with a
+/// `ValidationError` whose message says "not found".
+pub fn classify(code: &str, message: &str) -> ErrorKind {
+    if code == "ValidationError" && message.contains("not found") {
+        return ErrorKind::NotFound;
+    }
+    classify_code(code)
+}
+
 /// The kind of failure an AWS error code names.
 pub fn classify_code(code: &str) -> ErrorKind {
     match code {
@@ -61,9 +70,73 @@ pub fn classify_code(code: &str) -> ErrorKind {
     }
 }
 
-/// A provider error for a failed SDK call of `operation`. Messages carry the AWS error code
-/// and message, never credentials.
-pub fn sdk_error<E>(operation: &str, error: SdkError<E, HttpResponse>) -> ProviderError
+/// The AWS service an operation belongs to, for logs and errors.
+pub fn service_of(operation: &str) -> &'static str {
+    match operation {
+        op if op.contains("AutoScaling") => "autoscaling",
+        "GetParameter" => "ssm",
+        "GetCallerIdentity" | "AssumeRole" => "sts",
+        _ => "ec2",
+    }
+}
+
+/// A failed AWS call: the service, the operation and the AWS error code are kept as fields,
+/// and the call is classified once, here; it becomes a [`ProviderError`] only at the plugin's
+/// boundary.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{text}")]
+pub struct AwsError {
+    /// `ec2`, `autoscaling`, `ssm` or `sts`.
+    pub service: &'static str,
+    /// The operation (`RunInstances`...).
+    pub operation: String,
+    /// The AWS error code, when the service answered with one.
+    pub code: Option<String>,
+    /// What kind of failure it is.
+    pub kind: ErrorKind,
+    /// Whether the call may succeed if made again.
+    pub retryable: bool,
+    /// The whole message: the operation, the code and AWS's message (never credentials).
+    text: String,
+}
+
+impl AwsError {
+    fn new(operation: &str, code: Option<&str>, kind: ErrorKind, text: String) -> Self {
+        AwsError {
+            service: service_of(operation),
+            operation: operation.to_owned(),
+            code: code.map(str::to_owned),
+            kind,
+            retryable: kind.default_retryable(),
+            text,
+        }
+    }
+
+    /// Whether what the call would make exists already (`AlreadyExists`,
+    /// `InvalidLaunchTemplateName.AlreadyExistsException`...).
+    pub fn already_exists(&self) -> bool {
+        self.code
+            .as_deref()
+            .is_some_and(|c| c.contains("AlreadyExists"))
+    }
+
+    /// The whole message.
+    pub fn message(&self) -> &str {
+        &self.text
+    }
+}
+
+/// Retries have one owner per layer: the SDK retries each AWS call (`max_retries`, within
+/// `operation_timeout_secs`), so an AWS error that reaches the host has been retried already
+/// and is reported as not retryable; the host retries only what a provider marks retryable.
+impl From<AwsError> for ProviderError {
+    fn from(e: AwsError) -> Self {
+        ProviderError::new(e.kind, e.text).with_retryable(false)
+    }
+}
+
+/// The error of a failed SDK call of `operation`.
+pub fn sdk_error<E>(operation: &str, error: SdkError<E, HttpResponse>) -> AwsError
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -71,31 +144,45 @@ where
         SdkError::ServiceError(service) => {
             let e = service.err();
             let code = e.code().unwrap_or("Unknown");
-            let kind = classify_code(code);
             let message = e.message().map(str::to_owned).unwrap_or_else(|| {
                 format!(
                     "HTTP {} with no AWS error message",
                     service.raw().status().as_u16()
                 )
             });
-            ProviderError::new(kind, format!("{operation} failed: {code}: {message}"))
+            AwsError::new(
+                operation,
+                Some(code),
+                classify(code, &message),
+                format!("{operation} failed: {code}: {message}"),
+            )
         }
-        SdkError::TimeoutError(_) => ProviderError::new(
+        SdkError::TimeoutError(_) => AwsError::new(
+            operation,
+            None,
             ErrorKind::Unavailable,
             format!(
                 "{operation} timed out; check the network path to AWS and operation_timeout_secs"
             ),
         ),
-        SdkError::DispatchFailure(_) => ProviderError::new(
+        SdkError::DispatchFailure(_) => AwsError::new(
+            operation,
+            None,
             ErrorKind::Unavailable,
             format!("{operation} could not be sent: {}", error_chain(&error)),
         ),
-        SdkError::ConstructionFailure(_) => ProviderError::new(
-            ErrorKind::Validation,
-            format!("{operation} could not be built: {}", error_chain(&error)),
-        )
-        .with_retryable(false),
-        _ => ProviderError::new(
+        SdkError::ConstructionFailure(_) => AwsError {
+            retryable: false,
+            ..AwsError::new(
+                operation,
+                None,
+                ErrorKind::Validation,
+                format!("{operation} could not be built: {}", error_chain(&error)),
+            )
+        },
+        _ => AwsError::new(
+            operation,
+            None,
             ErrorKind::Internal,
             format!("{operation} failed: {}", error_chain(&error)),
         ),
@@ -140,6 +227,17 @@ mod tests {
             ErrorKind::Validation
         );
         assert_eq!(classify_code("SomethingNew"), ErrorKind::Internal);
+        assert_eq!(
+            classify(
+                "ValidationError",
+                "AutoScalingGroup name not found - no such group"
+            ),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            classify("ValidationError", "MinSize is above MaxSize"),
+            ErrorKind::Validation
+        );
         assert!(ErrorKind::Throttling.default_retryable());
         assert!(!ErrorKind::Auth.default_retryable());
     }

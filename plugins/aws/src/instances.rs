@@ -113,15 +113,15 @@ pub async fn by_ids(
                 Err(e) => {
                     let error = sdk_error("DescribeInstances", e);
                     if error.kind != ErrorKind::NotFound {
-                        return Err(error);
+                        return Err(error.into());
                     }
                     let missing: Vec<&str> = error
-                        .message
+                        .message()
                         .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
                         .filter(|w| w.starts_with("i-"))
                         .collect();
                     if missing.is_empty() {
-                        return Err(error);
+                        return Err(error.into());
                     }
                     ask.retain(|id| !missing.contains(&id.as_str()));
                 }

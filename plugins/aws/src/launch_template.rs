@@ -13,8 +13,8 @@ use aws_sdk_ec2::types::{
 };
 use orb_plugin_api::{ErrorKind, ProviderError};
 
+use crate::context::{Ctx, Plan};
 use crate::errors::sdk_error;
-use crate::handlers::{Ctx, Plan};
 use crate::instances::REQUEST_TAG;
 
 /// The launch template a request launches from.
@@ -125,7 +125,7 @@ pub async fn for_request(ctx: &Ctx<'_>, plan: &Plan) -> Result<LaunchTemplateRef
         Err(e) => {
             let error = sdk_error("CreateLaunchTemplate", e);
             // Made concurrently by another process for the same request: use it.
-            if error.message.contains("AlreadyExists") {
+            if error.already_exists() {
                 if let Some(id) = find(ctx, &name).await? {
                     return Ok(LaunchTemplateRef {
                         id,
@@ -133,7 +133,7 @@ pub async fn for_request(ctx: &Ctx<'_>, plan: &Plan) -> Result<LaunchTemplateRef
                     });
                 }
             }
-            Err(error)
+            Err(error.into())
         }
     }
 }
@@ -194,7 +194,7 @@ pub async fn delete_for_request(ctx: &Ctx<'_>, request_id: &str) -> Result<(), P
             Err(e) => {
                 let error = sdk_error("DeleteLaunchTemplate", e);
                 if error.kind != ErrorKind::NotFound {
-                    return Err(error);
+                    return Err(error.into());
                 }
             }
         }

@@ -19,6 +19,7 @@
 mod cancel;
 mod clients;
 pub mod config;
+mod context;
 mod errors;
 mod handlers;
 mod instances;

@@ -17,8 +17,9 @@ use tokio::runtime::Runtime;
 
 use crate::clients::{clients, sdk_config, Clients};
 use crate::config::AwsConfig;
+use crate::context::{Ctx, Plan};
 use crate::errors::sdk_error;
-use crate::handlers::{self, Ctx, Plan};
+use crate::handlers;
 use crate::instances::{by_ids, by_requests, request_tags, to_machine};
 use crate::template::AwsTemplate;
 
@@ -239,7 +240,7 @@ impl AwsProvider {
                     Ok(_) => {}
                     Err(e) => problems.push(format!(
                         "template '{id}': image {image}: {}",
-                        sdk_error("DescribeImages", e).message
+                        sdk_error("DescribeImages", e).message().to_owned()
                     )),
                 },
                 Err(e) => problems.push(format!(
@@ -276,7 +277,7 @@ impl AwsProvider {
                 problems.push(format!(
                     "template '{id}': subnets {:?}: {}",
                     t.subnets,
-                    sdk_error("DescribeSubnets", e).message
+                    sdk_error("DescribeSubnets", e).message().to_owned()
                 ));
             }
         }
@@ -290,7 +291,7 @@ impl AwsProvider {
                 problems.push(format!(
                     "template '{id}': security groups {:?}: {}",
                     t.security_groups,
-                    sdk_error("DescribeSecurityGroups", e).message
+                    sdk_error("DescribeSecurityGroups", e).message().to_owned()
                 ));
             }
         }
@@ -324,7 +325,7 @@ impl AwsProvider {
                 return if error.kind == ErrorKind::Validation {
                     Ok(Vec::new())
                 } else {
-                    Err(error)
+                    Err(error.into())
                 };
             }
         };

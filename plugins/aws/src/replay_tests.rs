@@ -22,7 +22,8 @@ use orb_plugin_api::ErrorKind;
 
 use crate::clients::{clients, Clients};
 use crate::config::AwsConfig;
-use crate::handlers::{Ctx, Ec2Fleet, Handler};
+use crate::context::Ctx;
+use crate::handlers::{Ec2Fleet, Handler};
 use crate::instances::by_ids;
 
 const NS: &str = "xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"";
@@ -222,6 +223,19 @@ async fn throttled_calls_are_retried_to_success() {
         3,
         "two throttled attempts, then success"
     );
+}
+
+#[tokio::test]
+async fn a_call_throttled_to_the_end_is_retried_by_the_sdk_alone() {
+    let throttled = "<Response><Errors><Error><Code>RequestLimitExceeded</Code>\
+                     <Message>Request limit exceeded.</Message></Error></Errors><RequestID>x</RequestID></Response>"
+        .to_owned();
+    let (http, clients) = replay(vec![(503, throttled); 6]);
+    let error = by_ids(&clients.ec2, &["i-1".to_owned()]).await.unwrap_err();
+    assert_eq!(error.kind, ErrorKind::Throttling);
+    // The SDK made its 4 attempts; the host is told not to retry them again.
+    assert_eq!(http.bodies().len(), 4);
+    assert!(!error.retryable, "{error:?}");
 }
 
 #[tokio::test]

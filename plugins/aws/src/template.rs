@@ -357,7 +357,11 @@ impl AwsTemplate {
             None if price == Price::Heterogeneous => 50,
             None => 0,
         };
-        let default_fleet_type = config.handlers.ec2_fleet.settings().default_type;
+        let default_fleet_type = match api {
+            Api::Ec2Fleet => config.handlers.ec2_fleet.settings().default_type,
+            Api::SpotFleet => config.handlers.spot_fleet.settings().default_type,
+            Api::Asg | Api::RunInstances => None,
+        };
         let fleet_type = match string(t, "fleetType").or(default_fleet_type).as_deref() {
             None => {
                 if api == Api::Ec2Fleet {
@@ -511,6 +515,24 @@ mod tests {
                 "template 't': subnetIds is required for EC2Fleet",
             ]
         );
+    }
+
+    #[test]
+    fn each_fleet_handler_has_its_own_default_type() {
+        let config: AwsConfig = serde_json::from_value(json!({"handlers": {
+            "ec2_fleet": {"default_type": "instant"},
+            "spot_fleet": {"default_type": "maintain"}
+        }}))
+        .unwrap();
+        let of = |api: &str| {
+            let t = template(json!({
+                "templateId": "t", "providerApi": api, "vmType": "m5.large",
+                "imageId": "ami-1", "subnetIds": ["s"], "fleetRole": "arn:aws:iam::1:role/f"
+            }));
+            AwsTemplate::parse(&t, &config).unwrap().fleet_type
+        };
+        assert_eq!(of("EC2Fleet"), FleetType::Instant);
+        assert_eq!(of("SpotFleet"), FleetType::Maintain);
     }
 
     #[test]

@@ -12,7 +12,9 @@ use aws_sdk_autoscaling::types::{
 };
 use orb_plugin_api::{ErrorKind, ProviderError, ProvisionResult};
 
-use super::{Ctx, Handler, Plan};
+use super::Handler;
+use crate::cancel::Released;
+use crate::context::{Ctx, Plan};
 use crate::errors::sdk_error;
 use crate::launch_template::for_request;
 use crate::template::Price;
@@ -104,8 +106,8 @@ impl Handler for Asg {
         if let Err(e) = call.send().await {
             let error = sdk_error("CreateAutoScalingGroup", e);
             // Made already for this request (a retried or resumed provision): that is the group.
-            if !error.message.contains("AlreadyExists") {
-                return Err(error);
+            if !error.already_exists() {
+                return Err(error.into());
             }
         }
         tracing::info!(group = %name, units = plan.count, "auto scaling group created");
@@ -171,7 +173,7 @@ impl Handler for Asg {
                     let error = sdk_error("TerminateInstanceInAutoScalingGroup", e);
                     // No longer in the group (already terminating): nothing to do for it.
                     if !(error.kind == ErrorKind::Validation || error.kind == ErrorKind::NotFound) {
-                        return Err(error);
+                        return Err(error.into());
                     }
                     tracing::debug!(instance = %id, error = %error, "instance already left the group");
                 }
@@ -191,7 +193,43 @@ impl Handler for Asg {
                 .await
                 .map(|_| ())
                 .map_err(|e| sdk_error("DeleteAutoScalingGroup", e));
-            super::retire(ctx, "auto scaling group", group, request_id, deleted).await;
+            super::shared::retire(ctx, "auto scaling group", group, request_id, deleted).await;
+        }
+        Ok(())
+    }
+
+    /// Force-deletes Auto Scaling groups (the resource id is the group's name); a group that no
+    /// longer exists is released.
+    async fn delete_on_cancel(
+        &self,
+        ctx: &Ctx<'_>,
+        ids: Vec<String>,
+        released: &mut Released,
+    ) -> Result<(), ProviderError> {
+        for name in ids {
+            let deleted = ctx
+                .clients
+                .autoscaling
+                .delete_auto_scaling_group()
+                .auto_scaling_group_name(&name)
+                .force_delete(true)
+                .send()
+                .await;
+            match deleted {
+                Ok(_) => released.done.push(name),
+                Err(e) => {
+                    let error = sdk_error("DeleteAutoScalingGroup", e);
+                    if error.kind == ErrorKind::NotFound {
+                        released.done.push(name);
+                    } else if error.retryable {
+                        return Err(error.into());
+                    } else {
+                        released
+                            .refused
+                            .push(format!("Auto Scaling group {name} ({})", error.message()));
+                    }
+                }
+            }
         }
         Ok(())
     }

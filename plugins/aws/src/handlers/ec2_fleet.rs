@@ -16,7 +16,10 @@ use aws_sdk_ec2::types::{
 };
 use orb_plugin_api::{ErrorKind, Failure, ProviderError, ProvisionResult};
 
-use super::{released_units, remaining, retire, terminate, type_subnet_pairs, Ctx, Handler, Plan};
+use super::shared::{released_units, remaining, retire, terminate, type_subnet_pairs};
+use super::Handler;
+use crate::cancel::Released;
+use crate::context::{Ctx, Plan};
 use crate::errors::{classify_code, sdk_error};
 use crate::instances::{by_ids, tag_spec, to_machine};
 use crate::launch_template::for_request;
@@ -256,6 +259,43 @@ impl Handler for Ec2Fleet {
                 .map_err(|e| sdk_error("DeleteFleets", e));
             retire(ctx, "EC2 fleet", fleet_id, request_id, deleted).await;
         }
+        Ok(())
+    }
+
+    /// Deletes EC2 fleets with their instances.
+    async fn delete_on_cancel(
+        &self,
+        ctx: &Ctx<'_>,
+        ids: Vec<String>,
+        released: &mut Released,
+    ) -> Result<(), ProviderError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let out = ctx
+            .clients
+            .ec2
+            .delete_fleets()
+            .set_fleet_ids(Some(ids))
+            .terminate_instances(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DeleteFleets", e))?;
+        released.take(
+            "EC2 fleet",
+            "fleetIdDoesNotExist",
+            out.successful_fleet_deletions()
+                .iter()
+                .filter_map(|f| f.fleet_id()),
+            out.unsuccessful_fleet_deletions().iter().map(|f| {
+                let error = f.error();
+                (
+                    f.fleet_id().unwrap_or_default(),
+                    error.and_then(|e| e.code()).map(|c| c.as_str()),
+                    error.and_then(|e| e.message()),
+                )
+            }),
+        );
         Ok(())
     }
 }

@@ -7,7 +7,10 @@ use aws_sdk_ec2::types::{
 };
 use orb_plugin_api::{ProviderError, ProvisionResult};
 
-use super::{is_shortfall, shortfall, terminate, Ctx, Handler, Plan};
+use super::shared::{is_shortfall, shortfall, terminate};
+use super::Handler;
+use crate::cancel::Released;
+use crate::context::{Ctx, Plan};
 use crate::errors::sdk_error;
 use crate::instances::{tag_spec, to_machine};
 use crate::launch_template::root_volume;
@@ -105,12 +108,12 @@ impl Handler for RunInstances {
                 Err(e) => {
                     let error = sdk_error("RunInstances", e);
                     if result.machines.is_empty() && !is_shortfall(&error) {
-                        return Err(error);
+                        return Err(error.into());
                     }
                     // Keep what was launched; the rest is a shortfall.
                     result
                         .failures
-                        .push(shortfall(plan.count - launched, &error, None));
+                        .push(shortfall(plan.count - launched, &error));
                     break;
                 }
             }
@@ -127,5 +130,15 @@ impl Handler for RunInstances {
         machines: &[String],
     ) -> Result<(), ProviderError> {
         terminate(ctx, machines).await
+    }
+
+    /// Instances are the only thing RunInstances makes; the cancel terminates them by tag.
+    async fn delete_on_cancel(
+        &self,
+        _ctx: &Ctx<'_>,
+        _ids: Vec<String>,
+        _released: &mut Released,
+    ) -> Result<(), ProviderError> {
+        Ok(())
     }
 }

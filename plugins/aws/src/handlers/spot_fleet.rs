@@ -12,7 +12,10 @@ use aws_sdk_ec2::types::{
 };
 use orb_plugin_api::{ProviderError, ProvisionResult};
 
-use super::{released_units, remaining, retire, terminate, type_subnet_pairs, Ctx, Handler, Plan};
+use super::shared::{released_units, remaining, retire, terminate, type_subnet_pairs};
+use super::Handler;
+use crate::cancel::Released;
+use crate::context::{Ctx, Plan};
 use crate::errors::sdk_error;
 use crate::instances::tag_spec;
 use crate::launch_template::for_request;
@@ -159,6 +162,43 @@ impl Handler for SpotFleet {
                 .map_err(|e| sdk_error("CancelSpotFleetRequests", e));
             retire(ctx, "spot fleet request", request, request_id, cancelled).await;
         }
+        Ok(())
+    }
+
+    /// Cancels Spot Fleet requests with their instances.
+    async fn delete_on_cancel(
+        &self,
+        ctx: &Ctx<'_>,
+        ids: Vec<String>,
+        released: &mut Released,
+    ) -> Result<(), ProviderError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let out = ctx
+            .clients
+            .ec2
+            .cancel_spot_fleet_requests()
+            .set_spot_fleet_request_ids(Some(ids))
+            .terminate_instances(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("CancelSpotFleetRequests", e))?;
+        released.take(
+            "Spot Fleet request",
+            "fleetRequestIdDoesNotExist",
+            out.successful_fleet_requests()
+                .iter()
+                .filter_map(|f| f.spot_fleet_request_id()),
+            out.unsuccessful_fleet_requests().iter().map(|f| {
+                let error = f.error();
+                (
+                    f.spot_fleet_request_id().unwrap_or_default(),
+                    error.and_then(|e| e.code()).map(|c| c.as_str()),
+                    error.and_then(|e| e.message()),
+                )
+            }),
+        );
         Ok(())
     }
 }
