@@ -22,10 +22,16 @@ pub mod config;
 mod context;
 mod errors;
 mod handlers;
+mod health;
+mod image;
+mod instance_types;
 mod instances;
 mod launch_template;
 pub mod provider;
+mod status;
 mod template;
+mod terminate;
+mod validate;
 
 #[cfg(test)]
 mod replay_tests;
