@@ -14,6 +14,11 @@ use crate::config::ProviderInstanceConfig;
 use crate::domain::{MachineRecord, Request};
 use crate::plugins::PluginSet;
 
+/// A view as JSON: views hold only strings, numbers and lists, so this cannot fail.
+pub fn to_json(view: &impl Serialize) -> Value {
+    serde_json::to_value(view).expect("views serialize to JSON")
+}
+
 /// Seconds since the epoch as an RFC 3339 time.
 pub fn time(seconds: i64) -> String {
     humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs(seconds.max(0) as u64))

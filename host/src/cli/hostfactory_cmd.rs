@@ -7,7 +7,7 @@ use super::CommandOutput;
 use crate::app::App;
 use crate::broker::{Broker, BrokerError};
 use crate::hostfactory::{input, output};
-use crate::views::TemplateView;
+use crate::views::{to_json, TemplateView};
 
 /// The Host Factory calls.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Subcommand)]
@@ -74,7 +74,7 @@ pub async fn run(
         }
         HfCall::GetRequestStatus => {
             let ids = input::request_ids(&value)?;
-            output::request_status(&broker.request_status(&ids).await?)
+            to_json(&output::request_status(&broker.request_status(&ids).await?))
         }
         HfCall::RequestReturnMachines => {
             let specs = input::machines(&value);

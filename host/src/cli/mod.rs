@@ -280,7 +280,7 @@ impl CommandOutput {
     /// A successful command that shows `view`.
     pub fn of(view: impl serde::Serialize) -> Self {
         CommandOutput {
-            value: serde_json::to_value(view).expect("views serialize to JSON"),
+            value: crate::views::to_json(&view),
             success: true,
         }
     }

@@ -22,7 +22,7 @@ pub async fn show(app: &App, ids: &[String]) -> Result<CommandOutput, BrokerErro
     let views = broker.request_status(ids).await?;
     Ok(CommandOutput {
         success: views.iter().all(|v| v.request.is_some()),
-        value: output::request_status(&views),
+        value: crate::views::to_json(&output::request_status(&views)),
     })
 }
 

@@ -60,7 +60,7 @@ pub async fn wait_for(
             }
             return Ok(CommandOutput {
                 success: request.status == RequestStatus::Complete,
-                value: output::request_status(&views),
+                value: crate::views::to_json(&output::request_status(&views)),
             });
         }
         tokio::time::sleep(options.interval).await;

@@ -1,6 +1,8 @@
 //! Host Factory's output shapes, with the Python ORB's field names and types where it has them.
 
+use serde::Serialize;
 use serde_json::{json, Value};
+use utoipa::ToSchema;
 
 use crate::broker::{MachineView, Reclaimed, RequestView};
 use crate::domain::{MachineResult, Request, RequestKind, RequestStatus};
@@ -23,77 +25,176 @@ pub fn accepted(request_id: &str, message: &str) -> Value {
     json!({ "requestId": request_id, "message": message })
 }
 
-/// `getRequestStatus`.
-pub fn request_status(views: &[RequestView]) -> Value {
-    json!({ "requests": views.iter().map(request_view).collect::<Vec<_>>() })
+/// `getRequestStatus`: each request asked about, in order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StatusAnswer {
+    /// One entry per id asked about.
+    pub requests: Vec<RequestEntry>,
 }
 
-fn request_view(view: &RequestView) -> Value {
+/// A request's status, or an id that names no request.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum RequestEntry {
+    /// A stored request.
+    Found(RequestStatusView),
+    /// No request has the id.
+    Missing(MissingRequest),
+}
+
+/// An id that names no request: `complete_with_error`, as Host Factory expects.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MissingRequest {
+    /// The id asked about.
+    pub request_id: String,
+    /// `complete_with_error`.
+    pub status: &'static str,
+    /// Why.
+    pub message: String,
+    /// Always empty.
+    pub machines: Vec<MachineStatusView>,
+}
+
+/// A request and its machines, with the Python ORB's fields.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RequestStatusView {
+    /// The request id.
+    pub request_id: String,
+    /// `running`, `complete` or `complete_with_error`.
+    pub status: &'static str,
+    /// What happened to it.
+    pub message: String,
+    /// Its machines.
+    pub machines: Vec<MachineStatusView>,
+    /// The cloud resources made for it (fleets, groups).
+    #[serde(rename = "resource_ids")]
+    pub resource_ids: Vec<String>,
+    /// The provider instance that serves it.
+    pub provider_name: String,
+    /// Its provider type.
+    pub provider_type: String,
+    /// The handler it used.
+    pub provider_api: Option<String>,
+    /// Acquires: machines asked for.
+    #[serde(rename = "target_units", skip_serializing_if = "Option::is_none")]
+    pub target_units: Option<u32>,
+    /// Acquires: machines running.
+    #[serde(rename = "fulfilled_units", skip_serializing_if = "Option::is_none")]
+    pub fulfilled_units: Option<usize>,
+    /// Acquires: machines running.
+    #[serde(rename = "running_count", skip_serializing_if = "Option::is_none")]
+    pub running_count: Option<usize>,
+    /// Acquires: machines still starting.
+    #[serde(rename = "pending_count", skip_serializing_if = "Option::is_none")]
+    pub pending_count: Option<usize>,
+}
+
+/// A machine of a request, as Host Factory reads it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MachineStatusView {
+    /// The provider's id of the machine.
+    pub machine_id: String,
+    /// Its host name (else its private address, else its id).
+    pub name: String,
+    /// `executing`, `succeed` or `fail`.
+    pub result: &'static str,
+    /// `pending`, `running`, `terminated`...
+    pub status: &'static str,
+    /// Its private address.
+    pub private_ip_address: Option<String>,
+    /// Its public address.
+    pub public_ip_address: Option<String>,
+    /// When it was launched, in seconds since the epoch.
+    #[serde(rename = "launchtime")]
+    pub launch_time: i64,
+    /// Why it failed, or what it is doing.
+    pub message: String,
+    /// The same as `machineId`.
+    pub cloud_host_id: String,
+    /// Its instance type.
+    pub instance_type: Option<String>,
+    /// `ondemand` or `spot`.
+    pub price_type: Option<String>,
+    /// Its tags, as a JSON object in a string (as the Python ORB writes them).
+    pub instance_tags: String,
+    /// Returns: the acquire request that made it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<Option<String>>,
+    /// Acquires: the return request that claims it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub return_request_id: Option<String>,
+}
+
+/// `getRequestStatus`.
+pub fn request_status(views: &[RequestView]) -> StatusAnswer {
+    StatusAnswer {
+        requests: views.iter().map(request_entry).collect(),
+    }
+}
+
+fn request_entry(view: &RequestView) -> RequestEntry {
     let Some(request) = &view.request else {
-        return json!({
-            "requestId": view.request_id,
-            "status": RequestStatus::CompleteWithError.as_str(),
-            "message": format!("Request {} not found: orb has no request with this id", view.request_id),
-            "machines": [],
+        return RequestEntry::Missing(MissingRequest {
+            request_id: view.request_id.clone(),
+            status: RequestStatus::CompleteWithError.as_str(),
+            message: format!(
+                "Request {} not found: orb has no request with this id",
+                view.request_id
+            ),
+            machines: Vec::new(),
         });
     };
-    let machines: Vec<Value> = view.machines.iter().map(|m| machine(m, request)).collect();
-    let mut out = json!({
-        "requestId": request.request_id,
-        "status": request.status.as_str(),
-        "message": request.message,
-        "machines": machines,
-        "resource_ids": request.resource_ids,
-        "providerName": request.provider_instance,
-        "providerType": request.provider_type,
-        "providerApi": request.provider_api,
-    });
-    if request.kind == RequestKind::Acquire {
-        let count = |r: MachineResult| view.machines.iter().filter(|m| m.result == r).count();
-        out["target_units"] = json!(request.requested);
-        out["fulfilled_units"] = json!(count(MachineResult::Succeed));
-        out["running_count"] = json!(count(MachineResult::Succeed));
-        out["pending_count"] = json!(count(MachineResult::Executing));
-    }
-    out
+    let count = |r: MachineResult| view.machines.iter().filter(|m| m.result == r).count();
+    let acquire = request.kind == RequestKind::Acquire;
+    RequestEntry::Found(RequestStatusView {
+        request_id: request.request_id.clone(),
+        status: request.status.as_str(),
+        message: request.message.clone(),
+        machines: view.machines.iter().map(|m| machine(m, request)).collect(),
+        resource_ids: request.resource_ids.clone(),
+        provider_name: request.provider_instance.clone(),
+        provider_type: request.provider_type.clone(),
+        provider_api: request.provider_api.clone(),
+        target_units: acquire.then_some(request.requested),
+        fulfilled_units: acquire.then(|| count(MachineResult::Succeed)),
+        running_count: acquire.then(|| count(MachineResult::Succeed)),
+        pending_count: acquire.then(|| count(MachineResult::Executing)),
+    })
 }
 
-fn machine(view: &MachineView, request: &Request) -> Value {
+fn machine(view: &MachineView, request: &Request) -> MachineStatusView {
     let record = view.record.as_ref();
     let name = view
         .name
         .clone()
         .or_else(|| record.and_then(|r| r.private_ip.clone()))
         .unwrap_or_else(|| view.machine_id.clone());
-    let mut out = json!({
-        "machineId": view.machine_id,
-        "name": name,
-        "result": view.result.as_str(),
-        "status": record.map(|r| r.state.as_str()).unwrap_or("terminated"),
-        "privateIpAddress": record.and_then(|r| r.private_ip.clone()),
-        "publicIpAddress": record.and_then(|r| r.public_ip.clone()),
-        "launchtime": record
+    MachineStatusView {
+        machine_id: view.machine_id.clone(),
+        name,
+        result: view.result.as_str(),
+        status: record.map(|r| r.state.as_str()).unwrap_or("terminated"),
+        private_ip_address: record.and_then(|r| r.private_ip.clone()),
+        public_ip_address: record.and_then(|r| r.public_ip.clone()),
+        launch_time: record
             .map(|r| r.launch_time.unwrap_or(r.created_at))
             .unwrap_or(request.created_at),
-        "message": view.message,
-        "cloudHostId": view.machine_id,
-        "instanceType": record.and_then(|r| r.instance_type.clone()),
-        "priceType": record.and_then(|r| r.price_type.clone()),
-        // As the Python ORB writes them: a JSON object, as a string.
-        "instanceTags": serde_json::to_string(&record.map(|r| r.tags.clone()).unwrap_or_default())
+        message: view.message.clone(),
+        cloud_host_id: view.machine_id.clone(),
+        instance_type: record.and_then(|r| r.instance_type.clone()),
+        price_type: record.and_then(|r| r.price_type.clone()),
+        instance_tags: serde_json::to_string(&record.map(|r| r.tags.clone()).unwrap_or_default())
             .expect("tags serialize"),
-    });
-    match request.kind {
-        RequestKind::Return => {
-            out["requestId"] = json!(record.map(|r| r.request_id.clone()));
-        }
-        RequestKind::Acquire => {
-            if let Some(ret) = record.and_then(|r| r.return_request_id.clone()) {
-                out["returnRequestId"] = json!(ret);
-            }
-        }
+        request_id: (request.kind == RequestKind::Return)
+            .then(|| record.map(|r| r.request_id.clone())),
+        return_request_id: match request.kind {
+            RequestKind::Acquire => record.and_then(|r| r.return_request_id.clone()),
+            RequestKind::Return => None,
+        },
     }
-    out
 }
 
 /// `getReturnRequests`.

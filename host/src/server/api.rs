@@ -21,11 +21,13 @@ use super::health::Checked;
 use super::{auth, rate_limit, AppState};
 use crate::broker::MachineSpec;
 use crate::domain::{RequestKind, RequestStatus};
-use crate::hostfactory::output;
+use crate::hostfactory::output::{
+    self, MachineStatusView, MissingRequest, RequestEntry, RequestStatusView, StatusAnswer,
+};
 use crate::storage::{MachineFilter, RequestFilter};
 use crate::views::{
-    time, CancelAnswer, MachineList, MachineProblem, MachineSummary, ProviderList, ProviderSummary,
-    RequestList, RequestSummary, ReturnAnswer, TemplateView,
+    time, to_json, CancelAnswer, MachineList, MachineProblem, MachineSummary, ProviderList,
+    ProviderSummary, RequestList, RequestSummary, ReturnAnswer, TemplateView,
 };
 
 /// Every route.
@@ -116,7 +118,8 @@ impl Modify for BearerAuth {
     components(schemas(
         MachineRequestBody, ReturnBody, ReturnedMachine, BatchBody, ErrorBody, TemplateView,
         MachineList, MachineSummary, RequestList, RequestSummary, CancelAnswer, ReturnAnswer,
-        MachineProblem, ProviderList, ProviderSummary
+        MachineProblem, ProviderList, ProviderSummary, StatusAnswer, RequestEntry, RequestStatusView,
+        MissingRequest, MachineStatusView
     )),
     modifiers(&BearerAuth)
 )]
@@ -309,7 +312,7 @@ async fn list_returns(State(s): State<AppState>, Query(q): Query<RequestQuery>) 
 /// A request's status, from the database: never waits on the cloud.
 #[utoipa::path(get, path = "/api/v1/requests/{id}/status", tag = "requests", security(("bearer" = [])),
     params(("id" = String, Path, description = "Request id")),
-    responses((status = 200, description = "The request and its machines, from the database", body = Object), (status = 404, description = "No such request", body = ErrorBody)))]
+    responses((status = 200, description = "The request and its machines, from the database", body = RequestEntry), (status = 404, description = "No such request", body = ErrorBody)))]
 async fn request_status(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     let views = s.broker.stored_status(std::slice::from_ref(&id)).await?;
     if views[0].request.is_none() {
@@ -317,8 +320,7 @@ async fn request_status(State(s): State<AppState>, Path(id): Path<String>) -> Ap
             "request '{id}' does not exist"
         )));
     }
-    let body = output::request_status(&views);
-    Ok(Json(body["requests"][0].clone()).into_response())
+    Ok(Json(output::request_status(&views).requests.swap_remove(0)).into_response())
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -368,7 +370,7 @@ async fn stream_request(
             let last = last?;
             loop {
                 let views = broker.stored_status(std::slice::from_ref(&id)).await.ok()?;
-                let status = output::request_status(&views)["requests"][0].clone();
+                let status = to_json(&output::request_status(&views).requests.swap_remove(0));
                 let text = status.to_string();
                 if text != last {
                     let done = status["status"] != "running";
@@ -391,7 +393,7 @@ struct BatchBody {
 }
 #[utoipa::path(post, path = "/api/v1/requests/status", tag = "requests", security(("bearer" = [])),
     request_body = BatchBody,
-    responses((status = 200, description = "Each request and its machines", body = Object)))]
+    responses((status = 200, description = "Each request and its machines", body = StatusAnswer)))]
 async fn batch_status(State(s): State<AppState>, Json(body): Json<BatchBody>) -> ApiResult {
     let views = s.broker.stored_status(&body.request_ids).await?;
     Ok(Json(output::request_status(&views)).into_response())
