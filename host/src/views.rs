@@ -267,6 +267,29 @@ impl ReturnAnswer {
     }
 }
 
+/// What validating a template found.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TemplateProblems {
+    /// The template.
+    pub template_id: String,
+    /// Whether it has no problem.
+    pub valid: bool,
+    /// Every problem, at once.
+    pub problems: Vec<String>,
+}
+
+impl TemplateProblems {
+    /// The report of `template_id`, which has `problems`.
+    pub fn of(template_id: &str, problems: Vec<String>) -> Self {
+        TemplateProblems {
+            template_id: template_id.to_owned(),
+            valid: problems.is_empty(),
+            problems,
+        }
+    }
+}
+
 /// A template as `getAvailableTemplates`, `orb templates` and the API list it: its own fields,
 /// then `vmTypes` (from `vmType` when it has only that), `subnetId` (comma-joined, as the
 /// Python ORB writes it), its provider, and `attributes`.

@@ -917,6 +917,25 @@ fn the_openapi_document_is_valid_and_lists_every_route() {
             .is_some(),
         "the cancel is documented"
     );
+    // Every JSON answer is described by a named schema, not a bare object.
+    for (path, methods) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in methods.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().unwrap() {
+                let Some(schema) = response["content"]["application/json"].get("schema") else {
+                    continue;
+                };
+                assert!(
+                    schema.get("$ref").is_some(),
+                    "{method} {path} {status} answers an undescribed {schema}"
+                );
+                let name = schema["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+                assert!(
+                    doc["components"]["schemas"].get(name).is_some(),
+                    "{name} is not in the components"
+                );
+            }
+        }
+    }
     // A real validator of the OpenAPI specification.
     let file = site.path().join("openapi.json");
     std::fs::write(&file, doc.to_string()).unwrap();

@@ -301,7 +301,7 @@ impl Broker {
 
     /// The health of every enabled provider instance, checked through the instances this
     /// broker keeps (built once): whether none is unhealthy, and the report.
-    pub async fn provider_health(&self) -> (bool, Value) {
+    pub async fn provider_health(&self) -> (bool, crate::providers::health::HealthReport) {
         let instances: Vec<&ProviderInstanceConfig> = self
             .config
             .provider

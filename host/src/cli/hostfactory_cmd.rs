@@ -57,12 +57,12 @@ pub async fn run(
     let value = match call {
         HfCall::GetAvailableTemplates => {
             let (templates, instance) = broker.templates_with_attributes().await?;
-            output::templates(
+            to_json(&output::templates(
                 templates
                     .iter()
                     .map(|(t, attrs)| TemplateView::of(t, attrs.clone(), &instance.provider_type))
                     .collect(),
-            )
+            ))
         }
         HfCall::RequestMachines => {
             let (template_id, count) = input::request_machines(&value)?;

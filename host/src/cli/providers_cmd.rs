@@ -27,5 +27,8 @@ pub async fn health(app: &App, name: Option<&str>) -> anyhow::Result<CommandOutp
         }
     })
     .await;
-    Ok(CommandOutput { success, value })
+    Ok(CommandOutput {
+        success,
+        value: crate::views::to_json(&value),
+    })
 }

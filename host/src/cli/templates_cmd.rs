@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 use super::CommandOutput;
 use crate::app::App;
 use crate::broker::{Broker, BrokerError};
-use crate::views::TemplateView;
+use crate::views::{TemplateProblems, TemplateView};
 
 /// `orb templates list`: one line per template.
 pub async fn list(app: &App) -> Result<CommandOutput, BrokerError> {
@@ -65,13 +65,9 @@ pub async fn validate(app: &App, template_id: Option<&str>) -> Result<CommandOut
     let mut reports = Vec::with_capacity(selected.len());
     for template in selected {
         let problems = broker.validate_template(template).await?;
-        reports.push(json!({
-            "templateId": template.template_id,
-            "valid": problems.is_empty(),
-            "problems": problems,
-        }));
+        reports.push(TemplateProblems::of(&template.template_id, problems));
     }
-    let success = catalog.problems.is_empty() && reports.iter().all(|r| r["valid"] == true);
+    let success = catalog.problems.is_empty() && reports.iter().all(|r| r.valid);
     Ok(CommandOutput {
         value: json!({ "templates": reports, "fileProblems": catalog.problems }),
         success,

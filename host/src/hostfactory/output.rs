@@ -8,16 +8,31 @@ use crate::broker::{MachineView, Reclaimed, RequestView};
 use crate::domain::{MachineResult, Request, RequestKind, RequestStatus};
 use crate::views::TemplateView;
 
+/// `getAvailableTemplates`, with the Python ORB's extra fields.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TemplatesAnswer {
+    /// Every template.
+    pub templates: Vec<TemplateView>,
+    /// `Retrieved N templates successfully`.
+    pub message: String,
+    /// Always true.
+    pub success: bool,
+    /// How many templates.
+    pub total_count: usize,
+    /// Always null: the list is never paged.
+    pub next_cursor: Option<String>,
+}
+
 /// `getAvailableTemplates`.
-pub fn templates(list: Vec<TemplateView>) -> Value {
-    let count = list.len();
-    json!({
-        "templates": list,
-        "message": format!("Retrieved {count} templates successfully"),
-        "success": true,
-        "total_count": count,
-        "next_cursor": null,
-    })
+pub fn templates(templates: Vec<TemplateView>) -> TemplatesAnswer {
+    let count = templates.len();
+    TemplatesAnswer {
+        templates,
+        message: format!("Retrieved {count} templates successfully"),
+        success: true,
+        total_count: count,
+        next_cursor: None,
+    }
 }
 
 /// `requestMachines` and `requestReturnMachines`.

@@ -3,18 +3,43 @@
 
 use std::future::Future;
 
-use orb_plugin_api::HealthStatus;
-use serde_json::{json, Value};
+use orb_plugin_api::{HealthCheck, HealthStatus};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::config::ProviderInstanceConfig;
 use crate::plugins::ProviderHandle;
+
+/// The health of every instance checked.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct HealthReport {
+    /// In configuration order.
+    pub providers: Vec<InstanceHealth>,
+}
+
+/// One instance's health.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InstanceHealth {
+    /// The instance's name.
+    pub name: String,
+    /// Its provider type.
+    #[serde(rename = "type")]
+    pub provider_type: String,
+    /// `healthy`, `degraded` or `unhealthy`.
+    pub status: &'static str,
+    /// What the provider checked, each with its status, latency and detail.
+    #[schema(value_type = Vec<Object>)]
+    pub checks: Vec<HealthCheck>,
+    /// Why the instance could not be checked.
+    pub error: Option<String>,
+}
 
 /// Health-checks every instance at once. `provider` yields an instance's provider, built and
 /// initialised, or why there is none. Returns whether no instance is unhealthy, and the report.
 pub async fn report<'a, F, Fut>(
     instances: &[&'a ProviderInstanceConfig],
     provider: F,
-) -> (bool, Value)
+) -> (bool, HealthReport)
 where
     F: Fn(&'a ProviderInstanceConfig) -> Fut,
     Fut: Future<Output = Result<ProviderHandle, String>>,
@@ -24,35 +49,35 @@ where
         async move { check(instance, built.await).await }
     });
     let reports = futures_util::future::join_all(checks).await;
-    let healthy = reports.iter().all(|r| r["status"] != "unhealthy");
-    (healthy, json!({ "providers": reports }))
+    let healthy = reports
+        .iter()
+        .all(|r| r.status != HealthStatus::Unhealthy.as_str());
+    (healthy, HealthReport { providers: reports })
 }
 
 async fn check(
     instance: &ProviderInstanceConfig,
     provider: Result<ProviderHandle, String>,
-) -> Value {
-    let unhealthy = |error: String| {
-        json!({
-            "name": instance.name,
-            "type": instance.provider_type,
-            "status": HealthStatus::Unhealthy.as_str(),
-            "checks": [],
-            "error": error,
-        })
+) -> InstanceHealth {
+    let unhealthy = |error: String| InstanceHealth {
+        name: instance.name.clone(),
+        provider_type: instance.provider_type.clone(),
+        status: HealthStatus::Unhealthy.as_str(),
+        checks: Vec::new(),
+        error: Some(error),
     };
     let provider = match provider {
         Ok(p) => p,
         Err(e) => return unhealthy(e),
     };
     match provider.health_check().await {
-        Ok(report) => json!({
-            "name": instance.name,
-            "type": instance.provider_type,
-            "status": report.status.as_str(),
-            "checks": report.checks,
-            "error": null,
-        }),
+        Ok(report) => InstanceHealth {
+            name: instance.name.clone(),
+            provider_type: instance.provider_type.clone(),
+            status: report.status.as_str(),
+            checks: report.checks,
+            error: None,
+        },
         Err(e) => unhealthy(e.to_string()),
     }
 }

@@ -11,23 +11,24 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use futures_util::Stream;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 use super::error::ApiError;
-use super::health::Checked;
+use super::health::{ProvidersHealth, ServiceHealth};
 use super::{auth, rate_limit, AppState};
 use crate::broker::MachineSpec;
 use crate::domain::{RequestKind, RequestStatus};
 use crate::hostfactory::output::{
     self, MachineStatusView, MissingRequest, RequestEntry, RequestStatusView, StatusAnswer,
+    TemplatesAnswer,
 };
 use crate::storage::{MachineFilter, RequestFilter};
 use crate::views::{
-    time, to_json, CancelAnswer, MachineList, MachineProblem, MachineSummary, ProviderList,
-    ProviderSummary, RequestList, RequestSummary, ReturnAnswer, TemplateView,
+    to_json, CancelAnswer, MachineList, MachineProblem, MachineSummary, ProviderList,
+    ProviderSummary, RequestList, RequestSummary, ReturnAnswer, TemplateProblems, TemplateView,
 };
 
 /// Every route.
@@ -119,13 +120,14 @@ impl Modify for BearerAuth {
         MachineRequestBody, ReturnBody, ReturnedMachine, BatchBody, ErrorBody, TemplateView,
         MachineList, MachineSummary, RequestList, RequestSummary, CancelAnswer, ReturnAnswer,
         MachineProblem, ProviderList, ProviderSummary, StatusAnswer, RequestEntry, RequestStatusView,
-        MissingRequest, MachineStatusView
+        MissingRequest, MachineStatusView, ProvidersHealth, ServiceHealth, Probe, TemplatesAnswer,
+        TemplateProblems, AcceptedRequest
     )),
     modifiers(&BearerAuth)
 )]
 pub struct ApiDoc;
 #[utoipa::path(get, path = "/api/v1/templates/", tag = "templates", security(("bearer" = [])),
-    responses((status = 200, description = "The templates, with their attributes", body = Object)))]
+    responses((status = 200, description = "The templates, with their attributes", body = TemplatesAnswer)))]
 async fn list_templates(State(s): State<AppState>) -> ApiResult {
     let (templates, instance) = s.broker.templates_with_attributes().await?;
     let list: Vec<TemplateView> = templates
@@ -150,7 +152,7 @@ async fn show_template(State(s): State<AppState>, Path(id): Path<String>) -> Api
 /// (`{"templateId": ...}` alone).
 #[utoipa::path(post, path = "/api/v1/templates/validate", tag = "templates", security(("bearer" = [])),
     request_body(content = Object, description = "A template, or `{\"templateId\": ...}` naming a stored one"),
-    responses((status = 200, description = "Every problem, at once", body = Object)))]
+    responses((status = 200, description = "Every problem, at once", body = TemplateProblems)))]
 async fn validate_template(State(s): State<AppState>, Json(body): Json<Value>) -> ApiResult {
     let only_id = body.as_object().is_some_and(|o| o.len() == 1);
     let template: orb_plugin_api::Template =
@@ -165,7 +167,7 @@ async fn validate_template(State(s): State<AppState>, Json(body): Json<Value>) -
             })?,
         };
     let problems = s.broker.validate_template(&template).await?;
-    Ok(Json(json!({"templateId": template.template_id, "valid": problems.is_empty(), "problems": problems})).into_response())
+    Ok(Json(TemplateProblems::of(&template.template_id, problems)).into_response())
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -176,10 +178,20 @@ struct MachineRequestBody {
     count: i64,
 }
 
+/// A request accepted over HTTP, provisioned in the background.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct AcceptedRequest {
+    /// The request id, to poll.
+    request_id: String,
+    /// `running`.
+    status: &'static str,
+}
+
 /// Accepts a request (202) and provisions it in the background.
 #[utoipa::path(post, path = "/api/v1/machines/request", tag = "machines", security(("bearer" = [])),
     request_body = MachineRequestBody,
-    responses((status = 202, description = "Accepted; provisioned in the background", body = Object), (status = 400, description = "Bad input", body = ErrorBody)))]
+    responses((status = 202, description = "Accepted; provisioned in the background", body = AcceptedRequest), (status = 400, description = "Bad input", body = ErrorBody)))]
 async fn request_machines(
     State(s): State<AppState>,
     Json(body): Json<MachineRequestBody>,
@@ -197,7 +209,10 @@ async fn request_machines(
     });
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({"requestId": id, "status": "running"})),
+        Json(AcceptedRequest {
+            request_id: id,
+            status: "running",
+        }),
     )
         .into_response())
 }
@@ -408,42 +423,39 @@ async fn list_providers(State(s): State<AppState>) -> ApiResult {
     .into_response())
 }
 #[utoipa::path(get, path = "/api/v1/providers/health", tag = "providers", security(("bearer" = [])),
-    responses((status = 200, description = "Health of every enabled instance, as last checked in the background (`checkedAt`)", body = Object)))]
+    responses((status = 200, description = "Health of every enabled instance, as last checked in the background (`checkedAt`)", body = ProvidersHealth)))]
 async fn provider_health(State(s): State<AppState>) -> ApiResult {
-    let checked = s.health.borrow().clone();
-    let mut report = checked.report;
-    report["checkedAt"] = json!(time(checked.checked_at));
-    Ok(Json(report).into_response())
+    let answer = s.health.borrow().providers();
+    Ok(Json(answer).into_response())
+}
+
+/// A probe's answer.
+#[derive(Serialize, ToSchema)]
+struct Probe {
+    /// `alive` or `ready`.
+    status: &'static str,
 }
 
 /// 200 while the process serves.
-#[utoipa::path(get, path = "/livez", tag = "probes", responses((status = 200, description = "Alive", body = Object)))]
-async fn livez() -> Json<Value> {
-    Json(json!({"status": "alive"}))
+#[utoipa::path(get, path = "/livez", tag = "probes", responses((status = 200, description = "Alive", body = Probe)))]
+async fn livez() -> Json<Probe> {
+    Json(Probe { status: "alive" })
 }
 
 /// 200 when every provider was healthy at the last background check, 503 otherwise.
 #[utoipa::path(get, path = "/health", tag = "probes",
-    responses((status = 200, description = "Every provider is healthy", body = Object), (status = 503, description = "A provider is unhealthy", body = Object)))]
+    responses((status = 200, description = "Every provider is healthy", body = ServiceHealth), (status = 503, description = "A provider is unhealthy", body = ServiceHealth)))]
 async fn health(State(s): State<AppState>) -> ApiResult {
-    let Checked {
-        healthy,
-        report,
-        checked_at,
-    } = s.health.borrow().clone();
+    let (healthy, answer) = {
+        let checked = s.health.borrow();
+        (checked.healthy, checked.service())
+    };
     let status = if healthy {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = json!({
-        "service": "orb",
-        "version": env!("CARGO_PKG_VERSION"),
-        "status": if healthy { "healthy" } else { "unhealthy" },
-        "checks": report["providers"],
-        "checkedAt": time(checked_at),
-    });
-    Ok((status, Json(body)).into_response())
+    Ok((status, Json(answer)).into_response())
 }
 
 /// Prometheus text: requests by status, machines by state, provider calls and latencies, and
@@ -472,7 +484,7 @@ async fn metrics(State(s): State<AppState>) -> ApiResult {
 
 /// 200 when the database answers.
 #[utoipa::path(get, path = "/readyz", tag = "probes",
-    responses((status = 200, description = "The database answers", body = Object), (status = 503, description = "Not ready", body = ErrorBody)))]
+    responses((status = 200, description = "The database answers", body = Probe), (status = 503, description = "Not ready", body = ErrorBody)))]
 async fn readyz(State(s): State<AppState>) -> ApiResult {
     s.broker
         .store()
@@ -481,5 +493,5 @@ async fn readyz(State(s): State<AppState>) -> ApiResult {
             ..Default::default()
         })
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "NotReady", e.to_string()))?;
-    Ok(Json(json!({"status": "ready"})).into_response())
+    Ok(Json(Probe { status: "ready" }).into_response())
 }

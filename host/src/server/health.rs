@@ -6,20 +6,70 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde::Serialize;
 use tokio::sync::watch;
+use utoipa::ToSchema;
 
 use crate::broker::Broker;
+use crate::providers::health::{HealthReport, InstanceHealth};
+use crate::views::time;
 
 /// The last check.
 #[derive(Debug, Clone)]
 pub struct Checked {
     /// Whether no enabled instance is unhealthy.
     pub healthy: bool,
-    /// The report: `{"providers": [...]}`.
-    pub report: Value,
+    /// The report.
+    pub report: HealthReport,
     /// When it was checked (seconds since the epoch).
     pub checked_at: i64,
+}
+
+/// `GET /api/v1/providers/health`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProvidersHealth {
+    /// Every enabled instance.
+    pub providers: Vec<InstanceHealth>,
+    /// When they were checked (RFC 3339).
+    pub checked_at: String,
+}
+
+/// `GET /health`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServiceHealth {
+    /// `orb`.
+    pub service: &'static str,
+    /// orb's version.
+    pub version: &'static str,
+    /// `healthy` or `unhealthy`.
+    pub status: &'static str,
+    /// Every enabled instance.
+    pub checks: Vec<InstanceHealth>,
+    /// When they were checked (RFC 3339).
+    pub checked_at: String,
+}
+
+impl Checked {
+    /// The answer of `/api/v1/providers/health`.
+    pub fn providers(&self) -> ProvidersHealth {
+        ProvidersHealth {
+            providers: self.report.providers.clone(),
+            checked_at: time(self.checked_at),
+        }
+    }
+
+    /// The answer of `/health`.
+    pub fn service(&self) -> ServiceHealth {
+        ServiceHealth {
+            service: "orb",
+            version: env!("CARGO_PKG_VERSION"),
+            status: if self.healthy { "healthy" } else { "unhealthy" },
+            checks: self.report.providers.clone(),
+            checked_at: time(self.checked_at),
+        }
+    }
 }
 
 /// Checks now.
@@ -46,7 +96,7 @@ pub async fn run(
         }
         let checked = check(&broker).await;
         if !checked.healthy {
-            tracing::warn!(report = %checked.report, "a provider is unhealthy");
+            tracing::warn!(report = ?checked.report, "a provider is unhealthy");
         }
         latest.send_replace(checked);
     }
