@@ -13,6 +13,7 @@ mod refresh;
 mod release;
 mod retry;
 mod steps;
+mod undo;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
