@@ -297,6 +297,41 @@ fn the_status_of_500_machines_costs_at_most_two_describe_instances_calls() {
 }
 
 #[test]
+fn returning_run_instances_machines_of_many_batches_takes_one_terminate_call() {
+    let moto = Moto::start();
+    let site = site(
+        &moto,
+        json!({"handlers": {"run_instances": {"max_instances_per_call": 5, "allow_partial": false}}}),
+        templates(&moto),
+    );
+    let id = request(&site, "RunInstances", 12);
+    let status = site
+        .call(
+            "getRequestStatus",
+            &json!({"requests": [{"requestId": id}]}),
+        )
+        .expect_code(0)
+        .json();
+    let machines: Vec<Value> = status["requests"][0]["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| json!({"machineId": m["machineId"], "name": m["name"]}))
+        .collect();
+    assert_eq!(machines.len(), 12);
+    let calls = |log: &str, op: &str| log.matches(&format!("operation=\\\"{op}\\\"")).count();
+    let (terminates, describes) = (
+        calls(&site.log(), "TerminateInstances"),
+        calls(&site.log(), "DescribeInstances"),
+    );
+    site.call("requestReturnMachines", &json!({"machines": machines}))
+        .expect_code(0);
+    // Three launch batches, one return: one DescribeInstances and one TerminateInstances.
+    assert_eq!(calls(&site.log(), "TerminateInstances") - terminates, 1);
+    assert_eq!(calls(&site.log(), "DescribeInstances") - describes, 1);
+}
+
+#[test]
 fn bad_templates_are_reported_all_at_once() {
     let moto = Moto::start();
     let s = &moto.seed;

@@ -10,6 +10,7 @@ use orb_plugin_api::{
 use crate::context::Ctx;
 use crate::handlers;
 use crate::instances::{by_ids, to_machine};
+use crate::template::Api;
 
 /// Terminates the machines `request` names, each through the handler of the resource that
 /// owns it, so that nothing replaces them.
@@ -33,7 +34,8 @@ pub async fn terminate(
         })
         .collect();
     let mut result = TerminateResult::default();
-    // Group by resource (a fleet, a group, or none) and request.
+    // Group by resource (a fleet, a group) and request. Instances of no fleet or group need
+    // nothing of their launch batch: they all go together, 1,000 per TerminateInstances.
     let mut groups: BTreeMap<(String, Option<String>), Vec<String>> = BTreeMap::new();
     for target in &request.machines {
         match known.get(&target.machine_id) {
@@ -44,8 +46,12 @@ pub async fn terminate(
                     .or(target.resource_id.clone())
                     .unwrap_or_default();
                 let request_id = m.request_id.clone().or(target.request_id.clone());
+                let key = match handlers::owner_of(&resource) {
+                    Api::RunInstances => (String::new(), None),
+                    _ => (resource, request_id),
+                };
                 groups
-                    .entry((resource, request_id))
+                    .entry(key)
                     .or_default()
                     .push(target.machine_id.clone());
             }
