@@ -11,7 +11,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use orb_plugin_api::MachineState;
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::migrations::migrate;
 use super::{Admission, Cancellation, MachineFilter, RequestFilter, Store, StoreError};
@@ -322,6 +322,56 @@ const TEMPLATE_USE: &str = concat!(
     ")"
 );
 
+/// The conditions of a listing: only those a filter sets are written, so that SQLite can use
+/// the table's indexes (a `?1 IS NULL OR column = ?1` condition makes it scan every row).
+#[derive(Default)]
+struct Conditions {
+    terms: Vec<String>,
+    values: Vec<String>,
+}
+
+impl Conditions {
+    /// `column = value`, when a value is given.
+    fn equal(&mut self, column: &'static str, value: Option<String>) {
+        if let Some(value) = value {
+            self.values.push(value);
+            self.terms.push(format!("{column} = ?{}", self.values.len()));
+        }
+    }
+
+    /// A condition without a value.
+    fn holds(&mut self, condition: &'static str) {
+        self.terms.push(condition.to_owned());
+    }
+
+    /// `WHERE ...`, or nothing.
+    fn clause(&self) -> String {
+        if self.terms.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.terms.join(" AND "))
+        }
+    }
+}
+
+/// The query of [`Store::list_requests`], and its values.
+fn requests_listing(filter: &RequestFilter) -> (String, Conditions) {
+    let mut query = Conditions::default();
+    query.equal("kind", filter.kind.map(|k| k.as_str().to_owned()));
+    query.equal("status", filter.status.map(|s| s.as_str().to_owned()));
+    query.equal("template_id", filter.template_id.clone());
+    query.equal("phase", filter.phase.map(|p| p.as_str().to_owned()));
+    if filter.owned {
+        query.holds("owner IS NOT NULL");
+    }
+    let sql = format!(
+        "SELECT {REQUEST_COLUMNS} FROM requests {} ORDER BY created_at DESC, request_id LIMIT {}",
+        query.clause(),
+        filter.limit.map(i64::from).unwrap_or(-1)
+    );
+    (sql, query)
+}
+
 /// How much of a template's cap is used (see [`TEMPLATE_USE`]).
 fn template_use(conn: &Connection, template_id: &str) -> Result<u64, StoreError> {
     let in_use: i64 = conn.query_row(TEMPLATE_USE, [template_id], |r| r.get(0))?;
@@ -413,25 +463,10 @@ impl Store for SqliteStore {
     }
 
     fn list_requests(&self, filter: &RequestFilter) -> Result<Vec<Request>, StoreError> {
+        let (sql, query) = requests_listing(filter);
         self.with(|conn| {
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {REQUEST_COLUMNS} FROM requests \
-                 WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR status = ?2) \
-                 AND (?3 IS NULL OR template_id = ?3) AND (?5 IS NULL OR phase = ?5) \
-                 AND (?6 = 0 OR owner IS NOT NULL) \
-                 ORDER BY created_at DESC, request_id LIMIT ?4"
-            ))?;
-            let rows = stmt.query_map(
-                params![
-                    filter.kind.map(RequestKind::as_str),
-                    filter.status.map(RequestStatus::as_str),
-                    filter.template_id,
-                    filter.limit.map(i64::from).unwrap_or(-1),
-                    filter.phase.map(Phase::as_str),
-                    filter.owned,
-                ],
-                request_from_row,
-            )?;
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params_from_iter(&query.values), request_from_row)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }
@@ -478,22 +513,18 @@ impl Store for SqliteStore {
     }
 
     fn list_machines(&self, filter: &MachineFilter) -> Result<Vec<MachineRecord>, StoreError> {
+        let mut query = Conditions::default();
+        query.equal("request_id", filter.request_id.clone());
+        query.equal("state", filter.state.clone());
+        query.equal("return_request_id", filter.return_request_id.clone());
         self.with(|conn| {
-            let mut stmt = conn.prepare(&format!(
-                "SELECT {MACHINE_COLUMNS} FROM machines \
-                 WHERE (?1 IS NULL OR request_id = ?1) AND (?2 IS NULL OR state = ?2) \
-                 AND (?4 IS NULL OR return_request_id = ?4) \
-                 ORDER BY created_at DESC, machine_id LIMIT ?3"
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT {MACHINE_COLUMNS} FROM machines {} \
+                 ORDER BY created_at DESC, machine_id LIMIT {}",
+                query.clause(),
+                filter.limit.map(i64::from).unwrap_or(-1)
             ))?;
-            let rows = stmt.query_map(
-                params![
-                    filter.request_id,
-                    filter.state,
-                    filter.limit.map(i64::from).unwrap_or(-1),
-                    filter.return_request_id,
-                ],
-                machine_from_row,
-            )?;
+            let rows = stmt.query_map(params_from_iter(&query.values), machine_from_row)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }
@@ -601,6 +632,43 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sweeps_of_every_call_read_through_an_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("orb.db")).unwrap();
+        let sweeps = [
+            RequestFilter {
+                phase: Some(Phase::Cancelled),
+                owned: true,
+                ..Default::default()
+            },
+            RequestFilter {
+                status: Some(RequestStatus::Running),
+                phase: Some(Phase::Accepted),
+                ..Default::default()
+            },
+            RequestFilter {
+                status: Some(RequestStatus::Running),
+                ..Default::default()
+            },
+        ];
+        for filter in sweeps {
+            let (sql, query) = requests_listing(&filter);
+            let plan: Vec<String> = store
+                .with(|conn| {
+                    let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+                    let rows = stmt.query_map(params_from_iter(&query.values), |r| r.get(3))?;
+                    Ok(rows.collect::<Result<Vec<String>, _>>()?)
+                })
+                .unwrap();
+            assert!(
+                plan.iter().any(|step| step.contains("USING INDEX"))
+                    && !plan.iter().any(|step| step.starts_with("SCAN requests")),
+                "{filter:?}: {plan:?}"
+            );
+        }
+    }
 
     fn request(id: &str, kind: RequestKind) -> Request {
         Request {
