@@ -1,4 +1,5 @@
-#!/usr/bin/env bash
+#!/bin/sh
 # Host Factory's requestReturnMachines: returns machines.
 # Usage: requestReturnMachines.sh -f <input.json>
-exec "$(dirname "${BASH_SOURCE[0]}")/invoke_orb.sh" requestReturnMachines "$@"
+orb_call=requestReturnMachines
+case "$0" in */*) . "${0%/*}/invoke_orb.sh" ;; *) . ./invoke_orb.sh ;; esac
