@@ -335,7 +335,8 @@ impl Conditions {
     fn equal(&mut self, column: &'static str, value: Option<String>) {
         if let Some(value) = value {
             self.values.push(value);
-            self.terms.push(format!("{column} = ?{}", self.values.len()));
+            self.terms
+                .push(format!("{column} = ?{}", self.values.len()));
         }
     }
 
