@@ -20,6 +20,29 @@ use crate::domain::{MachineRecord, Phase, Request, RequestKind, RequestStatus, R
 /// How long a process waits for another's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// A connection to the database at `path`, in WAL mode (switched only when it is not yet, which
+/// needs a lock), waiting up to [`BUSY_TIMEOUT`] for locks.
+fn connect(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    // The busy timeout first: switching to WAL itself needs a lock.
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+    }
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+/// Whether `e` is a lock held by another connection.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 /// A SQLite database holding orb's state.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -35,16 +58,18 @@ impl SqliteStore {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
         }
-        let mut conn = Connection::open(path).map_err(|e| fail(e.to_string()))?;
-        // The busy timeout first: switching to WAL itself needs a lock.
-        conn.busy_timeout(BUSY_TIMEOUT)
-            .map_err(|e| fail(e.to_string()))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(|e| fail(e.to_string()))?;
-        conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(|e| fail(e.to_string()))?;
-        conn.pragma_update(None, "foreign_keys", "ON")
-            .map_err(|e| fail(e.to_string()))?;
+        // Opening can meet a lock that the busy timeout does not wait for (another process
+        // recovering the journal of one that was killed): it is tried again, within the same
+        // bound.
+        let started = std::time::Instant::now();
+        let mut conn = loop {
+            match connect(path) {
+                Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                    std::thread::sleep(Duration::from_millis(10 + fastrand::u64(..40)));
+                }
+                other => break other.map_err(|e| fail(e.to_string()))?,
+            }
+        };
         migrate(&mut conn).map_err(fail)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
