@@ -312,13 +312,12 @@ fn write_machines(
     Ok(())
 }
 
-/// The condition on a machine `m` that it is in use: not gone, and no return holds it (it was
-/// never claimed, or the return's termination of it failed).
+/// The condition on a machine `m` that it counts against its template's cap: it runs (or may
+/// run) until its termination is under way. A machine a return claims but has not terminated
+/// yet (the return's process died, or the provider refused) still counts.
 macro_rules! in_use {
     () => {
-        "m.state NOT IN ('terminated', 'failed') AND (m.return_request_id IS NULL \
-         OR EXISTS (SELECT 1 FROM return_items i WHERE i.return_request_id = m.return_request_id \
-         AND i.machine_id = m.machine_id AND i.error IS NOT NULL))"
+        "m.state NOT IN ('terminated', 'failed', 'shutting-down')"
     };
 }
 
@@ -332,7 +331,8 @@ macro_rules! may_bring {
 
 /// Machines in use of requests that bring no more, plus for every request of the template that
 /// may still bring machines what it may bring: what it asked less what the provider said it
-/// cannot provide, or the machines it has in use, whichever is more.
+/// cannot provide, or the machines it has in use, whichever is more. So the cloud never holds
+/// more live machines of a template than its cap.
 const TEMPLATE_USE: &str = concat!(
     "SELECT (SELECT COUNT(*) FROM machines m JOIN requests r ON r.request_id = m.request_id \
       WHERE m.template_id = ?1 AND ",
@@ -406,10 +406,11 @@ fn template_use(conn: &Connection, template_id: &str) -> Result<u64, StoreError>
 
 /// A machine is claimed by a return unless it is gone or another return holds it; a return
 /// whose termination of it failed lets it go.
-const CLAIM: &str = concat!(
-    "UPDATE machines AS m SET return_request_id = ?1, updated_at = ?3 WHERE m.machine_id = ?2 AND ",
-    in_use!()
-);
+const CLAIM: &str = "UPDATE machines SET return_request_id = ?1, updated_at = ?3 \
+    WHERE machine_id = ?2 AND state NOT IN ('terminated', 'failed') \
+    AND (return_request_id IS NULL OR EXISTS (SELECT 1 FROM return_items i \
+      WHERE i.return_request_id = machines.return_request_id \
+      AND i.machine_id = machines.machine_id AND i.error IS NOT NULL))";
 
 impl Store for SqliteStore {
     fn insert_request(
