@@ -818,7 +818,8 @@ mod tests {
         let m = store.get_machine("m-1").unwrap().unwrap();
         assert_eq!(m.return_request_id.as_deref(), Some("ret-1"));
         assert_eq!(store.return_items("ret-2").unwrap().len(), 1);
-        assert_eq!(store.with(|c| template_use(c, "t1")).unwrap(), 0);
+        // Claimed, not terminated yet: it still counts against the cap.
+        assert_eq!(store.with(|c| template_use(c, "t1")).unwrap(), 1);
 
         // A status refresh that read the machine before the claim cannot erase it.
         let mut stale = machine("m-1", "req-1", "h1");
@@ -851,6 +852,8 @@ mod tests {
         let m = store.get_machine("m-1").unwrap().unwrap();
         assert_eq!(m.return_request_id.as_deref(), Some("ret-3"));
         assert_eq!(m.state, MachineState::ShuttingDown);
+        // Its termination is under way: it no longer counts.
+        assert_eq!(store.with(|c| template_use(c, "t1")).unwrap(), 0);
     }
 
     #[test]
