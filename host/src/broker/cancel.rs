@@ -55,7 +55,8 @@ impl Broker {
             None => "cancelled".to_owned(),
         };
         let now = now();
-        let request = match self.store.cancel_request(request_id, &message, now)? {
+        let me = this_process();
+        let (request, taken) = match self.store.cancel_request(request_id, &message, &me, now)? {
             Cancellation::Unknown => {
                 return Err(BrokerError::NotFound(format!(
                     "request '{request_id}' does not exist"
@@ -72,19 +73,24 @@ impl Broker {
                     r.status.as_str()
                 )))
             }
-            Cancellation::Stored(r) => r,
+            Cancellation::Taken(r) => (r, true),
+            Cancellation::Stored(r) => (r, false),
         };
         tracing::info!(request_id, message, "request cancelled");
+        if taken {
+            // Nobody held it: the cancel's transaction made this process its releaser.
+            return self.undo(request).await;
+        }
         match &request.owner {
             Some(owner) if !is_abandoned(Some(owner), request.updated_at, now) => {
                 Ok(CancelReport::in_flight(request))
             }
-            Some(owner) => {
+            owner => {
                 let taken = self.store.take_over(
                     request_id,
-                    Some(owner),
+                    owner.as_deref(),
                     Phase::Cancelled,
-                    &this_process(),
+                    &me,
                     now,
                 )?;
                 match taken {
@@ -93,18 +99,6 @@ impl Broker {
                     None => Ok(CancelReport::in_flight(request)),
                 }
             }
-            // Nobody holds it: this process does while it releases, so that a kill midway
-            // leaves it to the sweep rather than unreleased.
-            None => match self.store.take_over(
-                request_id,
-                None,
-                Phase::Cancelled,
-                &this_process(),
-                now,
-            )? {
-                Some(taken) => self.undo(taken).await,
-                None => Ok(CancelReport::in_flight(request)),
-            },
         }
     }
 }

@@ -104,16 +104,15 @@ impl Broker {
                 .submit_return(&request.request_id, &[], &errors, now())?;
             return Ok(());
         }
-        let mut cancelled = match self
-            .store
-            .cancel_request(&request.request_id, &why, now())?
-        {
-            Cancellation::Stored(r) => r,
-            Cancellation::Unknown | Cancellation::Refused(_) => return Ok(()),
-        };
-        // No process provisions it any more: this one releases what is tagged with it.
-        cancelled.owner = Some(this_process());
-        self.store.update_request(&cancelled)?;
+        // This process took it over, so it holds it and releases what is tagged with it.
+        let cancelled =
+            match self
+                .store
+                .cancel_request(&request.request_id, &why, &this_process(), now())?
+            {
+                Cancellation::Stored(r) | Cancellation::Taken(r) => r,
+                Cancellation::Unknown | Cancellation::Refused(_) => return Ok(()),
+            };
         self.undo(cancelled).await.map(|_| ())
     }
 
@@ -142,11 +141,13 @@ impl Broker {
                 && self.config.request.orphans == OrphanPolicy::Terminate;
             if orphaned {
                 let message = "abandoned before its id reached the caller; cancelled, and what it made released (request.orphans = terminate)";
-                match self
-                    .store
-                    .cancel_request(&request.request_id, message, now)?
-                {
-                    Cancellation::Stored(r) => request = r,
+                match self.store.cancel_request(
+                    &request.request_id,
+                    message,
+                    &this_process(),
+                    now,
+                )? {
+                    Cancellation::Stored(r) | Cancellation::Taken(r) => request = r,
                     Cancellation::Unknown | Cancellation::Refused(_) => continue,
                 }
                 tracing::warn!(request_id = %request.request_id, "orphaned request cancelled");

@@ -47,8 +47,12 @@ pub enum Cancellation {
     /// The request cannot be cancelled: a return request, or one already finished. It is
     /// returned as it is.
     Refused(Request),
-    /// The request is cancelled (now, or it was already); returned as stored.
+    /// The request is cancelled (now, or it was already) and a process holds it; returned as
+    /// stored.
     Stored(Request),
+    /// The request is cancelled, and no process held it: the caller (`releaser`) holds it now,
+    /// to release what it made.
+    Taken(Request),
 }
 
 /// What storing a new acquire request found.
@@ -117,16 +121,20 @@ pub trait Store: Send + Sync {
         now: i64,
     ) -> Result<Option<Request>, StoreError>;
 
-    /// Replaces a stored request. A cancelled request is only replaced by a cancelled one:
+    /// Writes what a step changes of a stored request (status, phase, message, unfulfilled
+    /// count, resources, owner). A cancelled request is only rewritten as cancelled:
     /// any other write fails with [`StoreError::RequestCancelled`].
     fn update_request(&self, request: &Request) -> Result<(), StoreError>;
 
     /// Cancels the acquire request `request_id` unless it is finished: its phase becomes
-    /// `cancelled`, its status `complete_with_error` with `message`.
+    /// `cancelled`, its status `complete_with_error` with `message`. A cancelled request that no
+    /// process holds becomes `releaser`'s in the same transaction ([`Cancellation::Taken`]), so a releaser killed right
+    /// after leaves it to the sweep of abandoned requests.
     fn cancel_request(
         &self,
         request_id: &str,
         message: &str,
+        releaser: &str,
         now: i64,
     ) -> Result<Cancellation, StoreError>;
 

@@ -54,9 +54,10 @@ impl<S: Store> Store for Offloaded<S> {
         &self,
         request_id: &str,
         message: &str,
+        releaser: &str,
         now: i64,
     ) -> Result<Cancellation, StoreError> {
-        offload(|| self.0.cancel_request(request_id, message, now))
+        offload(|| self.0.cancel_request(request_id, message, releaser, now))
     }
 
     fn get_request(&self, request_id: &str) -> Result<Option<Request>, StoreError> {

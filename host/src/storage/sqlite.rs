@@ -461,6 +461,7 @@ impl Store for SqliteStore {
         &self,
         request_id: &str,
         message: &str,
+        releaser: &str,
         now: i64,
     ) -> Result<Cancellation, StoreError> {
         self.write(|tx| {
@@ -470,18 +471,25 @@ impl Store for SqliteStore {
             let Some(mut request) = stored else {
                 return Ok(Cancellation::Unknown);
             };
-            if request.phase == Phase::Cancelled {
+            if request.phase != Phase::Cancelled {
+                if request.kind != RequestKind::Acquire || request.status.is_terminal() {
+                    return Ok(Cancellation::Refused(request));
+                }
+                request.phase = Phase::Cancelled;
+                request.status = RequestStatus::CompleteWithError;
+                request.message = message.to_owned();
+            } else if request.owner.is_some() {
                 return Ok(Cancellation::Stored(request));
             }
-            if request.kind != RequestKind::Acquire || request.status.is_terminal() {
-                return Ok(Cancellation::Refused(request));
-            }
-            request.phase = Phase::Cancelled;
-            request.status = RequestStatus::CompleteWithError;
-            request.message = message.to_owned();
+            let taken = request.owner.is_none();
+            request.owner.get_or_insert_with(|| releaser.to_owned());
             request.updated_at = now;
             write_request(tx, &request, false)?;
-            Ok(Cancellation::Stored(request))
+            Ok(if taken {
+                Cancellation::Taken(request)
+            } else {
+                Cancellation::Stored(request)
+            })
         })
     }
 
@@ -919,13 +927,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqliteStore::open(&dir.path().join("orb.db")).unwrap();
         assert_eq!(
-            store.cancel_request("req-none", "cancelled", 20).unwrap(),
+            store
+                .cancel_request("req-none", "cancelled", "host:9", 20)
+                .unwrap(),
             Cancellation::Unknown
         );
         let stale = request("req-1", RequestKind::Acquire);
         store.insert_request(&stale, None).unwrap();
         let Cancellation::Stored(cancelled) = store
-            .cancel_request("req-1", "cancelled: test", 20)
+            .cancel_request("req-1", "cancelled: test", "host:9", 20)
             .unwrap()
         else {
             panic!("a running request is cancellable")
@@ -958,10 +968,42 @@ mod tests {
         store.update_request(&settled).unwrap();
         assert_eq!(store.get_request("req-1").unwrap().unwrap().owner, None);
         assert!(store.list_requests(&in_flight).unwrap().is_empty());
-        // Cancelling again finds it cancelled.
+        // Cancelling again finds it cancelled, and its caller holds it to release it again.
+        let mut retried = settled.clone();
+        retried.owner = Some("host:9".into());
+        retried.updated_at = 30;
         assert_eq!(
-            store.cancel_request("req-1", "again", 30).unwrap(),
-            Cancellation::Stored(settled)
+            store
+                .cancel_request("req-1", "again", "host:9", 30)
+                .unwrap(),
+            Cancellation::Taken(retried)
+        );
+        assert_eq!(store.list_requests(&in_flight).unwrap().len(), 1);
+        // A held request stays its holder's.
+        let Cancellation::Stored(held) = store.cancel_request("req-1", "x", "host:8", 31).unwrap()
+        else {
+            panic!("still cancelled")
+        };
+        assert_eq!(held.owner.as_deref(), Some("host:9"));
+
+        // A request no process holds is held by its canceller in the cancel's transaction.
+        let mut submitted = request("req-3", RequestKind::Acquire);
+        submitted.phase = Phase::Submitted;
+        submitted.owner = None;
+        store.insert_request(&submitted, None).unwrap();
+        let Cancellation::Taken(taken) = store.cancel_request("req-3", "x", "host:9", 40).unwrap()
+        else {
+            panic!("a running request is cancellable")
+        };
+        assert_eq!(taken.owner.as_deref(), Some("host:9"));
+        assert_eq!(
+            store
+                .get_request("req-3")
+                .unwrap()
+                .unwrap()
+                .owner
+                .as_deref(),
+            Some("host:9")
         );
 
         // Finished requests and return requests are refused, unchanged.
@@ -969,13 +1011,13 @@ mod tests {
         done.status = RequestStatus::Complete;
         store.insert_request(&done, None).unwrap();
         assert_eq!(
-            store.cancel_request("req-2", "x", 40).unwrap(),
+            store.cancel_request("req-2", "x", "host:9", 40).unwrap(),
             Cancellation::Refused(done)
         );
         let ret = request("ret-1", RequestKind::Return);
         store.insert_request(&ret, None).unwrap();
         assert_eq!(
-            store.cancel_request("ret-1", "x", 40).unwrap(),
+            store.cancel_request("ret-1", "x", "host:9", 40).unwrap(),
             Cancellation::Refused(ret)
         );
     }
@@ -1004,8 +1046,9 @@ mod tests {
         let store = SqliteStore::open(&path).unwrap();
         assert_eq!(store.machines_of_request("req-1").unwrap().len(), 1);
         assert!(matches!(
-            store.cancel_request("req-1", "cancelled", 20).unwrap(),
-            Cancellation::Stored(r) if r.phase == Phase::Cancelled
+            store.cancel_request("req-1", "cancelled", "host:9", 20).unwrap(),
+            // The old row had no owner: the canceller holds it now.
+            Cancellation::Taken(r) if r.phase == Phase::Cancelled
         ));
         // References are still enforced on the rebuilt table.
         assert!(store
