@@ -4,19 +4,21 @@
 //! figures show the boundary's cost and nothing else. Four paths, side by side:
 //! - `direct`: the provider linked into the benchmark, called through its Rust trait;
 //! - `boundary_in_process`: the same provider behind the stable-ABI object the SDK builds
-//!   (JSON encoding, `catch_unwind`, a span), without loading a library;
+//!   (dispatch by operation name, JSON decoding and encoding, `catch_unwind`, a span), without
+//!   loading a library;
 //! - `across_abi`: the provider built by the mock plugin library, loaded from disk as the host
-//!   loads it, called synchronously;
+//!   loads it, called synchronously through the frozen core (`call` by name, JSON in and out);
+//! - `across_abi_typed`: the same, with the host encoding the input and decoding the output;
 //! - `host_handle`: the host's real path, `ProviderHandle` (the above on tokio's blocking pool).
 //!
 //! Run with `scripts/bench-abi`, which builds the plugin library in release mode first.
 
 use std::path::PathBuf;
 
-use abi_stable::std_types::RStr;
 use criterion::{criterion_group, criterion_main, Criterion};
-use orb::plugins::{load_library, ProviderHandle};
-use orb_plugin_api::sdk::in_process_provider;
+use orb::plugins::{load_library, LoadOptions, ProviderHandle};
+use orb_plugin_api::host::in_process;
+use orb_plugin_api::operations::op;
 use orb_plugin_api::{Provider, ProviderContext, Template};
 use orb_provider_mock::MockProvider;
 
@@ -48,11 +50,15 @@ fn bench(c: &mut Criterion) {
     let template_json = serde_json::to_string(&template).expect("encodes");
 
     let direct = MockProvider::new(&ctx).expect("mock");
-    let boundary = in_process_provider(Box::new(MockProvider::new(&ctx).expect("mock")), "bench");
+    let boundary = in_process(
+        Box::new(MockProvider::new(&ctx).expect("mock")),
+        "mock",
+        "bench",
+    );
 
     let path = plugin_path();
-    let plugin =
-        load_library(&path).unwrap_or_else(|e| panic!("{e} (build it with scripts/bench-abi)"));
+    let plugin = load_library(&path, &LoadOptions::default())
+        .unwrap_or_else(|e| panic!("{e} (build it with scripts/bench-abi)"));
     let loaded = plugin
         .new_provider("mock", "bench", "{}", work.path())
         .expect("the plugin builds a provider");
@@ -60,6 +66,9 @@ fn bench(c: &mut Criterion) {
         .new_provider("mock", "bench", "{}", work.path())
         .expect("the plugin builds a provider");
     let handle = ProviderHandle::new("bench", "mock", handle_object, Default::default());
+    let typed = plugin
+        .new_provider("mock", "bench", "{}", work.path())
+        .expect("the plugin builds a provider");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -72,23 +81,28 @@ fn bench(c: &mut Criterion) {
     group.bench_function("boundary_in_process", |b| {
         b.iter(|| {
             boundary
-                .validate_template(RStr::from_str(&template_json))
-                .into_result()
+                .call_json("validate_template", &template_json)
                 .expect("validates")
         })
     });
     group.bench_function("across_abi", |b| {
         b.iter(|| {
             loaded
-                .validate_template(RStr::from_str(&template_json))
-                .into_result()
+                .call_json("validate_template", &template_json)
+                .expect("validates")
+        })
+    });
+    group.bench_function("across_abi_typed", |b| {
+        b.iter(|| {
+            typed
+                .call::<op::ValidateTemplate>(&template)
                 .expect("validates")
         })
     });
     group.bench_function("host_handle", |b| {
         b.to_async(&runtime).iter(|| async {
             handle
-                .validate_template(&template)
+                .call::<op::ValidateTemplate>(&template)
                 .await
                 .expect("validates")
         })

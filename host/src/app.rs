@@ -7,7 +7,7 @@ use anyhow::Context as _;
 
 use crate::config::{find_config_file, load, Env, LoadedConfig, Paths, ProviderInstanceConfig};
 use crate::logging::{self, parse_level, Sink};
-use crate::plugins::load_plugins;
+use crate::plugins::{load_plugins, FilePolicy, LoadOptions};
 use crate::providers::ProviderFactory;
 
 /// The loaded context of one `orb` invocation.
@@ -56,10 +56,28 @@ impl App {
         Ok(App { env, loaded, paths })
     }
 
+    /// How plugin libraries are checked (`plugins.allow_insecure`, `plugins.checksums`),
+    /// loaded in place.
+    pub fn plugin_options(&self) -> LoadOptions {
+        let plugins = &self.loaded.config.plugins;
+        LoadOptions {
+            files: FilePolicy {
+                allow_insecure: plugins.allow_insecure,
+                checksums: plugins.checksums.clone(),
+            },
+            snapshot: None,
+        }
+    }
+
     /// Loads the plugins and returns a factory over them.
     pub fn factory(&self) -> ProviderFactory {
+        self.factory_with(&self.plugin_options())
+    }
+
+    /// Loads the plugins with `options` and returns a factory over them.
+    pub fn factory_with(&self, options: &LoadOptions) -> ProviderFactory {
         ProviderFactory::new(
-            load_plugins(&self.paths.plugins_dir),
+            load_plugins(&self.paths.plugins_dir, options),
             &self.paths.work_dir,
             self.loaded.config.provider.call_timeouts,
         )

@@ -1,10 +1,25 @@
-//! Cancelling a request through `machine_status` and `terminate_machines`: what a provider
-//! without a cancel of its own does.
+//! Cancelling a request through `machine_status` and `terminate_machines`: the host's fallback
+//! for a provider without a cancel of its own.
 
+use crate::host::ProviderObject;
+use crate::operations::op;
 use crate::{
     CancelRequest, CancelResult, MachineRef, MachineState, ProviderError, StatusQuery,
     StatusResult, TerminateRequest, TerminateResult,
 };
+
+/// The fallback of [`op::CancelRequest`]: [`cancel_by_terminating`] through `provider`'s own
+/// `machine_status` and `terminate_machines`.
+pub fn cancel_through_status_and_terminate(
+    provider: &ProviderObject,
+    request: &CancelRequest,
+) -> Result<CancelResult, ProviderError> {
+    cancel_by_terminating(
+        request,
+        |query| provider.call::<op::MachineStatus>(&query),
+        |call| provider.call::<op::TerminateMachines>(&call),
+    )
+}
 
 /// Finds the request's machines with `status` and terminates those not gone with `terminate`.
 ///

@@ -27,6 +27,8 @@ pub enum ErrorKind {
     Panic,
     /// The call's input or output could not be read across the boundary.
     Protocol,
+    /// The provider does not offer the operation.
+    Unsupported,
     /// Anything else.
     #[serde(other)]
     Internal,
@@ -46,6 +48,7 @@ impl ErrorKind {
             ErrorKind::Unavailable => "unavailable",
             ErrorKind::Panic => "panic",
             ErrorKind::Protocol => "protocol",
+            ErrorKind::Unsupported => "unsupported",
             ErrorKind::Internal => "internal",
         }
     }
@@ -109,6 +112,14 @@ impl ProviderError {
     /// A validation error.
     pub fn validation(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Validation, message)
+    }
+
+    /// The answer of an operation the provider does not offer.
+    pub fn unsupported(operation: &str) -> Self {
+        Self::new(
+            ErrorKind::Unsupported,
+            format!("this provider does not offer {operation}"),
+        )
     }
 
     /// An internal error.

@@ -1,8 +1,9 @@
 //! The stable-ABI layer: what a plugin library exports and the host loads.
 //!
 //! Vendors never use this module directly: [`crate::export_plugin!`] generates the exports
-//! from a [`crate::Provider`] implementation. Data crosses as JSON in [`RString`]s (see
-//! [`crate::types`]); only errors and log records have stable-ABI structs of their own.
+//! from a [`crate::Provider`] implementation, and [`crate::host`] loads them. Data crosses as
+//! JSON in [`RString`]s (see [`crate::types`]); only errors and log records have stable-ABI
+//! structs of their own. Nothing here may change within a major version.
 // `#[sabi_trait]` and `#[derive(StableAbi)]` generate unsafe code and non-local impls.
 #![allow(unsafe_code, non_local_definitions)]
 
@@ -52,43 +53,21 @@ impl From<FfiError> for ProviderError {
 /// The result of a provider call across the boundary: JSON on success.
 pub type FfiResult = RResult<RString, FfiError>;
 
-/// The provider object a plugin hands to the host: one method per operation of the provider
-/// interface. Inputs and outputs are the JSON forms of the types in [`crate::types`].
+/// The provider object a plugin hands to the host: the frozen core of the interface. Every
+/// operation of [`crate::operations`] crosses [`FfiProvider::call`] by name, with JSON in and
+/// out, so adding an operation never changes this layout.
 #[sabi_trait]
 pub trait FfiProvider: Send + Sync {
     /// The provider type this object implements.
     fn provider_type(&self) -> RString;
 
-    /// Prepares the provider (checks configuration, builds clients). Output: `null`.
-    fn initialize(&self) -> FfiResult;
+    /// The names of the operations this object answers.
+    fn operations(&self) -> RVec<RString>;
 
-    /// Output: [`crate::HealthReport`].
-    fn health_check(&self) -> FfiResult;
-
-    /// Output: a list of [`crate::Template`]s the provider offers by itself.
-    fn available_templates(&self) -> FfiResult;
-
-    /// Input: [`crate::ProvisionRequest`]; output: [`crate::ProvisionResult`].
-    fn provision_machines(&self, input: RStr<'_>) -> FfiResult;
-
-    /// Input: [`crate::TerminateRequest`]; output: [`crate::TerminateResult`].
-    fn terminate_machines(&self, input: RStr<'_>) -> FfiResult;
-
-    /// Input: [`crate::StatusQuery`]; output: [`crate::StatusResult`].
-    fn machine_status(&self, input: RStr<'_>) -> FfiResult;
-
-    /// Input: [`crate::Template`]; output: a list of problems (empty when valid).
-    fn validate_template(&self, input: RStr<'_>) -> FfiResult;
-
-    /// Input: a list of instance type names; output: a list of [`crate::InstanceTypeInfo`].
-    fn instance_types(&self, input: RStr<'_>) -> FfiResult;
-
-    /// Output: a list of [`crate::MetricSample`]s, the provider's own counters.
-    fn metrics(&self) -> FfiResult;
-
-    /// Input: [`crate::CancelRequest`]; output: [`crate::CancelResult`].
+    /// Calls the operation named `operation` with its JSON `input`; an operation the object
+    /// does not know answers an error of kind `unsupported`.
     #[sabi(last_prefix_field)]
-    fn cancel_request(&self, input: RStr<'_>) -> FfiResult;
+    fn call(&self, operation: RStr<'_>, input: RStr<'_>) -> FfiResult;
 }
 
 /// The boxed provider object as the host holds it.

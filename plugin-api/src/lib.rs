@@ -6,58 +6,27 @@
 //! - [`types`]: the data that crosses the boundary ([`Template`], [`ProvisionRequest`],
 //!   [`Machine`], [`HealthReport`], ...), plain serde types defined once for both sides.
 //! - [`ProviderError`]: typed provider errors with a [`ErrorKind`] and a `retryable` flag.
-//! - [`Provider`]: the trait a vendor implements, one method per operation of the provider
-//!   interface (`provider_type`, `initialize`, `health_check`, `available_templates`,
-//!   `provision_machines`, `terminate_machines`, `machine_status`, `validate_template`,
-//!   `instance_types`, `metrics`, `cancel_request`).
-//! - [`export_plugin!`]: one macro line that exports the plugin's root module.
-//! - [`ffi`]: the stable-ABI layer itself (root module, provider object, log sink). Vendors do
-//!   not touch it; the host uses it to load libraries.
+//! - [`Provider`]: the trait a vendor implements, one method per operation of
+//!   [`operations`]; all but `provision_machines`, `terminate_machines` and `machine_status`
+//!   have defaults.
+//! - [`export_plugin!`]: one macro that exports the plugin's root module and names its
+//!   provider types.
+//! - [`ffi`]: the frozen stable-ABI core (root module, provider object, log sink);
+//!   [`host`]: the host's side of it, which loads libraries and calls providers by operation.
+//! - [`version`]: the interface version and the rule for what changes it.
 //!
 //! ## Writing a provider
-//! ```ignore
-//! use orb_plugin_api::*;
-//!
-//! struct Echo;
-//! impl Provider for Echo {
-//!     fn provider_type(&self) -> &str { "echo" }
-//!     // ... the other methods ...
-//! #   fn health_check(&self) -> Result<HealthReport, ProviderError> { todo!() }
-//! #   fn provision_machines(&self, _: ProvisionRequest) -> Result<ProvisionResult, ProviderError> { todo!() }
-//! #   fn terminate_machines(&self, _: TerminateRequest) -> Result<TerminateResult, ProviderError> { todo!() }
-//! #   fn machine_status(&self, _: StatusQuery) -> Result<StatusResult, ProviderError> { todo!() }
-//! }
-//!
-//! fn new_echo(ctx: ProviderContext) -> Result<Box<dyn Provider>, ProviderError> {
-//!     Ok(Box::new(Echo))
-//! }
-//!
-//! export_plugin! {
-//!     name: "echo-plugin",
-//!     version: env!("CARGO_PKG_VERSION"),
-//!     providers: { "echo" => new_echo },
-//! }
-//! ```
+//! `examples/minimal_provider.rs` is a whole provider; the README walks through it.
 //!
 //! ## Interface version and the compatibility rule
-//! The interface version is this crate's version ([`INTERFACE_VERSION`]); a plugin records the
-//! version it was built against in its library header. At load time the host accepts a
-//! library only when both versions have the same major number and, while the major number is
-//! 0, the same minor number. The patch number is free. Any other library is refused before
-//! any of its code runs, with a message naming the library, its interface version and the
-//! host's. Behind that check, `abi_stable` compares the full type layout of the root module
-//! and of every type reachable from it, so a changed signature is refused even when the
-//! version numbers were not bumped.
-//!
-//! Changing the interface therefore means:
-//! - adding an optional serde field to a type in [`types`]: data crosses as JSON, and unknown
-//!   fields are ignored on both sides, so this needs only a patch bump;
-//! - anything else, appending a method to [`ffi::FfiProvider`] included, needs a minor bump
-//!   while the version is 0.x. Both [`ffi::FfiProvider`]'s vtable and [`ffi::PluginModule`] are
-//!   prefix types, but `abi_stable` accepts a prefix type only from a library at least as new
-//!   as the host: a library without a method the host has is refused at load time (measured:
-//!   a 0.1 plugin without `cancel_request` in a host that has it). The version check refuses
-//!   it first, with a clearer message.
+//! The interface version is this crate's version ([`INTERFACE_VERSION`]), independent of
+//! orb's releases; a plugin records it in its library header. A host serves every library of
+//! its major version, older or newer, and refuses others before any of their code runs, with
+//! a message naming both versions ([`version`]). Behind that check, `abi_stable` compares the
+//! layout of the frozen core, which never changes within a major version: operations cross it
+//! by name, so adding one changes no layout, and the host learns from each provider object
+//! which operations it offers ([`host::ProviderObject::call`] uses the operation's fallback,
+//! or answers `unsupported`, for the others).
 //!
 //! ## Panics
 //! Every entry point the SDK generates runs the vendor's code inside `catch_unwind`. A panic
@@ -90,21 +59,22 @@
 pub mod cancel;
 pub mod error;
 pub mod ffi;
+pub mod host;
 pub mod keys;
 pub mod logging;
+pub mod operations;
 pub mod sdk;
 pub mod types;
+pub mod version;
 
 pub use error::{ErrorKind, ProviderError};
 pub use keys::likely_meant;
 pub use sdk::{Provider, ProviderContext, ProviderFactoryFn};
 pub use types::*;
+pub use version::INTERFACE_VERSION;
 
 /// The JSON library of the types in [`types`], re-exported so vendors use the same version.
 pub use serde_json;
-
-/// The interface version: this crate's version, recorded in every plugin library at build time.
-pub const INTERFACE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Re-exports the generated code of [`export_plugin!`] relies on, so that vendor crates need no
 /// dependency but this one. Not part of the public API.

@@ -7,16 +7,16 @@ use abi_stable::library::{CheckTypeLayout, LibHeader, RootModuleResult};
 use abi_stable::sabi_trait::TD_Opaque;
 use abi_stable::std_types::{RErr, ROk, RResult, RStr, RString, RVec};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 
 use crate::ffi::{
     FfiError, FfiProvider, FfiProviderBox, FfiProvider_TO, FfiResult, NewProviderArgs,
 };
 use crate::logging::INSTANCE_FIELD;
+use crate::operations::{for_each_operation, op, Operation, OPERATIONS};
 use crate::{
-    CancelRequest, CancelResult, ErrorKind, HealthReport, InstanceTypeInfo, MetricSample,
-    ProviderError, ProvisionRequest, ProvisionResult, StatusQuery, StatusResult, Template,
-    TerminateRequest, TerminateResult,
+    CancelRequest, CancelResult, ErrorKind, HealthReport, Infrastructure, InstanceTypeInfo,
+    MetricSample, ProviderError, ProvisionRequest, ProvisionResult, StatusQuery, StatusResult,
+    Template, TerminateRequest, TerminateResult,
 };
 
 /// A cloud provider, as a vendor implements it.
@@ -24,16 +24,16 @@ use crate::{
 /// Methods are synchronous and may block (see the crate docs on threads); they are called from
 /// many threads at once. A panic inside any method is caught at the boundary.
 pub trait Provider: Send + Sync {
-    /// The provider type this instance implements (`aws`, `mock`...).
-    fn provider_type(&self) -> &str;
-
     /// Prepares the provider: checks its configuration, builds its clients.
     fn initialize(&self) -> Result<(), ProviderError> {
         Ok(())
     }
 
-    /// Reports whether the provider can reach its cloud.
-    fn health_check(&self) -> Result<HealthReport, ProviderError>;
+    /// Reports whether the provider can reach its cloud. The default reports it healthy
+    /// without checking anything.
+    fn health_check(&self) -> Result<HealthReport, ProviderError> {
+        Ok(HealthReport::healthy("provider"))
+    }
 
     /// Templates the provider offers by itself, beside the operator's templates file.
     fn available_templates(&self) -> Result<Vec<Template>, ProviderError> {
@@ -73,14 +73,17 @@ pub trait Provider: Send + Sync {
     }
 
     /// Cancels an acquire request: releases what was made for it and terminates its machines.
-    /// The default terminates the machines `machine_status` finds for it, which is enough only
-    /// when nothing (a fleet, a group) would replace them.
+    /// Without it the host terminates the machines `machine_status` finds for the request,
+    /// which is enough only when nothing (a fleet, a group) would replace them.
     fn cancel_request(&self, request: CancelRequest) -> Result<CancelResult, ProviderError> {
-        crate::cancel::cancel_by_terminating(
-            &request,
-            |query| self.machine_status(query),
-            |call| self.terminate_machines(call),
-        )
+        let _ = request;
+        Err(ProviderError::unsupported("cancel_request"))
+    }
+
+    /// The networks, subnets and security groups machines can be placed in (since interface
+    /// 1.1). Without it the host answers that the provider does not support it.
+    fn describe_infrastructure(&self) -> Result<Infrastructure, ProviderError> {
+        Err(ProviderError::unsupported("describe_infrastructure"))
     }
 }
 
@@ -241,12 +244,10 @@ pub fn __new_provider(
         constructor(context)
     });
     match built {
-        Ok(inner) => ROk(FfiProvider_TO::from_value(
-            Adapter {
-                inner,
-                instance: instance.clone(),
-            },
-            TD_Opaque,
+        Ok(inner) => ROk(boundary_object(
+            inner,
+            args.provider_type.as_str(),
+            &instance,
         )),
         Err(e) => RErr(e.into()),
     }
@@ -280,105 +281,85 @@ fn guarded<T>(
 /// The provider object handed to the host: decodes inputs, guards the call, encodes outputs.
 struct Adapter {
     inner: Box<dyn Provider>,
+    provider_type: String,
     instance: String,
 }
 
-impl Adapter {
-    fn call<T: Serialize>(
-        &self,
-        operation: &str,
-        f: impl FnOnce(&dyn Provider) -> Result<T, ProviderError>,
-    ) -> FfiResult {
-        let output = guarded(&self.instance, operation, || f(&*self.inner)).and_then(|v| {
-            serde_json::to_string(&v).map_err(|e| {
-                ProviderError::new(
-                    ErrorKind::Protocol,
-                    format!("could not encode the output of {operation}: {e}"),
-                )
-            })
+/// A [`Provider`] method, as the dispatch calls it for the operation `O`.
+type Method<O> =
+    fn(&dyn Provider, <O as Operation>::Input) -> Result<<O as Operation>::Output, ProviderError>;
+
+/// Decodes `input` as `O`'s input, calls `call`, encodes its output.
+fn run<O: Operation>(
+    provider: &dyn Provider,
+    input: &str,
+    call: Method<O>,
+) -> Result<String, ProviderError> {
+    let input = serde_json::from_str(input).map_err(|e| {
+        ProviderError::new(
+            ErrorKind::Protocol,
+            format!("could not read the input of {}: {e}", O::NAME),
+        )
+    })?;
+    let output = call(provider, input)?;
+    serde_json::to_string(&output).map_err(|e| {
+        ProviderError::new(
+            ErrorKind::Protocol,
+            format!("could not encode the output of {}: {e}", O::NAME),
+        )
+    })
+}
+
+macro_rules! dispatch {
+    ($( $marker:ident, $method:ident, $input:ty, $output:ty, $since:literal, $fallback:expr, $call:expr; )*) => {
+        /// Calls the operation named `operation`; `None` for a name this version does not know.
+        fn dispatch(
+            provider: &dyn Provider,
+            operation: &str,
+            input: &str,
+        ) -> Option<Result<String, ProviderError>> {
+            match operation {
+                $( stringify!($method) => Some(run::<op::$marker>(provider, input, $call)), )*
+                _ => None,
+            }
+        }
+    };
+}
+
+for_each_operation!(dispatch);
+
+impl FfiProvider for Adapter {
+    fn provider_type(&self) -> RString {
+        self.provider_type.as_str().into()
+    }
+
+    fn operations(&self) -> RVec<RString> {
+        OPERATIONS.iter().map(|o| RString::from(o.name)).collect()
+    }
+
+    fn call(&self, operation: RStr<'_>, input: RStr<'_>) -> FfiResult {
+        let operation = operation.as_str();
+        let output = guarded(&self.instance, operation, || {
+            dispatch(&*self.inner, operation, input.as_str())
+                .unwrap_or_else(|| Err(ProviderError::unsupported(operation)))
         });
         match output {
             Ok(json) => ROk(json.into()),
             Err(e) => RErr(e.into()),
         }
     }
-
-    fn call_with<I: DeserializeOwned, T: Serialize>(
-        &self,
-        operation: &str,
-        input: RStr<'_>,
-        f: impl FnOnce(&dyn Provider, I) -> Result<T, ProviderError>,
-    ) -> FfiResult {
-        self.call(operation, |provider| {
-            let input = serde_json::from_str(input.as_str()).map_err(|e| {
-                ProviderError::new(
-                    ErrorKind::Protocol,
-                    format!("could not read the input of {operation}: {e}"),
-                )
-            })?;
-            f(provider, input)
-        })
-    }
 }
 
-impl FfiProvider for Adapter {
-    fn provider_type(&self) -> RString {
-        guarded(&self.instance, "provider_type", || {
-            Ok(self.inner.provider_type().to_owned())
-        })
-        .unwrap_or_default()
-        .into()
-    }
-
-    fn initialize(&self) -> FfiResult {
-        self.call("initialize", |p| p.initialize())
-    }
-
-    fn health_check(&self) -> FfiResult {
-        self.call("health_check", |p| p.health_check())
-    }
-
-    fn available_templates(&self) -> FfiResult {
-        self.call("available_templates", |p| p.available_templates())
-    }
-
-    fn provision_machines(&self, input: RStr<'_>) -> FfiResult {
-        self.call_with("provision_machines", input, |p, r| p.provision_machines(r))
-    }
-
-    fn terminate_machines(&self, input: RStr<'_>) -> FfiResult {
-        self.call_with("terminate_machines", input, |p, r| p.terminate_machines(r))
-    }
-
-    fn machine_status(&self, input: RStr<'_>) -> FfiResult {
-        self.call_with("machine_status", input, |p, q| p.machine_status(q))
-    }
-
-    fn validate_template(&self, input: RStr<'_>) -> FfiResult {
-        self.call_with("validate_template", input, |p, t: Template| {
-            p.validate_template(&t)
-        })
-    }
-
-    fn instance_types(&self, input: RStr<'_>) -> FfiResult {
-        self.call_with("instance_types", input, |p, names| p.instance_types(names))
-    }
-
-    fn metrics(&self) -> FfiResult {
-        self.call("metrics", |p| p.metrics())
-    }
-
-    fn cancel_request(&self, input: RStr<'_>) -> FfiResult {
-        self.call_with("cancel_request", input, |p, r| p.cancel_request(r))
-    }
-}
-
-/// Wraps a provider in the same boundary object a plugin library hands out, without loading a
-/// library: for tests and benchmarks that compare the in-process and cross-library paths.
-pub fn in_process_provider(provider: Box<dyn Provider>, instance: &str) -> FfiProviderBox {
+/// The boundary object for `provider`, as a plugin library hands it out.
+pub(crate) fn boundary_object(
+    provider: Box<dyn Provider>,
+    provider_type: &str,
+    instance: &str,
+) -> FfiProviderBox {
     FfiProvider_TO::from_value(
         Adapter {
             inner: provider,
+            provider_type: provider_type.to_owned(),
             instance: instance.to_owned(),
         },
         TD_Opaque,
@@ -388,14 +369,12 @@ pub fn in_process_provider(provider: Box<dyn Provider>, instance: &str) -> FfiPr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::ProviderObject;
     use crate::{HealthCheck, HealthStatus};
 
     struct Panicky;
 
     impl Provider for Panicky {
-        fn provider_type(&self) -> &str {
-            "panicky"
-        }
         fn health_check(&self) -> Result<HealthReport, ProviderError> {
             Ok(HealthReport::from_checks(vec![HealthCheck {
                 name: "self".into(),
@@ -421,18 +400,16 @@ mod tests {
         }
     }
 
-    fn provider() -> FfiProviderBox {
-        in_process_provider(Box::new(Panicky), "p1")
+    fn provider() -> ProviderObject {
+        crate::host::in_process(Box::new(Panicky), "panicky", "p1")
     }
 
     #[test]
     fn a_panic_becomes_a_panic_error() {
         let input = r#"{"requestId":"r","template":{"templateId":"t"},"count":1}"#;
         let err = provider()
-            .provision_machines(RStr::from_str(input))
-            .into_result()
+            .call_json("provision_machines", input)
             .unwrap_err();
-        let err = ProviderError::from(err);
         assert_eq!(err.kind, ErrorKind::Panic);
         assert!(err.message.contains("boom at provision"), "{}", err.message);
         assert!(err.message.contains("'p1'"), "{}", err.message);
@@ -442,28 +419,48 @@ mod tests {
     #[test]
     fn typed_errors_and_outputs_cross_as_they_are() {
         let p = provider();
-        let err = ProviderError::from(
-            p.terminate_machines(RStr::from_str(r#"{"requestId":"x","machines":[]}"#))
-                .into_result()
-                .unwrap_err(),
-        );
+        let err = p
+            .call::<op::TerminateMachines>(&TerminateRequest {
+                request_id: "x".into(),
+                machines: vec![],
+            })
+            .unwrap_err();
         assert_eq!(err.kind, ErrorKind::Auth);
-        let json = p.health_check().into_result().unwrap();
-        let report: HealthReport = serde_json::from_str(json.as_str()).unwrap();
+        let report = p.call::<op::HealthCheck>(&()).unwrap();
         assert_eq!(report.status, HealthStatus::Healthy);
-        assert_eq!(p.provider_type().as_str(), "panicky");
+        assert_eq!(p.provider_type(), "panicky");
+        assert!(OPERATIONS.iter().all(|o| p.supports(o.name)));
     }
 
     #[test]
     fn unreadable_input_is_a_protocol_error() {
-        let err = ProviderError::from(
-            provider()
-                .machine_status(RStr::from_str("{not json"))
-                .into_result()
-                .unwrap_err(),
-        );
+        let err = provider()
+            .call_json("machine_status", "{not json")
+            .unwrap_err();
         assert_eq!(err.kind, ErrorKind::Protocol);
         assert!(err.message.contains("machine_status"));
+    }
+
+    #[test]
+    fn an_unknown_operation_is_unsupported() {
+        let err = provider().call_json("teleport", "null").unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Unsupported);
+    }
+
+    #[test]
+    fn an_operation_left_to_its_default_falls_back_or_is_unsupported() {
+        let p = provider();
+        let err = p.call::<op::DescribeInfrastructure>(&()).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Unsupported);
+        assert!(err.message.contains("'panicky'"), "{}", err.message);
+        let cancelled = p
+            .call::<op::CancelRequest>(&CancelRequest {
+                request_id: "r".into(),
+                resource_ids: vec![],
+                machine_ids: vec![],
+            })
+            .expect("the fallback finds nothing to terminate");
+        assert!(cancelled.terminating.is_empty());
     }
 
     #[test]

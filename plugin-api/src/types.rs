@@ -39,6 +39,73 @@ impl Template {
     pub fn str_field(&self, key: &str) -> Option<&str> {
         self.fields.get(key).and_then(Value::as_str)
     }
+
+    /// The field `key` as `T`, `None` when absent; a field of another shape is a validation
+    /// error naming the template and the field.
+    pub fn field<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, crate::ProviderError> {
+        match self.fields.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => T::deserialize(value).map(Some).map_err(|e| {
+                crate::ProviderError::validation(format!(
+                    "template '{}': field {key}: {e}",
+                    self.template_id
+                ))
+            }),
+        }
+    }
+
+    /// The template's `instanceTags`, written as an object or as `key=value;key=value`.
+    pub fn instance_tags(&self) -> BTreeMap<String, String> {
+        let mut tags = BTreeMap::new();
+        match self.fields.get("instanceTags") {
+            Some(Value::String(pairs)) => {
+                for pair in pairs.split(';').filter(|p| !p.trim().is_empty()) {
+                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                    tags.insert(k.trim().to_owned(), v.trim().to_owned());
+                }
+            }
+            Some(Value::Object(map)) => {
+                for (k, v) in map {
+                    let v = v
+                        .as_str()
+                        .map(str::to_owned)
+                        .unwrap_or_else(|| v.to_string());
+                    tags.insert(k.clone(), v);
+                }
+            }
+            _ => {}
+        }
+        tags
+    }
+}
+
+/// The tags orb's providers put on everything they make, so that orb finds it again and never
+/// touches what is not its own.
+pub mod tags {
+    /// The tag naming the request a machine (or fleet, group, template) was made for.
+    pub const REQUEST: &str = "orb:request-id";
+    /// The tag naming the template.
+    pub const TEMPLATE: &str = "orb:template-id";
+    /// The tag naming the provider instance.
+    pub const PROVIDER: &str = "orb:provider-instance";
+    /// The tag every resource orb makes carries, with the value `orb`.
+    pub const MANAGED: &str = "orb:managed-by";
+}
+
+impl ProvisionRequest {
+    /// The tags of what a provider makes for this request: the template's `instanceTags`,
+    /// then orb's own [`tags`] naming the request, template and `provider_instance`.
+    pub fn tags(&self, provider_instance: &str) -> BTreeMap<String, String> {
+        let mut tags = self.template.instance_tags();
+        tags.insert(tags::REQUEST.into(), self.request_id.clone());
+        tags.insert(tags::TEMPLATE.into(), self.template.template_id.clone());
+        tags.insert(tags::PROVIDER.into(), provider_instance.into());
+        tags.insert(tags::MANAGED.into(), "orb".into());
+        tags
+    }
 }
 
 /// Asks a provider to provision machines for one request.
@@ -181,6 +248,69 @@ pub struct Machine {
     /// The machine's tags in the cloud.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,
+}
+
+impl Machine {
+    /// A machine in `state`, with nothing else known yet.
+    pub fn new(machine_id: impl Into<String>, state: MachineState) -> Self {
+        Machine {
+            machine_id: machine_id.into(),
+            name: None,
+            state,
+            request_id: None,
+            resource_id: None,
+            private_ip_address: None,
+            public_ip_address: None,
+            launch_time: None,
+            instance_type: None,
+            price_type: None,
+            reclaim_notice_at: None,
+            message: None,
+            tags: BTreeMap::new(),
+        }
+    }
+
+    /// The same machine, provisioned for `request_id`.
+    pub fn for_request(mut self, request_id: impl Into<String>) -> Self {
+        self.request_id = Some(request_id.into());
+        self
+    }
+
+    /// The same machine, carrying `tags` (and the request named by orb's request tag).
+    pub fn with_tags(mut self, tags: BTreeMap<String, String>) -> Self {
+        if let Some(request) = tags.get(tags::REQUEST) {
+            self.request_id.get_or_insert_with(|| request.clone());
+        }
+        self.tags = tags;
+        self
+    }
+}
+
+impl ProvisionResult {
+    /// The answer of a provision that started `machines` (known at once).
+    pub fn started(machines: Vec<Machine>) -> Self {
+        ProvisionResult {
+            machines,
+            ..Default::default()
+        }
+    }
+}
+
+impl TerminateRequest {
+    /// The ids of the machines to terminate.
+    pub fn machine_ids(&self) -> impl Iterator<Item = &str> {
+        self.machines.iter().map(|m| m.machine_id.as_str())
+    }
+}
+
+impl TerminateResult {
+    /// The answer of a terminate that started on every machine of `ids`.
+    pub fn terminating<'a>(ids: impl IntoIterator<Item = &'a str>) -> Self {
+        TerminateResult {
+            terminating: ids.into_iter().map(str::to_owned).collect(),
+            ..Default::default()
+        }
+    }
 }
 
 /// Asks a provider for the state of machines.
@@ -366,6 +496,16 @@ pub struct HealthReport {
 }
 
 impl HealthReport {
+    /// A healthy report of one check named `name`.
+    pub fn healthy(name: &str) -> Self {
+        Self::from_checks(vec![HealthCheck {
+            name: name.to_owned(),
+            status: HealthStatus::Healthy,
+            latency_ms: None,
+            detail: None,
+        }])
+    }
+
     /// A report whose overall status is the worst of its checks.
     pub fn from_checks(checks: Vec<HealthCheck>) -> Self {
         let status = checks
@@ -379,6 +519,41 @@ impl HealthReport {
             .unwrap_or(HealthStatus::Healthy);
         HealthReport { status, checks }
     }
+}
+
+/// What a provider can place machines in (since interface 1.1): the answer of
+/// `describe_infrastructure`, for setting up templates.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Infrastructure {
+    /// Networks, subnets, security groups..., each once.
+    #[serde(default)]
+    pub resources: Vec<InfrastructureResource>,
+}
+
+/// One network resource of [`Infrastructure`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InfrastructureResource {
+    /// `network`, `subnet` or `security_group`; other kinds may follow.
+    pub kind: String,
+    /// The cloud's id (`vpc-...`, `subnet-...`, `sg-...`).
+    pub id: String,
+    /// Its name, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The network it belongs to, for subnets and security groups.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// The availability zone, for subnets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
+    /// The address range, for networks and subnets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cidr: Option<String>,
+    /// Whether it is the account's default.
+    #[serde(default)]
+    pub is_default: bool,
 }
 
 #[cfg(test)]

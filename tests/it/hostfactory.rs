@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::support::{repo_root, HfSite, Run};
+use crate::support::{frozen_plugin, repo_root, HfSite, Run, FROZEN_INTERFACE, HF_PROVIDER};
 
 /// Templates modelled on those the Python ORB was recorded with.
 fn templates() -> Value {
@@ -860,4 +860,55 @@ fn every_way_host_factory_names_the_input_file_works() {
         )
         .expect_code(0);
     }
+}
+
+/// A provider built against the frozen first release of the interface (orb-plugin-api 1.0.0,
+/// unpacked from the archive kept in the repository) serves the whole Host Factory flow in
+/// today's host; the operation added after it is answered "not supported", naming its versions.
+#[test]
+fn a_provider_built_against_the_frozen_first_release_serves_the_whole_flow() {
+    let site = HfSite::with_plugin(
+        json!({"provider": {"providers": [{"name": HF_PROVIDER, "type": "external"}]}}),
+        json!({"templates": [{"templateId": "T", "maxNumber": 10, "vmType": "v1", "imageId": "i"}]}),
+        frozen_plugin(),
+        Vec::new(),
+    );
+    let listed = site.orb(&["plugins", "list"]).expect_code(0).json();
+    assert_eq!(listed["plugins"][0]["interfaceVersion"], FROZEN_INTERFACE);
+    assert_ne!(listed["hostInterfaceVersion"], FROZEN_INTERFACE);
+
+    let templates = site
+        .call("getAvailableTemplates", &json!({}))
+        .expect_code(0)
+        .json();
+    assert_eq!(templates["templates"][0]["templateId"], "T");
+    let run = site.call(
+        "requestMachines",
+        &json!({"template": {"templateId": "T", "machineCount": 3}}),
+    );
+    let request_id = accepted_id(&run, "requestMachines", "req-");
+    let done = settle(&site, &request_id, Duration::from_secs(20));
+    assert_eq!(done["status"], "complete", "{done}");
+    let running = machines(&done);
+    assert_eq!(running.len(), 3, "{done}");
+    let run = site.call(
+        "requestReturnMachines",
+        &json!({"machines": running.iter().map(|m| json!({"name": m["name"], "machineId": m["machineId"]})).collect::<Vec<_>>()}),
+    );
+    let return_id = accepted_id(&run, "requestReturnMachines", "ret-");
+    let gone = settle(&site, &return_id, Duration::from_secs(20));
+    assert_eq!(gone["status"], "complete", "{gone}");
+    assert!(
+        machines(&gone).iter().all(|m| m["status"] == "terminated"),
+        "{gone}"
+    );
+    let reclaims = site.call("getReturnRequests", &json!({"machines": []}));
+    assert_eq!(reclaims.expect_code(0).json()["requests"], json!([]));
+
+    let newer = site.orb(&["providers", "infrastructure"]);
+    let message = newer.expect_code(1).stdout.clone() + &newer.stderr;
+    assert!(
+        message.contains("describe_infrastructure is not supported by provider type 'external' (plugin external-fixture 3.1.4, interface 1.0.0)"),
+        "{message}"
+    );
 }

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::support::{
     bumped_interface_version, external_plugin, incompatible_plugin, interface_version, mock_plugin,
-    not_a_plugin, Sandbox,
+    newer_minor_version, newer_plugin, not_a_plugin, Sandbox,
 };
 
 fn mock_instance(name: &str, config: Value) -> Value {
@@ -98,7 +98,7 @@ fn a_vendor_provider_without_a_cancel_of_its_own_is_cancelled_through_status_and
     let sandbox = Sandbox::new();
     sandbox.add_plugin(external_plugin(), "liborb_provider_external.so");
     sandbox.write_config(&providers_config(vec![
-        json!({"name": "vendor-1", "type": "external"}),
+        json!({"name": "vendor-1", "type": "external", "config": {"pending": true}}),
     ]));
     std::fs::write(
         sandbox.path().join("config/templates.json"),
@@ -111,7 +111,7 @@ fn a_vendor_provider_without_a_cancel_of_its_own_is_cancelled_through_status_and
         .expect_code(0)
         .json();
     let id = requested["requestId"].as_str().unwrap();
-    // The SDK's default cancel finds the machines through the provider's status method (by
+    // The host's fallback finds the machines through the provider's status method (by
     // request, and by the ids the host knows) and terminates them.
     let cancelled = sandbox
         .orb(&["requests", "cancel", id, "--format", "json"])
@@ -142,7 +142,7 @@ fn libraries_that_are_not_plugins_are_refused() {
     assert!(
         refused
             .iter()
-            .any(|e| e.contains("libjunk.so") && e.contains("not a loadable library")),
+            .any(|e| e.contains("libjunk.so") && e.contains("refused before loading: not an ELF")),
         "{refused:?}"
     );
     assert!(
@@ -303,4 +303,50 @@ fn bad_configuration_names_the_key_and_exits_nonzero() {
         run.stderr
     );
     assert!(run.stdout.is_empty(), "{}", run.stdout);
+}
+
+#[test]
+fn a_library_built_against_a_newer_minor_version_is_served_for_what_the_host_knows() {
+    let sandbox = Sandbox::new();
+    sandbox.add_plugin(newer_plugin(), "liborb_provider_external.so");
+    sandbox.write_config(&providers_config(vec![
+        json!({"name": "vendor-1", "type": "external", "config": {"greeting": "hej"}}),
+    ]));
+    std::fs::write(
+        sandbox.path().join("config/templates.json"),
+        json!({"templates": [{"templateId": "T", "maxNumber": 5, "vmType": "v1", "imageId": "i"}]})
+            .to_string(),
+    )
+    .unwrap();
+    let listed = sandbox.orb(&["plugins", "list"]).expect_code(0).json();
+    assert_eq!(
+        listed["plugins"][0]["interfaceVersion"],
+        newer_minor_version()
+    );
+    let health = sandbox.orb(&["providers", "health"]).expect_code(0).json();
+    assert_eq!(health_of(&health, "vendor-1")["checks"][0]["detail"], "hej");
+    let requested = sandbox
+        .orb(&["machines", "request", "T", "2", "--format", "json"])
+        .expect_code(0)
+        .json();
+    assert!(requested["requestId"].is_string(), "{requested}");
+}
+
+#[test]
+fn an_operation_added_after_a_provider_was_built_is_answered_by_those_that_offer_it() {
+    let sandbox = Sandbox::with_mock();
+    sandbox.write_config(&providers_config(vec![mock_instance("mock-a", json!({}))]));
+    let found = sandbox
+        .orb(&["providers", "infrastructure"])
+        .expect_code(0)
+        .json();
+    assert_eq!(found["provider"], "mock-a");
+    let subnets: Vec<&str> = found["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "subnet")
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(subnets, ["mock-subnet-a", "mock-subnet-b"]);
 }

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use serde_json::Value;
 
@@ -180,13 +180,17 @@ impl Sandbox {
 }
 
 /// Builds a fixture Cargo project copied into `target/fixtures/src/<name>`, returning its
-/// `cdylib`. `prepare` may rewrite the copy before the build.
+/// `cdylib`, copied to `target/fixtures/libs/<name>/`. `prepare` may rewrite the copy before
+/// the build. Every fixture builds in one target directory, one at a time, so their shared
+/// dependencies are compiled once.
 fn build_fixture(
     name: &str,
     fixture: &str,
     library: &str,
     prepare: impl FnOnce(&Path) -> PathBuf,
 ) -> PathBuf {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let fixtures_target = profile_dir().parent().expect("target/").join("fixtures");
     let src = fixtures_target.join("src").join(name);
     let _ = std::fs::remove_dir_all(&src);
@@ -198,7 +202,7 @@ fn build_fixture(
     );
     std::fs::copy(repo_root().join("Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
     let manifest = prepare(&src);
-    let target = fixtures_target.join("build").join(name);
+    let target = fixtures_target.join("build");
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let out = Command::new(cargo)
         .args(["build", "--quiet", "--manifest-path"])
@@ -211,8 +215,12 @@ fn build_fixture(
         "building fixture {name} failed:\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let lib = target.join("debug").join(library);
-    assert!(lib.exists(), "{} was not built", lib.display());
+    let built = target.join("debug").join(library);
+    assert!(built.exists(), "{} was not built", built.display());
+    let kept = fixtures_target.join("libs").join(name);
+    std::fs::create_dir_all(&kept).unwrap();
+    let lib = kept.join(library);
+    std::fs::copy(&built, &lib).unwrap();
     lib
 }
 
@@ -231,47 +239,84 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// The external provider fixture, built separately against the real `orb-plugin-api`.
+/// The external provider fixture built against the interface crate in `api` (a directory
+/// holding `orb-plugin-api`), or this workspace's when `None`.
+fn external_against(name: &str, api: Option<PathBuf>) -> PathBuf {
+    build_fixture(
+        name,
+        "external-provider",
+        "liborb_provider_external.so",
+        |src| {
+            let manifest = src.join("external-provider/Cargo.toml");
+            let api = api.unwrap_or_else(|| repo_root().join("plugin-api"));
+            rewrite(
+                &manifest,
+                "path = \"../../../plugin-api\"",
+                &format!("path = {:?}", api),
+            );
+            manifest
+        },
+    )
+}
+
+/// The external provider fixture, built separately against the workspace's `orb-plugin-api`.
 pub fn external_plugin() -> &'static Path {
     static LIB: OnceLock<PathBuf> = OnceLock::new();
+    LIB.get_or_init(|| external_against("external", None))
+}
+
+/// The first release of the interface, frozen: `orb-plugin-api` 1.0.0 as `cargo package`
+/// made it, kept in the repository as the archive a vendor would have downloaded.
+pub const FROZEN_INTERFACE: &str = "1.0.0";
+
+/// The external provider fixture built against the frozen [`FROZEN_INTERFACE`] release.
+pub fn frozen_plugin() -> &'static Path {
+    static LIB: OnceLock<PathBuf> = OnceLock::new();
     LIB.get_or_init(|| {
-        build_fixture(
-            "external",
-            "external-provider",
-            "liborb_provider_external.so",
-            |src| {
-                let manifest = src.join("external-provider/Cargo.toml");
-                let api = repo_root().join("plugin-api");
-                rewrite(
-                    &manifest,
-                    "path = \"../../../plugin-api\"",
-                    &format!("path = {:?}", api),
-                );
-                manifest
-            },
-        )
+        let unpacked = profile_dir()
+            .parent()
+            .expect("target/")
+            .join("fixtures/frozen");
+        let _ = std::fs::remove_dir_all(&unpacked);
+        std::fs::create_dir_all(&unpacked).unwrap();
+        let archive = repo_root().join(format!(
+            "tests/fixtures/orb-plugin-api-{FROZEN_INTERFACE}.crate"
+        ));
+        let status = Command::new("tar")
+            .arg("-xzf")
+            .arg(&archive)
+            .arg("-C")
+            .arg(&unpacked)
+            .status()
+            .expect("tar runs");
+        assert!(status.success(), "cannot unpack {}", archive.display());
+        let api = unpacked.join(format!("orb-plugin-api-{FROZEN_INTERFACE}"));
+        external_against("frozen", Some(api))
     })
 }
 
-/// The host's interface version with its minor (or, from 1.0, major) number bumped.
+/// The host's interface version with its major number bumped.
 pub fn bumped_interface_version() -> String {
     let host = interface_version();
-    let parts: Vec<u32> = host.split('.').map(|p| p.parse().unwrap()).collect();
-    if parts[0] == 0 {
-        format!("0.{}.0", parts[1] + 1)
-    } else {
-        format!("{}.0.0", parts[0] + 1)
-    }
+    let major: u32 = host.split('.').next().unwrap().parse().unwrap();
+    format!("{}.0.0", major + 1)
 }
 
-/// The host's interface version: the version of `orb-plugin-api` in the workspace.
+/// The host's interface version with its minor number bumped: a newer release of the same
+/// major version.
+pub fn newer_minor_version() -> String {
+    let host = interface_version();
+    let parts: Vec<u32> = host.split('.').map(|p| p.parse().unwrap()).collect();
+    format!("{}.{}.0", parts[0], parts[1] + 1)
+}
+
+/// The host's interface version: the version of `orb-plugin-api`.
 pub fn interface_version() -> String {
-    let manifest = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
-    let package = &manifest[manifest.find("[workspace.package]").unwrap()..];
-    let line = package
+    let manifest = std::fs::read_to_string(repo_root().join("plugin-api/Cargo.toml")).unwrap();
+    let line = manifest
         .lines()
         .find(|l| l.starts_with("version"))
-        .expect("[workspace.package] has a version");
+        .expect("orb-plugin-api has a version");
     line.split('"').nth(1).unwrap().to_owned()
 }
 
@@ -280,6 +325,13 @@ pub fn interface_version() -> String {
 pub fn incompatible_plugin() -> &'static Path {
     static LIB: OnceLock<PathBuf> = OnceLock::new();
     LIB.get_or_init(|| external_against_copy("incompatible", &bumped_interface_version()))
+}
+
+/// The external provider fixture, built against a copy of `orb-plugin-api` whose version is
+/// [`newer_minor_version`]: a library newer than the host.
+pub fn newer_plugin() -> &'static Path {
+    static LIB: OnceLock<PathBuf> = OnceLock::new();
+    LIB.get_or_init(|| external_against_copy("newer", &newer_minor_version()))
 }
 
 /// The external provider fixture built against a copy of the workspace holding only the
@@ -293,18 +345,16 @@ fn external_against_copy(name: &str, version: &str) -> PathBuf {
             copy_dir(&repo_root().join("plugin-api"), &src.join("plugin-api"));
             let root = std::fs::read_to_string(repo_root().join("Cargo.toml")).unwrap();
             let members = root.lines().find(|l| l.starts_with("members")).unwrap();
-            let root = root
-                .replace(members, "members = [\"plugin-api\"]")
-                .replace(
-                    "exclude = [\"tests/fixtures\"]",
-                    "exclude = [\"external-provider\"]",
-                )
-                .replacen(
-                    &format!("version = \"{}\"", interface_version()),
-                    &format!("version = \"{version}\""),
-                    1,
-                );
+            let root = root.replace(members, "members = [\"plugin-api\"]").replace(
+                "exclude = [\"tests/fixtures\"]",
+                "exclude = [\"external-provider\"]",
+            );
             std::fs::write(src.join("Cargo.toml"), root).unwrap();
+            rewrite(
+                &src.join("plugin-api/Cargo.toml"),
+                &format!("version = \"{}\"", interface_version()),
+                &format!("version = \"{version}\""),
+            );
             let manifest = src.join("external-provider/Cargo.toml");
             rewrite(
                 &manifest,

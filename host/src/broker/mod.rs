@@ -15,6 +15,7 @@ mod retry;
 mod steps;
 mod undo;
 
+use orb_plugin_api::operations::op;
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -180,7 +181,7 @@ impl Broker {
             return Ok(p.clone());
         }
         let provider = self.factory.build(instance).await?;
-        provider.initialize().await?;
+        provider.call::<op::Initialize>(&()).await?;
         providers.insert(instance.name.clone(), provider.clone());
         Ok(provider)
     }
@@ -193,7 +194,7 @@ impl Broker {
     /// The templates `instance` serves: its templates files and its provider's own.
     pub async fn catalog(&self, instance: &ProviderInstanceConfig) -> Result<Catalog, BrokerError> {
         let provider = self.provider(instance).await?;
-        let offered = provider.available_templates().await?;
+        let offered = provider.call::<op::AvailableTemplates>(&()).await?;
         let catalog = load_catalog(&self.config, &self.paths, &self.env, instance, offered);
         for problem in &catalog.problems {
             tracing::warn!(problem = %problem, "template skipped");
@@ -260,7 +261,7 @@ impl Broker {
         } else {
             let names: Vec<String> = names.into_iter().collect();
             let provider = self.provider(instance).await?;
-            provider.instance_types(&names).await.unwrap_or_else(|e| {
+            provider.call::<op::InstanceTypes>(&names).await.unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "cannot describe instance types; attributes fall back to the templates' own");
                 Vec::new()
             })
@@ -287,7 +288,7 @@ impl Broker {
         let mut all = Vec::new();
         for instance in self.config.provider.providers.iter().filter(|p| p.enabled) {
             let samples = match self.provider(instance).await {
-                Ok(p) => p.metrics().await.map_err(BrokerError::from),
+                Ok(p) => p.call::<op::Metrics>(&()).await.map_err(BrokerError::from),
                 Err(e) => Err(e),
             };
             match samples {
@@ -321,7 +322,7 @@ impl Broker {
     pub async fn validate_template(&self, template: &Template) -> Result<Vec<String>, BrokerError> {
         let mut problems = host_problems(template);
         let provider = self.provider(self.default_instance()?).await?;
-        problems.extend(provider.validate_template(template).await?);
+        problems.extend(provider.call::<op::ValidateTemplate>(template).await?);
         Ok(problems)
     }
 

@@ -5,6 +5,7 @@
 //! spot interruption notice: the seconds left of the two minutes), or when it is already
 //! gone or going without orb having been asked to return it (grace period 0).
 
+use orb_plugin_api::operations::op;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use orb_plugin_api::{Machine, StatusQuery};
@@ -60,7 +61,7 @@ impl Broker {
         let mut asked: HashSet<String> = HashSet::new();
         for (instance_name, query) in queries {
             let provider = self.provider_named(&instance_name).await?;
-            let status = provider.machine_status(&query).await?;
+            let status = provider.call::<op::MachineStatus>(&query).await?;
             asked.extend(query.machine_ids);
             reported.extend(
                 status

@@ -7,6 +7,7 @@
 //! only reads what the refresh left: finished requests are served from the database as they
 //! are.
 
+use orb_plugin_api::operations::op;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use orb_plugin_api::{Machine, MachineRef, MachineState, StatusQuery, TerminateRequest};
@@ -213,7 +214,7 @@ impl Broker {
         for (instance_name, query) in queries {
             let answer = match self.provider_named(instance_name).await {
                 Ok(provider) => provider
-                    .machine_status(&query)
+                    .call::<op::MachineStatus>(&query)
                     .await
                     .map_err(BrokerError::from),
                 Err(e) => Err(e),
@@ -324,7 +325,10 @@ impl Broker {
                 .collect(),
         };
         let terminated = match self.provider_named(&request.provider_instance).await {
-            Ok(p) => p.terminate_machines(&call).await.map_err(BrokerError::from),
+            Ok(p) => p
+                .call::<op::TerminateMachines>(&call)
+                .await
+                .map_err(BrokerError::from),
             Err(e) => Err(e),
         };
         let timeout = request.deadline_at - request.created_at;

@@ -9,6 +9,7 @@
 //! A process that dies in between leaves a request that the next call (or the server's
 //! reconcile loop) takes over and finishes, as it does for acquire requests.
 
+use orb_plugin_api::operations::op;
 use std::collections::HashSet;
 
 use super::owner::this_process;
@@ -150,7 +151,7 @@ impl Broker {
             machine_ids: machine_ids.to_vec(),
             ..Default::default()
         };
-        let reported = provider.machine_status(&query).await?.machines;
+        let reported = provider.call::<op::MachineStatus>(&query).await?.machines;
         let now = now();
         let mut adopted = Vec::new();
         for machine in reported

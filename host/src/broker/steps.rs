@@ -3,6 +3,7 @@
 //! Each operation's own file (acquire, cancel, release, orphans, refresh) calls these and no
 //! other file's helpers.
 
+use orb_plugin_api::operations::op;
 use std::collections::BTreeMap;
 
 use orb_plugin_api::{MachineRef, ProvisionRequest, ProvisionResult, Template, TerminateRequest};
@@ -27,7 +28,10 @@ impl Broker {
             template,
             count: request.requested,
         };
-        Ok(with_retries("provision_machines", || provider.provision_machines(&call)).await?)
+        Ok(with_retries("provision_machines", || {
+            provider.call::<op::ProvisionMachines>(&call)
+        })
+        .await?)
     }
 
     /// Asks the providers to terminate what the stored return `request` claims and is not gone
@@ -64,11 +68,11 @@ impl Broker {
                 machines,
             };
             let answer = match self.provider_named(&instance_name).await {
-                Ok(provider) => {
-                    with_retries("terminate_machines", || provider.terminate_machines(&call))
-                        .await
-                        .map_err(BrokerError::from)
-                }
+                Ok(provider) => with_retries("terminate_machines", || {
+                    provider.call::<op::TerminateMachines>(&call)
+                })
+                .await
+                .map_err(BrokerError::from),
                 Err(e) => Err(e),
             };
             match answer {

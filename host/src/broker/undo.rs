@@ -4,6 +4,7 @@
 //! stays owned by the releasing process until the release is stored, so a process killed
 //! midway leaves it to the next call's sweep.
 
+use orb_plugin_api::operations::op;
 use orb_plugin_api::CancelRequest;
 
 use super::cancel::CancelReport;
@@ -83,9 +84,11 @@ impl Broker {
                 .collect(),
         };
         let answer = match self.provider_named(&request.provider_instance).await {
-            Ok(provider) => with_retries("cancel_request", || provider.cancel_request(&call))
-                .await
-                .map_err(BrokerError::from),
+            Ok(provider) => with_retries("cancel_request", || {
+                provider.call::<op::CancelRequest>(&call)
+            })
+            .await
+            .map_err(BrokerError::from),
             Err(e) => Err(e),
         };
         let now = now();

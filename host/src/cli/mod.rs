@@ -247,6 +247,11 @@ enum PluginsCommand {
     /// Lists every library: its name, version, interface version and provider types, or why it
     /// was refused (exit 1 when any was refused).
     List,
+    /// Checks every library of the plugins directory as orb checks it before loading (ELF
+    /// shared object for this machine, not truncated, owner and permissions,
+    /// plugins.checksums) and then loads it; prints each file's SHA-256 and what would be
+    /// refused and why (exit 1 when any would be).
+    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -256,6 +261,13 @@ enum ProvidersCommand {
     /// Checks the health of every enabled instance (exit 1 when any is unhealthy).
     Health {
         /// Check only this instance.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// The networks, subnets and security groups the default instance (or the one named)
+    /// can place machines in, from its cloud (exit 1 when its provider does not offer this).
+    Infrastructure {
+        /// Ask this instance.
         #[arg(long)]
         name: Option<String>,
     },
@@ -443,12 +455,18 @@ async fn run(cli: Cli) -> anyhow::Result<CommandOutput> {
         Command::Plugins {
             command: PluginsCommand::List,
         } => Ok(plugins_cmd::list(&app)),
+        Command::Plugins {
+            command: PluginsCommand::Verify,
+        } => Ok(plugins_cmd::verify(&app)),
         Command::Providers {
             command: ProvidersCommand::List,
         } => Ok(providers_cmd::list(&app)),
         Command::Providers {
             command: ProvidersCommand::Health { name },
         } => providers_cmd::health(&app, name.as_deref()).await,
+        Command::Providers {
+            command: ProvidersCommand::Infrastructure { name },
+        } => providers_cmd::infrastructure(&app, name.as_deref()).await,
         Command::Config {
             command: ConfigCommand::Show,
         } => Ok(config_cmd::show(&app)),

@@ -4,6 +4,7 @@ use super::CommandOutput;
 use crate::app::App;
 use crate::providers::health;
 use crate::views::ProviderList;
+use orb_plugin_api::operations::op;
 
 /// `orb providers list`: every configured instance and the plugin that offers its type.
 pub fn list(app: &App) -> CommandOutput {
@@ -22,7 +23,10 @@ pub async fn health(app: &App, name: Option<&str>) -> anyhow::Result<CommandOutp
         let factory = factory.clone();
         async move {
             let provider = factory.build(instance).await.map_err(|e| e.to_string())?;
-            provider.initialize().await.map_err(|e| e.to_string())?;
+            provider
+                .call::<op::Initialize>(&())
+                .await
+                .map_err(|e| e.to_string())?;
             Ok(provider)
         }
     })
@@ -30,5 +34,24 @@ pub async fn health(app: &App, name: Option<&str>) -> anyhow::Result<CommandOutp
     Ok(CommandOutput {
         success,
         value: crate::views::to_json(&value),
+    })
+}
+
+/// `orb providers infrastructure`: what the default instance (or the one named) can place
+/// machines in.
+pub async fn infrastructure(app: &App, name: Option<&str>) -> anyhow::Result<CommandOutput> {
+    let broker = crate::broker::Broker::open(app)?;
+    let instance = match name {
+        Some(name) => broker.instance(name)?,
+        None => broker.default_instance()?,
+    };
+    let provider = broker.provider(instance).await?;
+    let found = provider.call::<op::DescribeInfrastructure>(&()).await?;
+    Ok(CommandOutput {
+        success: true,
+        value: serde_json::json!({
+            "provider": instance.name,
+            "resources": crate::views::to_json(&found.resources),
+        }),
     })
 }

@@ -399,4 +399,8 @@ impl Default for RequestConfig {
 pub struct PluginsConfig {
     /// The directory provider libraries are loaded from.
     pub dir: Option<PathBuf>,
+    /// Loads libraries that are writable by group or others or owned by another user.
+    pub allow_insecure: bool,
+    /// Library file name to its SHA-256 (hex); when set, every library must be listed.
+    pub checksums: BTreeMap<String, String>,
 }

@@ -6,15 +6,9 @@
 
 use std::sync::Arc;
 
-use abi_stable::std_types::RStr;
-use orb_plugin_api::ffi::{FfiProviderBox, FfiResult};
-use orb_plugin_api::{
-    CancelRequest, CancelResult, ErrorKind, HealthReport, InstanceTypeInfo, MetricSample,
-    ProviderError, ProvisionRequest, ProvisionResult, StatusQuery, StatusResult, Template,
-    TerminateRequest, TerminateResult,
-};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use orb_plugin_api::host::ProviderObject;
+use orb_plugin_api::operations::Operation;
+use orb_plugin_api::{ErrorKind, ProviderError};
 
 use crate::config::CallTimeouts;
 
@@ -46,7 +40,7 @@ pub struct ProviderHandle {
 struct Inner {
     instance: String,
     provider_type: String,
-    object: FfiProviderBox,
+    object: ProviderObject,
     timeouts: CallTimeouts,
 }
 
@@ -64,7 +58,7 @@ impl ProviderHandle {
     pub fn new(
         instance: &str,
         provider_type: &str,
-        object: FfiProviderBox,
+        object: ProviderObject,
         timeouts: CallTimeouts,
     ) -> Self {
         ProviderHandle {
@@ -77,139 +71,24 @@ impl ProviderHandle {
         }
     }
 
-    /// Prepares the provider.
-    pub async fn initialize(&self) -> Result<(), ProviderCallError> {
-        self.call::<serde_json::Value>("initialize", None, |o, _| o.initialize())
-            .await
-            .map(|_| ())
-    }
-
-    /// The provider's health.
-    pub async fn health_check(&self) -> Result<HealthReport, ProviderCallError> {
-        self.call("health_check", None, |o, _| o.health_check())
-            .await
-    }
-
-    /// Templates the provider offers by itself.
-    pub async fn available_templates(&self) -> Result<Vec<Template>, ProviderCallError> {
-        self.call("available_templates", None, |o, _| o.available_templates())
-            .await
-    }
-
-    /// Starts provisioning.
-    pub async fn provision_machines(
-        &self,
-        request: &ProvisionRequest,
-    ) -> Result<ProvisionResult, ProviderCallError> {
-        let input = self.encode("provision_machines", request)?;
-        self.call("provision_machines", Some(input), |o, i| {
-            o.provision_machines(RStr::from_str(i))
-        })
-        .await
-    }
-
-    /// Starts terminating machines.
-    pub async fn terminate_machines(
-        &self,
-        request: &TerminateRequest,
-    ) -> Result<TerminateResult, ProviderCallError> {
-        let input = self.encode("terminate_machines", request)?;
-        self.call("terminate_machines", Some(input), |o, i| {
-            o.terminate_machines(RStr::from_str(i))
-        })
-        .await
-    }
-
-    /// The current state of machines.
-    pub async fn machine_status(
-        &self,
-        query: &StatusQuery,
-    ) -> Result<StatusResult, ProviderCallError> {
-        let input = self.encode("machine_status", query)?;
-        self.call("machine_status", Some(input), |o, i| {
-            o.machine_status(RStr::from_str(i))
-        })
-        .await
-    }
-
-    /// Every problem with `template`.
-    pub async fn validate_template(
-        &self,
-        template: &Template,
-    ) -> Result<Vec<String>, ProviderCallError> {
-        let input = self.encode("validate_template", template)?;
-        self.call("validate_template", Some(input), |o, i| {
-            o.validate_template(RStr::from_str(i))
-        })
-        .await
-    }
-
-    /// The vCPUs and memory of the named instance types.
-    pub async fn instance_types(
-        &self,
-        names: &[String],
-    ) -> Result<Vec<InstanceTypeInfo>, ProviderCallError> {
-        let input = self.encode("instance_types", &names)?;
-        self.call("instance_types", Some(input), |o, i| {
-            o.instance_types(RStr::from_str(i))
-        })
-        .await
-    }
-
-    /// Cancels an acquire request: its resources are released and its machines terminated.
-    pub async fn cancel_request(
-        &self,
-        request: &CancelRequest,
-    ) -> Result<CancelResult, ProviderCallError> {
-        let input = self.encode("cancel_request", request)?;
-        self.call("cancel_request", Some(input), |o, i| {
-            o.cancel_request(RStr::from_str(i))
-        })
-        .await
-    }
-
-    /// The provider's own counters.
-    pub async fn metrics(&self) -> Result<Vec<MetricSample>, ProviderCallError> {
-        self.call("metrics", None, |o, _| o.metrics()).await
-    }
-
-    fn error(&self, operation: &'static str, error: ProviderError) -> ProviderCallError {
-        ProviderCallError {
-            instance: self.inner.instance.clone(),
-            operation,
-            error,
-        }
-    }
-
-    fn encode(
-        &self,
-        operation: &'static str,
-        input: &impl Serialize,
-    ) -> Result<String, ProviderCallError> {
-        serde_json::to_string(input).map_err(|e| {
-            self.error(
-                operation,
-                ProviderError::new(ErrorKind::Protocol, format!("cannot encode the input: {e}")),
-            )
-        })
-    }
-
-    async fn call<T: DeserializeOwned>(
-        &self,
-        operation: &'static str,
-        input: Option<String>,
-        f: impl FnOnce(&FfiProviderBox, &str) -> FfiResult + Send + 'static,
-    ) -> Result<T, ProviderCallError> {
+    /// Calls the operation `O` (see `orb_plugin_api::operations`) on tokio's blocking pool,
+    /// within the operation's timeout. A library without `O` gets the operation's fallback,
+    /// or an `unsupported` error naming the provider and its versions.
+    pub async fn call<O: Operation>(&self, input: &O::Input) -> Result<O::Output, ProviderCallError>
+    where
+        O::Input: Clone + Send + 'static,
+        O::Output: Send + 'static,
+    {
         let inner = Arc::clone(&self.inner);
-        let input = input.unwrap_or_default();
+        let input = input.clone();
         let started = std::time::Instant::now();
-        let timeout = self.inner.timeouts.of(operation);
-        let call = tokio::task::spawn_blocking(move || f(&inner.object, &input));
-        let output: Result<_, ProviderError> = match tokio::time::timeout(timeout, call).await {
-            Ok(Ok(output)) => output.into_result().map_err(Into::into),
+        let timeout = self.inner.timeouts.of(O::NAME);
+        let call = tokio::task::spawn_blocking(move || inner.object.call::<O>(&input));
+        let output = match tokio::time::timeout(timeout, call).await {
+            Ok(Ok(output)) => output,
             Ok(Err(e)) => {
                 return Err(self.error(
-                    operation,
+                    O::NAME,
                     ProviderError::internal(format!("the call did not complete: {e}")),
                 ))
             }
@@ -223,19 +102,18 @@ impl ProviderHandle {
         };
         crate::metrics::record_provider_call(
             &self.inner.instance,
-            operation,
+            O::NAME,
             output.is_ok(),
             started.elapsed(),
         );
-        let json = output.map_err(|e| self.error(operation, e))?;
-        serde_json::from_str(json.as_str()).map_err(|e| {
-            self.error(
-                operation,
-                ProviderError::new(
-                    ErrorKind::Protocol,
-                    format!("cannot read the provider's answer: {e}"),
-                ),
-            )
-        })
+        output.map_err(|e| self.error(O::NAME, e))
+    }
+
+    fn error(&self, operation: &'static str, error: ProviderError) -> ProviderCallError {
+        ProviderCallError {
+            instance: self.inner.instance.clone(),
+            operation,
+            error,
+        }
     }
 }

@@ -1,20 +1,20 @@
 //! Loading provider libraries from the plugins directory.
 //!
-//! Each library is loaded on its own (`lib_header_from_path`, then `init_root_module`), never
-//! through abi_stable's per-type cache, which would hand back the first library for every
-//! later one. A library that cannot be used is reported with the reason and skipped; the
-//! others keep working.
+//! Each file is checked as a file first ([`super::file_check`]), then loaded through
+//! `orb_plugin_api::host`. A library that cannot be used is reported with the reason and
+//! skipped; the others keep working. A server loads private snapshots ([`LoadOptions::snapshot`])
+//! so that a library overwritten in place never changes code under it, and reloads
+//! ([`PluginSet::reload`]) only the files that changed.
 
-use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use abi_stable::library::{lib_header_from_path, LibraryError};
-use abi_stable::sabi_types::VersionNumber;
-use abi_stable::std_types::RStr;
-use orb_plugin_api::ffi::{FfiProviderBox, LogSink, NewProviderArgs, PluginModuleRef};
-use orb_plugin_api::{ProviderError, INTERFACE_VERSION};
+use orb_plugin_api::host::{self, Library, LoadError, ProviderObject};
+use orb_plugin_api::ProviderError;
 
+use super::file_check::{self, FilePolicy, FileProblem};
 use super::host_log::{forward_plugin_record, max_level_for_plugins};
+use orb_plugin_api::ffi::LogSink;
 
 /// Why a library in the plugins directory is not used.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -30,46 +30,30 @@ pub enum PluginLoadError {
         /// The operating system's reason.
         reason: String,
     },
-    /// The file is not a library the system can load.
-    #[error("{path}: not a loadable library: {reason}")]
-    NotALibrary {
+    /// The file failed a check made before loading; nothing of it was mapped.
+    #[error("{path}: refused before loading: {problem}")]
+    File {
         /// The file.
         path: PathBuf,
-        /// The loader's reason.
-        reason: String,
+        /// What is wrong with it.
+        problem: FileProblem,
     },
-    /// The library is not an orb provider plugin.
-    #[error("{path}: not an orb provider plugin (it exports no orb plugin root module)")]
-    NotAPlugin {
+    /// The library could not be loaded.
+    #[error("{path}: {error}")]
+    Library {
         /// The file.
         path: PathBuf,
+        /// Why.
+        error: LoadError,
     },
-    /// The library was built against an incompatible interface version.
-    #[error("{path}: built against orb-plugin-api {library}, but this host speaks orb-plugin-api {host}; rebuild the plugin against orb-plugin-api {host}")]
-    IncompatibleVersion {
+    /// The private snapshot of the library could not be made.
+    #[error("{path}: cannot snapshot the library into {dir}: {reason}")]
+    Snapshot {
         /// The file.
         path: PathBuf,
-        /// The library's interface version.
-        library: String,
-        /// The host's interface version.
-        host: String,
-    },
-    /// The library's interface types differ from the host's.
-    #[error("{path}: its plugin interface does not match this host's ({detail}); rebuild it against orb-plugin-api {host}")]
-    IncompatibleLayout {
-        /// The file.
-        path: PathBuf,
-        /// The first lines of abi_stable's explanation.
-        detail: String,
-        /// The host's interface version.
-        host: String,
-    },
-    /// The library's root module failed or panicked while loading.
-    #[error("{path}: the plugin failed while loading: {reason}")]
-    LoadFailed {
-        /// The file.
-        path: PathBuf,
-        /// What it reported.
+        /// The snapshot directory.
+        dir: PathBuf,
+        /// The operating system's reason.
         reason: String,
     },
     /// Another library already offers a provider type this one claims.
@@ -84,10 +68,53 @@ pub enum PluginLoadError {
     },
 }
 
+impl PluginLoadError {
+    /// The library file the error is about, when it is about one.
+    pub fn path(&self) -> Option<&Path> {
+        match self {
+            PluginLoadError::MissingDir(_) | PluginLoadError::UnreadableDir { .. } => None,
+            PluginLoadError::File { path, .. }
+            | PluginLoadError::Library { path, .. }
+            | PluginLoadError::Snapshot { path, .. }
+            | PluginLoadError::DuplicateType { path, .. } => Some(path),
+        }
+    }
+}
+
+/// How libraries are loaded.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// What a library file must satisfy.
+    pub files: FilePolicy,
+    /// Where to copy each library before loading it, when set: a private directory.
+    pub snapshot: Option<PathBuf>,
+}
+
+/// The identity of a file as loaded: a changed file has another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileIdentity {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime_ns: i128,
+}
+
+impl FileIdentity {
+    fn of(path: &Path) -> Option<Self> {
+        let m = std::fs::metadata(path).ok()?;
+        Some(FileIdentity {
+            dev: m.dev(),
+            ino: m.ino(),
+            size: m.size(),
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+        })
+    }
+}
+
 /// A library that loaded.
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct LoadedPlugin {
-    /// Its file.
+    /// Its file in the plugins directory.
     pub path: PathBuf,
     /// The plugin's name.
     pub name: String,
@@ -97,7 +124,8 @@ pub struct LoadedPlugin {
     pub interface_version: String,
     /// The provider types it offers and this host registered.
     pub provider_types: Vec<String>,
-    module: PluginModuleRef,
+    identity: Option<FileIdentity>,
+    library: Library,
 }
 
 impl LoadedPlugin {
@@ -109,28 +137,9 @@ impl LoadedPlugin {
         instance: &str,
         config: &str,
         work_dir: &Path,
-    ) -> Result<FfiProviderBox, ProviderError> {
-        let work_dir = work_dir.to_string_lossy();
-        (self.module.new_provider())(NewProviderArgs {
-            provider_type: RStr::from_str(provider_type),
-            instance_name: RStr::from_str(instance),
-            config: RStr::from_str(config),
-            work_dir: RStr::from_str(&work_dir),
-        })
-        .into_result()
-        .map_err(ProviderError::from)
-    }
-}
-
-impl std::fmt::Debug for LoadedPlugin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LoadedPlugin")
-            .field("path", &self.path)
-            .field("name", &self.name)
-            .field("version", &self.version)
-            .field("interface_version", &self.interface_version)
-            .field("provider_types", &self.provider_types)
-            .finish()
+    ) -> Result<ProviderObject, ProviderError> {
+        self.library
+            .new_provider(provider_type, instance, config, work_dir)
     }
 }
 
@@ -158,6 +167,19 @@ impl PluginSet {
             .flat_map(|p| p.provider_types.iter().map(String::as_str))
             .collect()
     }
+
+    /// The plugins directory as it is now: libraries unchanged since this set loaded them are
+    /// kept as they are, new and changed ones are loaded (nothing is ever unloaded: the code
+    /// of a replaced library stays mapped for the calls still running in it).
+    pub fn reload(&self, dir: &Path, options: &LoadOptions) -> PluginSet {
+        scan(dir, options, |path| {
+            let identity = FileIdentity::of(path);
+            self.plugins
+                .iter()
+                .find(|p| p.path == path && identity.is_some() && p.identity == identity)
+                .cloned()
+        })
+    }
 }
 
 /// Whether `path` has the platform's shared-library extension.
@@ -167,48 +189,31 @@ fn is_library(path: &Path) -> bool {
 }
 
 /// Loads every library in `dir`, in file-name order.
-pub fn load_plugins(dir: &Path) -> PluginSet {
+pub fn load_plugins(dir: &Path, options: &LoadOptions) -> PluginSet {
+    scan(dir, options, |_| None)
+}
+
+/// The libraries of `dir`, each `known` or loaded.
+fn scan(
+    dir: &Path,
+    options: &LoadOptions,
+    known: impl Fn(&Path) -> Option<LoadedPlugin>,
+) -> PluginSet {
     let mut set = PluginSet::default();
-    if !dir.is_dir() {
-        set.failures
-            .push(PluginLoadError::MissingDir(dir.to_path_buf()));
-        return set;
-    }
-    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| is_library(p))
-            .collect(),
-        Err(e) => {
-            set.failures.push(PluginLoadError::UnreadableDir {
-                dir: dir.to_path_buf(),
-                reason: e.to_string(),
-            });
-            return set;
-        }
-    };
-    files.sort();
-    let mut owners: BTreeMap<String, PathBuf> = BTreeMap::new();
-    for path in files {
-        match load_library(&path) {
-            Ok(mut plugin) => {
-                let offered = std::mem::take(&mut plugin.provider_types);
-                for provider_type in offered {
-                    match owners.get(&provider_type) {
-                        Some(other) => set.failures.push(PluginLoadError::DuplicateType {
-                            path: path.clone(),
-                            provider_type,
-                            other: other.clone(),
-                        }),
-                        None => {
-                            owners.insert(provider_type.clone(), path.clone());
-                            plugin.provider_types.push(provider_type);
-                        }
-                    }
-                }
-                tracing::debug!(plugin = %plugin.name, path = %path.display(), types = ?plugin.provider_types, "plugin loaded");
-                set.plugins.push(plugin);
+    for entry in library_files(dir) {
+        let path = match entry {
+            Ok(path) => path,
+            Err(e) => {
+                set.failures.push(e);
+                return set;
             }
+        };
+        let loaded = match known(&path) {
+            Some(plugin) => Ok(plugin),
+            None => load_library(&path, options),
+        };
+        match loaded {
+            Ok(plugin) => set.add(plugin),
             Err(e) => {
                 tracing::warn!(error = %e, "plugin refused");
                 set.failures.push(e);
@@ -218,124 +223,126 @@ pub fn load_plugins(dir: &Path) -> PluginSet {
     set
 }
 
-/// Loads one library.
-pub fn load_library(path: &Path) -> Result<LoadedPlugin, PluginLoadError> {
-    let header = lib_header_from_path(path).map_err(|e| match e {
-        LibraryError::GetSymbolError { .. } => PluginLoadError::NotAPlugin {
-            path: path.to_path_buf(),
-        },
-        LibraryError::OpenError { err, .. } => PluginLoadError::NotALibrary {
-            path: path.to_path_buf(),
-            reason: err.to_string(),
-        },
-        other => PluginLoadError::NotALibrary {
-            path: path.to_path_buf(),
-            reason: first_lines(&other.to_string(), 2),
-        },
-    })?;
-    let library_version = header.version_strings();
-    check_version(path, library_version.version.as_str())?;
-    let module = header
-        .init_root_module::<PluginModuleRef>()
-        .map_err(|e| match e {
-            LibraryError::IncompatibleVersionNumber { actual_version, .. } => {
-                PluginLoadError::IncompatibleVersion {
-                    path: path.to_path_buf(),
-                    library: actual_version.to_string(),
-                    host: INTERFACE_VERSION.to_owned(),
-                }
+impl PluginSet {
+    /// Adds `plugin`, registering each of its types no earlier library offers.
+    fn add(&mut self, mut plugin: LoadedPlugin) {
+        let offered = std::mem::take(&mut plugin.provider_types);
+        for provider_type in offered {
+            match self.for_type(&provider_type) {
+                Some(other) => self.failures.push(PluginLoadError::DuplicateType {
+                    path: plugin.path.clone(),
+                    provider_type,
+                    other: other.path.clone(),
+                }),
+                None => plugin.provider_types.push(provider_type),
             }
-            LibraryError::AbiInstability(detail) => {
-                tracing::debug!(path = %path.display(), detail = %detail, "plugin layout mismatch");
-                PluginLoadError::IncompatibleLayout {
-                    path: path.to_path_buf(),
-                    detail: first_lines(&detail.to_string(), 3),
-                    host: INTERFACE_VERSION.to_owned(),
-                }
-            }
-            other => PluginLoadError::LoadFailed {
-                path: path.to_path_buf(),
-                reason: first_lines(&other.to_string(), 3),
-            },
-        })?;
-    (module.install_log_sink())(LogSink(forward_plugin_record), max_level_for_plugins());
-    Ok(LoadedPlugin {
-        path: path.to_path_buf(),
-        name: module.name().to_string(),
-        version: module.version().to_string(),
-        interface_version: library_version.version.to_string(),
-        provider_types: (module.provider_types())()
-            .into_iter()
-            .map(|t| t.into_string())
-            .collect(),
-        module,
-    })
-}
-
-/// The compatibility rule of the crate docs of `orb-plugin-api`: same major version and, while
-/// it is 0, the same minor version.
-fn check_version(path: &Path, library: &str) -> Result<(), PluginLoadError> {
-    let incompatible = || PluginLoadError::IncompatibleVersion {
-        path: path.to_path_buf(),
-        library: library.to_owned(),
-        host: INTERFACE_VERSION.to_owned(),
-    };
-    let host = parse_version(INTERFACE_VERSION).ok_or_else(incompatible)?;
-    let lib = parse_version(library).ok_or_else(incompatible)?;
-    if compatible(&host, &lib) {
-        Ok(())
-    } else {
-        Err(incompatible())
+        }
+        tracing::debug!(plugin = %plugin.name, path = %plugin.path.display(), types = ?plugin.provider_types, "plugin loaded");
+        self.plugins.push(plugin);
     }
 }
 
-fn parse_version(text: &str) -> Option<VersionNumber> {
-    let mut parts = text
-        .split('.')
-        .map(|p| p.split(['-', '+']).next()?.parse::<u32>().ok());
-    Some(VersionNumber {
-        major: parts.next()??,
-        minor: parts.next()??,
-        patch: parts.next().flatten().unwrap_or(0),
+/// The library files of `dir`, sorted; an error when it cannot be listed.
+fn library_files(dir: &Path) -> Vec<Result<PathBuf, PluginLoadError>> {
+    if !dir.is_dir() {
+        return vec![Err(PluginLoadError::MissingDir(dir.to_path_buf()))];
+    }
+    match std::fs::read_dir(dir) {
+        Ok(entries) => {
+            let mut files: Vec<PathBuf> = entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| is_library(p))
+                .collect();
+            files.sort();
+            files.into_iter().map(Ok).collect()
+        }
+        Err(e) => vec![Err(PluginLoadError::UnreadableDir {
+            dir: dir.to_path_buf(),
+            reason: e.to_string(),
+        })],
+    }
+}
+
+/// Checks one library as a file, then loads it (from a private snapshot when `options` say).
+pub fn load_library(path: &Path, options: &LoadOptions) -> Result<LoadedPlugin, PluginLoadError> {
+    let identity = FileIdentity::of(path);
+    let file_error = |problem| PluginLoadError::File {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let library = match &options.snapshot {
+        None => {
+            file_check::check(path, None, &options.files).map_err(file_error)?;
+            open(path, path)?
+        }
+        Some(dir) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| file_error(FileProblem::Unreadable(e.to_string())))?;
+            file_check::check(path, Some(&bytes), &options.files).map_err(file_error)?;
+            let copy = snapshot(path, dir, &bytes)?;
+            let opened = open(path, &copy);
+            // The mapping keeps the code; the name is no longer needed.
+            let _ = std::fs::remove_file(&copy);
+            opened?
+        }
+    };
+    let origin = library.origin().clone();
+    Ok(LoadedPlugin {
+        path: path.to_path_buf(),
+        name: origin.plugin,
+        version: origin.version,
+        interface_version: origin.interface_version,
+        provider_types: library.provider_types().to_vec(),
+        identity,
+        library,
     })
 }
 
-fn compatible(host: &VersionNumber, library: &VersionNumber) -> bool {
-    host.major == library.major && (host.major != 0 || host.minor == library.minor)
+fn open(path: &Path, file: &Path) -> Result<Library, PluginLoadError> {
+    host::load(
+        file,
+        LogSink(forward_plugin_record),
+        max_level_for_plugins(),
+    )
+    .map_err(|error| PluginLoadError::Library {
+        path: path.to_path_buf(),
+        error,
+    })
 }
 
-/// The first `n` non-empty lines of a long message, joined.
-fn first_lines(text: &str, n: usize) -> String {
-    text.lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .take(n)
-        .collect::<Vec<_>>()
-        .join(" ")
+/// Writes `bytes` as a new, read-only file in `dir`, named after `path` and unique.
+fn snapshot(path: &Path, dir: &Path, bytes: &[u8]) -> Result<PathBuf, PluginLoadError> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let error = |e: std::io::Error| PluginLoadError::Snapshot {
+        path: path.to_path_buf(),
+        dir: dir.to_path_buf(),
+        reason: e.to_string(),
+    };
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let copy = dir.join(format!("{}-{}", uuid::Uuid::new_v4().simple(), name));
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o500)
+        .open(&copy)
+        .map_err(error)?;
+    file.write_all(bytes)
+        .and_then(|_| file.sync_all())
+        .map_err(error)?;
+    Ok(copy)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn v(text: &str) -> VersionNumber {
-        parse_version(text).unwrap()
-    }
-
-    #[test]
-    fn the_compatibility_rule() {
-        assert!(compatible(&v("0.1.0"), &v("0.1.7")));
-        assert!(!compatible(&v("0.1.0"), &v("0.2.0")));
-        assert!(!compatible(&v("0.2.0"), &v("0.1.0")));
-        assert!(compatible(&v("1.2.0"), &v("1.0.3")));
-        assert!(!compatible(&v("1.0.0"), &v("2.0.0")));
-        assert_eq!(parse_version("1.2.3-beta.1").map(|x| x.patch), Some(3));
-        assert!(parse_version("x.y").is_none());
-    }
-
     #[test]
     fn a_missing_directory_is_reported() {
-        let set = load_plugins(Path::new("/nonexistent/orb/plugins"));
+        let set = load_plugins(
+            Path::new("/nonexistent/orb/plugins"),
+            &LoadOptions::default(),
+        );
         assert!(set.plugins.is_empty());
         assert!(matches!(set.failures[0], PluginLoadError::MissingDir(_)));
         assert!(set.failures[0].to_string().contains("ORB_PLUGINS_DIR"));
@@ -346,11 +353,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("libfake.so"), "not an ELF file").unwrap();
         std::fs::write(dir.path().join("README.md"), "notes").unwrap();
-        let set = load_plugins(dir.path());
+        let set = load_plugins(dir.path(), &LoadOptions::default());
         assert_eq!(set.failures.len(), 1, "{:?}", set.failures);
         assert!(matches!(
             set.failures[0],
-            PluginLoadError::NotALibrary { .. }
+            PluginLoadError::File {
+                problem: FileProblem::NotElf,
+                ..
+            }
         ));
     }
 }

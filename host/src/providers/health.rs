@@ -1,6 +1,7 @@
 //! Health reports of provider instances, as `orb providers health`, `/health` and
 //! `/api/v1/providers/health` show them.
 
+use orb_plugin_api::operations::op;
 use std::future::Future;
 
 use orb_plugin_api::{HealthCheck, HealthStatus};
@@ -70,7 +71,7 @@ async fn check(
         Ok(p) => p,
         Err(e) => return unhealthy(e),
     };
-    match provider.health_check().await {
+    match provider.call::<op::HealthCheck>(&()).await {
         Ok(report) => InstanceHealth {
             name: instance.name.clone(),
             provider_type: instance.provider_type.clone(),

@@ -24,6 +24,7 @@ mod errors;
 mod handlers;
 mod health;
 mod image;
+mod infrastructure;
 mod instance_types;
 mod instances;
 mod launch_template;

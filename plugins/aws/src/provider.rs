@@ -4,9 +4,9 @@
 //! providers from blocking threads; async work never crosses the plugin boundary).
 
 use orb_plugin_api::{
-    CancelRequest, CancelResult, HealthReport, InstanceTypeInfo, MetricSample, Provider,
-    ProviderContext, ProviderError, ProvisionRequest, ProvisionResult, StatusQuery, StatusResult,
-    Template, TerminateRequest, TerminateResult,
+    CancelRequest, CancelResult, HealthReport, Infrastructure, InstanceTypeInfo, MetricSample,
+    Provider, ProviderContext, ProviderError, ProvisionRequest, ProvisionResult, StatusQuery,
+    StatusResult, Template, TerminateRequest, TerminateResult,
 };
 use tokio::runtime::Runtime;
 
@@ -77,10 +77,6 @@ impl AwsProvider {
 }
 
 impl Provider for AwsProvider {
-    fn provider_type(&self) -> &str {
-        "aws"
-    }
-
     fn health_check(&self) -> Result<HealthReport, ProviderError> {
         Ok(self.runtime.block_on(crate::health::check(&self.ctx())))
     }
@@ -139,6 +135,11 @@ impl Provider for AwsProvider {
     fn cancel_request(&self, request: CancelRequest) -> Result<CancelResult, ProviderError> {
         self.runtime
             .block_on(crate::cancel::cancel(&self.ctx(), &request))
+    }
+
+    fn describe_infrastructure(&self) -> Result<Infrastructure, ProviderError> {
+        self.runtime
+            .block_on(crate::infrastructure::describe(&self.ctx()))
     }
 
     fn metrics(&self) -> Result<Vec<MetricSample>, ProviderError> {

@@ -4,9 +4,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use orb_plugin_api::{
-    ErrorKind, Failure, HealthCheck, HealthReport, HealthStatus, InstanceTypeInfo, Machine,
-    MachineState, Provider, ProviderContext, ProviderError, ProvisionRequest, ProvisionResult,
-    StatusQuery, StatusResult, Template, TerminateRequest, TerminateResult,
+    ErrorKind, Failure, HealthCheck, HealthReport, HealthStatus, Infrastructure,
+    InfrastructureResource, InstanceTypeInfo, Machine, MachineState, Provider, ProviderContext,
+    ProviderError, ProvisionRequest, ProvisionResult, StatusQuery, StatusResult, Template,
+    TerminateRequest, TerminateResult,
 };
 
 use crate::config::{MockConfig, BUILT_IN_INSTANCE_TYPES};
@@ -163,8 +164,26 @@ fn instance_type(template: &Template) -> Option<String> {
 }
 
 impl Provider for MockProvider {
-    fn provider_type(&self) -> &str {
-        "mock"
+    /// One network with a subnet in each of two zones and a security group.
+    fn describe_infrastructure(&self) -> Result<Infrastructure, ProviderError> {
+        self.enter("describe_infrastructure");
+        let item = |kind: &str, id: &str, zone: Option<&str>| InfrastructureResource {
+            kind: kind.to_owned(),
+            id: id.to_owned(),
+            name: None,
+            network: (kind != "network").then(|| "mock-net".to_owned()),
+            zone: zone.map(str::to_owned),
+            cidr: None,
+            is_default: true,
+        };
+        Ok(Infrastructure {
+            resources: vec![
+                item("network", "mock-net", None),
+                item("subnet", "mock-subnet-a", Some("mock-1a")),
+                item("subnet", "mock-subnet-b", Some("mock-1b")),
+                item("security_group", "mock-sg", None),
+            ],
+        })
     }
 
     fn initialize(&self) -> Result<(), ProviderError> {
