@@ -25,6 +25,15 @@ impl App {
     /// Loads the configuration (from `config_file` when given) and starts logging, at
     /// `log_level` when given.
     pub fn start(config_file: Option<&Path>, log_level: Option<&str>) -> anyhow::Result<App> {
+        let app = App::configure(config_file)?;
+        app.start_logging(log_level)?;
+        tracing::debug!(config_file = ?app.loaded.file, paths = ?app.paths, "configuration loaded");
+        Ok(app)
+    }
+
+    /// Loads the configuration (from `config_file` when given), without touching logging:
+    /// what a reload reads again.
+    pub fn configure(config_file: Option<&Path>) -> anyhow::Result<App> {
         let env = Env::from_process();
         let exe_dir = std::env::current_exe()
             .ok()
@@ -32,6 +41,11 @@ impl App {
         let file = find_config_file(config_file, &env, exe_dir.as_deref())?;
         let loaded = load(file.as_deref(), &env)?;
         let paths = Paths::resolve(&loaded, &env, exe_dir.as_deref());
+        Ok(App { env, loaded, paths })
+    }
+
+    fn start_logging(&self, log_level: Option<&str>) -> anyhow::Result<()> {
+        let (loaded, paths) = (&self.loaded, &self.paths);
         let logging_config = &loaded.config.logging;
         let level_name = log_level.unwrap_or(&logging_config.level);
         let level = parse_level(level_name).with_context(|| {
@@ -52,8 +66,7 @@ impl App {
                 log_file.unwrap_or_default().display()
             )
         })?;
-        tracing::debug!(config_file = ?loaded.file, paths = ?paths, "configuration loaded");
-        Ok(App { env, loaded, paths })
+        Ok(())
     }
 
     /// How plugin libraries are checked (`plugins.allow_insecure`, `plugins.checksums`),

@@ -350,3 +350,90 @@ fn an_operation_added_after_a_provider_was_built_is_answered_by_those_that_offer
         .collect();
     assert_eq!(subnets, ["mock-subnet-a", "mock-subnet-b"]);
 }
+
+/// Writes `bytes` into the plugins directory as `name`, with permission bits `mode`.
+fn drop_library(sandbox: &Sandbox, name: &str, bytes: &[u8], mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let path = sandbox.plugins_dir().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[test]
+fn damaged_foreign_writable_and_unpinned_libraries_are_refused_before_loading() {
+    let sandbox = Sandbox::new();
+    let good = std::fs::read(mock_plugin()).unwrap();
+    drop_library(&sandbox, "liborb_provider_mock.so", &good, 0o755);
+    drop_library(&sandbox, "libtruncated.so", &good[..good.len() / 2], 0o755);
+    drop_library(&sandbox, "libempty.so", &[], 0o755);
+    let mut other_machine = good.clone();
+    let foreign: u16 = if cfg!(target_arch = "aarch64") {
+        62
+    } else {
+        183
+    };
+    other_machine[18..20].copy_from_slice(&foreign.to_le_bytes());
+    drop_library(&sandbox, "libforeign.so", &other_machine, 0o755);
+    drop_library(&sandbox, "libopen.so", &good, 0o666);
+    drop_library(&sandbox, "libpinned.so", &good, 0o755);
+    let mut config = providers_config(vec![mock_instance("mock-a", json!({}))]);
+    let good_hash = {
+        let out = std::process::Command::new("sha256sum")
+            .arg(sandbox.plugins_dir().join("liborb_provider_mock.so"))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()[..64].to_owned()
+    };
+    config["plugins"] = json!({"checksums": {
+        "liborb_provider_mock.so": good_hash,
+        "libpinned.so": "0".repeat(64),
+    }});
+    sandbox.write_config(&config);
+
+    let verified = sandbox.orb(&["plugins", "verify"]);
+    let verified = verified.expect_code(1).json();
+    let libraries = verified["libraries"].as_array().unwrap();
+    let refusal = |file: &str| -> String {
+        let entry = libraries
+            .iter()
+            .find(|l| l["path"].as_str().unwrap().ends_with(file))
+            .unwrap_or_else(|| panic!("{file} missing from {verified}"));
+        assert_eq!(entry["loads"], false, "{entry}");
+        entry["refused"].as_str().unwrap().to_owned()
+    };
+    for (file, reason) in [
+        ("libtruncated.so", "truncated"),
+        ("libempty.so", "the file is empty"),
+        ("libforeign.so", "built for another machine"),
+        ("libopen.so", "writable by group or others"),
+        ("libpinned.so", "plugins.checksums pins 0000"),
+    ] {
+        let refused = refusal(file);
+        assert!(refused.contains("refused before loading"), "{refused}");
+        assert!(refused.contains(reason), "{file}: {refused}");
+    }
+    let good_entry = libraries
+        .iter()
+        .find(|l| l["loads"] == true)
+        .expect("the good library loads");
+    assert_eq!(good_entry["sha256"], good_hash);
+    assert_eq!(libraries.len(), 6, "{verified}");
+
+    // Every call still works on the good library, each refusal reported once.
+    let health = sandbox.orb(&["providers", "health"]).expect_code(0).json();
+    assert_eq!(health_of(&health, "mock-a")["status"], "healthy");
+    let listed = sandbox.orb(&["plugins", "list"]).expect_code(1).json();
+    assert_eq!(listed["refused"].as_array().unwrap().len(), 5, "{listed}");
+
+    // allow_insecure admits the writable library, which sorts first and so takes the type.
+    config["plugins"] = json!({"allow_insecure": true});
+    sandbox.write_config(&config);
+    let listed = sandbox.orb(&["plugins", "list"]).json();
+    let errors = listed["refused"].to_string();
+    assert!(!errors.contains("writable"), "{errors}");
+    assert!(
+        errors.contains("liborb_provider_mock.so: provider type 'mock' is already offered by")
+            && errors.contains("libopen.so;"),
+        "{errors}"
+    );
+}

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::support::{aws_plugin, HfSite, Moto};
+use crate::support::{aws_plugin, external_plugin, HfSite, Moto};
 
 /// A running `orb serve`; killed when dropped.
 struct Server {
@@ -416,6 +416,18 @@ fn callers_without_a_valid_token_or_role_are_refused() {
             .0,
         403,
         "cancelling needs the operator role"
+    );
+    assert_eq!(
+        server
+            .call(
+                "POST",
+                "/api/v1/admin/reload-config",
+                Some(json!({})),
+                Some("operator-secret-that-is-32-bytes-long")
+            )
+            .0,
+        403,
+        "reloading needs the admin role"
     );
     // Probes need no token.
     assert_eq!(server.get("/livez").0, 200);
@@ -904,6 +916,7 @@ fn the_openapi_document_is_valid_and_lists_every_route() {
         "/api/v1/requests/{id}/stream",
         "/api/v1/providers/",
         "/api/v1/providers/health",
+        "/api/v1/admin/reload-config",
         "/health",
         "/livez",
         "/readyz",
@@ -1018,4 +1031,135 @@ fn service_mode_opens_no_door() {
         assert_eq!(server.call("GET", path, None, Some(token)).0, 200, "{path}");
     }
     assert_eq!(server.get("/livez").0, 200);
+}
+
+/// Replaces the site's (hard-linked) mock library with a private copy, so that the test may
+/// change it, and returns its path.
+fn private_mock_library(site: &HfSite) -> std::path::PathBuf {
+    let path = site
+        .path()
+        .join("install/lib/orb/plugins/liborb_provider_mock.so");
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+/// Polls `GET path` until `done` holds for its body (at most 20 s).
+fn poll(server: &Server, path: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let (_, body) = server.get(path);
+        if done(&body) {
+            return body;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{path} never reached the expected state: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn a_library_overwritten_in_place_changes_nothing_under_a_running_server() {
+    let site = mock_site(json!({}), json!({}));
+    let library = private_mock_library(&site);
+    let server = Server::start(&site);
+    let first = server.request(2);
+    // Truncated and rewritten in place: a mapped library would take the process down (SIGBUS)
+    // on its next call; the server runs a private snapshot.
+    std::fs::write(&library, b"half a library").unwrap();
+    let second = server.request(1);
+    assert_eq!(server.settle(&first)["status"], "complete");
+    assert_eq!(server.settle(&second)["status"], "complete");
+    let (code, templates) = server.get("/api/v1/templates/");
+    assert_eq!(code, 200, "{templates}");
+    // A reload now refuses the damaged file and keeps serving with what it runs.
+    let (code, refused) = server.post("/api/v1/admin/reload-config", json!({}));
+    assert_eq!(code, 422, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("refused before loading"),
+        "{refused}"
+    );
+    let ready = poll(&server, "/readyz", |b| b["reload"]["status"] == "failed");
+    assert!(ready["reload"]["error"].is_string(), "{ready}");
+    assert_eq!(server.settle(&server.request(1))["status"], "complete");
+}
+
+#[test]
+fn sighup_loads_a_new_provider_library_and_configuration_without_a_restart() {
+    let site = mock_site(json!({}), json!({}));
+    let mut server = Server::start(&site);
+    let (_, providers) = server.get("/api/v1/providers/");
+    assert_eq!(
+        providers["providers"].as_array().unwrap().len(),
+        1,
+        "{providers}"
+    );
+    let request = server.request(1);
+
+    std::fs::copy(
+        external_plugin(),
+        site.path()
+            .join("install/lib/orb/plugins/liborb_provider_external.so"),
+    )
+    .unwrap();
+    let config = site.path().join("conf/config.json");
+    let mut written: Value =
+        serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    written["provider"]["providers"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"name": "vendor-1", "type": "external", "config": {"greeting": "salut"}}));
+    std::fs::write(&config, written.to_string()).unwrap();
+    let hup = Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(hup.success());
+
+    let health = poll(&server, "/api/v1/providers/health", |b| {
+        b["providers"].as_array().is_some_and(|p| p.len() == 2)
+    });
+    let vendor = health["providers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "vendor-1")
+        .unwrap_or_else(|| panic!("{health}"));
+    assert_eq!(vendor["status"], "healthy", "{vendor}");
+    assert_eq!(vendor["checks"][0]["detail"], "salut", "{vendor}");
+    let ready = poll(&server, "/readyz", |b| b["reload"]["status"] == "reloaded");
+    assert_eq!(
+        ready["reload"]["providers"],
+        json!(["mockinst", "vendor-1"])
+    );
+    // The request made before the reload finishes on the reloaded server.
+    assert_eq!(server.settle(&request)["status"], "complete");
+
+    // A configuration that does not load keeps the running one.
+    std::fs::write(&config, "{ not json").unwrap();
+    let (code, refused) = server.post("/api/v1/admin/reload-config", json!({}));
+    assert_eq!(code, 422, "{refused}");
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("the configuration does not load"),
+        "{refused}"
+    );
+    let (_, providers) = server.get("/api/v1/providers/");
+    assert_eq!(
+        providers["providers"].as_array().unwrap().len(),
+        2,
+        "{providers}"
+    );
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the server still runs"
+    );
 }

@@ -90,6 +90,11 @@ pub struct Broker {
 impl Broker {
     /// Opens the state database and loads the plugins for `app`.
     pub fn open(app: &App) -> Result<Broker, BrokerError> {
+        Self::open_with(app, app.factory())
+    }
+
+    /// Opens the state database for `app`, with the plugins of `factory`.
+    pub fn open_with(app: &App, factory: ProviderFactory) -> Result<Broker, BrokerError> {
         let config = &app.loaded.config;
         let backend = config.storage.backend();
         if backend == "json" {
@@ -104,14 +109,32 @@ impl Broker {
             paths: app.paths.clone(),
             env: app.env.clone(),
             store: Arc::new(store),
-            factory: app.factory(),
+            factory,
             providers: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// A broker for `app`'s configuration and `factory`'s plugins over this broker's state
+    /// database: what a reload serves with.
+    pub fn reconfigured(&self, app: &App, factory: ProviderFactory) -> Broker {
+        Broker {
+            config: app.loaded.config.clone(),
+            paths: app.paths.clone(),
+            env: app.env.clone(),
+            store: Arc::clone(&self.store),
+            factory,
+            providers: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The plugins loaded when the broker opened.
     pub fn plugins(&self) -> &crate::plugins::PluginSet {
         self.factory.plugins()
+    }
+
+    /// The configuration the broker serves with.
+    pub fn config(&self) -> &OrbConfig {
+        &self.config
     }
 
     /// The state store.

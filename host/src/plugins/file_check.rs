@@ -42,7 +42,7 @@ pub enum FileProblem {
         expected: u16,
     },
     /// Part of the library lies past the end of the file.
-    #[error("truncated: its {part} ends at byte {end} but the file has {size} bytes; copy the library again")]
+    #[error("truncated: the file has {size} bytes but its {part} reach byte {end}; copy the library again")]
     Truncated {
         /// What lies outside: a segment, the program or section headers.
         part: &'static str,
@@ -223,7 +223,7 @@ fn check_elf(size: u64, read: impl Fn(u64, &mut [u8]) -> bool) -> Result<(), Fil
         }
         let loadable = u32::from_le_bytes([entry[0], entry[1], entry[2], entry[3]]) == 1;
         if loadable {
-            within("segment", u64_at(&entry, 8), u64_at(&entry, 32))?;
+            within("segments", u64_at(&entry, 8), u64_at(&entry, 32))?;
         }
     }
     Ok(())

@@ -18,6 +18,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 use super::error::ApiError;
 use super::health::{ProvidersHealth, ServiceHealth};
+use super::reload::ReloadOutcome;
 use super::{auth, rate_limit, AppState};
 use crate::broker::MachineSpec;
 use crate::domain::{RequestKind, RequestStatus};
@@ -48,7 +49,8 @@ pub fn router(state: AppState) -> Router {
         .route("/requests/{id}/status", get(request_status))
         .route("/requests/{id}/stream", get(stream_request))
         .route("/providers/", get(list_providers))
-        .route("/providers/health", get(provider_health));
+        .route("/providers/health", get(provider_health))
+        .route("/admin/reload-config", post(reload_config));
     // What the server tells about itself: behind a token when auth is on, unless
     // `server.auth.public_paths` names it.
     let mut described = Router::new();
@@ -114,14 +116,15 @@ impl Modify for BearerAuth {
         list_templates, show_template, validate_template, request_machines, return_machines,
         list_machines, show_machine, list_requests, list_returns, request_status, stream_request,
         cancel_request,
-        batch_status, list_providers, provider_health, health, livez, readyz, metrics
+        batch_status, list_providers, provider_health, health, livez, readyz, metrics,
+        reload_config
     ),
     components(schemas(
         MachineRequestBody, ReturnBody, ReturnedMachine, BatchBody, ErrorBody, TemplateView,
         MachineList, MachineSummary, RequestList, RequestSummary, CancelAnswer, ReturnAnswer,
         MachineProblem, ProviderList, ProviderSummary, StatusAnswer, RequestEntry, RequestStatusView,
         MissingRequest, MachineStatusView, ProvidersHealth, ServiceHealth, Probe, TemplatesAnswer,
-        TemplateProblems, AcceptedRequest
+        TemplateProblems, AcceptedRequest, ReloadOutcome
     )),
     modifiers(&BearerAuth)
 )]
@@ -129,7 +132,8 @@ pub struct ApiDoc;
 #[utoipa::path(get, path = "/api/v1/templates/", tag = "templates", security(("bearer" = [])),
     responses((status = 200, description = "The templates, with their attributes", body = TemplatesAnswer)))]
 async fn list_templates(State(s): State<AppState>) -> ApiResult {
-    let (templates, instance) = s.broker.templates_with_attributes().await?;
+    let broker = s.broker();
+    let (templates, instance) = broker.templates_with_attributes().await?;
     let list: Vec<TemplateView> = templates
         .iter()
         .map(|(t, a)| TemplateView::of(t, a.clone(), &instance.provider_type))
@@ -140,7 +144,8 @@ async fn list_templates(State(s): State<AppState>) -> ApiResult {
     params(("id" = String, Path, description = "Template id")),
     responses((status = 200, description = "The template", body = TemplateView), (status = 404, description = "No such template", body = ErrorBody)))]
 async fn show_template(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
-    let (templates, instance) = s.broker.templates_with_attributes().await?;
+    let broker = s.broker();
+    let (templates, instance) = broker.templates_with_attributes().await?;
     let (t, a) = templates
         .iter()
         .find(|(t, _)| t.template_id == id)
@@ -157,7 +162,7 @@ async fn validate_template(State(s): State<AppState>, Json(body): Json<Value>) -
     let only_id = body.as_object().is_some_and(|o| o.len() == 1);
     let template: orb_plugin_api::Template =
         match (only_id, body.get("templateId").or(body.get("template_id"))) {
-            (true, Some(Value::String(id))) => s.broker.template(id).await?.0,
+            (true, Some(Value::String(id))) => s.broker().template(id).await?.0,
             _ => serde_json::from_value(body).map_err(|e| {
                 ApiError::new(
                     StatusCode::BAD_REQUEST,
@@ -166,7 +171,7 @@ async fn validate_template(State(s): State<AppState>, Json(body): Json<Value>) -
                 )
             })?,
         };
-    let problems = s.broker.validate_template(&template).await?;
+    let problems = s.broker().validate_template(&template).await?;
     Ok(Json(TemplateProblems::of(&template.template_id, problems)).into_response())
 }
 
@@ -197,11 +202,11 @@ async fn request_machines(
     Json(body): Json<MachineRequestBody>,
 ) -> ApiResult {
     let (mut request, template, instance) = s
-        .broker
+        .broker()
         .accept_request(&body.template_id, body.count)
         .await?;
     let id = request.request_id.clone();
-    let broker = s.broker.clone();
+    let broker = s.broker();
     tokio::spawn(async move {
         if let Err(e) = broker.provision(&mut request, &instance, template).await {
             tracing::warn!(request_id = %request.request_id, error = %e, "provisioning failed");
@@ -247,7 +252,7 @@ async fn return_machines(State(s): State<AppState>, Json(body): Json<ReturnBody>
             name: m.name,
         }))
         .collect();
-    let (request, summary) = s.broker.return_machines(&specs).await?;
+    let (request, summary) = s.broker().return_machines(&specs).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(ReturnAnswer::of(&request.request_id, &summary)),
@@ -266,7 +271,7 @@ struct MachineQuery {
     responses((status = 200, description = "Stored machines, newest first", body = MachineList)))]
 async fn list_machines(State(s): State<AppState>, Query(q): Query<MachineQuery>) -> ApiResult {
     let machines = s
-        .broker
+        .broker()
         .store()
         .list_machines(&MachineFilter {
             request_id: q.request_id,
@@ -282,7 +287,7 @@ async fn list_machines(State(s): State<AppState>, Query(q): Query<MachineQuery>)
     responses((status = 200, description = "The machine", body = MachineSummary), (status = 404, description = "No such machine", body = ErrorBody)))]
 async fn show_machine(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     let machine = s
-        .broker
+        .broker()
         .store()
         .get_machine(&id)
         .map_err(crate::broker::BrokerError::from)?
@@ -300,7 +305,7 @@ struct RequestQuery {
 
 async fn requests(s: &AppState, q: RequestQuery, kind: Option<RequestKind>) -> ApiResult {
     let list = s
-        .broker
+        .broker()
         .store()
         .list_requests(&RequestFilter {
             kind,
@@ -329,7 +334,7 @@ async fn list_returns(State(s): State<AppState>, Query(q): Query<RequestQuery>) 
     params(("id" = String, Path, description = "Request id")),
     responses((status = 200, description = "The request and its machines, from the database", body = RequestEntry), (status = 404, description = "No such request", body = ErrorBody)))]
 async fn request_status(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
-    let views = s.broker.stored_status(std::slice::from_ref(&id)).await?;
+    let views = s.broker().stored_status(std::slice::from_ref(&id)).await?;
     if views[0].request.is_none() {
         return Err(ApiError::not_found(format!(
             "request '{id}' does not exist"
@@ -357,7 +362,7 @@ async fn cancel_request(
     Path(id): Path<String>,
     Query(q): Query<CancelQuery>,
 ) -> ApiResult {
-    let cancelled = s.broker.cancel_request(&id, q.reason.as_deref()).await?;
+    let cancelled = s.broker().cancel_request(&id, q.reason.as_deref()).await?;
     Ok(Json(CancelAnswer::from(&cancelled)).into_response())
 }
 
@@ -370,7 +375,7 @@ async fn stream_request(
     State(s): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    if s.broker.stored_status(std::slice::from_ref(&id)).await?[0]
+    if s.broker().stored_status(std::slice::from_ref(&id)).await?[0]
         .request
         .is_none()
     {
@@ -380,7 +385,7 @@ async fn stream_request(
     }
     let interval = Duration::from_secs(s.config.server.reconcile_interval_seconds.clamp(1, 5));
     let events = futures_util::stream::unfold(Some(String::new()), move |last| {
-        let (broker, id) = (s.broker.clone(), id.clone());
+        let (broker, id) = (s.broker(), id.clone());
         async move {
             let last = last?;
             loop {
@@ -410,15 +415,16 @@ struct BatchBody {
     request_body = BatchBody,
     responses((status = 200, description = "Each request and its machines", body = StatusAnswer)))]
 async fn batch_status(State(s): State<AppState>, Json(body): Json<BatchBody>) -> ApiResult {
-    let views = s.broker.stored_status(&body.request_ids).await?;
+    let views = s.broker().stored_status(&body.request_ids).await?;
     Ok(Json(output::request_status(&views)).into_response())
 }
 #[utoipa::path(get, path = "/api/v1/providers/", tag = "providers", security(("bearer" = [])),
     responses((status = 200, description = "Configured provider instances", body = ProviderList)))]
 async fn list_providers(State(s): State<AppState>) -> ApiResult {
+    let broker = s.broker();
     Ok(Json(ProviderList::of(
-        &s.config.provider.providers,
-        s.broker.plugins(),
+        &broker.config().provider.providers,
+        broker.plugins(),
     ))
     .into_response())
 }
@@ -434,12 +440,18 @@ async fn provider_health(State(s): State<AppState>) -> ApiResult {
 struct Probe {
     /// `alive` or `ready`.
     status: &'static str,
+    /// How the last reload ended (`/readyz`, once the server has reloaded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reload: Option<ReloadOutcome>,
 }
 
 /// 200 while the process serves.
 #[utoipa::path(get, path = "/livez", tag = "probes", responses((status = 200, description = "Alive", body = Probe)))]
 async fn livez() -> Json<Probe> {
-    Json(Probe { status: "alive" })
+    Json(Probe {
+        status: "alive",
+        reload: None,
+    })
 }
 
 /// 200 when every provider was healthy at the last background check, 503 otherwise.
@@ -463,14 +475,15 @@ async fn health(State(s): State<AppState>) -> ApiResult {
 #[utoipa::path(get, path = "/metrics", tag = "probes",
     responses((status = 200, description = "Prometheus text", content_type = "text/plain", body = String)))]
 async fn metrics(State(s): State<AppState>) -> ApiResult {
-    let store = s.broker.store();
+    let broker = s.broker();
+    let store = broker.store();
     let requests = store
         .request_counts()
         .map_err(crate::broker::BrokerError::from)?;
     let machines = store
         .machine_counts()
         .map_err(crate::broker::BrokerError::from)?;
-    let samples = s.broker.provider_metrics().await;
+    let samples = broker.provider_metrics().await;
     let page = crate::metrics::render(&requests, &machines, &samples);
     Ok((
         [(
@@ -482,16 +495,38 @@ async fn metrics(State(s): State<AppState>) -> ApiResult {
         .into_response())
 }
 
-/// 200 when the database answers.
+/// 200 when the database answers; names how the last reload ended (a failed reload leaves
+/// the running configuration serving).
 #[utoipa::path(get, path = "/readyz", tag = "probes",
     responses((status = 200, description = "The database answers", body = Probe), (status = 503, description = "Not ready", body = ErrorBody)))]
 async fn readyz(State(s): State<AppState>) -> ApiResult {
-    s.broker
+    s.broker()
         .store()
         .list_requests(&RequestFilter {
             limit: Some(1),
             ..Default::default()
         })
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "NotReady", e.to_string()))?;
-    Ok(Json(Probe { status: "ready" }).into_response())
+    Ok(Json(Probe {
+        status: "ready",
+        reload: s.live.last_reload(),
+    })
+    .into_response())
+}
+
+/// Reloads the configuration and the plugins directory, as SIGHUP does: new and changed
+/// libraries are loaded, provider instances rebuilt, calls in flight finish where they
+/// started. A configuration or library that cannot serve leaves the running one in place.
+#[utoipa::path(post, path = "/api/v1/admin/reload-config", tag = "admin", security(("bearer" = [])),
+    responses((status = 200, description = "Reloaded", body = ReloadOutcome), (status = 422, description = "Not reloaded: the running configuration stays", body = ErrorBody)))]
+async fn reload_config(State(s): State<AppState>) -> ApiResult {
+    let outcome = s.live.reload().await;
+    match &outcome.error {
+        None => Ok(Json(outcome).into_response()),
+        Some(error) => Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ReloadFailed",
+            format!("not reloaded, the running configuration stays: {error}"),
+        )),
+    }
 }

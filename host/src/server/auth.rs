@@ -105,9 +105,11 @@ pub async fn check_host(
     Ok(next.run(request).await)
 }
 
-/// The role a request needs.
-fn required(method: &Method) -> Role {
-    if method == Method::GET || method == Method::HEAD {
+/// The role a request needs: admin under `/api/v1/admin/`, viewer to read, operator to change.
+fn required(method: &Method, path: &str) -> Role {
+    if path.starts_with("/api/v1/admin/") {
+        Role::Admin
+    } else if method == Method::GET || method == Method::HEAD {
         Role::Viewer
     } else {
         Role::Operator
@@ -145,7 +147,7 @@ pub async fn authorize(
     } else {
         Role::Admin
     };
-    let needed = required(request.method());
+    let needed = required(request.method(), request.uri().path());
     if role < needed {
         return Err(ApiError::new(
             StatusCode::FORBIDDEN,
@@ -191,7 +193,10 @@ mod tests {
         assert_eq!(role_of(&auth, "view-token"), Some(Role::Viewer));
         assert_eq!(role_of(&auth, "ops-toke"), None);
         assert!(Role::Viewer < Role::Operator && Role::Operator < Role::Admin);
-        assert_eq!(required(&Method::POST), Role::Operator);
+        assert_eq!(
+            required(&Method::POST, "/api/v1/machines/request"),
+            Role::Operator
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use serde::Serialize;
 use tokio::sync::watch;
 use utoipa::ToSchema;
 
+use super::reload::Live;
 use crate::broker::Broker;
 use crate::providers::health::{HealthReport, InstanceHealth};
 use crate::views::time;
@@ -84,9 +85,9 @@ pub async fn check(broker: &Broker) -> Checked {
 
 /// Checks again every `interval`, publishing each answer, until `stop` changes.
 pub async fn run(
-    broker: Arc<Broker>,
+    live: Arc<Live>,
     interval: Duration,
-    latest: watch::Sender<Checked>,
+    latest: Arc<watch::Sender<Checked>>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -94,7 +95,7 @@ pub async fn run(
             _ = tokio::time::sleep(interval) => {}
             _ = stop.changed() => return,
         }
-        let checked = check(&broker).await;
+        let checked = check(&live.broker()).await;
         if !checked.healthy {
             tracing::warn!(report = ?checked.report, "a provider is unhealthy");
         }

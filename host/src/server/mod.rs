@@ -9,6 +9,7 @@ mod error;
 mod health;
 mod rate_limit;
 mod reconcile;
+mod reload;
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -20,14 +21,24 @@ use tokio::sync::watch;
 use crate::app::App;
 use crate::broker::Broker;
 use crate::config::OrbConfig;
+use reload::Live;
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    broker: Arc<Broker>,
+    live: Arc<Live>,
+    /// The configuration the server started with: its `server` section (address, auth, rate
+    /// limits) holds until a restart.
     config: Arc<OrbConfig>,
     limiter: Arc<rate_limit::Limiter>,
     health: watch::Receiver<health::Checked>,
+}
+
+impl AppState {
+    /// The broker serving new calls (replaced by each reload).
+    fn broker(&self) -> Arc<Broker> {
+        self.live.broker()
+    }
 }
 
 /// The address to listen on: `host` (an IP address or `localhost`).
@@ -54,7 +65,7 @@ pub fn main(
         .and_then(|runtime| {
             let served = runtime.block_on(async {
                 let app = App::start(config, log_level)?;
-                serve(app, host, port).await
+                serve(app, config, host, port).await
             });
             // A provider call that timed out may still hold a blocking thread.
             runtime.shutdown_timeout(Duration::from_millis(100));
@@ -70,9 +81,15 @@ pub fn main(
 }
 
 /// Serves the API until SIGTERM or SIGINT, then stops accepting, finishes the calls in flight
-/// and stops the reconcile loop; every request stays resumable. Prints one JSON line with the
-/// address it listens on.
-async fn serve(app: App, host: Option<String>, port: Option<u16>) -> anyhow::Result<()> {
+/// and stops the reconcile loop; every request stays resumable. SIGHUP reloads the
+/// configuration and the plugins directory. Prints one JSON line with the address it listens
+/// on.
+async fn serve(
+    app: App,
+    config_file: Option<&std::path::Path>,
+    host: Option<String>,
+    port: Option<u16>,
+) -> anyhow::Result<()> {
     let server = app.loaded.config.server.clone();
     let host = host.unwrap_or(server.host.clone());
     let ip = address(&host)?;
@@ -96,7 +113,7 @@ async fn serve(app: App, host: Option<String>, port: Option<u16>) -> anyhow::Res
              make one with `openssl rand -hex 32`"
         );
     }
-    let broker = Arc::new(Broker::open(&app)?);
+    let live = Arc::new(Live::open(&app, config_file)?);
     let listener = tokio::net::TcpListener::bind((ip, port.unwrap_or(server.port)))
         .await
         .with_context(|| format!("cannot listen on {host}:{}", port.unwrap_or(server.port)))?;
@@ -109,20 +126,22 @@ async fn serve(app: App, host: Option<String>, port: Option<u16>) -> anyhow::Res
 
     let (stop, stopped) = watch::channel(false);
     let reconcile = tokio::spawn(reconcile::run(
-        broker.clone(),
+        live.clone(),
         Duration::from_secs(server.reconcile_interval_seconds.max(1)),
         stopped.clone(),
     ));
-    let (checked, health) = watch::channel(health::check(&broker).await);
+    let (checked, health) = watch::channel(health::check(&live.broker()).await);
+    let checked = Arc::new(checked);
     let checks = tokio::spawn(health::run(
-        broker.clone(),
+        live.clone(),
         Duration::from_secs(server.health_interval_seconds.max(1)),
-        checked,
-        stopped,
+        checked.clone(),
+        stopped.clone(),
     ));
+    let reloads = tokio::spawn(reload_on_hangup(live.clone(), checked, stopped));
     let state = AppState {
         config: Arc::new(app.loaded.config.clone()),
-        broker,
+        live,
         limiter: Arc::default(),
         health,
     };
@@ -136,8 +155,34 @@ async fn serve(app: App, host: Option<String>, port: Option<u16>) -> anyhow::Res
     let _ = stop.send(true);
     let _ = reconcile.await;
     let _ = checks.await;
+    let _ = reloads.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Reloads on every SIGHUP, then checks the providers' health at once, until `stop` changes.
+async fn reload_on_hangup(
+    live: Arc<Live>,
+    checked: Arc<watch::Sender<health::Checked>>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(signal) => signal,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot listen for SIGHUP: reload through the API only");
+            return;
+        }
+    };
+    loop {
+        tokio::select! {
+            _ = hangups.recv() => {}
+            _ = stop.changed() => return,
+        }
+        tracing::info!("SIGHUP: reloading the configuration and the plugins directory");
+        if live.reload().await.error.is_none() {
+            checked.send_replace(health::check(&live.broker()).await);
+        }
+    }
 }
 
 /// SIGTERM or SIGINT.

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::broker::Broker;
+use super::reload::Live;
 
 /// The longest wait between passes.
 const MAX_INTERVAL: Duration = Duration::from_secs(60);
@@ -24,14 +24,14 @@ fn next_interval(current: Duration, base: Duration, throttled: bool) -> Duration
 }
 
 /// Refreshes the running requests every `interval` until `stop` changes.
-pub async fn run(broker: Arc<Broker>, interval: Duration, mut stop: watch::Receiver<bool>) {
+pub async fn run(live: Arc<Live>, interval: Duration, mut stop: watch::Receiver<bool>) {
     let mut wait = interval;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = stop.changed() => return,
         }
-        let throttled = match broker.refresh_running().await {
+        let throttled = match live.broker().refresh_running().await {
             Ok(throttled) => throttled,
             Err(e) => {
                 tracing::warn!(error = %e, "reconcile pass failed");
