@@ -49,12 +49,13 @@ impl Provider for Minimal {
     }
 }
 
-fn new_minimal(_: ProviderContext) -> Result<Box<dyn Provider>, ProviderError> {
+/// Builds the provider (the constructor `export_plugin!` names).
+pub fn build_provider(_: ProviderContext) -> Result<Box<dyn Provider>, ProviderError> {
     Ok(Box::new(Minimal::default()))
 }
 
 export_plugin! {
     name: "minimal",
     version: env!("CARGO_PKG_VERSION"),
-    providers: { "minimal" => new_minimal },
+    providers: { "minimal" => build_provider },
 }

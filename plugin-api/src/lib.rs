@@ -57,6 +57,8 @@
 //! (`machine_status`).
 
 pub mod cancel;
+#[cfg(feature = "contract")]
+pub mod contract;
 pub mod error;
 pub mod ffi;
 pub mod host;

@@ -136,4 +136,58 @@ mod tests {
         assert!(operation("cancel_request").unwrap().has_fallback);
         assert!(operation("teleport").is_none());
     }
+
+    /// The JSON wire format, pinned: for every operation, a snapshot of its input and output
+    /// with every field set (`tests/wire/<operation>.json`) must decode into today's types and
+    /// encode back to exactly the snapshot. A renamed, removed or retyped field fails here
+    /// instead of in an older plugin; a new field grows the snapshot, on purpose.
+    fn round_trip<O: Operation>() {
+        fn through<T: Serialize + DeserializeOwned>(
+            value: &serde_json::Value,
+        ) -> serde_json::Value {
+            let decoded: T = serde_json::from_value(value.clone()).expect("the snapshot decodes");
+            serde_json::to_value(decoded).expect("encodes")
+        }
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("tests/wire/{}.json", O::NAME));
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("{}: {e}: every operation has a snapshot", path.display()));
+        let snapshot: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        for part in ["input", "output"] {
+            let crossed = match part {
+                "input" => through::<O::Input>(&snapshot[part]),
+                _ => through::<O::Output>(&snapshot[part]),
+            };
+            assert_eq!(
+                crossed,
+                snapshot[part],
+                "{}: the {part}'s wire form changed",
+                O::NAME
+            );
+        }
+    }
+
+    macro_rules! round_trips {
+        ($( $marker:ident, $method:ident, $input:ty, $output:ty, $since:literal, $fallback:expr, $call:expr; )*) => {
+            #[test]
+            fn every_operation_crosses_as_its_snapshot() {
+                $( round_trip::<op::$marker>(); )*
+            }
+        };
+    }
+
+    for_each_operation!(round_trips);
+
+    #[test]
+    fn every_snapshot_is_of_an_operation() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/wire");
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            let operation = name.strip_suffix(".json").unwrap_or(&name);
+            assert!(
+                super::operation(operation).is_some(),
+                "{name} names no operation"
+            );
+        }
+    }
 }

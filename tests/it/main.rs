@@ -4,6 +4,7 @@
 //! per area.
 
 mod aws;
+mod contract;
 mod crash;
 mod hostfactory;
 mod plugins;

@@ -4,8 +4,8 @@
 use serde_json::{json, Value};
 
 use crate::support::{
-    bumped_interface_version, external_plugin, incompatible_plugin, interface_version, mock_plugin,
-    newer_minor_version, newer_plugin, not_a_plugin, Sandbox,
+    build_vendor_crate, bumped_interface_version, external_plugin, incompatible_plugin,
+    interface_version, mock_plugin, newer_minor_version, newer_plugin, not_a_plugin, Sandbox,
 };
 
 fn mock_instance(name: &str, config: Value) -> Value {
@@ -436,4 +436,58 @@ fn damaged_foreign_writable_and_unpinned_libraries_are_refused_before_loading() 
             && errors.contains("libopen.so;"),
         "{errors}"
     );
+}
+
+#[test]
+fn a_crate_from_orb_plugins_new_builds_out_of_tree_keeps_the_contract_and_loads() {
+    let sandbox = Sandbox::new();
+    let dir = sandbox.path().join("acme-cloud");
+    let created = sandbox
+        .orb(&[
+            "plugins",
+            "new",
+            "acme-cloud",
+            "--dir",
+            dir.to_str().unwrap(),
+        ])
+        .expect_code(0)
+        .json();
+    assert_eq!(created["providerType"], "acme-cloud");
+    let again = sandbox.orb(&[
+        "plugins",
+        "new",
+        "acme-cloud",
+        "--dir",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        again.expect_code(1).stderr.contains("already exists"),
+        "{}",
+        again.stderr
+    );
+    assert_eq!(
+        sandbox.orb(&["plugins", "new", "Not A Name"]).code,
+        1,
+        "a name that cannot be a crate is refused"
+    );
+    let lines = std::fs::read_to_string(dir.join("src/lib.rs"))
+        .unwrap()
+        .lines()
+        .count();
+    assert!(lines <= 65, "the generated provider has {lines} lines");
+
+    // `cargo test` runs the contract kit against it; then the library loads into orb.
+    let library = build_vendor_crate(&dir, "libacme_cloud.so");
+    sandbox.add_plugin(&library, "libacme_cloud.so");
+    sandbox.write_config(&providers_config(vec![
+        json!({"name": "acme-1", "type": "acme-cloud"}),
+    ]));
+    let listed = sandbox.orb(&["plugins", "list"]).expect_code(0).json();
+    assert_eq!(listed["plugins"][0]["name"], "acme-cloud");
+    assert_eq!(
+        listed["plugins"][0]["interfaceVersion"],
+        interface_version()
+    );
+    let health = sandbox.orb(&["providers", "health"]).expect_code(0).json();
+    assert_eq!(health_of(&health, "acme-1")["status"], "healthy");
 }

@@ -189,8 +189,7 @@ fn build_fixture(
     library: &str,
     prepare: impl FnOnce(&Path) -> PathBuf,
 ) -> PathBuf {
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = FIXTURE_BUILDS.lock().unwrap_or_else(|e| e.into_inner());
     let fixtures_target = profile_dir().parent().expect("target/").join("fixtures");
     let src = fixtures_target.join("src").join(name);
     let _ = std::fs::remove_dir_all(&src);
@@ -202,26 +201,57 @@ fn build_fixture(
     );
     std::fs::copy(repo_root().join("Cargo.lock"), crate_dir.join("Cargo.lock")).unwrap();
     let manifest = prepare(&src);
-    let target = fixtures_target.join("build");
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let out = Command::new(cargo)
-        .args(["build", "--quiet", "--manifest-path"])
-        .arg(&manifest)
-        .env("CARGO_TARGET_DIR", &target)
-        .output()
-        .expect("cargo runs");
-    assert!(
-        out.status.success(),
-        "building fixture {name} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let built = target.join("debug").join(library);
+    let built = fixture_cargo(&manifest, "build").join(library);
     assert!(built.exists(), "{} was not built", built.display());
     let kept = fixtures_target.join("libs").join(name);
     std::fs::create_dir_all(&kept).unwrap();
     let lib = kept.join(library);
     std::fs::copy(&built, &lib).unwrap();
     lib
+}
+
+/// Fixture builds share one target directory, one build at a time.
+static FIXTURE_BUILDS: Mutex<()> = Mutex::new(());
+
+/// Runs `cargo <command> --quiet` on `manifest` in the fixtures' shared target directory,
+/// failing with cargo's output unless it succeeds; returns the directory of debug artifacts.
+/// The caller holds [`FIXTURE_BUILDS`].
+fn fixture_cargo(manifest: &Path, command: &str) -> PathBuf {
+    let target = profile_dir()
+        .parent()
+        .expect("target/")
+        .join("fixtures/build");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = Command::new(cargo)
+        .args([command, "--quiet", "--manifest-path"])
+        .arg(manifest)
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .expect("cargo runs");
+    assert!(
+        out.status.success(),
+        "cargo {command} of {} failed:\n{}{}",
+        manifest.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    target.join("debug")
+}
+
+/// Builds and tests the vendor crate at `dir` (as `orb plugins new` wrote it) against this
+/// workspace's `orb-plugin-api`, returning its library `library`.
+pub fn build_vendor_crate(dir: &Path, library: &str) -> PathBuf {
+    let _turn = FIXTURE_BUILDS.lock().unwrap_or_else(|e| e.into_inner());
+    let manifest = dir.join("Cargo.toml");
+    let mut text = std::fs::read_to_string(&manifest).unwrap();
+    text.push_str(&format!(
+        "\n[patch.crates-io]\norb-plugin-api = {{ path = {:?} }}\n",
+        repo_root().join("plugin-api")
+    ));
+    std::fs::write(&manifest, text).unwrap();
+    std::fs::copy(repo_root().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    fixture_cargo(&manifest, "test");
+    fixture_cargo(&manifest, "build").join(library)
 }
 
 fn copy_dir(from: &Path, to: &Path) {

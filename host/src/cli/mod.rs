@@ -252,6 +252,15 @@ enum PluginsCommand {
     /// plugins.checksums) and then loads it; prints each file's SHA-256 and what would be
     /// refused and why (exit 1 when any would be).
     Verify,
+    /// Writes a new provider crate (Cargo.toml, src/lib.rs, a contract test, a README) that
+    /// builds on its own against orb-plugin-api and loads into this orb.
+    New {
+        /// The crate's name, which is also its provider type.
+        name: String,
+        /// Where to write it [default: ./NAME]; must not exist.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -458,6 +467,9 @@ async fn run(cli: Cli) -> anyhow::Result<CommandOutput> {
         Command::Plugins {
             command: PluginsCommand::Verify,
         } => Ok(plugins_cmd::verify(&app)),
+        Command::Plugins {
+            command: PluginsCommand::New { name, dir },
+        } => plugins_cmd::new(&app, &name, dir.as_deref()),
         Command::Providers {
             command: ProvidersCommand::List,
         } => Ok(providers_cmd::list(&app)),

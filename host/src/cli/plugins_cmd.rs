@@ -67,3 +67,80 @@ pub fn verify(app: &App) -> CommandOutput {
         value: json!({"pluginsDir": app.paths.plugins_dir, "libraries": files}),
     }
 }
+
+/// The files of a new provider crate; `lib.rs` is the SDK's own example provider.
+const NEW_PLUGIN_FILES: &[(&str, &str)] = &[
+    ("Cargo.toml", include_str!("new_plugin/Cargo.toml.in")),
+    (
+        "src/lib.rs",
+        include_str!("../../../plugin-api/examples/minimal_provider.rs"),
+    ),
+    (
+        "tests/contract.rs",
+        include_str!("new_plugin/contract.rs.in"),
+    ),
+    ("README.md", include_str!("new_plugin/README.md.in")),
+];
+
+/// `orb plugins new NAME`: writes a provider crate named `name` into `dir` (default: `./NAME`),
+/// which must not exist yet. Its provider type is `name` too.
+pub fn new(app: &App, name: &str, dir: Option<&std::path::Path>) -> anyhow::Result<CommandOutput> {
+    let valid = name.len() <= 40
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !valid {
+        anyhow::bail!(
+            "'{name}' cannot name a provider crate: use up to 40 lower-case letters, digits, '-' and '_', starting with a letter"
+        );
+    }
+    let root = dir.map_or_else(
+        || std::path::PathBuf::from(name),
+        std::path::Path::to_path_buf,
+    );
+    if root.exists() {
+        anyhow::bail!("{} already exists; choose another --dir", root.display());
+    }
+    let ident = name.replace('-', "_");
+    let camel: String = name
+        .split(['-', '_'])
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    let (major, minor, _) = orb_plugin_api::version::parse(orb_plugin_api::INTERFACE_VERSION)
+        .expect("the interface version is a version");
+    let fill = |text: &str| {
+        text.replace("@NAME@", name)
+            .replace("@IDENT@", &ident)
+            .replace("@API@", &format!("{major}.{minor}"))
+            .replace("@PLUGINS@", &app.paths.plugins_dir.display().to_string())
+            .replace("\"minimal\"", &format!("{name:?}"))
+            .replace("Minimal", &camel)
+    };
+    let mut written = Vec::new();
+    for (file, text) in NEW_PLUGIN_FILES {
+        let path = root.join(file);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, fill(text))
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        written.push(path);
+    }
+    Ok(CommandOutput {
+        success: true,
+        value: json!({
+            "created": root,
+            "files": written,
+            "providerType": name,
+            "next": format!("cd {} && cargo test && cargo build --release", root.display()),
+        }),
+    })
+}
