@@ -3,6 +3,8 @@
 //! The call is the mock provider's `validate_template`: pure computation, no I/O, so the
 //! figures show the boundary's cost and nothing else. Four paths, side by side:
 //! - `direct`: the provider linked into the benchmark, called through its Rust trait;
+//! - `json_only`: what every boundary adds at least: decoding the input and encoding the
+//!   output, without the call;
 //! - `boundary_in_process`: the same provider behind the stable-ABI object the SDK builds
 //!   (dispatch by operation name, JSON decoding and encoding, `catch_unwind`, a span), without
 //!   loading a library;
@@ -10,6 +12,9 @@
 //!   loads it, called synchronously through the frozen core (`call` by name, JSON in and out);
 //! - `across_abi_typed`: the same, with the host encoding the input and decoding the output;
 //! - `host_handle`: the host's real path, `ProviderHandle` (the above on tokio's blocking pool).
+//!
+//! A second group, `instance_types`, makes a call whose JSON is small (one instance type in,
+//! its size out), so that the core's own cost shows: `direct` beside `across_abi`.
 //!
 //! Run with `scripts/bench-abi`, which builds the plugin library in release mode first.
 
@@ -78,6 +83,13 @@ fn bench(c: &mut Criterion) {
     group.bench_function("direct", |b| {
         b.iter(|| direct.validate_template(&template).expect("validates"))
     });
+    let problems = direct.validate_template(&template).expect("validates");
+    group.bench_function("json_only", |b| {
+        b.iter(|| {
+            let decoded: Template = serde_json::from_str(&template_json).expect("decodes");
+            (decoded, serde_json::to_string(&problems).expect("encodes"))
+        })
+    });
     group.bench_function("boundary_in_process", |b| {
         b.iter(|| {
             boundary
@@ -105,6 +117,21 @@ fn bench(c: &mut Criterion) {
                 .call::<op::ValidateTemplate>(&template)
                 .await
                 .expect("validates")
+        })
+    });
+    group.finish();
+
+    let names = vec!["m5.large".to_owned()];
+    let names_json = serde_json::to_string(&names).expect("encodes");
+    let mut group = c.benchmark_group("instance_types");
+    group.bench_function("direct", |b| {
+        b.iter(|| direct.instance_types(names.clone()).expect("answers"))
+    });
+    group.bench_function("across_abi", |b| {
+        b.iter(|| {
+            loaded
+                .call_json("instance_types", &names_json)
+                .expect("answers")
         })
     });
     group.finish();

@@ -4,6 +4,17 @@
 //! from a [`crate::Provider`] implementation, and [`crate::host`] loads them. Data crosses as
 //! JSON in [`RString`]s (see [`crate::types`]); only errors and log records have stable-ABI
 //! structs of their own. Nothing here may change within a major version.
+//!
+//! ## Why a frozen core
+//! abi_stable offers prefix types: a vtable that may grow, where fields after the
+//! `last_prefix_field` marker are optional. That would have meant one vtable method per
+//! operation, each new one declared optional, and a host that checks each for presence before
+//! calling it; and abi_stable's own version rule refuses a library built against an older minor
+//! version, so the host would have to bypass it anyway. The frozen core instead has three
+//! methods that never change: the provider type, the names of the operations it answers, and a
+//! call by name with JSON in and out. Data already crossed as JSON, so a call costs the same;
+//! adding an operation is a line in [`crate::operations`] and changes no layout; and a host
+//! learns what a library offers by asking it, whatever version it was built against.
 // `#[sabi_trait]` and `#[derive(StableAbi)]` generate unsafe code and non-local impls.
 #![allow(unsafe_code, non_local_definitions)]
 

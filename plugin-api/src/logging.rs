@@ -2,10 +2,12 @@
 //!
 //! Each `cdylib` has its own copy of `tracing`'s global dispatcher. [`install`] (called by the
 //! code [`crate::export_plugin!`] generates, when the host hands over its [`LogSink`]) sets a
-//! subscriber in the plugin's copy that sends every event to the host. Spans carrying an
-//! `orb_instance` field (the SDK opens one around every provider call) name the provider
-//! instance of the events inside them.
+//! subscriber in the plugin's copy that sends every event at or above the host's level to the
+//! host. The SDK names the provider instance of each call in a thread-local [`InstanceScope`]
+//! (a span would cost a registry entry per call, at any level), and every event the calling
+//! thread emits meanwhile carries that name.
 
+use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::sync::Once;
 
@@ -14,12 +16,34 @@ use tracing::field::{Field, Visit};
 use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
-use tracing_subscriber::registry::LookupSpan;
 
 use crate::ffi::{LogRecord, LogSink};
 
-/// The span field that names the provider instance of the events inside the span.
-pub const INSTANCE_FIELD: &str = "orb_instance";
+thread_local! {
+    /// The provider instance whose call this thread is running; empty outside calls.
+    static INSTANCE: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+/// While it lives, the events of this thread name `instance` as their provider instance.
+pub(crate) struct InstanceScope;
+
+impl InstanceScope {
+    /// Names `instance` until the scope is dropped.
+    pub(crate) fn enter(instance: &str) -> Self {
+        INSTANCE.with(|name| {
+            let mut name = name.borrow_mut();
+            name.clear();
+            name.push_str(instance);
+        });
+        InstanceScope
+    }
+}
+
+impl Drop for InstanceScope {
+    fn drop(&mut self) {
+        INSTANCE.with(|name| name.borrow_mut().clear());
+    }
+}
 
 /// The numeric form of a level as it crosses the boundary (1 = error ... 5 = trace).
 pub fn level_to_u8(level: Level) -> u8 {
@@ -67,73 +91,33 @@ struct ForwardLayer {
     max_level: Level,
 }
 
-struct InstanceName(String);
-
-impl<S> Layer<S> for ForwardLayer
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-{
+impl<S: Subscriber> Layer<S> for ForwardLayer {
     fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
-        // Spans are always wanted: they carry the instance name of events at any level.
-        if metadata.is_span() || *metadata.level() <= self.max_level {
+        if metadata.is_event() && *metadata.level() <= self.max_level {
             Interest::always()
         } else {
             Interest::never()
         }
     }
 
-    fn on_new_span(
-        &self,
-        attrs: &tracing::span::Attributes<'_>,
-        id: &tracing::span::Id,
-        ctx: Context<'_, S>,
-    ) {
-        let mut visitor = InstanceVisitor(None);
-        attrs.record(&mut visitor);
-        if let (Some(name), Some(span)) = (visitor.0, ctx.span(id)) {
-            span.extensions_mut().insert(InstanceName(name));
-        }
-    }
-
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
         let metadata = event.metadata();
         if *metadata.level() > self.max_level {
             return;
         }
-        let instance = ctx
-            .event_scope(event)
-            .and_then(|scope| {
-                scope
-                    .from_root()
-                    .find_map(|span| span.extensions().get::<InstanceName>().map(|n| n.0.clone()))
-            })
-            .unwrap_or_default();
         let mut fields = FieldsVisitor::default();
         event.record(&mut fields);
-        let record = LogRecord {
-            level: level_to_u8(*metadata.level()),
-            target: RStr::from_str(metadata.target()),
-            instance: RStr::from_str(&instance),
-            message: RStr::from_str(&fields.message),
-            fields: RStr::from_str(fields.rest.trim_start()),
-        };
-        (self.sink.0)(&record);
-    }
-}
-
-struct InstanceVisitor(Option<String>);
-
-impl Visit for InstanceVisitor {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == INSTANCE_FIELD {
-            self.0 = Some(value.to_owned());
-        }
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == INSTANCE_FIELD {
-            self.0 = Some(format!("{value:?}").trim_matches('"').to_owned());
-        }
+        INSTANCE.with(|instance| {
+            let instance = instance.borrow();
+            let record = LogRecord {
+                level: level_to_u8(*metadata.level()),
+                target: RStr::from_str(metadata.target()),
+                instance: RStr::from_str(&instance),
+                message: RStr::from_str(&fields.message),
+                fields: RStr::from_str(fields.rest.trim_start()),
+            };
+            (self.sink.0)(&record);
+        });
     }
 }
 
@@ -178,24 +162,27 @@ mod tests {
     }
 
     #[test]
-    fn events_carry_the_instance_of_their_span_and_respect_the_level() {
+    fn events_carry_the_instance_of_their_call_and_respect_the_level() {
         let layer = ForwardLayer {
             sink: LogSink(collect),
             max_level: Level::INFO,
         };
         let subscriber = tracing_subscriber::registry().with(layer);
         tracing::subscriber::with_default(subscriber, || {
-            let span = tracing::info_span!("call", orb_instance = "mock-a");
-            let _entered = span.enter();
-            tracing::info!(count = 3, "provisioned");
-            tracing::debug!("too verbose");
+            {
+                let _call = InstanceScope::enter("mock-a");
+                tracing::info!(count = 3, "provisioned");
+                tracing::debug!("too verbose");
+            }
+            tracing::warn!("outside any call");
         });
         let seen = SEEN.lock().unwrap();
-        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert_eq!(seen.len(), 2, "{seen:?}");
         assert_eq!(
             seen[0],
             (3, "mock-a".into(), "provisioned".into(), "count=3".into())
         );
+        assert_eq!(seen[1].1, "", "{seen:?}");
     }
 
     #[test]

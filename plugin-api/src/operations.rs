@@ -179,6 +179,23 @@ mod tests {
     for_each_operation!(round_trips);
 
     #[test]
+    fn the_changelog_names_every_operation_under_its_version() {
+        let changelog = include_str!("../CHANGELOG.md");
+        for o in OPERATIONS {
+            let section = changelog
+                .split("\n## ")
+                .find(|s| s.starts_with(&format!("{}.", o.since)))
+                .unwrap_or_else(|| panic!("CHANGELOG.md has no section {}", o.since));
+            assert!(
+                section.contains(&format!("`{}`", o.name)),
+                "CHANGELOG.md's {} section does not name `{}`",
+                o.since,
+                o.name
+            );
+        }
+    }
+
+    #[test]
     fn every_snapshot_is_of_an_operation() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/wire");
         for entry in std::fs::read_dir(dir).unwrap() {

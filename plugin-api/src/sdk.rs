@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use crate::ffi::{
     FfiError, FfiProvider, FfiProviderBox, FfiProvider_TO, FfiResult, NewProviderArgs,
 };
-use crate::logging::INSTANCE_FIELD;
+use crate::logging::InstanceScope;
 use crate::operations::{for_each_operation, op, Operation, OPERATIONS};
 use crate::{
     CancelRequest, CancelResult, ErrorKind, HealthReport, Infrastructure, InstanceTypeInfo,
@@ -253,14 +253,13 @@ pub fn __new_provider(
     }
 }
 
-/// Runs `f` inside the instance's span, turning a panic into a [`ProviderError`].
+/// Runs `f` as a call of `instance` (for its logs), turning a panic into a [`ProviderError`].
 fn guarded<T>(
     instance: &str,
     operation: &str,
     f: impl FnOnce() -> Result<T, ProviderError>,
 ) -> Result<T, ProviderError> {
-    let span = tracing::info_span!("provider_call", { INSTANCE_FIELD } = instance, operation);
-    let _entered = span.enter();
+    let _scope = InstanceScope::enter(instance);
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result,
         Err(payload) => {

@@ -491,3 +491,52 @@ fn a_crate_from_orb_plugins_new_builds_out_of_tree_keeps_the_contract_and_loads(
     let health = sandbox.orb(&["providers", "health"]).expect_code(0).json();
     assert_eq!(health_of(&health, "acme-1")["status"], "healthy");
 }
+
+#[test]
+fn the_interface_crate_packages_for_publishing_on_its_own() {
+    let target = crate::support::profile_dir()
+        .parent()
+        .unwrap()
+        .join("fixtures/package");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let out = std::process::Command::new(cargo)
+        .args([
+            "package",
+            "-p",
+            "orb-plugin-api",
+            "--allow-dirty",
+            "--no-verify",
+            "--quiet",
+        ])
+        .current_dir(crate::support::repo_root())
+        .env("CARGO_TARGET_DIR", &target)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let archive = target.join(format!(
+        "package/orb-plugin-api-{}.crate",
+        interface_version()
+    ));
+    let listed = std::process::Command::new("tar")
+        .arg("-tzf")
+        .arg(&archive)
+        .output()
+        .unwrap();
+    let files = String::from_utf8(listed.stdout).unwrap();
+    for file in [
+        "README.md",
+        "CHANGELOG.md",
+        "examples/minimal_provider.rs",
+        "src/contract.rs",
+        "tests/wire/provision_machines.json",
+    ] {
+        assert!(
+            files.contains(&format!("/{file}\n")),
+            "{file} is not packaged: {files}"
+        );
+    }
+}

@@ -1163,3 +1163,24 @@ fn sighup_loads_a_new_provider_library_and_configuration_without_a_restart() {
         "the server still runs"
     );
 }
+
+#[test]
+fn a_call_in_flight_during_a_reload_finishes_on_the_instance_it_started_on() {
+    // Every mock call takes 1.5 s, so the listing is still inside the provider when SIGHUP
+    // arrives; the reload builds a new instance beside it.
+    let site = mock_site(json!({"latency_ms": 1500}), json!({}));
+    let server = Server::start(&site);
+    let pid = server.child.id().to_string();
+    let (code, templates) = std::thread::scope(|scope| {
+        let listing = scope.spawn(|| server.get("/api/v1/templates/"));
+        std::thread::sleep(Duration::from_millis(300));
+        let hup = Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+        assert!(hup.success());
+        listing.join().unwrap()
+    });
+    assert_eq!(code, 200, "{templates}");
+    assert_eq!(templates["templates"][0]["templateId"], "Small");
+    let ready = poll(&server, "/readyz", |b| b["reload"]["status"] == "reloaded");
+    assert_eq!(ready["reload"]["providers"], json!(["mockinst"]));
+    assert_eq!(server.get("/api/v1/templates/").0, 200);
+}
