@@ -16,7 +16,9 @@
 //! - [`version`]: the interface version and the rule for what changes it.
 //!
 //! ## Writing a provider
-//! `examples/minimal_provider.rs` is a whole provider; the README walks through it.
+//! `examples/minimal_provider.rs` is a whole provider (`orb plugins new NAME` starts a crate
+//! from it; the README walks through it):
+#![doc = concat!("```ignore\n", include_str!("../examples/minimal_provider.rs"), "```\n")]
 //!
 //! ## Interface version and the compatibility rule
 //! The interface version is this crate's version ([`INTERFACE_VERSION`]), independent of

@@ -114,6 +114,9 @@ async fn serve(
         );
     }
     let live = Arc::new(Live::open(&app, config_file)?);
+    // Listening for SIGHUP before anything is printed: its default action ends the process.
+    let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .context("cannot listen for SIGHUP")?;
     let listener = tokio::net::TcpListener::bind((ip, port.unwrap_or(server.port)))
         .await
         .with_context(|| format!("cannot listen on {host}:{}", port.unwrap_or(server.port)))?;
@@ -138,7 +141,7 @@ async fn serve(
         checked.clone(),
         stopped.clone(),
     ));
-    let reloads = tokio::spawn(reload_on_hangup(live.clone(), checked, stopped));
+    let reloads = tokio::spawn(reload_on_hangup(live.clone(), hangups, checked, stopped));
     let state = AppState {
         config: Arc::new(app.loaded.config.clone()),
         live,
@@ -163,16 +166,10 @@ async fn serve(
 /// Reloads on every SIGHUP, then checks the providers' health at once, until `stop` changes.
 async fn reload_on_hangup(
     live: Arc<Live>,
+    mut hangups: tokio::signal::unix::Signal,
     checked: Arc<watch::Sender<health::Checked>>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
-        Ok(signal) => signal,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot listen for SIGHUP: reload through the API only");
-            return;
-        }
-    };
     loop {
         tokio::select! {
             _ = hangups.recv() => {}
