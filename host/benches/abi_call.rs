@@ -65,13 +65,16 @@ fn bench(c: &mut Criterion) {
     let plugin = load_library(&path, &LoadOptions::default())
         .unwrap_or_else(|e| panic!("{e} (build it with scripts/bench-abi)"));
     let loaded = plugin
+        .library()
         .new_provider("mock", "bench", "{}", work.path())
         .expect("the plugin builds a provider");
     let handle_object = plugin
+        .library()
         .new_provider("mock", "bench", "{}", work.path())
         .expect("the plugin builds a provider");
     let handle = ProviderHandle::new("bench", "mock", handle_object, Default::default());
     let typed = plugin
+        .library()
         .new_provider("mock", "bench", "{}", work.path())
         .expect("the plugin builds a provider");
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -3,7 +3,7 @@
 //! Each `cdylib` has its own copy of `tracing`'s global dispatcher. [`install`] (called by the
 //! code [`crate::export_plugin!`] generates, when the host hands over its [`LogSink`]) sets a
 //! subscriber in the plugin's copy that sends every event at or above the host's level to the
-//! host. The SDK names the provider instance of each call in a thread-local [`InstanceScope`]
+//! host. The SDK names the provider instance of each call in a thread-local `InstanceScope`
 //! (a span would cost a registry entry per call, at any level), and every event the calling
 //! thread emits meanwhile carries that name.
 

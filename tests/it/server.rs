@@ -102,6 +102,14 @@ impl Server {
         accepted["requestId"].as_str().unwrap().to_owned()
     }
 
+    /// Asks for a reload and checks it is refused (422) with a message containing `why`.
+    fn reload_refused(&self, why: &str) {
+        let (code, refused) = self.post("/api/v1/admin/reload-config", json!({}));
+        assert_eq!(code, 422, "{refused}");
+        let message = refused["error"]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(why), "{refused}");
+    }
+
     fn delete(&self, path: &str) -> (u16, Value) {
         self.call("DELETE", path, None, None)
     }
@@ -447,15 +455,30 @@ fn wait_for_machines(
     request_id: &str,
     check: impl Fn(&[Value]) -> bool,
 ) -> Vec<Value> {
+    until(
+        "the machines",
+        Duration::from_secs(30),
+        || server.machines_of(request_id),
+        |m| check(m),
+    )
+}
+
+/// Probes every 200 ms until `done` holds of the answer (at most `limit`), and returns it.
+fn until<T: std::fmt::Debug>(
+    what: &str,
+    limit: Duration,
+    probe: impl Fn() -> T,
+    done: impl Fn(&T) -> bool,
+) -> T {
     let started = Instant::now();
     loop {
-        let machines = server.machines_of(request_id);
-        if check(&machines) {
-            return machines;
+        let answer = probe();
+        if done(&answer) {
+            return answer;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "machines never got there: {machines:?}"
+            started.elapsed() < limit,
+            "{what} never reached the expected state: {answer:?}"
         );
         std::thread::sleep(Duration::from_millis(200));
     }
@@ -1047,18 +1070,7 @@ fn private_mock_library(site: &HfSite) -> std::path::PathBuf {
 
 /// Polls `GET path` until `done` holds for its body (at most 20 s).
 fn poll(server: &Server, path: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let started = Instant::now();
-    loop {
-        let (_, body) = server.get(path);
-        if done(&body) {
-            return body;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{path} never reached the expected state: {body}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    until(path, Duration::from_secs(20), || server.get(path).1, done)
 }
 
 #[test]
@@ -1076,15 +1088,7 @@ fn a_library_overwritten_in_place_changes_nothing_under_a_running_server() {
     let (code, templates) = server.get("/api/v1/templates/");
     assert_eq!(code, 200, "{templates}");
     // A reload now refuses the damaged file and keeps serving with what it runs.
-    let (code, refused) = server.post("/api/v1/admin/reload-config", json!({}));
-    assert_eq!(code, 422, "{refused}");
-    assert!(
-        refused["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("refused before loading"),
-        "{refused}"
-    );
+    server.reload_refused("refused before loading");
     let ready = poll(&server, "/readyz", |b| b["reload"]["status"] == "failed");
     assert!(ready["reload"]["error"].is_string(), "{ready}");
     assert_eq!(server.settle(&server.request(1))["status"], "complete");
@@ -1143,15 +1147,7 @@ fn sighup_loads_a_new_provider_library_and_configuration_without_a_restart() {
 
     // A configuration that does not load keeps the running one.
     std::fs::write(&config, "{ not json").unwrap();
-    let (code, refused) = server.post("/api/v1/admin/reload-config", json!({}));
-    assert_eq!(code, 422, "{refused}");
-    assert!(
-        refused["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("the configuration does not load"),
-        "{refused}"
-    );
+    server.reload_refused("the configuration does not load");
     let (_, providers) = server.get("/api/v1/providers/");
     assert_eq!(
         providers["providers"].as_array().unwrap().len(),

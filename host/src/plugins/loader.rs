@@ -9,8 +9,7 @@
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use orb_plugin_api::host::{self, Library, LoadError, ProviderObject};
-use orb_plugin_api::ProviderError;
+use orb_plugin_api::host::{self, Library, LoadError};
 
 use super::file_check::{self, FilePolicy, FileProblem};
 use super::host_log::{forward_plugin_record, max_level_for_plugins};
@@ -129,17 +128,9 @@ pub struct LoadedPlugin {
 }
 
 impl LoadedPlugin {
-    /// Builds a provider object of `provider_type` for `instance`, from its `config` (JSON).
-    /// Blocks while the plugin's constructor runs.
-    pub fn new_provider(
-        &self,
-        provider_type: &str,
-        instance: &str,
-        config: &str,
-        work_dir: &Path,
-    ) -> Result<ProviderObject, ProviderError> {
-        self.library
-            .new_provider(provider_type, instance, config, work_dir)
+    /// The loaded library, which builds provider objects.
+    pub fn library(&self) -> &Library {
+        &self.library
     }
 }
 

@@ -91,7 +91,9 @@ impl ProviderFactory {
         let work_dir = self.work_dir.clone();
         let (name_c, type_c) = (name.clone(), provider_type.clone());
         let built = tokio::task::spawn_blocking(move || {
-            plugin.new_provider(&type_c, &name_c, &config, &work_dir)
+            plugin
+                .library()
+                .new_provider(&type_c, &name_c, &config, &work_dir)
         })
         .await
         .map_err(|e| FactoryError::Construct {

@@ -8,18 +8,18 @@ use std::collections::BTreeMap;
 use aws_sdk_ec2::types::{
     Filter, Instance, InstanceLifecycleType, InstanceStateName, ResourceType, Tag, TagSpecification,
 };
-use orb_plugin_api::{ErrorKind, Machine, MachineState, ProviderError};
+use orb_plugin_api::{tags, ErrorKind, Machine, MachineState, ProviderError};
 
 use crate::errors::sdk_error;
 
 /// The tag naming the request an instance (or fleet, group, template) was made for.
-pub const REQUEST_TAG: &str = "orb:request-id";
+pub const REQUEST_TAG: &str = tags::REQUEST;
 /// The tag naming the template.
-pub const TEMPLATE_TAG: &str = "orb:template-id";
+pub const TEMPLATE_TAG: &str = tags::TEMPLATE;
 /// The tag naming the provider instance.
-pub const PROVIDER_TAG: &str = "orb:provider-instance";
+pub const PROVIDER_TAG: &str = tags::PROVIDER;
 /// The tag every resource orb makes carries.
-pub const MANAGED_TAG: &str = "orb:managed-by";
+pub const MANAGED_TAG: &str = tags::MANAGED;
 
 /// Most instance ids (or values) per `DescribeInstances` call, and results per page.
 const PAGE: usize = 1000;

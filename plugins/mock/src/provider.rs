@@ -1,6 +1,6 @@
 //! The `mock` provider type.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use orb_plugin_api::{
@@ -94,37 +94,6 @@ impl MockProvider {
             },
             tags: m.tags.clone(),
         }
-    }
-
-    /// The tags of a machine launched for `request`: the template's `instanceTags`, and orb's
-    /// own tags naming the request, template and provider instance.
-    fn tags(&self, request: &ProvisionRequest) -> BTreeMap<String, String> {
-        let mut tags = BTreeMap::new();
-        match request.template.fields.get("instanceTags") {
-            Some(serde_json::Value::String(pairs)) => {
-                for pair in pairs.split(';').filter(|p| !p.trim().is_empty()) {
-                    let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                    tags.insert(k.trim().to_owned(), v.trim().to_owned());
-                }
-            }
-            Some(serde_json::Value::Object(map)) => {
-                for (k, v) in map {
-                    let v = v
-                        .as_str()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| v.to_string());
-                    tags.insert(k.clone(), v);
-                }
-            }
-            _ => {}
-        }
-        tags.insert("orb:request-id".into(), request.request_id.clone());
-        tags.insert(
-            "orb:template-id".into(),
-            request.template.template_id.clone(),
-        );
-        tags.insert("orb:provider-instance".into(), self.instance.clone());
-        tags
     }
 }
 
@@ -265,7 +234,7 @@ impl Provider for MockProvider {
                 .unwrap_or("ondemand")
                 .to_owned();
             let instance_type = instance_type(&request.template);
-            let tags = self.tags(&request);
+            let tags = request.tags(&self.instance);
             let mut machines = Vec::with_capacity(capacity as usize);
             for index in 0..capacity {
                 state.launched += 1;
