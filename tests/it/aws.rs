@@ -464,3 +464,41 @@ fn instances_terminated_outside_orb_are_reported_for_draining() {
         "{reclaims}"
     );
 }
+
+#[test]
+fn the_infrastructure_is_described_from_the_account() {
+    let moto = Moto::start();
+    let site = site(&moto, json!({}), templates(&moto));
+    let found = site
+        .orb(&["providers", "infrastructure"])
+        .expect_code(0)
+        .json();
+    let of_kind = |kind: &str| -> BTreeSet<String> {
+        found["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["kind"] == kind)
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    for subnet in moto.seed["subnets"].as_array().unwrap() {
+        assert!(
+            of_kind("subnet").contains(subnet.as_str().unwrap()),
+            "{found}"
+        );
+    }
+    let group = moto.seed["security_group"].as_str().unwrap();
+    assert!(of_kind("security_group").contains(group), "{found}");
+    assert!(!of_kind("network").is_empty(), "{found}");
+    let subnet = found["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "subnet")
+        .unwrap();
+    assert!(
+        subnet["zone"].is_string() && subnet["network"].is_string(),
+        "{subnet}"
+    );
+}
