@@ -44,13 +44,23 @@ pub struct ReloadOutcome {
 }
 
 impl Live {
-    /// Opens the broker `app` describes, loading each library from a private snapshot (in a
-    /// new directory under the system's temporary directory, removed on exit).
+    /// Opens the broker `app` describes, loading each library from a private snapshot, in a
+    /// new directory under `<work dir>/plugin-snapshots` (not the temporary directory, which
+    /// hardened hosts mount without exec), removed on exit.
     pub fn open(app: &App, config_file: Option<&Path>) -> anyhow::Result<Live> {
-        let snapshots = tempfile::Builder::new()
-            .prefix("orb-plugins-")
-            .tempdir()
-            .map_err(|e| anyhow::anyhow!("cannot make a directory for plugin snapshots: {e}"))?;
+        let parent = app.paths.work_dir.join("plugin-snapshots");
+        let snapshots = std::fs::create_dir_all(&parent)
+            .and_then(|()| {
+                tempfile::Builder::new()
+                    .prefix("serve-")
+                    .tempdir_in(&parent)
+            })
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot make a directory for plugin snapshots in {}: {e}",
+                    parent.display()
+                )
+            })?;
         let factory = app.factory_with(&snapshot_options(app, snapshots.path()));
         let broker = Broker::open_with(app, factory)?;
         Ok(Live {
