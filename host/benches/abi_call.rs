@@ -62,19 +62,17 @@ fn bench(c: &mut Criterion) {
     );
 
     let path = plugin_path();
-    let plugin = load_library(&path, &LoadOptions::default())
+    let loaded_plugin = load_library(&path, &LoadOptions::default())
         .unwrap_or_else(|e| panic!("{e} (build it with scripts/bench-abi)"));
+    let plugin = loaded_plugin.library().expect("loaded");
     let loaded = plugin
-        .library()
         .new_provider("mock", "bench", "{}", work.path())
         .expect("the plugin builds a provider");
     let handle_object = plugin
-        .library()
         .new_provider("mock", "bench", "{}", work.path())
         .expect("the plugin builds a provider");
     let handle = ProviderHandle::new("bench", "mock", handle_object, Default::default());
     let typed = plugin
-        .library()
         .new_provider("mock", "bench", "{}", work.path())
         .expect("the plugin builds a provider");
     let runtime = tokio::runtime::Builder::new_multi_thread()

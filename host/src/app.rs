@@ -7,7 +7,7 @@ use anyhow::Context as _;
 
 use crate::config::{find_config_file, load, Env, LoadedConfig, Paths, ProviderInstanceConfig};
 use crate::logging::{self, parse_level, Sink};
-use crate::plugins::{load_plugins, FilePolicy, LoadOptions};
+use crate::plugins::{load_plugins, load_plugins_cached, FilePolicy, LoadOptions};
 use crate::providers::ProviderFactory;
 
 /// The loaded context of one `orb` invocation.
@@ -82,15 +82,26 @@ impl App {
         }
     }
 
-    /// Loads the plugins and returns a factory over them.
+    /// A factory over the plugins directory that loads only the libraries whose types it
+    /// builds (the others are known from `<work dir>/plugins-cache.json`): what a call needs.
     pub fn factory(&self) -> ProviderFactory {
-        self.factory_with(&self.plugin_options())
+        let cache = self.paths.work_dir.join("plugins-cache.json");
+        self.factory_over(load_plugins_cached(
+            &self.paths.plugins_dir,
+            &self.plugin_options(),
+            &cache,
+        ))
     }
 
-    /// Loads the plugins with `options` and returns a factory over them.
-    pub fn factory_with(&self, options: &LoadOptions) -> ProviderFactory {
+    /// A factory over every library of the plugins directory, each loaded now with `options`:
+    /// what a listing of the plugins, and a server, need.
+    pub fn factory_loading_all(&self, options: &LoadOptions) -> ProviderFactory {
+        self.factory_over(load_plugins(&self.paths.plugins_dir, options))
+    }
+
+    fn factory_over(&self, plugins: crate::plugins::PluginSet) -> ProviderFactory {
         ProviderFactory::new(
-            load_plugins(&self.paths.plugins_dir, options),
+            plugins,
             &self.paths.work_dir,
             self.loaded.config.provider.call_timeouts,
         )

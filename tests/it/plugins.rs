@@ -540,3 +540,66 @@ fn the_interface_crate_packages_for_publishing_on_its_own() {
         );
     }
 }
+
+#[test]
+fn a_call_loads_only_the_library_serving_its_instance_and_looks_again_at_changed_files() {
+    let sandbox = Sandbox::with_mock();
+    sandbox.add_plugin(external_plugin(), "liborb_provider_external.so");
+    sandbox.write_config(&providers_config(vec![mock_instance("mock-a", json!({}))]));
+    let logs = sandbox.path().join("logs");
+    // The libraries one `providers health` call loads, from its debug log.
+    let loaded_by_a_call = || -> Vec<String> {
+        let _ = std::fs::remove_file(logs.join("orb.log"));
+        sandbox
+            .orb_env(
+                &["providers", "health"],
+                &[
+                    ("ORB_LOGGING__LEVEL", "debug"),
+                    ("ORB_LOG_DIR", logs.to_str().unwrap()),
+                ],
+            )
+            .expect_code(0);
+        let log = std::fs::read_to_string(logs.join("orb.log")).unwrap();
+        let mut loaded: Vec<String> = log
+            .lines()
+            .filter(|l| l.contains("plugin library loaded"))
+            .map(|l| {
+                let file = l.rsplit('/').next().unwrap();
+                file.trim_end_matches('"').to_owned()
+            })
+            .collect();
+        loaded.sort();
+        loaded
+    };
+    // The first call looks at every file; later ones load only what they use.
+    assert_eq!(
+        loaded_by_a_call(),
+        ["liborb_provider_external.so", "liborb_provider_mock.so"]
+    );
+    assert_eq!(loaded_by_a_call(), ["liborb_provider_mock.so"]);
+    assert_eq!(loaded_by_a_call(), ["liborb_provider_mock.so"]);
+    // A changed file is looked at again, once.
+    let external = sandbox.plugins_dir().join("liborb_provider_external.so");
+    std::fs::remove_file(&external).unwrap();
+    sandbox.add_plugin(external_plugin(), "liborb_provider_external.so");
+    assert_eq!(
+        loaded_by_a_call(),
+        ["liborb_provider_external.so", "liborb_provider_mock.so"]
+    );
+    assert_eq!(loaded_by_a_call(), ["liborb_provider_mock.so"]);
+    // A refused file stays refused, with its reason, without being opened again.
+    std::fs::remove_file(&external).unwrap();
+    std::fs::write(&external, b"not a library").unwrap();
+    sandbox.write_config(&providers_config(vec![
+        mock_instance("mock-a", json!({})),
+        json!({"name": "vendor-1", "type": "external"}),
+    ]));
+    for _ in 0..2 {
+        let health = sandbox.orb(&["providers", "health"]).expect_code(1).json();
+        let error = health_of(&health, "vendor-1")["error"].to_string();
+        assert!(
+            error.contains("refused before loading: not an ELF"),
+            "{error}"
+        );
+    }
+}

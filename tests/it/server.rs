@@ -333,7 +333,7 @@ fn the_api_drives_requests_and_returns_to_completion() {
         );
     }
     assert_eq!(
-        site.log().matches("plugin loaded").count(),
+        site.log().matches("plugin library loaded").count(),
         1,
         "{}",
         site.log()

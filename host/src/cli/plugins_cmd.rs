@@ -8,7 +8,7 @@ use crate::plugins::sha256_hex;
 
 /// `orb plugins list`: every library, loaded or refused. Fails when any was refused.
 pub fn list(app: &App) -> CommandOutput {
-    let factory = app.factory();
+    let factory = app.factory_loading_all(&app.plugin_options());
     let set = factory.plugins();
     let plugins: Vec<Value> = set
         .plugins
@@ -42,7 +42,7 @@ pub fn list(app: &App) -> CommandOutput {
 /// `orb plugins verify`: each library file with its SHA-256, and whether it loads or why not.
 /// Fails when any is refused.
 pub fn verify(app: &App) -> CommandOutput {
-    let factory = app.factory();
+    let factory = app.factory_loading_all(&app.plugin_options());
     let set = factory.plugins();
     let mut files: Vec<Value> = Vec::new();
     for plugin in &set.plugins {

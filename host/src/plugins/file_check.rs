@@ -10,7 +10,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 /// What the host requires of a library file (`plugins.allow_insecure`, `plugins.checksums`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FilePolicy {
     /// Skips the owner and permission checks.
     pub allow_insecure: bool,

@@ -8,6 +8,9 @@
 
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use serde::{Deserialize, Serialize};
 
 use orb_plugin_api::host::{self, Library, LoadError};
 
@@ -55,6 +58,14 @@ pub enum PluginLoadError {
         /// The operating system's reason.
         reason: String,
     },
+    /// The library was refused by an earlier process, and has not changed since.
+    #[error("{message}")]
+    Remembered {
+        /// The file.
+        path: PathBuf,
+        /// The refusal, as it was reported then.
+        message: String,
+    },
     /// Another library already offers a provider type this one claims.
     #[error("{path}: provider type '{provider_type}' is already offered by {other}; remove one of the two libraries")]
     DuplicateType {
@@ -75,6 +86,7 @@ impl PluginLoadError {
             PluginLoadError::File { path, .. }
             | PluginLoadError::Library { path, .. }
             | PluginLoadError::Snapshot { path, .. }
+            | PluginLoadError::Remembered { path, .. }
             | PluginLoadError::DuplicateType { path, .. } => Some(path),
         }
     }
@@ -89,23 +101,25 @@ pub struct LoadOptions {
     pub snapshot: Option<PathBuf>,
 }
 
-/// The identity of a file as loaded: a changed file has another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileIdentity {
+/// The identity of a file as loaded: a changed file (contents, owner or mode) has another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct FileIdentity {
     dev: u64,
     ino: u64,
     size: u64,
-    mtime_ns: i128,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
 }
 
 impl FileIdentity {
-    fn of(path: &Path) -> Option<Self> {
+    pub(super) fn of(path: &Path) -> Option<Self> {
         let m = std::fs::metadata(path).ok()?;
         Some(FileIdentity {
             dev: m.dev(),
             ino: m.ino(),
             size: m.size(),
-            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
         })
     }
 }
@@ -124,13 +138,58 @@ pub struct LoadedPlugin {
     /// The provider types it offers and this host registered.
     pub provider_types: Vec<String>,
     identity: Option<FileIdentity>,
-    library: Library,
+    /// The library, once loaded: at once, or on first use when an earlier process told what
+    /// the file offers.
+    library: Arc<OnceLock<Result<Library, PluginLoadError>>>,
+    options: Arc<LoadOptions>,
+}
+
+/// What a library offers, as an earlier process found it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Offer {
+    pub(super) name: String,
+    pub(super) version: String,
+    pub(super) interface_version: String,
+    pub(super) provider_types: Vec<String>,
 }
 
 impl LoadedPlugin {
-    /// The loaded library, which builds provider objects.
-    pub fn library(&self) -> &Library {
-        &self.library
+    /// The library, which builds provider objects; loaded (checked as a file first) on the
+    /// first call when it was not loaded yet.
+    pub fn library(&self) -> Result<&Library, PluginLoadError> {
+        self.library
+            .get_or_init(|| open_checked(&self.path, &self.options))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// What the library offers, to remember for later processes.
+    pub(super) fn offer(&self) -> Offer {
+        Offer {
+            name: self.name.clone(),
+            version: self.version.clone(),
+            interface_version: self.interface_version.clone(),
+            provider_types: self.provider_types.clone(),
+        }
+    }
+
+    /// A plugin known from `offer`, whose library is loaded on first use.
+    pub(super) fn deferred(
+        path: &Path,
+        offer: Offer,
+        identity: FileIdentity,
+        options: &LoadOptions,
+    ) -> Self {
+        LoadedPlugin {
+            path: path.to_path_buf(),
+            name: offer.name,
+            version: offer.version,
+            interface_version: offer.interface_version,
+            provider_types: offer.provider_types,
+            identity: Some(identity),
+            library: Arc::default(),
+            options: Arc::new(options.clone()),
+        }
     }
 }
 
@@ -144,6 +203,14 @@ pub struct PluginSet {
 }
 
 impl PluginSet {
+    /// A set holding the failure `error` only.
+    pub(super) fn failed(error: PluginLoadError) -> Self {
+        PluginSet {
+            plugins: Vec::new(),
+            failures: vec![error],
+        }
+    }
+
     /// The plugin offering `provider_type`.
     pub fn for_type(&self, provider_type: &str) -> Option<&LoadedPlugin> {
         self.plugins
@@ -190,15 +257,12 @@ fn scan(
     options: &LoadOptions,
     known: impl Fn(&Path) -> Option<LoadedPlugin>,
 ) -> PluginSet {
+    let files = match library_files(dir) {
+        Ok(files) => files,
+        Err(e) => return PluginSet::failed(e),
+    };
     let mut set = PluginSet::default();
-    for entry in library_files(dir) {
-        let path = match entry {
-            Ok(path) => path,
-            Err(e) => {
-                set.failures.push(e);
-                return set;
-            }
-        };
+    for path in files {
         let loaded = match known(&path) {
             Some(plugin) => Ok(plugin),
             None => load_library(&path, options),
@@ -216,7 +280,7 @@ fn scan(
 
 impl PluginSet {
     /// Adds `plugin`, registering each of its types no earlier library offers.
-    fn add(&mut self, mut plugin: LoadedPlugin) {
+    pub(super) fn add(&mut self, mut plugin: LoadedPlugin) {
         let offered = std::mem::take(&mut plugin.provider_types);
         for provider_type in offered {
             match self.for_type(&provider_type) {
@@ -228,43 +292,55 @@ impl PluginSet {
                 None => plugin.provider_types.push(provider_type),
             }
         }
-        tracing::debug!(plugin = %plugin.name, path = %plugin.path.display(), types = ?plugin.provider_types, "plugin loaded");
+        tracing::debug!(plugin = %plugin.name, path = %plugin.path.display(), types = ?plugin.provider_types, "plugin registered");
         self.plugins.push(plugin);
     }
 }
 
 /// The library files of `dir`, sorted; an error when it cannot be listed.
-fn library_files(dir: &Path) -> Vec<Result<PathBuf, PluginLoadError>> {
+pub(super) fn library_files(dir: &Path) -> Result<Vec<PathBuf>, PluginLoadError> {
     if !dir.is_dir() {
-        return vec![Err(PluginLoadError::MissingDir(dir.to_path_buf()))];
+        return Err(PluginLoadError::MissingDir(dir.to_path_buf()));
     }
-    match std::fs::read_dir(dir) {
-        Ok(entries) => {
-            let mut files: Vec<PathBuf> = entries
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| is_library(p))
-                .collect();
-            files.sort();
-            files.into_iter().map(Ok).collect()
-        }
-        Err(e) => vec![Err(PluginLoadError::UnreadableDir {
-            dir: dir.to_path_buf(),
-            reason: e.to_string(),
-        })],
-    }
+    let entries = std::fs::read_dir(dir).map_err(|e| PluginLoadError::UnreadableDir {
+        dir: dir.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| is_library(p))
+        .collect();
+    files.sort();
+    Ok(files)
 }
 
 /// Checks one library as a file, then loads it (from a private snapshot when `options` say).
 pub fn load_library(path: &Path, options: &LoadOptions) -> Result<LoadedPlugin, PluginLoadError> {
     let identity = FileIdentity::of(path);
+    let library = open_checked(path, options)?;
+    let origin = library.origin().clone();
+    Ok(LoadedPlugin {
+        path: path.to_path_buf(),
+        name: origin.plugin,
+        version: origin.version,
+        interface_version: origin.interface_version,
+        provider_types: library.provider_types().to_vec(),
+        identity,
+        library: Arc::new(OnceLock::from(Ok(library))),
+        options: Arc::new(options.clone()),
+    })
+}
+
+/// The library at `path`, checked as a file and loaded.
+fn open_checked(path: &Path, options: &LoadOptions) -> Result<Library, PluginLoadError> {
     let file_error = |problem| PluginLoadError::File {
         path: path.to_path_buf(),
         problem,
     };
-    let library = match &options.snapshot {
+    match &options.snapshot {
         None => {
             file_check::check(path, None, &options.files).map_err(file_error)?;
-            open(path, path)?
+            open(path, path)
         }
         Some(dir) => {
             let bytes = std::fs::read(path)
@@ -274,23 +350,13 @@ pub fn load_library(path: &Path, options: &LoadOptions) -> Result<LoadedPlugin, 
             let opened = open(path, &copy);
             // The mapping keeps the code; the name is no longer needed.
             let _ = std::fs::remove_file(&copy);
-            opened?
+            opened
         }
-    };
-    let origin = library.origin().clone();
-    Ok(LoadedPlugin {
-        path: path.to_path_buf(),
-        name: origin.plugin,
-        version: origin.version,
-        interface_version: origin.interface_version,
-        provider_types: library.provider_types().to_vec(),
-        identity,
-        library,
-    })
+    }
 }
 
 fn open(path: &Path, file: &Path) -> Result<Library, PluginLoadError> {
-    host::load(
+    let library = host::load(
         file,
         LogSink(forward_plugin_record),
         max_level_for_plugins(),
@@ -298,7 +364,9 @@ fn open(path: &Path, file: &Path) -> Result<Library, PluginLoadError> {
     .map_err(|error| PluginLoadError::Library {
         path: path.to_path_buf(),
         error,
-    })
+    })?;
+    tracing::debug!(path = %path.display(), "plugin library loaded");
+    Ok(library)
 }
 
 /// Writes `bytes` as a new, read-only file in `dir`, named after `path` and unique.

@@ -23,6 +23,14 @@ pub enum FactoryError {
         /// What was refused, when anything was.
         refused: String,
     },
+    /// The library offering the instance's type could not be loaded.
+    #[error("provider instance '{instance}' cannot be built: {error}")]
+    Load {
+        /// The instance.
+        instance: String,
+        /// Why the library did not load.
+        error: crate::plugins::PluginLoadError,
+    },
     /// The plugin refused to build the instance.
     #[error("provider instance '{instance}' could not be built: {error}")]
     Construct {
@@ -90,30 +98,31 @@ impl ProviderFactory {
         let config = instance.config.to_string();
         let work_dir = self.work_dir.clone();
         let (name_c, type_c) = (name.clone(), provider_type.clone());
+        // Loading the library (on first use) and the constructor both block.
         let built = tokio::task::spawn_blocking(move || {
-            plugin
-                .library()
+            let library = plugin.library().map_err(|error| FactoryError::Load {
+                instance: name_c.clone(),
+                error,
+            })?;
+            library
                 .new_provider(&type_c, &name_c, &config, &work_dir)
+                .map_err(|error| FactoryError::Construct {
+                    instance: name_c.clone(),
+                    error,
+                })
         })
         .await
         .map_err(|e| FactoryError::Construct {
             instance: name.clone(),
             error: ProviderError::internal(format!("the constructor did not complete: {e}")),
         })?;
-        match built {
-            Ok(object) => {
-                tracing::debug!(instance = %name, provider_type, "provider instance built");
-                Ok(ProviderHandle::new(
-                    &name,
-                    &provider_type,
-                    object,
-                    self.timeouts,
-                ))
-            }
-            Err(error) => Err(FactoryError::Construct {
-                instance: name,
-                error,
-            }),
-        }
+        let object = built?;
+        tracing::debug!(instance = %name, provider_type, "provider instance built");
+        Ok(ProviderHandle::new(
+            &name,
+            &provider_type,
+            object,
+            self.timeouts,
+        ))
     }
 }

@@ -61,7 +61,7 @@ impl Live {
                     parent.display()
                 )
             })?;
-        let factory = app.factory_with(&snapshot_options(app, snapshots.path()));
+        let factory = app.factory_loading_all(&snapshot_options(app, snapshots.path()));
         let broker = Broker::open_with(app, factory)?;
         Ok(Live {
             config_file: config_file.map(Path::to_path_buf),
