@@ -502,3 +502,27 @@ fn the_infrastructure_is_described_from_the_account() {
         "{subnet}"
     );
 }
+
+#[test]
+fn instance_type_facts_are_asked_of_the_cloud_once_for_every_process() {
+    let moto = Moto::start();
+    let site = site(&moto, json!({}), templates(&moto));
+    let described = || {
+        site.log()
+            .lines()
+            .filter(|l| l.contains("aws call") && l.contains("DescribeInstanceTypes"))
+            .count()
+    };
+    site.call("getAvailableTemplates", &json!({}))
+        .expect_code(0);
+    assert_eq!(described(), 1, "the first listing asks the cloud");
+    for _ in 0..3 {
+        let listed = site
+            .call("getAvailableTemplates", &json!({}))
+            .expect_code(0)
+            .json();
+        let first = &listed["templates"][0];
+        assert_eq!(first["attributes"]["ncpus"][0], "Numeric", "{first}");
+    }
+    assert_eq!(described(), 1, "later processes read the stored facts");
+}

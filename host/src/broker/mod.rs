@@ -268,6 +268,46 @@ impl Broker {
         }
     }
 
+    /// The sizes of the instance types `names` on `instance`: from the store while they are
+    /// fresh (`provider.instance_type_cache_seconds`), else from the provider, kept for every
+    /// other process. Types the provider cannot describe are left out.
+    async fn instance_types(
+        &self,
+        instance: &ProviderInstanceConfig,
+        names: &[String],
+    ) -> Result<Vec<InstanceTypeInfo>, BrokerError> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = crate::domain::now();
+        let ttl =
+            i64::try_from(self.config.provider.instance_type_cache_seconds).unwrap_or(i64::MAX);
+        let mut known =
+            self.store
+                .instance_types(&instance.name, names, now.saturating_sub(ttl))?;
+        let missing: Vec<String> = names
+            .iter()
+            .filter(|n| ttl == 0 || !known.iter().any(|k| &k.name == *n))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            return Ok(known);
+        }
+        let provider = self.provider(instance).await?;
+        match provider.call::<op::InstanceTypes>(&missing).await {
+            Ok(fetched) => {
+                self.store
+                    .save_instance_types(&instance.name, &fetched, now)?;
+                known.retain(|k| !missing.contains(&k.name));
+                known.extend(fetched);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot describe instance types; attributes fall back to the templates' own")
+            }
+        }
+        Ok(known)
+    }
+
     /// The templates of the default instance, each with the attributes to report for it.
     pub async fn templates_with_attributes(
         &self,
@@ -279,16 +319,8 @@ impl Broker {
             .iter()
             .filter_map(instance_type_of)
             .collect();
-        let types = if names.is_empty() {
-            Vec::new()
-        } else {
-            let names: Vec<String> = names.into_iter().collect();
-            let provider = self.provider(instance).await?;
-            provider.call::<op::InstanceTypes>(&names).await.unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "cannot describe instance types; attributes fall back to the templates' own");
-                Vec::new()
-            })
-        };
+        let names: Vec<String> = names.into_iter().collect();
+        let types = self.instance_types(instance, &names).await?;
         let types: HashMap<String, InstanceTypeInfo> =
             types.into_iter().map(|t| (t.name.clone(), t)).collect();
         let templates = catalog

@@ -68,7 +68,7 @@ impl Default for SchedulerConfig {
 }
 
 /// The `provider` section.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ProviderSection {
     /// The provider instances.
@@ -79,9 +79,25 @@ pub struct ProviderSection {
     pub default_provider_instance: Option<String>,
     /// Seconds each provider operation may take before orb stops waiting for it.
     pub call_timeouts: CallTimeouts,
+    /// Seconds a provider's instance-type facts (vCPUs, memory) stay in the store before they
+    /// are asked for again; 0 asks on every listing.
+    pub instance_type_cache_seconds: u64,
     /// Other keys, kept as written.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
+}
+
+impl Default for ProviderSection {
+    fn default() -> Self {
+        ProviderSection {
+            providers: Vec::new(),
+            provider_defaults: BTreeMap::new(),
+            default_provider_instance: None,
+            call_timeouts: CallTimeouts::default(),
+            instance_type_cache_seconds: 24 * 3600,
+            extra: BTreeMap::new(),
+        }
+    }
 }
 
 /// `provider.call_timeouts`: seconds each provider operation may take. A call past its

@@ -20,6 +20,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_resume_attempts",
         include_str!("../../migrations/0004_resume_attempts.sql"),
     ),
+    (
+        "0005_instance_types",
+        include_str!("../../migrations/0005_instance_types.sql"),
+    ),
 ];
 
 /// The schema version this orb writes.

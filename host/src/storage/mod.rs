@@ -8,6 +8,8 @@ mod migrations;
 mod offload;
 mod sqlite;
 
+use orb_plugin_api::InstanceTypeInfo;
+
 use crate::domain::{MachineRecord, Phase, Request, RequestKind, RequestStatus, ReturnItem};
 
 pub use offload::Offloaded;
@@ -195,4 +197,21 @@ pub trait Store: Send + Sync {
 
     /// How many machines there are in each state.
     fn machine_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
+
+    /// What `provider_instance` reported of the instance types among `names`, fetched at or
+    /// after `since` (seconds since the epoch).
+    fn instance_types(
+        &self,
+        provider_instance: &str,
+        names: &[String],
+        since: i64,
+    ) -> Result<Vec<InstanceTypeInfo>, StoreError>;
+
+    /// Keeps what `provider_instance` reported of `types` at `now`, over earlier facts.
+    fn save_instance_types(
+        &self,
+        provider_instance: &str,
+        types: &[InstanceTypeInfo],
+        now: i64,
+    ) -> Result<(), StoreError>;
 }

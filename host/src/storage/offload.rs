@@ -6,6 +6,7 @@
 //! `block_in_place`: the worker hands its queue to another thread first. Elsewhere (the CLI's
 //! single-threaded runtime, blocking threads, tests) the call runs as it is.
 
+use orb_plugin_api::InstanceTypeInfo;
 use tokio::runtime::{Handle, RuntimeFlavor};
 
 use super::{Admission, Cancellation, MachineFilter, RequestFilter, Store, StoreError};
@@ -127,6 +128,24 @@ impl<S: Store> Store for Offloaded<S> {
 
     fn machine_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
         offload(|| self.0.machine_counts())
+    }
+
+    fn instance_types(
+        &self,
+        provider_instance: &str,
+        names: &[String],
+        since: i64,
+    ) -> Result<Vec<InstanceTypeInfo>, StoreError> {
+        offload(|| self.0.instance_types(provider_instance, names, since))
+    }
+
+    fn save_instance_types(
+        &self,
+        provider_instance: &str,
+        types: &[InstanceTypeInfo],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        offload(|| self.0.save_instance_types(provider_instance, types, now))
     }
 }
 

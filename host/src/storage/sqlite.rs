@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use orb_plugin_api::MachineState;
+use orb_plugin_api::{InstanceTypeInfo, MachineState};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, TransactionBehavior};
 
 use super::migrations::migrate;
@@ -662,11 +662,103 @@ impl Store for SqliteStore {
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
     }
+
+    fn instance_types(
+        &self,
+        provider_instance: &str,
+        names: &[String],
+        since: i64,
+    ) -> Result<Vec<InstanceTypeInfo>, StoreError> {
+        let names =
+            serde_json::to_string(names).map_err(|e| StoreError::Database(e.to_string()))?;
+        self.with(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT info FROM instance_types WHERE provider_instance = ?1 \
+                 AND name IN (SELECT value FROM json_each(?2)) AND fetched_at >= ?3",
+            )?;
+            let rows = stmt.query_map(params![provider_instance, names, since], |r| {
+                r.get::<_, String>(0)
+            })?;
+            let mut found = Vec::new();
+            for info in rows {
+                // A fact that no longer reads is a fact missing: it is asked for again.
+                if let Ok(info) = serde_json::from_str(&info?) {
+                    found.push(info);
+                }
+            }
+            Ok(found)
+        })
+    }
+
+    fn save_instance_types(
+        &self,
+        provider_instance: &str,
+        types: &[InstanceTypeInfo],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        self.with(|conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO instance_types (provider_instance, name, info, fetched_at) \
+                     VALUES (?1, ?2, ?3, ?4) ON CONFLICT (provider_instance, name) \
+                     DO UPDATE SET info = excluded.info, fetched_at = excluded.fetched_at",
+                )?;
+                for t in types {
+                    let info = serde_json::to_string(t)
+                        .map_err(|e| StoreError::Database(e.to_string()))?;
+                    stmt.execute(params![provider_instance, t.name, info, now])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instance_type_facts_are_kept_per_instance_and_read_while_fresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("orb.db")).unwrap();
+        let info = |name: &str, vcpus| InstanceTypeInfo {
+            name: name.into(),
+            vcpus,
+            cores: None,
+            memory_mib: 1024,
+            architecture: None,
+        };
+        store
+            .save_instance_types("aws-a", &[info("m5.large", 2), info("m5.xlarge", 4)], 100)
+            .unwrap();
+        store
+            .save_instance_types("aws-b", &[info("m5.large", 9)], 100)
+            .unwrap();
+        let names = ["m5.large".to_owned(), "c5.large".to_owned()];
+        let fresh = store.instance_types("aws-a", &names, 50).unwrap();
+        assert_eq!(fresh, vec![info("m5.large", 2)]);
+        assert!(
+            store
+                .instance_types("aws-a", &names, 101)
+                .unwrap()
+                .is_empty(),
+            "stale"
+        );
+        store
+            .save_instance_types("aws-a", &[info("m5.large", 3)], 200)
+            .unwrap();
+        assert_eq!(
+            store.instance_types("aws-a", &names, 150).unwrap(),
+            vec![info("m5.large", 3)]
+        );
+        assert_eq!(
+            store.instance_types("aws-b", &names, 0).unwrap(),
+            vec![info("m5.large", 9)]
+        );
+    }
 
     #[test]
     fn the_sweeps_of_every_call_read_through_an_index() {
