@@ -147,6 +147,106 @@ async fn returning_k_machines_of_a_maintain_fleet_terminates_exactly_those_and_l
     );
 }
 
+/// An instant fleet, as DescribeFleets describes it.
+fn instant_fleet() -> (u16, String) {
+    (
+        200,
+        format!(
+            "<DescribeFleetsResponse {NS}><requestId>1</requestId><fleetSet><item>\
+         <fleetId>fleet-1</fleetId><type>instant</type></item></fleetSet></DescribeFleetsResponse>"
+        ),
+    )
+}
+
+/// The request's instances, each `(id, state code, state)`, as DescribeInstances answers.
+fn instances(states: &[(&str, u16, &str)]) -> (u16, String) {
+    let items: String = states
+        .iter()
+        .map(|(id, code, name)| {
+            format!(
+                "<item><instanceId>{id}</instanceId><instanceState><code>{code}</code>\
+                 <name>{name}</name></instanceState></item>"
+            )
+        })
+        .collect();
+    (
+        200,
+        format!(
+            "<DescribeInstancesResponse {NS}><requestId>3</requestId><reservationSet><item>\
+         <instancesSet>{items}</instancesSet></item></reservationSet></DescribeInstancesResponse>"
+        ),
+    )
+}
+
+fn terminated(id: &str) -> (u16, String) {
+    (200, format!(
+        "<TerminateInstancesResponse {NS}><requestId>2</requestId><instancesSet><item>\
+         <instanceId>{id}</instanceId><currentState><code>32</code><name>shutting-down</name></currentState>\
+         </item></instancesSet></TerminateInstancesResponse>"))
+}
+
+#[tokio::test]
+async fn an_instant_fleet_is_released_without_describe_fleet_instances_which_aws_refuses_for_it() {
+    // Half of the fleet: the other instance still runs, so the fleet stays.
+    let (http, clients) = replay(vec![
+        instant_fleet(),
+        terminated("i-1"),
+        instances(&[("i-1", 32, "shutting-down"), ("i-2", 16, "running")]),
+    ]);
+    let config = AwsConfig::default();
+    let ctx = Ctx {
+        clients: &clients,
+        config: &config,
+        instance: "aws-test",
+    };
+    Ec2Fleet
+        .release(&ctx, "fleet-1", Some("req-1"), &["i-1".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(
+        actions(&http),
+        ["DescribeFleets", "TerminateInstances", "DescribeInstances"]
+    );
+    let by_tag = &http.bodies()[2];
+    assert!(
+        by_tag.contains("Value.1=req-1"),
+        "the request's instances, by its tag: {by_tag}"
+    );
+
+    // The last of it (the other one already gone): the fleet is deleted, and its launch
+    // template looked for.
+    let (http, clients) = replay(vec![
+        instant_fleet(),
+        terminated("i-2"),
+        instances(&[("i-1", 48, "terminated"), ("i-2", 32, "shutting-down")]),
+        (200, format!(
+            "<DeleteFleetsResponse {NS}><requestId>4</requestId><successfulFleetDeletionSet><item>\
+             <fleetId>fleet-1</fleetId></item></successfulFleetDeletionSet></DeleteFleetsResponse>")),
+        (200, format!(
+            "<DescribeLaunchTemplatesResponse {NS}><requestId>5</requestId><launchTemplates/>\
+             </DescribeLaunchTemplatesResponse>")),
+    ]);
+    let ctx = Ctx {
+        clients: &clients,
+        config: &config,
+        instance: "aws-test",
+    };
+    Ec2Fleet
+        .release(&ctx, "fleet-1", Some("req-1"), &["i-2".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(
+        actions(&http),
+        [
+            "DescribeFleets",
+            "TerminateInstances",
+            "DescribeInstances",
+            "DeleteFleets",
+            "DescribeLaunchTemplates"
+        ]
+    );
+}
+
 /// The `Action` of each recorded call.
 fn actions(http: &Replay) -> Vec<String> {
     http.bodies()

@@ -14,14 +14,14 @@ use aws_sdk_ec2::types::{
     FleetType as AwsFleetType, OnDemandOptionsRequest, ResourceType, SpotAllocationStrategy,
     SpotOptionsRequest, TargetCapacitySpecificationRequest,
 };
-use orb_plugin_api::{ErrorKind, Failure, ProviderError, ProvisionResult};
+use orb_plugin_api::{ErrorKind, Failure, MachineState, ProviderError, ProvisionResult};
 
 use super::shared::{released_units, remaining, retire, terminate, type_subnet_pairs};
 use super::Handler;
 use crate::cancel::Released;
 use crate::context::{Ctx, Plan};
 use crate::errors::{classify_code, sdk_error};
-use crate::instances::{by_ids, tag_spec, to_machine};
+use crate::instances::{by_ids, by_requests, tag_spec, to_machine};
 use crate::launch_template::for_request;
 use crate::template::{AwsTemplate, FleetType};
 
@@ -234,20 +234,36 @@ impl Handler for Ec2Fleet {
                 .map_err(|e| sdk_error("ModifyFleet", e))?;
         }
         terminate(ctx, machines).await?;
-        let active = ec2
-            .describe_fleet_instances()
-            .fleet_id(fleet_id)
-            .send()
-            .await
-            .map_err(|e| sdk_error("DescribeFleetInstances", e))?;
-        if remaining(
-            active
-                .active_instances()
-                .iter()
-                .filter_map(|i| i.instance_id()),
-            machines,
-        ) == 0
-        {
+        let left = if fleet.r#type() == Some(&AwsFleetType::Instant) {
+            // DescribeFleetInstances does not serve instant fleets. The fleet is the request's
+            // (its client token is the request id), so its other instances are the request's:
+            // found by orb's request tag. Without a request id the fleet is kept.
+            match request_id {
+                None => usize::MAX,
+                Some(request_id) => by_requests(ec2, &[request_id.to_owned()])
+                    .await?
+                    .iter()
+                    .map(to_machine)
+                    .filter(|m| !machines.contains(&m.machine_id))
+                    .filter(|m| !m.state.is_gone() && m.state != MachineState::ShuttingDown)
+                    .count(),
+            }
+        } else {
+            let active = ec2
+                .describe_fleet_instances()
+                .fleet_id(fleet_id)
+                .send()
+                .await
+                .map_err(|e| sdk_error("DescribeFleetInstances", e))?;
+            remaining(
+                active
+                    .active_instances()
+                    .iter()
+                    .filter_map(|i| i.instance_id()),
+                machines,
+            )
+        };
+        if left == 0 {
             let deleted = ec2
                 .delete_fleets()
                 .fleet_ids(fleet_id)
