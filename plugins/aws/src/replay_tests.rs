@@ -185,6 +185,20 @@ fn terminated(id: &str) -> (u16, String) {
          </item></instancesSet></TerminateInstancesResponse>"))
 }
 
+/// Returns `machine` of `fleet-1`, made for `req-1`, through `clients`.
+async fn release_of_request_1(clients: &Clients, machine: &str) {
+    let config = AwsConfig::default();
+    let ctx = Ctx {
+        clients,
+        config: &config,
+        instance: "aws-test",
+    };
+    Ec2Fleet
+        .release(&ctx, "fleet-1", Some("req-1"), &[machine.to_owned()])
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn an_instant_fleet_is_released_without_describe_fleet_instances_which_aws_refuses_for_it() {
     // Half of the fleet: the other instance still runs, so the fleet stays.
@@ -193,16 +207,7 @@ async fn an_instant_fleet_is_released_without_describe_fleet_instances_which_aws
         terminated("i-1"),
         instances(&[("i-1", 32, "shutting-down"), ("i-2", 16, "running")]),
     ]);
-    let config = AwsConfig::default();
-    let ctx = Ctx {
-        clients: &clients,
-        config: &config,
-        instance: "aws-test",
-    };
-    Ec2Fleet
-        .release(&ctx, "fleet-1", Some("req-1"), &["i-1".to_owned()])
-        .await
-        .unwrap();
+    release_of_request_1(&clients, "i-1").await;
     assert_eq!(
         actions(&http),
         ["DescribeFleets", "TerminateInstances", "DescribeInstances"]
@@ -226,15 +231,7 @@ async fn an_instant_fleet_is_released_without_describe_fleet_instances_which_aws
             "<DescribeLaunchTemplatesResponse {NS}><requestId>5</requestId><launchTemplates/>\
              </DescribeLaunchTemplatesResponse>")),
     ]);
-    let ctx = Ctx {
-        clients: &clients,
-        config: &config,
-        instance: "aws-test",
-    };
-    Ec2Fleet
-        .release(&ctx, "fleet-1", Some("req-1"), &["i-2".to_owned()])
-        .await
-        .unwrap();
+    release_of_request_1(&clients, "i-2").await;
     assert_eq!(
         actions(&http),
         [
