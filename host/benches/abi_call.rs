@@ -71,7 +71,7 @@ fn bench(c: &mut Criterion) {
     let handle_object = plugin
         .new_provider("mock", "bench", "{}", work.path())
         .expect("the plugin builds a provider");
-    let handle = ProviderHandle::new("bench", "mock", handle_object, Default::default());
+    let handle = ProviderHandle::new("bench", handle_object, Default::default());
     let typed = plugin
         .new_provider("mock", "bench", "{}", work.path())
         .expect("the plugin builds a provider");

@@ -39,7 +39,6 @@ pub struct ProviderHandle {
 
 struct Inner {
     instance: String,
-    provider_type: String,
     object: ProviderObject,
     timeouts: CallTimeouts,
 }
@@ -48,23 +47,17 @@ impl std::fmt::Debug for ProviderHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ProviderHandle")
             .field("instance", &self.inner.instance)
-            .field("provider_type", &self.inner.provider_type)
+            .field("provider_type", &self.inner.object.provider_type())
             .finish()
     }
 }
 
 impl ProviderHandle {
     /// Wraps a provider object built for `instance`, whose calls may take `timeouts`.
-    pub fn new(
-        instance: &str,
-        provider_type: &str,
-        object: ProviderObject,
-        timeouts: CallTimeouts,
-    ) -> Self {
+    pub fn new(instance: &str, object: ProviderObject, timeouts: CallTimeouts) -> Self {
         ProviderHandle {
             inner: Arc::new(Inner {
                 instance: instance.to_owned(),
-                provider_type: provider_type.to_owned(),
                 object,
                 timeouts,
             }),

@@ -118,11 +118,6 @@ impl ProviderFactory {
         })?;
         let object = built?;
         tracing::debug!(instance = %name, provider_type, "provider instance built");
-        Ok(ProviderHandle::new(
-            &name,
-            &provider_type,
-            object,
-            self.timeouts,
-        ))
+        Ok(ProviderHandle::new(&name, object, self.timeouts))
     }
 }

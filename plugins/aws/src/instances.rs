@@ -12,34 +12,10 @@ use orb_plugin_api::{tags, ErrorKind, Machine, MachineState, ProviderError};
 
 use crate::errors::sdk_error;
 
-/// The tag naming the request an instance (or fleet, group, template) was made for.
-pub const REQUEST_TAG: &str = tags::REQUEST;
-/// The tag naming the template.
-pub const TEMPLATE_TAG: &str = tags::TEMPLATE;
-/// The tag naming the provider instance.
-pub const PROVIDER_TAG: &str = tags::PROVIDER;
-/// The tag every resource orb makes carries.
-pub const MANAGED_TAG: &str = tags::MANAGED;
-
 /// Most instance ids (or values) per `DescribeInstances` call, and results per page.
 const PAGE: usize = 1000;
 /// Most values of one filter.
 const FILTER_VALUES: usize = 200;
-
-/// orb's tags for what it makes for a request, over the template's own.
-pub fn request_tags(
-    template_tags: &BTreeMap<String, String>,
-    request_id: &str,
-    template_id: &str,
-    provider_instance: &str,
-) -> BTreeMap<String, String> {
-    let mut tags = template_tags.clone();
-    tags.insert(REQUEST_TAG.into(), request_id.into());
-    tags.insert(TEMPLATE_TAG.into(), template_id.into());
-    tags.insert(PROVIDER_TAG.into(), provider_instance.into());
-    tags.insert(MANAGED_TAG.into(), "orb".into());
-    tags
-}
 
 /// A tag specification of `tags` for resources of `kind`.
 pub fn tag_spec(kind: ResourceType, tags: &BTreeMap<String, String>) -> TagSpecification {
@@ -64,7 +40,7 @@ pub async fn by_requests(
             .describe_instances()
             .filters(
                 Filter::builder()
-                    .name(format!("tag:{REQUEST_TAG}"))
+                    .name(format!("tag:{}", tags::REQUEST))
                     .set_values(Some(chunk.to_vec()))
                     .build(),
             )
@@ -169,7 +145,7 @@ pub fn to_machine(instance: &Instance) -> Machine {
         machine_id: instance.instance_id().unwrap_or_default().to_owned(),
         name,
         state,
-        request_id: tag(instance, REQUEST_TAG).map(str::to_owned),
+        request_id: tag(instance, tags::REQUEST).map(str::to_owned),
         resource_id,
         private_ip_address: private_ip,
         public_ip_address: instance.public_ip_address().map(str::to_owned),
@@ -214,7 +190,7 @@ mod tests {
                     .build(),
             )
             .instance_lifecycle(InstanceLifecycleType::Spot)
-            .tags(Tag::builder().key(REQUEST_TAG).value("req-1").build())
+            .tags(Tag::builder().key(tags::REQUEST).value("req-1").build())
             .tags(
                 Tag::builder()
                     .key("aws:ec2:fleet-id")

@@ -15,7 +15,6 @@ use orb_plugin_api::{ErrorKind, ProviderError};
 
 use crate::context::{Ctx, Plan};
 use crate::errors::sdk_error;
-use crate::instances::REQUEST_TAG;
 
 /// The launch template a request launches from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,7 +169,7 @@ pub async fn delete_for_request(ctx: &Ctx<'_>, request_id: &str) -> Result<(), P
         .describe_launch_templates()
         .filters(
             Filter::builder()
-                .name(format!("tag:{REQUEST_TAG}"))
+                .name(format!("tag:{}", orb_plugin_api::tags::REQUEST))
                 .values(request_id)
                 .build(),
         )

@@ -14,7 +14,6 @@ use crate::clients::{clients, sdk_config, Clients};
 use crate::config::AwsConfig;
 use crate::context::{Ctx, Plan};
 use crate::handlers;
-use crate::instances::request_tags;
 use crate::template::AwsTemplate;
 
 /// An `aws` provider instance.
@@ -93,12 +92,13 @@ impl Provider for AwsProvider {
                 None => crate::image::resolve(&self.ctx(), &template.image).await?,
             };
             let plan = Plan {
-                tags: request_tags(
-                    &template.tags,
-                    &request.request_id,
-                    &template.template_id,
-                    &self.instance,
-                ),
+                // The configuration's default tags, under the template's and orb's own.
+                tags: template
+                    .tags
+                    .clone()
+                    .into_iter()
+                    .chain(request.tags(&self.instance))
+                    .collect(),
                 request_id: request.request_id.clone(),
                 count: request.count,
                 image_id,

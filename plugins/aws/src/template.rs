@@ -177,32 +177,6 @@ fn number(t: &Template, key: &str, problems: &mut Vec<String>) -> Option<f64> {
     }
 }
 
-/// Tags written `k=v;k2=v2` (IBM) or as an object.
-pub fn parse_tags(value: Option<&Value>) -> BTreeMap<String, String> {
-    match value {
-        Some(Value::String(pairs)) => pairs
-            .split(';')
-            .filter(|p| !p.trim().is_empty())
-            .map(|p| {
-                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                (k.trim().to_owned(), v.trim().to_owned())
-            })
-            .collect(),
-        Some(Value::Object(map)) => map
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    v.as_str()
-                        .map(str::to_owned)
-                        .unwrap_or_else(|| v.to_string()),
-                )
-            })
-            .collect(),
-        _ => BTreeMap::new(),
-    }
-}
-
 /// The template keys this provider reads.
 const READ: &[&str] = &[
     "vmType",
@@ -404,7 +378,7 @@ impl AwsTemplate {
         let root_volume_gb = number(t, "rootDeviceVolumeSize", &mut problems).map(|n| n as i32);
         let iops = number(t, "iops", &mut problems).map(|n| n as i32);
         let mut tags = config.default_tags.clone();
-        tags.extend(parse_tags(t.fields.get("instanceTags")));
+        tags.extend(t.instance_tags());
         if tags.keys().any(|k| k.starts_with("aws:")) {
             problems.push("instanceTags may not use the reserved aws: prefix".into());
         }
