@@ -296,8 +296,13 @@ impl Broker {
         let provider = self.provider(instance).await?;
         match provider.call::<op::InstanceTypes>(&missing).await {
             Ok(fetched) => {
-                self.store
-                    .save_instance_types(&instance.name, &fetched, now)?;
+                // Only a cache: a fact not kept is asked for again by the next listing.
+                if let Err(e) = self
+                    .store
+                    .save_instance_types(&instance.name, &fetched, now)
+                {
+                    tracing::warn!(error = %e, "instance-type facts not kept");
+                }
                 known.retain(|k| !missing.contains(&k.name));
                 known.extend(fetched);
             }
