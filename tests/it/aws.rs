@@ -82,6 +82,14 @@ fn settle(site: &HfSite, request_id: &str) -> Value {
     }
 }
 
+/// How many AWS calls the site's orb has made so far.
+fn aws_calls(site: &HfSite) -> usize {
+    site.log()
+        .lines()
+        .filter(|l| l.contains("aws call"))
+        .count()
+}
+
 fn inspect(moto: &Moto) -> Value {
     moto.python(&repo_root().join("scripts/moto-inspect.py"), &[])
 }
@@ -137,6 +145,7 @@ fn every_handler_runs_the_whole_host_factory_cycle_and_cleans_up() {
             assert_eq!(tags["Project"], "orb-tests");
         }
 
+        let before = aws_calls(&site);
         let returned = site
             .call(
                 "requestReturnMachines",
@@ -144,6 +153,19 @@ fn every_handler_runs_the_whole_host_factory_cycle_and_cleans_up() {
             )
             .expect_code(0)
             .json();
+        // The lookup, then the deletion of the resource with its instances and of its launch
+        // template; a group's instances are terminated by a call of their own as well.
+        let bound = match template {
+            "RunInstances" => 2,
+            "Group" => 4,
+            _ => 3,
+        };
+        let made = aws_calls(&site) - before;
+        assert!(
+            made <= bound,
+            "{template}: the return made {made} AWS calls:\n{}",
+            site.log()
+        );
         let gone = settle(&site, returned["requestId"].as_str().unwrap());
         assert_eq!(gone["status"], "complete", "{template}: {gone}");
         assert!(gone["machines"]
@@ -294,6 +316,60 @@ fn the_status_of_500_machines_costs_at_most_two_describe_instances_calls() {
         (1..=2).contains(&made),
         "{made} DescribeInstances calls for 500 machines"
     );
+}
+
+#[test]
+fn returning_some_machines_of_a_group_detaches_and_terminates_them_in_three_calls() {
+    let moto = Moto::start();
+    let site = site(&moto, json!({}), templates(&moto));
+    let id = request(&site, "Group", 4);
+    let done = settle(&site, &id);
+    let machines = done["machines"].as_array().unwrap();
+    assert_eq!(machines.len(), 4, "{done}");
+    let returned: Vec<Value> = machines[..2]
+        .iter()
+        .map(|m| json!({"name": m["name"], "machineId": m["machineId"]}))
+        .collect();
+    let before = aws_calls(&site);
+    site.call("requestReturnMachines", &json!({"machines": returned}))
+        .expect_code(0);
+    let log = site.log();
+    let made = aws_calls(&site) - before;
+    assert!(made <= 3, "the return made {made} AWS calls:\n{log}");
+    assert!(
+        !log.contains("TerminateInstanceInAutoScalingGroup"),
+        "{log}"
+    );
+    // Exactly the two returned went, and nothing replaced them.
+    let state = inspect(&moto);
+    let gone: BTreeSet<&str> = state["instances"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, s)| *s != "running" && *s != "pending")
+        .map(|(id, _)| id.as_str())
+        .collect();
+    let asked: BTreeSet<&str> = machines[..2]
+        .iter()
+        .map(|m| m["machineId"].as_str().unwrap())
+        .collect();
+    assert_eq!(gone, asked, "{state}");
+    assert_eq!(state["instances"].as_object().unwrap().len(), 4, "{state}");
+    let status = site
+        .call(
+            "getRequestStatus",
+            &json!({"requests": [{"requestId": id}]}),
+        )
+        .expect_code(0)
+        .json();
+    let running = status["requests"][0]["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["status"] == "running")
+        .count();
+    assert_eq!(running, 2, "{status}");
+    assert_eq!(state["groups"].as_array().unwrap().len(), 1, "{state}");
 }
 
 #[test]

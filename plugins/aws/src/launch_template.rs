@@ -25,10 +25,15 @@ pub struct LaunchTemplateRef {
     pub version: String,
 }
 
-/// The name of the launch template made for `request_id`.
+/// The name of the launch template made for one request.
+fn request_template_name(request_id: &str) -> String {
+    format!("orb-{request_id}")
+}
+
+/// The name of the launch template `plan` launches from, when orb makes it.
 fn name_for(plan: &Plan, ctx: &Ctx<'_>) -> String {
     if ctx.config.launch_template.create_per_request {
-        format!("orb-{}", plan.request_id)
+        request_template_name(&plan.request_id)
     } else {
         format!("orb-{}-{}", ctx.instance, plan.template.template_id)
     }
@@ -158,47 +163,34 @@ async fn find(ctx: &Ctx<'_>, name: &str) -> Result<Option<String>, ProviderError
         .map(str::to_owned))
 }
 
-/// Deletes the launch templates made for `request_id` (none when templates are shared).
+/// Deletes the launch template made for `request_id` (none when templates are shared), by its
+/// name: one call, and a template already gone is deleted.
 pub async fn delete_for_request(ctx: &Ctx<'_>, request_id: &str) -> Result<(), ProviderError> {
     if !ctx.config.launch_template.create_per_request {
         return Ok(());
     }
-    let out = ctx
+    let name = request_template_name(request_id);
+    match ctx
         .clients
         .ec2
-        .describe_launch_templates()
-        .filters(
-            Filter::builder()
-                .name(format!("tag:{}", orb_plugin_api::tags::REQUEST))
-                .values(request_id)
-                .build(),
-        )
+        .delete_launch_template()
+        .launch_template_name(&name)
         .send()
         .await
-        .map_err(|e| sdk_error("DescribeLaunchTemplates", e))?;
-    for id in out
-        .launch_templates()
-        .iter()
-        .filter_map(|lt| lt.launch_template_id())
     {
-        match ctx
-            .clients
-            .ec2
-            .delete_launch_template()
-            .launch_template_id(id)
-            .send()
-            .await
-        {
-            Ok(_) => tracing::info!(launch_template = id, request_id, "launch template deleted"),
-            Err(e) => {
-                let error = sdk_error("DeleteLaunchTemplate", e);
-                if error.kind != ErrorKind::NotFound {
-                    return Err(error.into());
-                }
+        Ok(_) => {
+            tracing::info!(launch_template = %name, request_id, "launch template deleted");
+            Ok(())
+        }
+        Err(e) => {
+            let error = sdk_error("DeleteLaunchTemplate", e);
+            if error.kind == ErrorKind::NotFound {
+                Ok(())
+            } else {
+                Err(error.into())
             }
         }
     }
-    Ok(())
 }
 
 /// A root volume mapping for RunInstances, when the template sizes it.

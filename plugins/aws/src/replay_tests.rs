@@ -23,7 +23,7 @@ use orb_plugin_api::ErrorKind;
 use crate::clients::{clients, Clients};
 use crate::config::AwsConfig;
 use crate::context::Ctx;
-use crate::handlers::{Ec2Fleet, Handler};
+use crate::handlers::{Ec2Fleet, Handler, Release};
 use crate::instances::by_ids;
 
 const NS: &str = "xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"";
@@ -115,7 +115,7 @@ async fn returning_k_machines_of_a_maintain_fleet_terminates_exactly_those_and_l
         instance: "aws-test",
     };
     Ec2Fleet
-        .release(&ctx, "fleet-1", Some("req-1"), &["i-1".to_owned()])
+        .release(&ctx, &of_request_1(&["i-1".to_owned()]))
         .await
         .unwrap();
 
@@ -194,9 +194,19 @@ async fn release_of_request_1(clients: &Clients, machine: &str) {
         instance: "aws-test",
     };
     Ec2Fleet
-        .release(&ctx, "fleet-1", Some("req-1"), &[machine.to_owned()])
+        .release(&ctx, &of_request_1(&[machine.to_owned()]))
         .await
         .unwrap();
+}
+
+/// A release of `machines` of `fleet-1`, made for `req-1`, with nothing known of the fleet.
+fn of_request_1(machines: &[String]) -> Release<'_> {
+    Release {
+        resource_id: "fleet-1",
+        request_id: Some("req-1"),
+        machines,
+        staying: None,
+    }
 }
 
 #[tokio::test]
@@ -219,7 +229,7 @@ async fn an_instant_fleet_is_released_without_describe_fleet_instances_which_aws
     );
 
     // The last of it (the other one already gone): the fleet is deleted, and its launch
-    // template looked for.
+    // template.
     let (http, clients) = replay(vec![
         instant_fleet(),
         terminated("i-2"),
@@ -227,9 +237,7 @@ async fn an_instant_fleet_is_released_without_describe_fleet_instances_which_aws
         (200, format!(
             "<DeleteFleetsResponse {NS}><requestId>4</requestId><successfulFleetDeletionSet><item>\
              <fleetId>fleet-1</fleetId></item></successfulFleetDeletionSet></DeleteFleetsResponse>")),
-        (200, format!(
-            "<DescribeLaunchTemplatesResponse {NS}><requestId>5</requestId><launchTemplates/>\
-             </DescribeLaunchTemplatesResponse>")),
+        launch_template_deleted(),
     ]);
     release_of_request_1(&clients, "i-2").await;
     assert_eq!(
@@ -239,8 +247,85 @@ async fn an_instant_fleet_is_released_without_describe_fleet_instances_which_aws
             "TerminateInstances",
             "DescribeInstances",
             "DeleteFleets",
-            "DescribeLaunchTemplates"
+            "DeleteLaunchTemplate"
         ]
+    );
+}
+
+fn launch_template_deleted() -> (u16, String) {
+    (200, format!(
+        "<DeleteLaunchTemplateResponse {NS}><requestId>9</requestId><launchTemplate>\
+         <launchTemplateName>orb-req-1</launchTemplateName></launchTemplate></DeleteLaunchTemplateResponse>"))
+}
+
+fn fleet_deletion(set: &str) -> (u16, String) {
+    (
+        200,
+        format!(
+        "<DeleteFleetsResponse {NS}><requestId>8</requestId><{set}><item><fleetId>fleet-1</fleetId>\
+         </item></{set}></DeleteFleetsResponse>"),
+    )
+}
+
+#[tokio::test]
+async fn the_last_machines_of_a_fleet_go_with_it_in_one_call_or_are_terminated_when_it_cannot_go() {
+    let config = AwsConfig::default();
+    let machines = ["i-1".to_owned(), "i-2".to_owned()];
+    let release = Release {
+        staying: Some(0),
+        ..of_request_1(&machines)
+    };
+    let (http, clients) = replay(vec![
+        fleet_deletion("successfulFleetDeletionSet"),
+        launch_template_deleted(),
+    ]);
+    let ctx = Ctx {
+        clients: &clients,
+        config: &config,
+        instance: "aws-test",
+    };
+    Ec2Fleet.release(&ctx, &release).await.unwrap();
+    assert_eq!(actions(&http), ["DeleteFleets", "DeleteLaunchTemplate"]);
+    assert!(
+        http.bodies()[0].contains("TerminateInstances=true"),
+        "{:?}",
+        http.bodies()
+    );
+    assert!(
+        http.bodies()[1].contains("LaunchTemplateName=orb-req-1"),
+        "{:?}",
+        http.bodies()
+    );
+
+    // A fleet the cloud does not delete: its machines are terminated in one call, as in a
+    // return of part of it, and the deletion is tried again.
+    let (http, clients) = replay(vec![
+        fleet_deletion("unsuccessfulFleetDeletionSet"),
+        instant_fleet(),
+        terminated("i-1"),
+        fleet_deletion("successfulFleetDeletionSet"),
+        launch_template_deleted(),
+    ]);
+    let ctx = Ctx {
+        clients: &clients,
+        config: &config,
+        instance: "aws-test",
+    };
+    Ec2Fleet.release(&ctx, &release).await.unwrap();
+    assert_eq!(
+        actions(&http),
+        [
+            "DeleteFleets",
+            "DescribeFleets",
+            "TerminateInstances",
+            "DeleteFleets",
+            "DeleteLaunchTemplate"
+        ]
+    );
+    assert!(
+        http.bodies()[2].contains("InstanceId.2=i-2"),
+        "{:?}",
+        http.bodies()
     );
 }
 

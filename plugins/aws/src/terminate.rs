@@ -1,15 +1,20 @@
 //! Terminating machines: grouped by the resource that owns them (a fleet, a group, or none)
 //! and released through its handler.
+//!
+//! A return of N machines costs ⌈N/1000⌉ + 2 calls on every handler when it empties the
+//! resource: the lookup below (which also counts the resource's other instances), deleting the
+//! resource with its instances, and deleting the request's launch template.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use orb_plugin_api::{
-    Machine, MachineFailure, MachineState, ProviderError, TerminateRequest, TerminateResult,
+    Machine, MachineFailure, MachineRef, MachineState, ProviderError, TerminateRequest,
+    TerminateResult,
 };
 
 use crate::context::Ctx;
-use crate::handlers;
-use crate::instances::{by_ids, to_machine};
+use crate::handlers::{self, Release};
+use crate::instances::{by_ids, by_requests, to_machine};
 use crate::template::Api;
 
 /// Terminates the machines `request` names, each through the handler of the resource that
@@ -18,27 +23,13 @@ pub async fn terminate(
     ctx: &Ctx<'_>,
     request: TerminateRequest,
 ) -> Result<TerminateResult, ProviderError> {
-    let ids: Vec<String> = request
-        .machines
-        .iter()
-        .map(|m| m.machine_id.clone())
-        .collect();
-    let known: HashMap<String, Machine> = by_ids(&ctx.clients.ec2, &ids)
-        .await?
-        .iter()
-        .map(|i| {
-            (
-                i.instance_id().unwrap_or_default().to_owned(),
-                to_machine(i),
-            )
-        })
-        .collect();
+    let found = Found::look_up(ctx, &request.machines).await?;
     let mut result = TerminateResult::default();
     // Group by resource (a fleet, a group) and request. Instances of no fleet or group need
     // nothing of their launch batch: they all go together, 1,000 per TerminateInstances.
     let mut groups: BTreeMap<(String, Option<String>), Vec<String>> = BTreeMap::new();
     for target in &request.machines {
-        match known.get(&target.machine_id) {
+        match found.machines.get(&target.machine_id) {
             Some(m) if !m.state.is_gone() && m.state != MachineState::ShuttingDown => {
                 let resource = m
                     .resource_id
@@ -62,7 +53,13 @@ pub async fn terminate(
         }
     }
     for ((resource, request_id), machines) in groups {
-        match handlers::release(ctx, &resource, request_id.as_deref(), &machines).await {
+        let release = Release {
+            resource_id: &resource,
+            request_id: request_id.as_deref(),
+            staying: found.staying(&resource, &machines),
+            machines: &machines,
+        };
+        match handlers::release(ctx, &release).await {
             Ok(()) => result.terminating.extend(machines),
             Err(e) => result
                 .failed
@@ -73,4 +70,101 @@ pub async fn terminate(
         }
     }
     Ok(result)
+}
+
+/// What the cloud says of the machines a return names.
+#[derive(Default)]
+struct Found {
+    /// Each named machine the cloud knows, by id.
+    machines: HashMap<String, Machine>,
+    /// The live instances of each resource whose instances were all listed.
+    live: HashMap<String, HashSet<String>>,
+}
+
+impl Found {
+    /// Looks the machines up in as few calls as the APIs allow: those orb says belong to a fleet
+    /// by their request's tag (a page per 1,000 instances, listing the fleet's other instances
+    /// too), those of an Auto Scaling group by the group's members, and the rest by id.
+    async fn look_up(ctx: &Ctx<'_>, targets: &[MachineRef]) -> Result<Found, ProviderError> {
+        let mut found = Found::default();
+        let hinted = |api: Api| {
+            targets.iter().filter(move |t| {
+                t.resource_id.as_deref().map(handlers::owner_of) == Some(api)
+                    && t.request_id.is_some()
+            })
+        };
+        // Each request's fleet, as orb knows it: the resource of instances the cloud has not
+        // tagged with their fleet (a request makes one fleet).
+        let mut fleets: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for t in hinted(Api::Ec2Fleet).chain(hinted(Api::SpotFleet)) {
+            if let (Some(request), Some(resource)) = (&t.request_id, &t.resource_id) {
+                fleets
+                    .entry(request.clone())
+                    .or_default()
+                    .insert(resource.clone());
+            }
+        }
+        if !fleets.is_empty() {
+            let requests: Vec<String> = fleets.keys().cloned().collect();
+            for mut machine in by_requests(&ctx.clients.ec2, &requests)
+                .await?
+                .iter()
+                .map(to_machine)
+            {
+                if machine.resource_id.is_none() {
+                    machine.resource_id = machine
+                        .request_id
+                        .as_ref()
+                        .and_then(|r| fleets.get(r))
+                        .filter(|known| known.len() == 1)
+                        .and_then(|known| known.first().cloned());
+                }
+                found.note(machine);
+            }
+        }
+        let groups: Vec<String> = hinted(Api::Asg)
+            .filter_map(|t| t.resource_id.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if !groups.is_empty() {
+            for machine in handlers::asg::members(ctx, &groups).await? {
+                found.note(machine);
+            }
+        }
+        let rest: Vec<String> = targets
+            .iter()
+            .filter(|t| !found.machines.contains_key(&t.machine_id))
+            .map(|t| t.machine_id.clone())
+            .collect();
+        if !rest.is_empty() {
+            for instance in by_ids(&ctx.clients.ec2, &rest).await? {
+                let machine = to_machine(&instance);
+                found.machines.insert(machine.machine_id.clone(), machine);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Keeps a machine listed with all of its resource's instances.
+    fn note(&mut self, machine: Machine) {
+        if let Some(resource) = &machine.resource_id {
+            let live = self.live.entry(resource.clone()).or_default();
+            if !machine.state.is_gone() && machine.state != MachineState::ShuttingDown {
+                live.insert(machine.machine_id.clone());
+            }
+        }
+        self.machines.insert(machine.machine_id.clone(), machine);
+    }
+
+    /// How many live instances of `resource` stay after `machines` go, when all were listed.
+    fn staying(&self, resource: &str, machines: &[String]) -> Option<usize> {
+        let live = self.live.get(resource)?;
+        let going: HashSet<&str> = machines.iter().map(String::as_str).collect();
+        Some(
+            live.iter()
+                .filter(|id| !going.contains(id.as_str()))
+                .count(),
+        )
+    }
 }

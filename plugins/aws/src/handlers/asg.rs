@@ -2,22 +2,29 @@
 //! template's subnets, named after the request (the name is the idempotency token: a second
 //! create finds the group).
 //!
-//! Return: `TerminateInstanceInAutoScalingGroup` with decrement for each returned instance, so
-//! the group does not replace it; an empty group is deleted with its launch template. A return
-//! of every machine of the group deletes the group, then terminates them in one call.
+//! Return: the group's members are read first (one call for up to 100 groups). A return of
+//! every member deletes the group, then terminates them in one call, and deletes the launch
+//! template. Otherwise they are detached with a decrement of the desired capacity, 20 per call
+//! (the API's limit), so the group neither kills another instance nor replaces them, and then
+//! terminated 1,000 per call.
 
 use aws_sdk_autoscaling::types::{
     InstancesDistribution, LaunchTemplate, LaunchTemplateOverrides, LaunchTemplateSpecification,
-    MixedInstancesPolicy, Tag,
+    LifecycleState, MixedInstancesPolicy, Tag,
 };
-use orb_plugin_api::{ErrorKind, ProviderError, ProvisionResult};
+use orb_plugin_api::{ErrorKind, Machine, MachineState, ProviderError, ProvisionResult};
 
-use super::Handler;
+use super::{Handler, Release};
 use crate::cancel::Released;
 use crate::context::{Ctx, Plan};
 use crate::errors::sdk_error;
 use crate::launch_template::for_request;
 use crate::template::Price;
+
+/// Most group names per `DescribeAutoScalingGroups` call.
+const GROUPS_PER_CALL: usize = 100;
+/// Most instances per `DetachInstances` call.
+const DETACH_PER_CALL: usize = 20;
 
 /// The Auto Scaling group handler.
 pub struct Asg;
@@ -117,43 +124,24 @@ impl Handler for Asg {
         })
     }
 
-    async fn release(
-        &self,
-        ctx: &Ctx<'_>,
-        group: &str,
-        request_id: Option<&str>,
-        machines: &[String],
-    ) -> Result<(), ProviderError> {
+    async fn release(&self, ctx: &Ctx<'_>, release: &Release<'_>) -> Result<(), ProviderError> {
+        let Release {
+            resource_id: group,
+            request_id,
+            machines,
+            staying,
+        } = *release;
         let asg = &ctx.clients.autoscaling;
-        let describe = || async {
-            asg.describe_auto_scaling_groups()
-                .auto_scaling_group_names(group)
-                .send()
-                .await
-                .map_err(|e| sdk_error("DescribeAutoScalingGroups", e))
-        };
-        let before = describe().await?;
-        let members: Vec<&str> = before
-            .auto_scaling_groups()
-            .first()
-            .map(|g| {
-                g.instances()
-                    .iter()
-                    .filter_map(|i| i.instance_id())
-                    .collect()
-            })
-            .unwrap_or_default();
-        // Returning the whole group: delete it, then terminate its instances in one call.
-        let whole_group =
-            !members.is_empty() && members.iter().all(|m| machines.iter().any(|r| r == m));
-        if whole_group {
+        if staying == Some(0) {
+            // Returning the whole group: delete it, then terminate its instances in one call.
+            // AWS's forced delete terminates them too; the emulator leaves instances protected
+            // from scale-in running, and a machine left running costs more than a call.
             asg.delete_auto_scaling_group()
                 .auto_scaling_group_name(group)
                 .force_delete(true)
                 .send()
                 .await
                 .map_err(|e| sdk_error("DeleteAutoScalingGroup", e))?;
-            // Deleting the group first means nothing replaces the instances terminated next.
             super::terminate(ctx, machines).await?;
             tracing::info!(group, "auto scaling group deleted with its instances");
             if let Some(request_id) = request_id {
@@ -161,29 +149,38 @@ impl Handler for Asg {
             }
             return Ok(());
         }
-        let empty = {
-            for id in machines {
-                if let Err(e) = asg
-                    .terminate_instance_in_auto_scaling_group()
-                    .instance_id(id)
-                    .should_decrement_desired_capacity(true)
-                    .send()
-                    .await
-                {
-                    let error = sdk_error("TerminateInstanceInAutoScalingGroup", e);
-                    // No longer in the group (already terminating): nothing to do for it.
-                    if !(error.kind == ErrorKind::Validation || error.kind == ErrorKind::NotFound) {
-                        return Err(error.into());
-                    }
-                    tracing::debug!(instance = %id, error = %error, "instance already left the group");
+        // Part of the group: detach the machines with a lower desired capacity, 20 per call (the
+        // API's limit), so the group neither kills another instance nor replaces them; then
+        // terminate them 1,000 per call.
+        for chunk in machines.chunks(DETACH_PER_CALL) {
+            let detached = asg
+                .detach_instances()
+                .auto_scaling_group_name(group)
+                .set_instance_ids(Some(chunk.to_vec()))
+                .should_decrement_desired_capacity(true)
+                .send()
+                .await;
+            if let Err(e) = detached {
+                let error = sdk_error("DetachInstances", e);
+                if error.kind != ErrorKind::Validation {
+                    return Err(error.into());
                 }
+                // Some have left the group already: each of the others on its own.
+                tracing::debug!(group, error = %error, "detaching one by one");
+                leave_one_by_one(ctx, chunk).await?;
             }
-            describe()
-                .await?
+        }
+        super::terminate(ctx, machines).await?;
+        let empty = staying.is_none()
+            && asg
+                .describe_auto_scaling_groups()
+                .auto_scaling_group_names(group)
+                .send()
+                .await
+                .map_err(|e| sdk_error("DescribeAutoScalingGroups", e))?
                 .auto_scaling_groups()
                 .first()
-                .is_none_or(|g| g.desired_capacity() == Some(0))
-        };
+                .is_none_or(|g| g.desired_capacity() == Some(0));
         if empty {
             let deleted = asg
                 .delete_auto_scaling_group()
@@ -232,6 +229,68 @@ impl Handler for Asg {
             }
         }
         Ok(())
+    }
+}
+
+/// Terminates each of `machines` with a decrement of its group's desired capacity; one no
+/// longer in the group is left to the termination that follows.
+async fn leave_one_by_one(ctx: &Ctx<'_>, machines: &[String]) -> Result<(), ProviderError> {
+    for id in machines {
+        if let Err(e) = ctx
+            .clients
+            .autoscaling
+            .terminate_instance_in_auto_scaling_group()
+            .instance_id(id)
+            .should_decrement_desired_capacity(true)
+            .send()
+            .await
+        {
+            let error = sdk_error("TerminateInstanceInAutoScalingGroup", e);
+            if !(error.kind == ErrorKind::Validation || error.kind == ErrorKind::NotFound) {
+                return Err(error.into());
+            }
+            tracing::debug!(instance = %id, error = %error, "instance already left the group");
+        }
+    }
+    Ok(())
+}
+
+/// The members of `groups`, read as machines of their group.
+pub async fn members(ctx: &Ctx<'_>, groups: &[String]) -> Result<Vec<Machine>, ProviderError> {
+    let mut machines = Vec::new();
+    for chunk in groups.chunks(GROUPS_PER_CALL) {
+        let mut pages = ctx
+            .clients
+            .autoscaling
+            .describe_auto_scaling_groups()
+            .set_auto_scaling_group_names(Some(chunk.to_vec()))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sdk_error("DescribeAutoScalingGroups", e))?;
+            for g in page.auto_scaling_groups() {
+                let name = g.auto_scaling_group_name().unwrap_or_default();
+                machines.extend(g.instances().iter().map(|i| {
+                    let mut m = Machine::new(
+                        i.instance_id().unwrap_or_default(),
+                        member_state(i.lifecycle_state()),
+                    );
+                    m.resource_id = Some(name.to_owned());
+                    m
+                }));
+            }
+        }
+    }
+    Ok(machines)
+}
+
+/// A group member's state, from its lifecycle state.
+fn member_state(state: Option<&LifecycleState>) -> MachineState {
+    match state.map(|s| s.as_str()).unwrap_or_default() {
+        s if s.starts_with("Pending") => MachineState::Pending,
+        s if s.starts_with("Terminat") => MachineState::ShuttingDown,
+        "" => MachineState::Unknown,
+        _ => MachineState::Running,
     }
 }
 

@@ -4,8 +4,8 @@
 //!
 //! Return: a `maintain` fleet's target capacity is lowered first, with no-termination, and only
 //! then are exactly the returned instances terminated, so the fleet neither kills another
-//! instance nor replaces the returned ones (the Python ORB's issue #76). An empty fleet is
-//! deleted with its launch template.
+//! instance nor replaces the returned ones (the Python ORB's issue #76). A return of the fleet's
+//! last live instances deletes the fleet with them in one call, then its launch template.
 
 use aws_sdk_ec2::types::{
     DefaultTargetCapacityType, FleetExcessCapacityTerminationPolicy,
@@ -17,7 +17,7 @@ use aws_sdk_ec2::types::{
 use orb_plugin_api::{ErrorKind, Failure, MachineState, ProviderError, ProvisionResult};
 
 use super::shared::{released_units, remaining, retire, terminate, type_subnet_pairs};
-use super::Handler;
+use super::{Handler, Release};
 use crate::cancel::Released;
 use crate::context::{Ctx, Plan};
 use crate::errors::{classify_code, sdk_error};
@@ -182,14 +182,19 @@ impl Handler for Ec2Fleet {
         Ok(result)
     }
 
-    async fn release(
-        &self,
-        ctx: &Ctx<'_>,
-        fleet_id: &str,
-        request_id: Option<&str>,
-        machines: &[String],
-    ) -> Result<(), ProviderError> {
+    async fn release(&self, ctx: &Ctx<'_>, release: &Release<'_>) -> Result<(), ProviderError> {
+        let Release {
+            resource_id: fleet_id,
+            request_id,
+            machines,
+            staying,
+        } = *release;
         let ec2 = &ctx.clients.ec2;
+        if staying == Some(0) && delete_with_instances(ctx, fleet_id).await {
+            // The last of the fleet: deleting it with its instances terminates them.
+            retire(ctx, "EC2 fleet", fleet_id, request_id, Ok(())).await;
+            return Ok(());
+        }
         let fleets = ec2
             .describe_fleets()
             .fleet_ids(fleet_id)
@@ -234,34 +239,9 @@ impl Handler for Ec2Fleet {
                 .map_err(|e| sdk_error("ModifyFleet", e))?;
         }
         terminate(ctx, machines).await?;
-        let left = if fleet.r#type() == Some(&AwsFleetType::Instant) {
-            // DescribeFleetInstances does not serve instant fleets. The fleet is the request's
-            // (its client token is the request id), so its other instances are the request's:
-            // found by orb's request tag. Without a request id the fleet is kept.
-            match request_id {
-                None => usize::MAX,
-                Some(request_id) => by_requests(ec2, &[request_id.to_owned()])
-                    .await?
-                    .iter()
-                    .map(to_machine)
-                    .filter(|m| !machines.contains(&m.machine_id))
-                    .filter(|m| !m.state.is_gone() && m.state != MachineState::ShuttingDown)
-                    .count(),
-            }
-        } else {
-            let active = ec2
-                .describe_fleet_instances()
-                .fleet_id(fleet_id)
-                .send()
-                .await
-                .map_err(|e| sdk_error("DescribeFleetInstances", e))?;
-            remaining(
-                active
-                    .active_instances()
-                    .iter()
-                    .filter_map(|i| i.instance_id()),
-                machines,
-            )
+        let left = match staying {
+            Some(left) => left,
+            None => others_left(ctx, fleet, request_id, machines).await?,
         };
         if left == 0 {
             let deleted = ec2
@@ -321,4 +301,67 @@ fn weight_of(t: &AwsTemplate, instance_type: Option<&str>) -> f64 {
         .and_then(|it| t.vm_types.iter().find(|(name, _)| name == it))
         .map(|(_, w)| *w)
         .unwrap_or(1.0)
+}
+
+/// Deletes a fleet with its instances; whether the cloud took the deletion (else the caller
+/// terminates the machines itself).
+async fn delete_with_instances(ctx: &Ctx<'_>, fleet_id: &str) -> bool {
+    match ctx
+        .clients
+        .ec2
+        .delete_fleets()
+        .fleet_ids(fleet_id)
+        .terminate_instances(true)
+        .send()
+        .await
+    {
+        Ok(out) => out
+            .successful_fleet_deletions()
+            .iter()
+            .any(|f| f.fleet_id() == Some(fleet_id)),
+        Err(e) => {
+            let error = sdk_error("DeleteFleets", e);
+            tracing::warn!(fleet_id, error = %error, "the fleet could not be deleted with its instances; terminating them");
+            false
+        }
+    }
+}
+
+/// How many live instances of `fleet` stay after `machines` go, asked of the cloud.
+async fn others_left(
+    ctx: &Ctx<'_>,
+    fleet: &aws_sdk_ec2::types::FleetData,
+    request_id: Option<&str>,
+    machines: &[String],
+) -> Result<usize, ProviderError> {
+    let ec2 = &ctx.clients.ec2;
+    if fleet.r#type() == Some(&AwsFleetType::Instant) {
+        // DescribeFleetInstances does not serve instant fleets. The fleet is the request's
+        // (its client token is the request id), so its other instances are the request's:
+        // found by orb's request tag. Without a request id the fleet is kept.
+        return Ok(match request_id {
+            None => usize::MAX,
+            Some(request_id) => by_requests(ec2, &[request_id.to_owned()])
+                .await?
+                .iter()
+                .map(to_machine)
+                .filter(|m| !machines.contains(&m.machine_id))
+                .filter(|m| !m.state.is_gone() && m.state != MachineState::ShuttingDown)
+                .count(),
+        });
+    }
+    let fleet_id = fleet.fleet_id().unwrap_or_default();
+    let active = ec2
+        .describe_fleet_instances()
+        .fleet_id(fleet_id)
+        .send()
+        .await
+        .map_err(|e| sdk_error("DescribeFleetInstances", e))?;
+    Ok(remaining(
+        active
+            .active_instances()
+            .iter()
+            .filter_map(|i| i.instance_id()),
+        machines,
+    ))
 }

@@ -2,7 +2,7 @@
 //! behind one trait and in the same order: provision, release machines, delete on cancel.
 //! This module only declares them and dispatches to the one a template or resource names.
 
-mod asg;
+pub mod asg;
 mod ec2_fleet;
 mod run_instances;
 mod shared;
@@ -25,15 +25,9 @@ pub trait Handler {
     async fn provision(&self, ctx: &Ctx<'_>, plan: &Plan)
         -> Result<ProvisionResult, ProviderError>;
 
-    /// Terminates `machines`, all of the resource `resource_id` (a fleet, a group), so that
-    /// exactly those go and nothing replaces them; cleans the resource up when it is empty.
-    async fn release(
-        &self,
-        ctx: &Ctx<'_>,
-        resource_id: &str,
-        request_id: Option<&str>,
-        machines: &[String],
-    ) -> Result<(), ProviderError>;
+    /// Terminates the machines of `release`, so that exactly those go and nothing replaces
+    /// them; deletes the resource when they are the last of it.
+    async fn release(&self, ctx: &Ctx<'_>, release: &Release<'_>) -> Result<(), ProviderError>;
 
     /// Deletes the resources `ids` of a cancelled request, with their instances, noting each
     /// in `released`. A resource already gone is released.
@@ -68,30 +62,27 @@ pub fn owner_of(resource_id: &str) -> Api {
     }
 }
 
+/// Machines to release, all of one resource.
+#[derive(Debug, Clone, Copy)]
+pub struct Release<'a> {
+    /// The resource (a fleet, a group; empty for instances of none).
+    pub resource_id: &'a str,
+    /// The request that made it, when known.
+    pub request_id: Option<&'a str>,
+    /// The machines to terminate.
+    pub machines: &'a [String],
+    /// How many of the resource's live instances stay, when the return's lookup listed them
+    /// all; `None` makes the handler ask the cloud.
+    pub staying: Option<usize>,
+}
+
 /// Releases machines of one resource through the handler that owns it.
-pub async fn release(
-    ctx: &Ctx<'_>,
-    resource_id: &str,
-    request_id: Option<&str>,
-    machines: &[String],
-) -> Result<(), ProviderError> {
-    match owner_of(resource_id) {
-        Api::RunInstances => {
-            RunInstances
-                .release(ctx, resource_id, request_id, machines)
-                .await
-        }
-        Api::Ec2Fleet => {
-            Ec2Fleet
-                .release(ctx, resource_id, request_id, machines)
-                .await
-        }
-        Api::SpotFleet => {
-            SpotFleet
-                .release(ctx, resource_id, request_id, machines)
-                .await
-        }
-        Api::Asg => Asg.release(ctx, resource_id, request_id, machines).await,
+pub async fn release(ctx: &Ctx<'_>, release: &Release<'_>) -> Result<(), ProviderError> {
+    match owner_of(release.resource_id) {
+        Api::RunInstances => RunInstances.release(ctx, release).await,
+        Api::Ec2Fleet => Ec2Fleet.release(ctx, release).await,
+        Api::SpotFleet => SpotFleet.release(ctx, release).await,
+        Api::Asg => Asg.release(ctx, release).await,
     }
 }
 

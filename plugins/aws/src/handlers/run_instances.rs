@@ -8,7 +8,7 @@ use aws_sdk_ec2::types::{
 use orb_plugin_api::{ProviderError, ProvisionResult};
 
 use super::shared::{is_shortfall, shortfall, terminate};
-use super::Handler;
+use super::{Handler, Release};
 use crate::cancel::Released;
 use crate::context::{Ctx, Plan};
 use crate::errors::sdk_error;
@@ -122,14 +122,8 @@ impl Handler for RunInstances {
         Ok(result)
     }
 
-    async fn release(
-        &self,
-        ctx: &Ctx<'_>,
-        _resource_id: &str,
-        _request_id: Option<&str>,
-        machines: &[String],
-    ) -> Result<(), ProviderError> {
-        terminate(ctx, machines).await
+    async fn release(&self, ctx: &Ctx<'_>, release: &Release<'_>) -> Result<(), ProviderError> {
+        terminate(ctx, release.machines).await
     }
 
     /// Instances are the only thing RunInstances makes; the cancel terminates them by tag.

@@ -13,7 +13,7 @@ use aws_sdk_ec2::types::{
 use orb_plugin_api::{ProviderError, ProvisionResult};
 
 use super::shared::{released_units, remaining, retire, terminate, type_subnet_pairs};
-use super::Handler;
+use super::{Handler, Release};
 use crate::cancel::Released;
 use crate::context::{Ctx, Plan};
 use crate::errors::sdk_error;
@@ -97,14 +97,19 @@ impl Handler for SpotFleet {
         })
     }
 
-    async fn release(
-        &self,
-        ctx: &Ctx<'_>,
-        request: &str,
-        request_id: Option<&str>,
-        machines: &[String],
-    ) -> Result<(), ProviderError> {
+    async fn release(&self, ctx: &Ctx<'_>, release: &Release<'_>) -> Result<(), ProviderError> {
+        let Release {
+            resource_id: request,
+            request_id,
+            machines,
+            staying,
+        } = *release;
         let ec2 = &ctx.clients.ec2;
+        if staying == Some(0) && cancel_with_instances(ctx, request).await {
+            // The last of the fleet: cancelling it with its instances terminates them.
+            retire(ctx, "spot fleet request", request, request_id, Ok(())).await;
+            return Ok(());
+        }
         let described = ec2
             .describe_spot_fleet_requests()
             .spot_fleet_request_ids(request)
@@ -138,20 +143,25 @@ impl Handler for SpotFleet {
                 .map_err(|e| sdk_error("ModifySpotFleetRequest", e))?;
         }
         terminate(ctx, machines).await?;
-        let active = ec2
-            .describe_spot_fleet_instances()
-            .spot_fleet_request_id(request)
-            .send()
-            .await
-            .map_err(|e| sdk_error("DescribeSpotFleetInstances", e))?;
-        if remaining(
-            active
-                .active_instances()
-                .iter()
-                .filter_map(|i| i.instance_id()),
-            machines,
-        ) == 0
-        {
+        let left = match staying {
+            Some(left) => left,
+            None => {
+                let active = ec2
+                    .describe_spot_fleet_instances()
+                    .spot_fleet_request_id(request)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("DescribeSpotFleetInstances", e))?;
+                remaining(
+                    active
+                        .active_instances()
+                        .iter()
+                        .filter_map(|i| i.instance_id()),
+                    machines,
+                )
+            }
+        };
+        if left == 0 {
             let cancelled = ec2
                 .cancel_spot_fleet_requests()
                 .spot_fleet_request_ids(request)
@@ -200,5 +210,29 @@ impl Handler for SpotFleet {
             }),
         );
         Ok(())
+    }
+}
+
+/// Cancels a spot fleet request with its instances; whether the cloud took it (else the caller
+/// terminates the machines itself).
+async fn cancel_with_instances(ctx: &Ctx<'_>, request: &str) -> bool {
+    match ctx
+        .clients
+        .ec2
+        .cancel_spot_fleet_requests()
+        .spot_fleet_request_ids(request)
+        .terminate_instances(true)
+        .send()
+        .await
+    {
+        Ok(out) => out
+            .successful_fleet_requests()
+            .iter()
+            .any(|f| f.spot_fleet_request_id() == Some(request)),
+        Err(e) => {
+            let error = sdk_error("CancelSpotFleetRequests", e);
+            tracing::warn!(request, error = %error, "the spot fleet could not be cancelled with its instances; terminating them");
+            false
+        }
     }
 }
