@@ -5,6 +5,10 @@
 //! blocked worker thread would stall every task queued on it, so each call runs in tokio's
 //! `block_in_place`: the worker hands its queue to another thread first. Elsewhere (the CLI's
 //! single-threaded runtime, blocking threads, tests) the call runs as it is.
+//!
+//! Point reads (a request, its machines or return items, a machine, instance-type facts) run
+//! where they are: they never wait for a writer (WAL, and the store's reader connections), and
+//! handing the worker's queue to another thread would cost more than they take.
 
 use orb_plugin_api::InstanceTypeInfo;
 use tokio::runtime::{Handle, RuntimeFlavor};
@@ -62,7 +66,7 @@ impl<S: Store> Store for Offloaded<S> {
     }
 
     fn get_request(&self, request_id: &str) -> Result<Option<Request>, StoreError> {
-        offload(|| self.0.get_request(request_id))
+        self.0.get_request(request_id)
     }
 
     fn list_requests(&self, filter: &RequestFilter) -> Result<Vec<Request>, StoreError> {
@@ -82,15 +86,15 @@ impl<S: Store> Store for Offloaded<S> {
     }
 
     fn get_machine(&self, machine_id: &str) -> Result<Option<MachineRecord>, StoreError> {
-        offload(|| self.0.get_machine(machine_id))
+        self.0.get_machine(machine_id)
     }
 
     fn find_machine_by_name(&self, name: &str) -> Result<Option<MachineRecord>, StoreError> {
-        offload(|| self.0.find_machine_by_name(name))
+        self.0.find_machine_by_name(name)
     }
 
     fn machines_of_request(&self, request_id: &str) -> Result<Vec<MachineRecord>, StoreError> {
-        offload(|| self.0.machines_of_request(request_id))
+        self.0.machines_of_request(request_id)
     }
 
     fn list_machines(&self, filter: &MachineFilter) -> Result<Vec<MachineRecord>, StoreError> {
@@ -119,7 +123,7 @@ impl<S: Store> Store for Offloaded<S> {
     }
 
     fn return_items(&self, return_request_id: &str) -> Result<Vec<ReturnItem>, StoreError> {
-        offload(|| self.0.return_items(return_request_id))
+        self.0.return_items(return_request_id)
     }
 
     fn request_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
@@ -136,7 +140,7 @@ impl<S: Store> Store for Offloaded<S> {
         names: &[String],
         since: i64,
     ) -> Result<Vec<InstanceTypeInfo>, StoreError> {
-        offload(|| self.0.instance_types(provider_instance, names, since))
+        self.0.instance_types(provider_instance, names, since)
     }
 
     fn save_instance_types(

@@ -5,9 +5,13 @@
 //! write in a `BEGIN IMMEDIATE` transaction (a write lock taken up front, so two processes
 //! never deadlock upgrading read locks, which SQLite would answer with "database is locked").
 //! `synchronous = FULL` makes every committed transaction survive a crash.
+//!
+//! One process (`orb serve`) also reads from many tasks at once: a read that finds the main
+//! connection busy takes one of a few reader connections, opened the first time one is needed
+//! (a Host Factory call never opens one), so reads do not queue behind each other or a write.
 
-use std::path::Path;
-use std::sync::Mutex;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use orb_plugin_api::{InstanceTypeInfo, MachineState};
@@ -16,6 +20,9 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Tra
 use super::migrations::migrate;
 use super::{Admission, Cancellation, MachineFilter, RequestFilter, Store, StoreError};
 use crate::domain::{MachineRecord, Phase, Request, RequestKind, RequestStatus, ReturnItem};
+
+/// How many reader connections a store may open beside its main one.
+const READERS: usize = 4;
 
 /// How long a process waits for another's write lock before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -45,7 +52,10 @@ fn is_busy(e: &rusqlite::Error) -> bool {
 
 /// A SQLite database holding orb's state.
 pub struct SqliteStore {
+    path: PathBuf,
     conn: Mutex<Connection>,
+    /// Connections for reads that find `conn` busy, each opened when first needed.
+    readers: [OnceLock<Mutex<Connection>>; READERS],
 }
 
 impl SqliteStore {
@@ -72,7 +82,9 @@ impl SqliteStore {
         };
         migrate(&mut conn).map_err(fail)?;
         Ok(SqliteStore {
+            path: path.to_owned(),
             conn: Mutex::new(conn),
+            readers: Default::default(),
         })
     }
 
@@ -87,6 +99,44 @@ impl SqliteStore {
         f(&mut conn)
     }
 
+    /// Runs a read on the main connection when it is free, else on a free reader connection
+    /// (opening one if fewer are open than [`READERS`]), else waits for a reader: readers only
+    /// read, which in WAL mode never waits for a writer, so no read queues behind a write.
+    fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        if let Ok(conn) = self.conn.try_lock() {
+            return f(&conn);
+        }
+        let mut opened = None;
+        for slot in &self.readers {
+            let reader = match slot.get() {
+                Some(reader) => reader,
+                None => match connect(&self.path) {
+                    Ok(conn) => slot.get_or_init(|| Mutex::new(conn)),
+                    Err(e) => {
+                        tracing::debug!(error = %e, "no further reader connection");
+                        break;
+                    }
+                },
+            };
+            if let Ok(conn) = reader.try_lock() {
+                return f(&conn);
+            }
+            opened.get_or_insert(reader);
+        }
+        match opened {
+            Some(reader) => {
+                let conn = reader.lock().map_err(|_| {
+                    StoreError::Database("a reader connection's lock was poisoned".into())
+                })?;
+                f(&conn)
+            }
+            None => self.with(|conn| f(conn)),
+        }
+    }
+
     /// The first row `sql` (with one text parameter) returns, if any.
     fn query_one<T>(
         &self,
@@ -94,7 +144,12 @@ impl SqliteStore {
         param: &str,
         map: fn(&Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Option<T>, StoreError> {
-        self.with(|conn| Ok(conn.query_row(sql, [param], map).optional()?))
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached(sql)?
+                .query_row([param], map)
+                .optional()?)
+        })
     }
 
     fn write<T>(
@@ -499,7 +554,7 @@ impl Store for SqliteStore {
 
     fn list_requests(&self, filter: &RequestFilter) -> Result<Vec<Request>, StoreError> {
         let (sql, query) = requests_listing(filter);
-        self.with(|conn| {
+        self.read(|conn| {
             let mut stmt = conn.prepare_cached(&sql)?;
             let rows = stmt.query_map(params_from_iter(&query.values), request_from_row)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -552,7 +607,7 @@ impl Store for SqliteStore {
         query.equal("request_id", filter.request_id.clone());
         query.equal("state", filter.state.clone());
         query.equal("return_request_id", filter.return_request_id.clone());
-        self.with(|conn| {
+        self.read(|conn| {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {MACHINE_COLUMNS} FROM machines {} \
                  ORDER BY created_at DESC, machine_id LIMIT {}",
@@ -627,8 +682,8 @@ impl Store for SqliteStore {
     }
 
     fn return_items(&self, return_request_id: &str) -> Result<Vec<ReturnItem>, StoreError> {
-        self.with(|conn| {
-            let mut stmt = conn.prepare(
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
                 "SELECT return_request_id, machine_id, name, error FROM return_items \
                  WHERE return_request_id = ?1 ORDER BY position",
             )?;
@@ -645,7 +700,7 @@ impl Store for SqliteStore {
     }
 
     fn request_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             let mut stmt = conn.prepare(
                 "SELECT kind, status, COUNT(*) FROM requests GROUP BY kind, status ORDER BY kind, status",
             )?;
@@ -655,7 +710,7 @@ impl Store for SqliteStore {
     }
 
     fn machine_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        self.with(|conn| {
+        self.read(|conn| {
             let mut stmt =
                 conn.prepare("SELECT state, COUNT(*) FROM machines GROUP BY state ORDER BY state")?;
             let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
@@ -671,7 +726,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<InstanceTypeInfo>, StoreError> {
         let names =
             serde_json::to_string(names).map_err(|e| StoreError::Database(e.to_string()))?;
-        self.with(|conn| {
+        self.read(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT info FROM instance_types WHERE provider_instance = ?1 \
                  AND name IN (SELECT value FROM json_each(?2)) AND fetched_at >= ?3",
@@ -719,6 +774,39 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_read_does_not_wait_for_a_write_in_progress() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(SqliteStore::open(&dir.path().join("orb.db")).unwrap());
+        let (holding, held) = std::sync::mpsc::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let writer = {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                store
+                    .write(|_| {
+                        holding.send(()).unwrap();
+                        released.recv_timeout(Duration::from_secs(30)).ok();
+                        Ok(())
+                    })
+                    .unwrap()
+            })
+        };
+        held.recv().unwrap();
+        // The main connection is in a write: the read goes to a reader connection.
+        let (answer, answered) = std::sync::mpsc::channel();
+        let reader = {
+            let store = store.clone();
+            std::thread::spawn(move || answer.send(store.get_request("req-none").unwrap()))
+        };
+        let read = answered.recv_timeout(Duration::from_secs(10));
+        release.send(()).unwrap();
+        writer.join().unwrap();
+        reader.join().unwrap().ok();
+        assert_eq!(read, Ok(None), "the read waited for the write");
+        assert!(store.readers[0].get().is_some());
+    }
 
     #[test]
     fn instance_type_facts_are_kept_per_instance_and_read_while_fresh() {
