@@ -798,13 +798,17 @@ mod tests {
         let (answer, answered) = std::sync::mpsc::channel();
         let reader = {
             let store = store.clone();
-            std::thread::spawn(move || answer.send(store.get_request("req-none").unwrap()))
+            std::thread::spawn(move || {
+                answer
+                    .send(store.get_request("req-none").unwrap().is_none())
+                    .ok()
+            })
         };
         let read = answered.recv_timeout(Duration::from_secs(10));
         release.send(()).unwrap();
         writer.join().unwrap();
-        reader.join().unwrap().ok();
-        assert_eq!(read, Ok(None), "the read waited for the write");
+        reader.join().unwrap();
+        assert_eq!(read, Ok(true), "the read waited for the write");
         assert!(store.readers[0].get().is_some());
     }
 
