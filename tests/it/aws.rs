@@ -373,6 +373,52 @@ fn returning_some_machines_of_a_group_detaches_and_terminates_them_in_three_call
 }
 
 #[test]
+fn parallel_processes_draw_from_one_bucket_per_api_and_wait_their_turn() {
+    let moto = Moto::start();
+    let site = site(
+        &moto,
+        json!({"pacing": {"read": {"burst": 1, "per_second": 1}}}),
+        templates(&moto),
+    );
+    let id = request(&site, "RunInstances", 1);
+    let poll = json!({"requests": [{"requestId": id}]});
+    // Four status polls at once, from four processes: one DescribeInstances each, one token a
+    // second, so the second waits about a second, the third two, the fourth three.
+    let polls: Vec<_> = (0..4)
+        .map(|_| site.spawn("getRequestStatus", &poll))
+        .collect();
+    for p in polls {
+        let out = p.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let log = site.log();
+    let waits: Vec<u64> = log
+        .lines()
+        .filter(|l| l.contains("aws call paced") && l.contains("DescribeInstances"))
+        .filter_map(|l| {
+            l.split("waited_ms=")
+                .nth(1)?
+                .split(|c: char| !c.is_ascii_digit())
+                .next()?
+                .parse()
+                .ok()
+        })
+        .collect();
+    assert!(waits.len() >= 3, "{waits:?}\n{log}");
+    assert!(waits.iter().sum::<u64>() >= 3000, "{waits:?}\n{log}");
+    // Writes have a bucket of their own: the RunInstances before did not wait.
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("aws call paced") && l.contains("RunInstances")),
+        "{log}"
+    );
+}
+
+#[test]
 fn returning_run_instances_machines_of_many_batches_takes_one_terminate_call() {
     let moto = Moto::start();
     let site = site(

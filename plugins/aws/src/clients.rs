@@ -1,7 +1,9 @@
 //! The one place AWS SDK clients are built: region resolved up front with a clear error,
 //! credentials from the standard chain (or static keys, or a role assumed through STS), the
 //! endpoint override, one retry policy (exponential backoff with jitter, within the operation
-//! timeout), and an interceptor that logs every call by operation so calls can be counted.
+//! timeout), an interceptor that logs every call by operation so calls can be counted, and
+//! pacing: the interceptor names each attempt's API on its HTTP request, and the HTTP client
+//! waits for that API's token (see [`crate::pacing`]) before sending it.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -13,15 +15,26 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::provider::SharedCredentialsProvider;
 use aws_credential_types::Credentials;
+use aws_smithy_runtime::client::defaults::default_http_client_plugin_v2;
 use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
+use aws_smithy_runtime_api::client::http::{
+    HttpClient, HttpConnector, HttpConnectorFuture, HttpConnectorSettings, SharedHttpClient,
+    SharedHttpConnector,
+};
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+};
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, Metadata};
+use aws_smithy_runtime_api::client::runtime_components::{
+    RuntimeComponents, RuntimeComponentsBuilder,
+};
+use aws_smithy_runtime_api::client::runtime_plugin::RuntimePlugin;
 use aws_smithy_types::config_bag::ConfigBag;
 use orb_plugin_api::ProviderError;
 
 use crate::config::AwsConfig;
+use crate::pacing::Pacer;
 
 /// AWS calls made so far, by (service, operation).
 pub type CallCounts = Arc<Mutex<BTreeMap<(String, String), u64>>>;
@@ -69,16 +82,66 @@ impl Intercept for CallLog {
         Ok(())
     }
 
-    fn read_before_attempt(
+    fn modify_before_transmit(
         &self,
-        _context: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        context: &mut BeforeTransmitInterceptorContextMut<'_>,
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         if let Some(m) = cfg.load::<Metadata>() {
             tracing::trace!(service = m.service(), operation = m.name(), "aws attempt");
+            context.request_mut().add_extension(Api {
+                service: m.service().to_owned(),
+                operation: m.name().to_owned(),
+            });
         }
         Ok(())
+    }
+}
+
+/// The API an HTTP request calls, as the call log names it on the request.
+#[derive(Debug, Clone)]
+struct Api {
+    service: String,
+    operation: String,
+}
+
+/// An HTTP client whose requests wait for their API's token first.
+#[derive(Debug, Clone)]
+struct PacedClient {
+    inner: SharedHttpClient,
+    pacer: Arc<Pacer>,
+}
+
+impl HttpClient for PacedClient {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        SharedHttpConnector::new(PacedConnector {
+            inner: self.inner.http_connector(settings, components),
+            pacer: self.pacer.clone(),
+        })
+    }
+}
+
+#[derive(Debug)]
+struct PacedConnector {
+    inner: SharedHttpConnector,
+    pacer: Arc<Pacer>,
+}
+
+impl HttpConnector for PacedConnector {
+    fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+        let Some(api) = request.extension::<Api>().cloned() else {
+            return self.inner.call(request);
+        };
+        let (inner, pacer) = (self.inner.clone(), self.pacer.clone());
+        HttpConnectorFuture::new(async move {
+            pacer.take(&api.service, &api.operation).await;
+            inner.call(request).await
+        })
     }
 }
 
@@ -157,10 +220,27 @@ pub async fn sdk_config(config: &AwsConfig, instance: &str) -> Result<SdkConfig,
         .build())
 }
 
-/// The clients of `sdk`.
-pub fn clients(sdk: &SdkConfig) -> Clients {
+/// The clients of `sdk`, their calls paced by `pacer`.
+pub fn clients(sdk: &SdkConfig, pacer: Pacer) -> Clients {
     let calls = CallCounts::default();
     let log = || CallLog(calls.clone());
+    // The SDK picks its HTTP client when a client is built; the same default, picked here,
+    // is what pacing wraps.
+    let inner = sdk.http_client().or_else(|| {
+        default_http_client_plugin_v2(BehaviorVersion::latest())?
+            .runtime_components(&RuntimeComponentsBuilder::new("orb-pacing"))
+            .http_client()
+    });
+    let sdk = &match inner {
+        Some(inner) => sdk
+            .to_builder()
+            .http_client(PacedClient {
+                inner,
+                pacer: Arc::new(pacer),
+            })
+            .build(),
+        None => sdk.clone(),
+    };
     Clients {
         ec2: aws_sdk_ec2::Client::from_conf(
             aws_sdk_ec2::config::Builder::from(sdk)

@@ -43,6 +43,8 @@ pub struct AwsConfig {
     pub default_tags: BTreeMap<String, String>,
     /// The IAM role Spot Fleet uses, when a template names none (`fleetRole`).
     pub fleet_role: Option<String>,
+    /// Client-side pacing of AWS calls, per API and region, shared by the host's processes.
+    pub pacing: crate::pacing::PacingConfig,
 }
 
 impl AwsConfig {

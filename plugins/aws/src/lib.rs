@@ -14,7 +14,8 @@
 //!   instances before anything else is terminated, so nothing replaces them.
 //! - Errors are classified by their AWS code (throttling, capacity, limits, auth, validation,
 //!   not found); retryable ones are retried by the SDK with exponential backoff and jitter
-//!   within the operation timeout.
+//!   within the operation timeout; before that, every call waits for a token of its API's
+//!   bucket, shared by the host's processes, so bursts are paced below EC2's request limits.
 
 mod cancel;
 mod clients;
@@ -28,6 +29,7 @@ mod infrastructure;
 mod instance_types;
 mod instances;
 mod launch_template;
+mod pacing;
 pub mod provider;
 mod status;
 mod template;

@@ -14,6 +14,7 @@ use crate::clients::{clients, sdk_config, Clients};
 use crate::config::AwsConfig;
 use crate::context::{Ctx, Plan};
 use crate::handlers;
+use crate::pacing::Pacer;
 use crate::template::AwsTemplate;
 
 /// An `aws` provider instance.
@@ -43,10 +44,15 @@ impl AwsProvider {
             .enable_all()
             .build()
             .map_err(|e| ProviderError::internal(format!("cannot start the AWS runtime: {e}")))?;
+        config.pacing.check().map_err(|e| {
+            ProviderError::config(format!("provider instance '{}': {e}", ctx.instance_name))
+        })?;
         let sdk = runtime.block_on(sdk_config(&config, &ctx.instance_name))?;
+        let region = sdk.region().map(|r| r.as_ref()).unwrap_or_default();
+        let pacer = Pacer::new(&ctx.work_dir, region, config.pacing.clone());
         Ok(AwsProvider {
             instance: ctx.instance_name.clone(),
-            clients: clients(&sdk),
+            clients: clients(&sdk, pacer),
             config,
             runtime,
         })

@@ -25,6 +25,7 @@ use crate::config::AwsConfig;
 use crate::context::Ctx;
 use crate::handlers::{Ec2Fleet, Handler, Release};
 use crate::instances::by_ids;
+use crate::pacing::{Pacer, PacingConfig};
 
 const NS: &str = "xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"";
 
@@ -85,7 +86,15 @@ fn replay(responses: Vec<(u16, String)>) -> (Replay, Clients) {
         )
         .sleep_impl(aws_smithy_async::rt::sleep::TokioSleep::new())
         .build();
-    (http, clients(&sdk))
+    let unpaced = Pacer::new(
+        std::path::Path::new("/nonexistent"),
+        "us-east-1",
+        PacingConfig {
+            enabled: false,
+            ..PacingConfig::default()
+        },
+    );
+    (http, clients(&sdk, unpaced))
 }
 
 #[tokio::test]
