@@ -632,7 +632,7 @@ fn instance_type_facts_are_asked_of_the_cloud_once_for_every_process() {
     let described = || {
         site.log()
             .lines()
-            .filter(|l| l.contains("aws call") && l.contains("DescribeInstanceTypes"))
+            .filter(|l| l.contains("operation=\\\"DescribeInstanceTypes"))
             .count()
     };
     site.call("getAvailableTemplates", &json!({}))

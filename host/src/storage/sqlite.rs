@@ -81,6 +81,7 @@ impl SqliteStore {
             }
         };
         migrate(&mut conn).map_err(fail)?;
+        tracing::debug!(path = %path.display(), "state store opened");
         Ok(SqliteStore {
             path: path.to_owned(),
             conn: Mutex::new(conn),

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_config::retry::RetryConfig;
 use aws_config::sts::AssumeRoleProvider;
@@ -23,6 +23,7 @@ use aws_smithy_runtime_api::client::http::{
 };
 use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextMut,
+    FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, Metadata};
@@ -30,7 +31,7 @@ use aws_smithy_runtime_api::client::runtime_components::{
     RuntimeComponents, RuntimeComponentsBuilder,
 };
 use aws_smithy_runtime_api::client::runtime_plugin::RuntimePlugin;
-use aws_smithy_types::config_bag::ConfigBag;
+use aws_smithy_types::config_bag::{ConfigBag, Storable, StoreReplace};
 use orb_plugin_api::ProviderError;
 
 use crate::config::AwsConfig;
@@ -57,7 +58,7 @@ pub struct Clients {
 }
 
 /// Logs every AWS call at debug level (`aws call service=... operation=...`, once whatever its
-/// retries) and every attempt at trace level.
+/// retries, and `aws call answered` with its time), and every attempt at trace level.
 #[derive(Debug)]
 struct CallLog(CallCounts);
 
@@ -79,6 +80,23 @@ impl Intercept for CallLog {
                 .entry((m.service().to_owned(), m.name().to_owned()))
                 .or_default() += 1;
         }
+        cfg.interceptor_state().store_put(CallStarted(Instant::now()));
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        _context: &FinalizerInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let (Some(m), Some(started)) = (cfg.load::<Metadata>(), cfg.load::<CallStarted>()) {
+            tracing::debug!(
+                api = m.name(),
+                elapsed_us = started.0.elapsed().as_micros() as u64,
+                "aws call answered"
+            );
+        }
         Ok(())
     }
 
@@ -97,6 +115,14 @@ impl Intercept for CallLog {
         }
         Ok(())
     }
+}
+
+/// When a call was made, kept for its answer's log line.
+#[derive(Debug, Clone)]
+struct CallStarted(Instant);
+
+impl Storable for CallStarted {
+    type Storer = StoreReplace<Self>;
 }
 
 /// The API an HTTP request calls, as the call log names it on the request.

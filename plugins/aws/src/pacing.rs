@@ -123,10 +123,11 @@ impl Pacer {
             Ok(wait) if wait.is_zero() => {}
             Ok(wait) => {
                 let waited_ms = wait.as_millis() as u64;
+                // `api`, not `operation`: the call log's lines alone carry `operation`.
                 if wait >= Duration::from_secs(1) {
-                    tracing::info!(operation, waited_ms, "aws call paced");
+                    tracing::info!(api = operation, waited_ms, "aws call paced");
                 } else {
-                    tracing::debug!(operation, waited_ms, "aws call paced");
+                    tracing::debug!(api = operation, waited_ms, "aws call paced");
                 }
                 tokio::time::sleep(wait).await;
             }
