@@ -80,7 +80,8 @@ impl Intercept for CallLog {
                 .entry((m.service().to_owned(), m.name().to_owned()))
                 .or_default() += 1;
         }
-        cfg.interceptor_state().store_put(CallStarted(Instant::now()));
+        cfg.interceptor_state()
+            .store_put(CallStarted(Instant::now()));
         Ok(())
     }
 
