@@ -63,14 +63,7 @@ fn request(site: &HfSite, template: &str, count: u32) -> String {
 fn settle(site: &HfSite, request_id: &str) -> Value {
     let started = Instant::now();
     loop {
-        let s = site
-            .call(
-                "getRequestStatus",
-                &json!({"requests": [{"requestId": request_id}]}),
-            )
-            .expect_code(0)
-            .json()["requests"][0]
-            .clone();
+        let s = status_of(site, request_id)["requests"][0].clone();
         if s["status"] != "running" {
             return s;
         }
@@ -82,11 +75,22 @@ fn settle(site: &HfSite, request_id: &str) -> Value {
     }
 }
 
+/// getRequestStatus of one request.
+fn status_of(site: &HfSite, request_id: &str) -> Value {
+    site.call(
+        "getRequestStatus",
+        &json!({"requests": [{"requestId": request_id}]}),
+    )
+    .expect_code(0)
+    .json()
+}
+
 /// How many AWS calls the site's orb has made so far.
 fn aws_calls(site: &HfSite) -> usize {
+    // The call log's lines alone name an `operation` (its answers and waits name an `api`).
     site.log()
         .lines()
-        .filter(|l| l.contains("aws call"))
+        .filter(|l| l.contains("aws call") && l.contains("operation="))
         .count()
 }
 
@@ -300,13 +304,7 @@ fn the_status_of_500_machines_costs_at_most_two_describe_instances_calls() {
     let id = request(&site, "FleetRequest", 500);
     let calls = |log: &str| log.matches("operation=\\\"DescribeInstances\\\"").count();
     let before = calls(&site.log());
-    let status = site
-        .call(
-            "getRequestStatus",
-            &json!({"requests": [{"requestId": id}]}),
-        )
-        .expect_code(0)
-        .json();
+    let status = status_of(&site, &id);
     assert_eq!(
         status["requests"][0]["machines"].as_array().unwrap().len(),
         500
@@ -355,13 +353,7 @@ fn returning_some_machines_of_a_group_detaches_and_terminates_them_in_three_call
         .collect();
     assert_eq!(gone, asked, "{state}");
     assert_eq!(state["instances"].as_object().unwrap().len(), 4, "{state}");
-    let status = site
-        .call(
-            "getRequestStatus",
-            &json!({"requests": [{"requestId": id}]}),
-        )
-        .expect_code(0)
-        .json();
+    let status = status_of(&site, &id);
     let running = status["requests"][0]["machines"]
         .as_array()
         .unwrap()
@@ -427,13 +419,7 @@ fn returning_run_instances_machines_of_many_batches_takes_one_terminate_call() {
         templates(&moto),
     );
     let id = request(&site, "RunInstances", 12);
-    let status = site
-        .call(
-            "getRequestStatus",
-            &json!({"requests": [{"requestId": id}]}),
-        )
-        .expect_code(0)
-        .json();
+    let status = status_of(&site, &id);
     let machines: Vec<Value> = status["requests"][0]["machines"]
         .as_array()
         .unwrap()

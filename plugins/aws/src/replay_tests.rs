@@ -267,6 +267,14 @@ fn launch_template_deleted() -> (u16, String) {
          <launchTemplateName>orb-req-1</launchTemplateName></launchTemplate></DeleteLaunchTemplateResponse>"))
 }
 
+fn ctx<'a>(clients: &'a Clients, config: &'a AwsConfig) -> Ctx<'a> {
+    Ctx {
+        clients,
+        config,
+        instance: "aws-test",
+    }
+}
+
 fn fleet_deletion(set: &str) -> (u16, String) {
     (
         200,
@@ -288,12 +296,10 @@ async fn the_last_machines_of_a_fleet_go_with_it_in_one_call_or_are_terminated_w
         fleet_deletion("successfulFleetDeletionSet"),
         launch_template_deleted(),
     ]);
-    let ctx = Ctx {
-        clients: &clients,
-        config: &config,
-        instance: "aws-test",
-    };
-    Ec2Fleet.release(&ctx, &release).await.unwrap();
+    Ec2Fleet
+        .release(&ctx(&clients, &config), &release)
+        .await
+        .unwrap();
     assert_eq!(actions(&http), ["DeleteFleets", "DeleteLaunchTemplate"]);
     assert!(
         http.bodies()[0].contains("TerminateInstances=true"),
@@ -315,12 +321,10 @@ async fn the_last_machines_of_a_fleet_go_with_it_in_one_call_or_are_terminated_w
         fleet_deletion("successfulFleetDeletionSet"),
         launch_template_deleted(),
     ]);
-    let ctx = Ctx {
-        clients: &clients,
-        config: &config,
-        instance: "aws-test",
-    };
-    Ec2Fleet.release(&ctx, &release).await.unwrap();
+    Ec2Fleet
+        .release(&ctx(&clients, &config), &release)
+        .await
+        .unwrap();
     assert_eq!(
         actions(&http),
         [

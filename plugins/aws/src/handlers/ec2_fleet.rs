@@ -16,7 +16,9 @@ use aws_sdk_ec2::types::{
 };
 use orb_plugin_api::{ErrorKind, Failure, MachineState, ProviderError, ProvisionResult};
 
-use super::shared::{released_units, remaining, retire, terminate, type_subnet_pairs};
+use super::shared::{
+    deleted_with_instances, released_units, remaining, retire, terminate, type_subnet_pairs,
+};
 use super::{Handler, Release};
 use crate::cancel::Released;
 use crate::context::{Ctx, Plan};
@@ -306,7 +308,7 @@ fn weight_of(t: &AwsTemplate, instance_type: Option<&str>) -> f64 {
 /// Deletes a fleet with its instances; whether the cloud took the deletion (else the caller
 /// terminates the machines itself).
 async fn delete_with_instances(ctx: &Ctx<'_>, fleet_id: &str) -> bool {
-    match ctx
+    let outcome = ctx
         .clients
         .ec2
         .delete_fleets()
@@ -314,17 +316,13 @@ async fn delete_with_instances(ctx: &Ctx<'_>, fleet_id: &str) -> bool {
         .terminate_instances(true)
         .send()
         .await
-    {
-        Ok(out) => out
-            .successful_fleet_deletions()
-            .iter()
-            .any(|f| f.fleet_id() == Some(fleet_id)),
-        Err(e) => {
-            let error = sdk_error("DeleteFleets", e);
-            tracing::warn!(fleet_id, error = %error, "the fleet could not be deleted with its instances; terminating them");
-            false
-        }
-    }
+        .map(|out| {
+            out.successful_fleet_deletions()
+                .iter()
+                .any(|f| f.fleet_id() == Some(fleet_id))
+        })
+        .map_err(|e| sdk_error("DeleteFleets", e));
+    deleted_with_instances("EC2 fleet", fleet_id, outcome)
 }
 
 /// How many live instances of `fleet` stay after `machines` go, asked of the cloud.

@@ -62,6 +62,18 @@ pub fn remaining<'a>(active: impl Iterator<Item = &'a str>, released: &[String])
         .count()
 }
 
+/// Whether the cloud took the deletion of `resource` with its instances: `outcome` says if
+/// the answer named it. A refusal is logged; the caller then terminates the machines itself.
+pub fn deleted_with_instances(what: &str, resource: &str, outcome: Result<bool, AwsError>) -> bool {
+    match outcome {
+        Ok(taken) => taken,
+        Err(e) => {
+            tracing::warn!(resource, error = %e, "the {what} could not be deleted with its instances; terminating them");
+            false
+        }
+    }
+}
+
 /// Finishes an empty resource: `deleted` is the outcome of deleting it (its machines are gone
 /// already, so a failure is logged, not a failed return); then the request's launch templates.
 pub async fn retire(

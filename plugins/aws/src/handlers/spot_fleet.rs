@@ -12,7 +12,9 @@ use aws_sdk_ec2::types::{
 };
 use orb_plugin_api::{ProviderError, ProvisionResult};
 
-use super::shared::{released_units, remaining, retire, terminate, type_subnet_pairs};
+use super::shared::{
+    deleted_with_instances, released_units, remaining, retire, terminate, type_subnet_pairs,
+};
 use super::{Handler, Release};
 use crate::cancel::Released;
 use crate::context::{Ctx, Plan};
@@ -216,7 +218,7 @@ impl Handler for SpotFleet {
 /// Cancels a spot fleet request with its instances; whether the cloud took it (else the caller
 /// terminates the machines itself).
 async fn cancel_with_instances(ctx: &Ctx<'_>, request: &str) -> bool {
-    match ctx
+    let outcome = ctx
         .clients
         .ec2
         .cancel_spot_fleet_requests()
@@ -224,15 +226,11 @@ async fn cancel_with_instances(ctx: &Ctx<'_>, request: &str) -> bool {
         .terminate_instances(true)
         .send()
         .await
-    {
-        Ok(out) => out
-            .successful_fleet_requests()
-            .iter()
-            .any(|f| f.spot_fleet_request_id() == Some(request)),
-        Err(e) => {
-            let error = sdk_error("CancelSpotFleetRequests", e);
-            tracing::warn!(request, error = %error, "the spot fleet could not be cancelled with its instances; terminating them");
-            false
-        }
-    }
+        .map(|out| {
+            out.successful_fleet_requests()
+                .iter()
+                .any(|f| f.spot_fleet_request_id() == Some(request))
+        })
+        .map_err(|e| sdk_error("CancelSpotFleetRequests", e));
+    deleted_with_instances("spot fleet request", request, outcome)
 }
