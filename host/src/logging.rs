@@ -6,7 +6,6 @@ use std::sync::Mutex;
 
 use tracing::Level;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
-use tracing_subscriber::EnvFilter;
 
 use crate::plugins::set_max_level_for_plugins;
 
@@ -47,9 +46,8 @@ pub fn init(level: Level, json: bool, sink: Sink<'_>) -> std::io::Result<()> {
         }
         Sink::Off => BoxMakeWriter::new(std::io::sink),
     };
-    let filter = EnvFilter::new(level.as_str().to_ascii_lowercase());
     let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_max_level(level)
         .with_writer(writer)
         .with_ansi(
             matches!(sink, Sink::Stderr) && std::io::IsTerminal::is_terminal(&std::io::stderr()),
