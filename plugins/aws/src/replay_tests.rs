@@ -267,12 +267,17 @@ fn launch_template_deleted() -> (u16, String) {
          <launchTemplateName>orb-req-1</launchTemplateName></launchTemplate></DeleteLaunchTemplateResponse>"))
 }
 
-fn ctx<'a>(clients: &'a Clients, config: &'a AwsConfig) -> Ctx<'a> {
-    Ctx {
-        clients,
-        config,
+/// Runs `release` of an EC2 fleet against the canned `responses`; the calls it made.
+async fn released(release: &Release<'_>, responses: Vec<(u16, String)>) -> Replay {
+    let (http, clients) = replay(responses);
+    let config = AwsConfig::default();
+    let ctx = Ctx {
+        clients: &clients,
+        config: &config,
         instance: "aws-test",
-    }
+    };
+    Ec2Fleet.release(&ctx, release).await.unwrap();
+    http
 }
 
 fn fleet_deletion(set: &str) -> (u16, String) {
@@ -286,20 +291,19 @@ fn fleet_deletion(set: &str) -> (u16, String) {
 
 #[tokio::test]
 async fn the_last_machines_of_a_fleet_go_with_it_in_one_call_or_are_terminated_when_it_cannot_go() {
-    let config = AwsConfig::default();
     let machines = ["i-1".to_owned(), "i-2".to_owned()];
     let release = Release {
         staying: Some(0),
         ..of_request_1(&machines)
     };
-    let (http, clients) = replay(vec![
-        fleet_deletion("successfulFleetDeletionSet"),
-        launch_template_deleted(),
-    ]);
-    Ec2Fleet
-        .release(&ctx(&clients, &config), &release)
-        .await
-        .unwrap();
+    let http = released(
+        &release,
+        vec![
+            fleet_deletion("successfulFleetDeletionSet"),
+            launch_template_deleted(),
+        ],
+    )
+    .await;
     assert_eq!(actions(&http), ["DeleteFleets", "DeleteLaunchTemplate"]);
     assert!(
         http.bodies()[0].contains("TerminateInstances=true"),
@@ -314,17 +318,17 @@ async fn the_last_machines_of_a_fleet_go_with_it_in_one_call_or_are_terminated_w
 
     // A fleet the cloud does not delete: its machines are terminated in one call, as in a
     // return of part of it, and the deletion is tried again.
-    let (http, clients) = replay(vec![
-        fleet_deletion("unsuccessfulFleetDeletionSet"),
-        instant_fleet(),
-        terminated("i-1"),
-        fleet_deletion("successfulFleetDeletionSet"),
-        launch_template_deleted(),
-    ]);
-    Ec2Fleet
-        .release(&ctx(&clients, &config), &release)
-        .await
-        .unwrap();
+    let http = released(
+        &release,
+        vec![
+            fleet_deletion("unsuccessfulFleetDeletionSet"),
+            instant_fleet(),
+            terminated("i-1"),
+            fleet_deletion("successfulFleetDeletionSet"),
+            launch_template_deleted(),
+        ],
+    )
+    .await;
     assert_eq!(
         actions(&http),
         [
