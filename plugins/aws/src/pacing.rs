@@ -119,7 +119,12 @@ impl Pacer {
         }
         let key = format!("{}/{service}/{operation}", self.region);
         let rate = self.config.rate_of(operation);
-        match reserve(&self.path, &key, rate, now_ms()) {
+        // The file lock may wait on another process: off the async worker.
+        let path = self.path.clone();
+        let reserved = tokio::task::spawn_blocking(move || reserve(&path, &key, rate, now_ms()))
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        match reserved {
             Ok(wait) if wait.is_zero() => {}
             Ok(wait) => {
                 let waited_ms = wait.as_millis() as u64;

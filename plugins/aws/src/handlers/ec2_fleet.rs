@@ -15,6 +15,7 @@ use aws_sdk_ec2::types::{
     SpotOptionsRequest, TargetCapacitySpecificationRequest,
 };
 use orb_plugin_api::{ErrorKind, Failure, MachineState, ProviderError, ProvisionResult};
+use std::collections::HashSet;
 
 use super::shared::{
     deleted_with_instances, released_units, remaining, retire, terminate, type_subnet_pairs,
@@ -339,13 +340,16 @@ async fn others_left(
         // found by orb's request tag. Without a request id the fleet is kept.
         return Ok(match request_id {
             None => usize::MAX,
-            Some(request_id) => by_requests(ec2, &[request_id.to_owned()])
-                .await?
-                .iter()
-                .map(to_machine)
-                .filter(|m| !machines.contains(&m.machine_id))
-                .filter(|m| !m.state.is_gone() && m.state != MachineState::ShuttingDown)
-                .count(),
+            Some(request_id) => {
+                let going: HashSet<&str> = machines.iter().map(String::as_str).collect();
+                by_requests(ec2, &[request_id.to_owned()])
+                    .await?
+                    .iter()
+                    .map(to_machine)
+                    .filter(|m| !going.contains(m.machine_id.as_str()))
+                    .filter(|m| !m.state.is_gone() && m.state != MachineState::ShuttingDown)
+                    .count()
+            }
         });
     }
     let fleet_id = fleet.fleet_id().unwrap_or_default();
