@@ -73,11 +73,22 @@ macro_rules! for_each_operation {
                 |p, request| p.cancel_request(request);
             DescribeInfrastructure, describe_infrastructure, (), $crate::Infrastructure, "1.1", None,
                 |p, _| p.describe_infrastructure();
+            ConfigNotes, config_notes, (), Vec<$crate::ConfigNote>, "1.2",
+                Some($crate::operations::no_config_notes),
+                |p, _| p.config_notes();
         }
     };
 }
 
 pub(crate) use for_each_operation;
+
+/// The fallback of [`op::ConfigNotes`]: a library older than 1.2 reports no notes.
+pub fn no_config_notes(
+    _: &ProviderObject,
+    _: &(),
+) -> Result<Vec<crate::ConfigNote>, ProviderError> {
+    Ok(Vec::new())
+}
 
 macro_rules! markers {
     ($( $marker:ident, $method:ident, $input:ty, $output:ty, $since:literal, $fallback:expr, $call:expr; )*) => {

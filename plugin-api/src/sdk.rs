@@ -14,9 +14,9 @@ use crate::ffi::{
 use crate::logging::InstanceScope;
 use crate::operations::{for_each_operation, op, Operation, OPERATIONS};
 use crate::{
-    CancelRequest, CancelResult, ErrorKind, HealthReport, Infrastructure, InstanceTypeInfo,
-    MetricSample, ProviderError, ProvisionRequest, ProvisionResult, StatusQuery, StatusResult,
-    Template, TerminateRequest, TerminateResult,
+    CancelRequest, CancelResult, ConfigNote, ErrorKind, HealthReport, Infrastructure,
+    InstanceTypeInfo, MetricSample, ProviderError, ProvisionRequest, ProvisionResult, StatusQuery,
+    StatusResult, Template, TerminateRequest, TerminateResult,
 };
 
 /// A cloud provider, as a vendor implements it.
@@ -84,6 +84,12 @@ pub trait Provider: Send + Sync {
     /// 1.1). Without it the host answers that the provider does not support it.
     fn describe_infrastructure(&self) -> Result<Infrastructure, ProviderError> {
         Err(ProviderError::unsupported("describe_infrastructure"))
+    }
+
+    /// The keys of the instance's configuration that it accepts without effect, and why (since
+    /// interface 1.2): keys another broker defines, say. Without it the host reports none.
+    fn config_notes(&self) -> Result<Vec<ConfigNote>, ProviderError> {
+        Ok(Vec::new())
     }
 }
 

@@ -556,6 +556,17 @@ pub struct InfrastructureResource {
     pub is_default: bool,
 }
 
+/// A key of an instance's configuration that is accepted without effect (since interface 1.2):
+/// the answer of `config_notes`, shown by `orb config show`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigNote {
+    /// The key's path within the instance's `config` (`batch_sizes`, `tagging.on_tag_failure`).
+    pub key: String,
+    /// Why it has no effect, and what to use instead where there is something.
+    pub reason: String,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -634,3 +634,106 @@ fn instance_type_facts_are_asked_of_the_cloud_once_for_every_process() {
     }
     assert_eq!(described(), 1, "later processes read the stored facts");
 }
+
+/// The Python ORB's AWS provider settings (every field of orb-py 1.8.5's `AWSProviderConfig`)
+/// and the variables its documentation lists load unchanged: the keys orb has a feature for
+/// act, the others are noted by `orb config show`, and a Host Factory request goes through.
+#[test]
+fn an_orb_aws_configuration_and_its_variables_load_unchanged() {
+    let moto = Moto::start();
+    let mut config = moto.provider_config();
+    crate::support::merge(
+        &mut config,
+        json!({
+            "provider_type": "aws", "profile": null, "role_arn": null, "session_token": null,
+            "aws_max_retries": 2, "aws_read_timeout": 30, "aws_connect_timeout": 10,
+            "request_retry_attempts": 0,
+            "service_role_spot_fleet": "AWSServiceRoleForEC2SpotFleet",
+            "handlers": {
+                "capabilities": {"ec2_fleet": true, "spot_fleet": true, "asg": false, "run_instances": true},
+                "defaults": {"default_handler": "RunInstances"}
+            },
+            "launch_template": {
+                "create_per_request": true, "naming_strategy": "request_based",
+                "version_strategy": "incremental", "reuse_existing": true,
+                "cleanup_old_versions": false, "max_versions_per_template": 10,
+                "on_update_failure": "fail", "do_not_override": false
+            },
+            "tagging": {"on_tag_failure": "warn"},
+            "batch_sizes": {"terminate_instances": 25, "describe_instances": 25},
+            "naming": {}, "storage": {"dynamodb": {"table_prefix": "hostfactory"}},
+            "credential_file": null, "key_file": null, "proxy_host": null, "proxy_port": null,
+            "instance_pending_timeout_sec": 180, "describe_request_retry_attempts": 0,
+            "describe_request_interval": 0
+        }),
+    );
+    let env = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let site = HfSite::with_plugin(
+        json!({
+            "provider": {"providers": [{"name": "mockinst", "type": "aws", "config": config}]},
+            "logging": {"level": "debug"}
+        }),
+        templates(&moto),
+        &aws_plugin(),
+        env(&[
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+            ("ORB_AWS_TAGGING__ON_TAG_FAILURE", "fail"),
+            ("ORB_AWS_CONNECT_TIMEOUT", "60"),
+            ("ORB_AWS_RETRY_MODE", "adaptive"),
+            ("ORB_LOG_CONSOLE_ENABLED", "True"),
+            ("ORB_REQUEST_TIMEOUT", "900"),
+        ]),
+    );
+
+    let shown = site.orb(&["config", "show", "--format", "json"]);
+    let config = shown.expect_code(0).json();
+    assert_eq!(config["request"]["default_timeout"], 900, "{config}");
+    let noted = |key: &str| {
+        shown
+            .stderr
+            .contains(&format!("provider.providers[0].config.{key} has no effect"))
+    };
+    for key in [
+        "batch_sizes",
+        "tagging",
+        "naming",
+        "storage",
+        "service_role_spot_fleet",
+        "launch_template.naming_strategy",
+        "instance_pending_timeout_sec",
+        "retry_mode",
+    ] {
+        assert!(noted(key), "{key} is noted:\n{}", shown.stderr);
+    }
+    for mapped in ["aws_connect_timeout", "request_retry_attempts", "handlers"] {
+        assert!(!noted(mapped), "{mapped} is acted on:\n{}", shown.stderr);
+    }
+    assert!(
+        site.log()
+            .contains("accepted the Python ORB's settings that orb does not act on"),
+        "logged once"
+    );
+
+    // `handlers.capabilities.asg: false` disables the handler, as it would in ORB.
+    let refused = site
+        .call(
+            "requestMachines",
+            &json!({"template": {"templateId": "Group", "machineCount": 1}}),
+        )
+        .expect_code(1)
+        .json();
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("ASG handler is disabled"),
+        "{refused}"
+    );
+    let id = request(&site, "RunInstances", 1);
+    assert_eq!(settle(&site, &id)["status"], "complete");
+}

@@ -481,7 +481,7 @@ async fn run(cli: Cli) -> anyhow::Result<CommandOutput> {
         } => providers_cmd::infrastructure(&app, name.as_deref()).await,
         Command::Config {
             command: ConfigCommand::Show,
-        } => Ok(config_cmd::show(&app)),
+        } => Ok(config_cmd::show(&app).await),
     }
 }
 

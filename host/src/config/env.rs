@@ -74,10 +74,19 @@ pub fn provider_overrides(env: &Env, provider_type: &str) -> Map<String, Value> 
         if path.is_empty() {
             continue;
         }
-        let value = serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned()));
-        insert_path(&mut patch, &path, value);
+        insert_path(&mut patch, &path, env_value(raw));
     }
     patch
+}
+
+/// A variable's value: JSON where it parses as JSON (numbers, objects), a boolean where it is
+/// one of the Python ORB's boolean words in any case (`True`, `yes`, `NO`), else text.
+fn env_value(raw: &str) -> Value {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" => Value::Bool(true),
+        "false" | "no" => Value::Bool(false),
+        _ => serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned())),
+    }
 }
 
 fn insert_path(map: &mut Map<String, Value>, path: &[String], value: Value) {
@@ -127,8 +136,8 @@ mod tests {
     fn nested_and_json_values_become_a_patch() {
         let env = Env::from_pairs([
             ("ORB_AWS_REGION", "eu-west-1"),
-            ("ORB_AWS_HANDLERS__EC2_FLEET", "true"),
-            ("ORB_AWS_HANDLERS__SPOT_FLEET", "false"),
+            ("ORB_AWS_HANDLERS__EC2_FLEET", "Yes"),
+            ("ORB_AWS_HANDLERS__SPOT_FLEET", "FALSE"),
             ("ORB_AWS_LAUNCH_TEMPLATE", r#"{"reuse_existing": true}"#),
             ("ORB_AWS_MAX_RETRIES", "5"),
             ("ORB_MOCK_PENDING_SECONDS", "2"),

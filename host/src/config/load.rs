@@ -43,25 +43,43 @@ pub struct LoadedConfig {
 }
 
 /// Variables with a meaning of their own, not core configuration keys.
+/// Variables with a meaning of their own, not core configuration keys: directories, the short
+/// names of [`ALIASES`], and the Python ORB's web UI's settings (orb's console is part of
+/// `orb serve`).
 const NOT_CONFIG_KEYS: &[&str] = &[
     "ORB_CONFIG_FILE",
+    "ORB_ROOT_DIR",
     "ORB_CONFIG_DIR",
     "ORB_WORK_DIR",
     "ORB_LOG_DIR",
+    "ORB_SCRIPTS_DIR",
+    "ORB_HEALTH_DIR",
+    "ORB_CACHE_DIR",
     "ORB_PLUGINS_DIR",
-    "ORB_LOG_LEVEL",
-    "ORB_LOG_CONSOLE_ENABLED",
+    "ORB_MODE",
+    "ORB_UI_BACKEND_PORT",
+    "ORB_UI_FRONTEND_PORT",
 ];
 
-/// The Python ORB's short names for core keys.
+/// The Python ORB's short names for core keys (its documented list, and orb's plugins
+/// directory).
 const ALIASES: &[(&str, &str)] = &[
     ("ORB_LOG_LEVEL", "logging.level"),
     ("ORB_LOG_CONSOLE_ENABLED", "logging.console_enabled"),
+    ("ORB_REQUEST_TIMEOUT", "request.default_timeout"),
+    (
+        "ORB_MAX_MACHINES_PER_REQUEST",
+        "request.max_machines_per_request",
+    ),
+    ("ORB_DEBUG", "debug"),
+    ("ORB_ENVIRONMENT", "environment"),
+    ("ORB_SCHEDULER_OVERRIDE", "scheduler.type"),
     ("ORB_PLUGINS_DIR", "plugins.dir"),
 ];
 
 /// Finds the config file: `--config`, then `ORB_CONFIG_FILE` (both must exist), then the
-/// first that exists of `$ORB_CONFIG_DIR/config.json`, `$HF_PROVIDER_CONFDIR/config.json`,
+/// first that exists of `$ORB_CONFIG_DIR/config.json`, `$ORB_ROOT_DIR/config/config.json`,
+/// `$HF_PROVIDER_CONFDIR/config.json`,
 /// `config/config.json` under the working directory and under the installation (the parent
 /// of the directory holding the `orb` binary).
 pub fn find_config_file(
@@ -87,6 +105,8 @@ pub fn find_config_file(
     let candidates = [
         env.get("ORB_CONFIG_DIR")
             .map(|d| Path::new(d).join("config.json")),
+        env.get("ORB_ROOT_DIR")
+            .map(|d| Path::new(d).join("config").join("config.json")),
         env.get("HF_PROVIDER_CONFDIR")
             .map(|d| Path::new(d).join("config.json")),
         Some(PathBuf::from("config/config.json")),
@@ -120,7 +140,11 @@ pub fn load(file: Option<&Path>, env: &Env) -> Result<LoadedConfig, ConfigError>
     let type_prefixes: Vec<String> = file_types.iter().map(|t| provider_type_prefix(t)).collect();
     let core: config::Map<String, String> = env
         .iter()
-        .filter(|(k, _)| k.starts_with("ORB_") && !NOT_CONFIG_KEYS.contains(k))
+        .filter(|(k, _)| {
+            k.starts_with("ORB_")
+                && !NOT_CONFIG_KEYS.contains(k)
+                && !ALIASES.iter().any(|(alias, _)| alias == k)
+        })
         .filter(|(k, _)| !type_prefixes.iter().any(|p| k.starts_with(p.as_str())))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
@@ -134,7 +158,7 @@ pub fn load(file: Option<&Path>, env: &Env) -> Result<LoadedConfig, ConfigError>
     for (var, key) in ALIASES {
         if let Some(value) = env.get(var) {
             builder = builder
-                .set_override(*key, value.to_owned())
+                .set_override(*key, typed(value))
                 .map_err(|e| ConfigError::Unreadable(e.to_string()))?;
         }
     }
@@ -160,6 +184,15 @@ pub fn load(file: Option<&Path>, env: &Env) -> Result<LoadedConfig, ConfigError>
         config,
         file: file.map(Path::to_path_buf),
     })
+}
+
+/// A short name's value as the Python ORB converts it: a whole number is a number, the rest
+/// text (booleans are read from text where a boolean is expected).
+fn typed(value: &str) -> config::Value {
+    match value.trim().parse::<i64>() {
+        Ok(n) => n.into(),
+        Err(_) => value.to_owned().into(),
+    }
 }
 
 /// The provider types named in the file, to tell their variables from core keys.
@@ -359,10 +392,54 @@ mod tests {
 
     #[test]
     fn orb_short_names_are_honoured() {
-        let c = load(None, &Env::from_pairs([("ORB_LOG_LEVEL", "ERROR")]))
-            .unwrap()
-            .config;
+        let c = load(
+            None,
+            &Env::from_pairs([
+                ("ORB_LOG_LEVEL", "ERROR"),
+                ("ORB_LOG_CONSOLE_ENABLED", "true"),
+                ("ORB_REQUEST_TIMEOUT", "900"),
+                ("ORB_MAX_MACHINES_PER_REQUEST", "7"),
+                ("ORB_DEBUG", "false"),
+                ("ORB_ENVIRONMENT", "production"),
+                ("ORB_SCHEDULER_OVERRIDE", "default"),
+                // Directories and the web UI's settings are not configuration keys.
+                ("ORB_ROOT_DIR", "/opt/orb"),
+                ("ORB_SCRIPTS_DIR", "/opt/orb/scripts"),
+                ("ORB_CACHE_DIR", "/opt/orb/.cache"),
+                ("ORB_MODE", "embedded"),
+                ("ORB_UI_BACKEND_PORT", "8001"),
+            ]),
+        )
+        .unwrap()
+        .config;
         assert_eq!(c.logging.level, "ERROR");
+        assert!(c.logging.console_enabled);
+        assert_eq!(c.request.default_timeout, 900);
+        assert_eq!(c.request.max_machines_per_request, 7);
+        assert_eq!(c.scheduler.kind, "default");
+        assert_eq!(c.extra["environment"], "production");
+    }
+
+    #[test]
+    fn booleans_from_the_environment_take_orbs_spellings() {
+        for (raw, want) in [
+            ("true", true),
+            ("YES", true),
+            ("1", true),
+            ("No", false),
+            ("0", false),
+        ] {
+            for var in ["ORB_LOG_CONSOLE_ENABLED", "ORB_LOGGING__CONSOLE_ENABLED"] {
+                let c = load(None, &Env::from_pairs([(var, raw)])).unwrap().config;
+                assert_eq!(c.logging.console_enabled, want, "{var}={raw}");
+            }
+        }
+        let e = load(
+            None,
+            &Env::from_pairs([("ORB_LOG_CONSOLE_ENABLED", "maybe")]),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("console_enabled"), "{e}");
     }
 
     #[test]

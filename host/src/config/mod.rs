@@ -3,6 +3,7 @@
 
 mod env;
 mod expand;
+mod flag;
 mod keys;
 mod load;
 mod model;

@@ -151,7 +151,7 @@ pub struct ProviderInstanceConfig {
     #[serde(rename = "type")]
     pub provider_type: String,
     /// Whether it is used.
-    #[serde(default = "yes")]
+    #[serde(default = "yes", deserialize_with = "super::flag::deserialize")]
     pub enabled: bool,
     /// Lower is preferred.
     #[serde(default)]
@@ -231,6 +231,7 @@ pub struct LoggingConfig {
     pub file_path: Option<PathBuf>,
     /// Without a log file, whether logs go to stderr (else nowhere); with one, logs go to the
     /// file only.
+    #[serde(deserialize_with = "super::flag::deserialize")]
     pub console_enabled: bool,
     /// `text` or `json` (JSON lines).
     pub format: String,
@@ -330,6 +331,7 @@ impl Default for RateLimitConfig {
 #[serde(default)]
 pub struct AuthConfig {
     /// Whether callers must present a token.
+    #[serde(deserialize_with = "super::flag::deserialize")]
     pub enabled: bool,
     /// The tokens (`$VAR` expansion keeps them out of the file).
     pub tokens: Vec<TokenConfig>,
@@ -416,6 +418,7 @@ pub struct PluginsConfig {
     /// The directory provider libraries are loaded from.
     pub dir: Option<PathBuf>,
     /// Loads libraries that are writable by group or others or owned by another user.
+    #[serde(deserialize_with = "super::flag::deserialize")]
     pub allow_insecure: bool,
     /// Library file name to its SHA-256 (hex); when set, every library must be listed.
     pub checksums: BTreeMap<String, String>,

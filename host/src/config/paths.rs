@@ -2,7 +2,7 @@
 //!
 //! Host Factory's variables come first (`HF_PROVIDER_CONFDIR`, `HF_PROVIDER_WORKDIR`,
 //! `HF_PROVIDER_LOGDIR`), then the Python ORB's (`ORB_CONFIG_DIR`, `ORB_WORK_DIR`,
-//! `ORB_LOG_DIR`), then the configuration, then IBM's defaults built from `HF_CONFDIR`,
+//! `ORB_LOG_DIR`, then `config/`, `work/`, `logs/` under `ORB_ROOT_DIR`), then the configuration, then IBM's defaults built from `HF_CONFDIR`,
 //! `HF_WORKDIR`, `HF_LOGDIR` and `HF_PROVIDER_NAME`, then places next to the config file.
 //! Relative paths in the configuration are relative to the config file's directory.
 
@@ -43,11 +43,14 @@ impl Paths {
             let name = env.get("HF_PROVIDER_NAME")?;
             Some(Path::new(env.get(var)?).join("providers").join(name))
         };
+        // The Python ORB's root: `config/`, `work/` and `logs/` under `ORB_ROOT_DIR`.
+        let root = |sub: &str| env.get("ORB_ROOT_DIR").map(|r| Path::new(r).join(sub));
         let first = |candidates: Vec<Option<PathBuf>>| candidates.into_iter().flatten().next();
 
         let config_dir = first(vec![
             env.get("HF_PROVIDER_CONFDIR").map(PathBuf::from),
             env.get("ORB_CONFIG_DIR").map(PathBuf::from),
+            root("config"),
             scheduler.config_dir.as_deref().map(relative_to_file),
             file_dir.map(Path::to_path_buf),
             hf_default("HF_CONFDIR"),
@@ -56,6 +59,7 @@ impl Paths {
         let work_dir = first(vec![
             env.get("HF_PROVIDER_WORKDIR").map(PathBuf::from),
             env.get("ORB_WORK_DIR").map(PathBuf::from),
+            root("work"),
             scheduler.work_dir.as_deref().map(relative_to_file),
             hf_default("HF_WORKDIR"),
             file_dir.map(|d| d.join("..").join("work")),
@@ -66,6 +70,7 @@ impl Paths {
         let log_dir = first(vec![
             env.get("HF_PROVIDER_LOGDIR").map(PathBuf::from),
             env.get("ORB_LOG_DIR").map(PathBuf::from),
+            root("logs"),
             scheduler.log_dir.as_deref().map(relative_to_file),
             env.get("HF_LOGDIR").map(PathBuf::from),
         ]);
@@ -149,5 +154,14 @@ mod tests {
         assert_eq!(p.work_dir, PathBuf::from("/opt/orb/config/state"));
         assert_eq!(p.config_dir, PathBuf::from("/opt/orb/config"));
         assert_eq!(p.log_dir, None);
+    }
+
+    #[test]
+    fn orbs_root_directory_holds_config_work_and_logs_unless_one_is_named() {
+        let env = Env::from_pairs([("ORB_ROOT_DIR", "/opt/orb"), ("ORB_WORK_DIR", "/var/orb")]);
+        let p = Paths::resolve(&loaded(None, OrbConfig::default()), &env, None);
+        assert_eq!(p.config_dir, PathBuf::from("/opt/orb/config"));
+        assert_eq!(p.work_dir, PathBuf::from("/var/orb"));
+        assert_eq!(p.log_dir, Some(PathBuf::from("/opt/orb/logs")));
     }
 }

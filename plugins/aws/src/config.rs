@@ -30,7 +30,7 @@ pub struct AwsConfig {
     /// jitter; the Python ORB's `aws_max_retries`.
     #[serde(alias = "aws_max_retries")]
     pub max_retries: Option<u32>,
-    /// Seconds to connect.
+    /// Seconds to connect; the Python ORB's `aws_connect_timeout`.
     pub connect_timeout_secs: Option<u64>,
     /// Seconds one call may take, retries included; the Python ORB's `aws_read_timeout`.
     #[serde(alias = "aws_read_timeout", alias = "timeout")]
@@ -162,7 +162,7 @@ handler_settings! {
 
 /// The `handlers` section.
 #[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct HandlersConfig {
     /// Handler preference when a template names no `providerApi`.
     pub preferred_order: Vec<String>,

@@ -29,6 +29,7 @@ mod infrastructure;
 mod instance_types;
 mod instances;
 mod launch_template;
+mod orb_py;
 mod pacing;
 pub mod provider;
 mod status;

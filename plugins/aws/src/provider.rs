@@ -4,9 +4,9 @@
 //! providers from blocking threads; async work never crosses the plugin boundary).
 
 use orb_plugin_api::{
-    CancelRequest, CancelResult, HealthReport, Infrastructure, InstanceTypeInfo, MetricSample,
-    Provider, ProviderContext, ProviderError, ProvisionRequest, ProvisionResult, StatusQuery,
-    StatusResult, Template, TerminateRequest, TerminateResult,
+    CancelRequest, CancelResult, ConfigNote, HealthReport, Infrastructure, InstanceTypeInfo,
+    MetricSample, Provider, ProviderContext, ProviderError, ProvisionRequest, ProvisionResult,
+    StatusQuery, StatusResult, Template, TerminateRequest, TerminateResult,
 };
 use tokio::runtime::Runtime;
 
@@ -14,6 +14,7 @@ use crate::clients::{clients, sdk_config, Clients};
 use crate::config::AwsConfig;
 use crate::context::{Ctx, Plan};
 use crate::handlers;
+use crate::orb_py;
 use crate::pacing::Pacer;
 use crate::template::AwsTemplate;
 
@@ -21,6 +22,7 @@ use crate::template::AwsTemplate;
 pub struct AwsProvider {
     instance: String,
     config: AwsConfig,
+    notes: Vec<ConfigNote>,
     clients: Clients,
     runtime: Runtime,
 }
@@ -33,11 +35,27 @@ pub fn new_aws_provider(ctx: ProviderContext) -> Result<Box<dyn Provider>, Provi
 impl AwsProvider {
     /// A provider for the instance described by `ctx`.
     pub fn new(ctx: &ProviderContext) -> Result<Self, ProviderError> {
-        let config: AwsConfig = if ctx.config.is_null() {
+        let mut raw = ctx.config.clone();
+        let notes = orb_py::translate(&mut raw).map_err(|e| {
+            ProviderError::config(format!("provider instance '{}': {e}", ctx.instance_name))
+        })?;
+        let config: AwsConfig = if raw.is_null() {
             AwsConfig::default()
         } else {
-            ctx.config()?
+            ProviderContext {
+                config: raw,
+                ..ctx.clone()
+            }
+            .config()?
         };
+        if !notes.is_empty() {
+            let keys: Vec<&str> = notes.iter().map(|n| n.key.as_str()).collect();
+            tracing::info!(
+                instance = %ctx.instance_name,
+                keys = %keys.join(", "),
+                "accepted the Python ORB's settings that orb does not act on (orb config show says why)"
+            );
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("orb-aws")
@@ -54,6 +72,7 @@ impl AwsProvider {
             instance: ctx.instance_name.clone(),
             clients: clients(&sdk, pacer),
             config,
+            notes,
             runtime,
         })
     }
@@ -64,6 +83,7 @@ impl AwsProvider {
         AwsProvider {
             instance: "aws-test".into(),
             config: AwsConfig::default(),
+            notes: Vec::new(),
             clients,
             runtime: tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -146,6 +166,10 @@ impl Provider for AwsProvider {
     fn describe_infrastructure(&self) -> Result<Infrastructure, ProviderError> {
         self.runtime
             .block_on(crate::infrastructure::describe(&self.ctx()))
+    }
+
+    fn config_notes(&self) -> Result<Vec<ConfigNote>, ProviderError> {
+        Ok(self.notes.clone())
     }
 
     fn metrics(&self) -> Result<Vec<MetricSample>, ProviderError> {

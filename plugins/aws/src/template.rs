@@ -34,7 +34,8 @@ impl Api {
         }
     }
 
-    fn parse(name: &str) -> Option<Self> {
+    /// The handler a `providerApi` name (in any case, or snake_case) names.
+    pub fn parse(name: &str) -> Option<Self> {
         match name.to_ascii_lowercase().as_str() {
             "ec2fleet" | "ec2_fleet" => Some(Api::Ec2Fleet),
             "spotfleet" | "spot_fleet" => Some(Api::SpotFleet),
