@@ -162,8 +162,14 @@ impl Server {
     fn settle(&self, request_id: &str) -> Value {
         let started = Instant::now();
         loop {
-            let (code, status) = self.get(&format!("/api/v1/requests/{request_id}/status"));
-            assert_eq!(code, 200, "{status}");
+            let (code, answer) = self.get(&format!("/api/v1/requests/{request_id}/status"));
+            assert_eq!(code, 200, "{answer}");
+            assert_eq!(
+                answer["requests"].as_array().map(Vec::len),
+                Some(1),
+                "{answer}"
+            );
+            let status = answer["requests"][0].clone();
             if status["status"] != "running" {
                 return status;
             }
@@ -516,7 +522,7 @@ fn a_running_request_is_cancelled_and_its_machines_terminated() {
     // The request stays cancelled while the reconcile loop runs; the return request follows
     // its machines until they are gone.
     assert_eq!(server.settle(&ret)["status"], "complete");
-    let status = server.get(&format!("/api/v1/requests/{id}/status")).1;
+    let status = server.get(&format!("/api/v1/requests/{id}/status")).1["requests"][0].clone();
     assert_eq!(status["status"], "complete_with_error", "{status}");
     assert_eq!(status["message"], "cancelled: no longer needed");
     assert_eq!(
@@ -570,7 +576,7 @@ fn a_cancel_during_provisioning_undoes_what_the_provision_made() {
             .all(|s| ["shutting-down", "terminated"].contains(s)),
         "{machines:?}"
     );
-    let status = server.get(&format!("/api/v1/requests/{id}/status")).1;
+    let status = server.get(&format!("/api/v1/requests/{id}/status")).1["requests"][0].clone();
     assert_eq!(status["status"], "complete_with_error", "{status}");
     assert_eq!(status["message"], "cancelled", "{status}");
 }

@@ -329,10 +329,12 @@ async fn list_returns(State(s): State<AppState>, Query(q): Query<RequestQuery>) 
     requests(&s, q, Some(RequestKind::Return)).await
 }
 
-/// A request's status, from the database: never waits on the cloud.
+/// A request's status, from the database: never waits on the cloud. Wrapped as
+/// `{"requests": [...]}`, like the batch and Host Factory's getRequestStatus (and the Python
+/// ORB's answer, which its SDKs read).
 #[utoipa::path(get, path = "/api/v1/requests/{id}/status", tag = "requests", security(("bearer" = [])),
     params(("id" = String, Path, description = "Request id")),
-    responses((status = 200, description = "The request and its machines, from the database", body = RequestEntry), (status = 404, description = "No such request", body = ErrorBody)))]
+    responses((status = 200, description = "The request and its machines, from the database", body = StatusAnswer), (status = 404, description = "No such request", body = ErrorBody)))]
 async fn request_status(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     let views = s.broker().stored_status(std::slice::from_ref(&id)).await?;
     if views[0].request.is_none() {
@@ -340,7 +342,7 @@ async fn request_status(State(s): State<AppState>, Path(id): Path<String>) -> Ap
             "request '{id}' does not exist"
         )));
     }
-    Ok(Json(output::request_status(&views).requests.swap_remove(0)).into_response())
+    Ok(Json(output::request_status(&views)).into_response())
 }
 
 #[derive(Deserialize, IntoParams)]
