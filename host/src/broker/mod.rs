@@ -28,7 +28,7 @@ use crate::app::App;
 use crate::config::{Env, OrbConfig, Paths, ProviderInstanceConfig};
 use crate::plugins::{ProviderCallError, ProviderHandle};
 use crate::providers::{FactoryError, ProviderFactory};
-use crate::storage::{Offloaded, SqliteStore, Store, StoreError};
+use crate::storage::{network_filesystem, Offloaded, SqliteStore, Store, StoreError};
 use crate::templates::{hf_attributes, host_problems, instance_type_of, load_catalog, Catalog};
 
 pub use cancel::CancelReport;
@@ -103,6 +103,16 @@ impl Broker {
             );
         }
         let path = database_path(app);
+        if let Some(filesystem) = network_filesystem(&path) {
+            if !config.storage.allow_network_filesystem {
+                return Err(StoreError::NetworkFilesystem {
+                    path: path.display().to_string(),
+                    filesystem,
+                }
+                .into());
+            }
+            tracing::warn!(path = %path.display(), filesystem, "the state database is on a network file system (storage.allow_network_filesystem): only one host may open it");
+        }
         let store = Offloaded(SqliteStore::open(&path)?);
         Ok(Broker {
             config: config.clone(),

@@ -205,6 +205,10 @@ pub struct StorageConfig {
     pub strategy: Option<String>,
     /// The database file; default `<work dir>/orb.db`.
     pub path: Option<PathBuf>,
+    /// Opens a database on a network file system (NFS, CIFS...), which is refused otherwise:
+    /// safe only when a single host ever opens it.
+    #[serde(deserialize_with = "super::flag::deserialize")]
+    pub allow_network_filesystem: bool,
     /// Other keys, kept as written.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,

@@ -4,6 +4,7 @@
 //! is SQLite ([`SqliteStore`]). Every change is one transaction, so a crash at any point
 //! leaves the state consistent, and many `orb` processes share one database safely.
 
+mod filesystem;
 mod migrations;
 mod offload;
 mod sqlite;
@@ -12,6 +13,7 @@ use orb_plugin_api::InstanceTypeInfo;
 
 use crate::domain::{MachineRecord, Phase, Request, RequestKind, RequestStatus, ReturnItem};
 
+pub use filesystem::network_filesystem;
 pub use offload::Offloaded;
 pub use sqlite::SqliteStore;
 
@@ -25,6 +27,15 @@ pub enum StoreError {
         path: String,
         /// Why.
         reason: String,
+    },
+    /// The database is on a network file system, where SQLite's locking does not hold across
+    /// hosts.
+    #[error("the state database {path} is on {filesystem}, a network file system: SQLite's locks do not hold between hosts there, and processes on two hosts can corrupt it; put storage.path on a local disk, or, if only this host ever opens it, set storage.allow_network_filesystem to true")]
+    NetworkFilesystem {
+        /// The database file.
+        path: String,
+        /// The file system's name (`NFS`, `CIFS`...).
+        filesystem: &'static str,
     },
     /// A query failed.
     #[error("state database error: {0}")]
