@@ -82,10 +82,9 @@ pub fn provider_overrides(env: &Env, provider_type: &str) -> Map<String, Value> 
 /// A variable's value: JSON where it parses as JSON (numbers, objects), a boolean where it is
 /// one of the Python ORB's boolean words in any case (`True`, `yes`, `NO`), else text.
 fn env_value(raw: &str) -> Value {
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" => Value::Bool(true),
-        "false" | "no" => Value::Bool(false),
-        _ => serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned())),
+    match super::flag::word_value(raw) {
+        Some(on) => Value::Bool(on),
+        None => serde_json::from_str(raw).unwrap_or_else(|_| Value::String(raw.to_owned())),
     }
 }
 

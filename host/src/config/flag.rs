@@ -8,6 +8,15 @@ pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<bool, D
     deserializer.deserialize_any(Flag)
 }
 
+/// The boolean a word names: `true`/`yes` or `false`/`no`, in any case.
+pub fn word_value(word: &str) -> Option<bool> {
+    match word.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" => Some(true),
+        "false" | "no" => Some(false),
+        _ => None,
+    }
+}
+
 struct Flag;
 
 impl Visitor<'_> for Flag {
@@ -37,10 +46,10 @@ impl Visitor<'_> for Flag {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<bool, E> {
-        match v.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => Ok(true),
-            "false" | "0" | "no" => Ok(false),
-            _ => Err(E::invalid_value(Unexpected::Str(v), &self)),
+        match v.trim() {
+            "1" => Ok(true),
+            "0" => Ok(false),
+            word => word_value(word).ok_or_else(|| E::invalid_value(Unexpected::Str(v), &self)),
         }
     }
 }

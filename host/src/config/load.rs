@@ -42,7 +42,6 @@ pub struct LoadedConfig {
     pub file: Option<PathBuf>,
 }
 
-/// Variables with a meaning of their own, not core configuration keys.
 /// Variables with a meaning of their own, not core configuration keys: directories, the short
 /// names of [`ALIASES`], and the Python ORB's web UI's settings (orb's console is part of
 /// `orb serve`).

@@ -112,7 +112,7 @@ pub fn translate(config: &mut Value) -> Result<Vec<ConfigNote>, String> {
         }
     }
     retries(object);
-    connect_timeout(object);
+    renamed(object);
     if let Some(Value::Object(template)) = object.get_mut("launch_template") {
         for key in LAUNCH_TEMPLATE_IGNORED {
             if template.remove(*key).is_some() {
@@ -151,7 +151,7 @@ fn retries(object: &mut Map<String, Value>) {
 /// ORB's `aws_connect_timeout` and `connect_timeout` (seconds) are orb's
 /// `connect_timeout_secs`, its `read_timeout` orb's `operation_timeout_secs`; its older
 /// `aws_connection_timeout` and `connection_timeout_ms` are milliseconds, as in ORB.
-fn connect_timeout(object: &mut Map<String, Value>) {
+fn renamed(object: &mut Map<String, Value>) {
     for (theirs, ours) in RENAMED {
         if let Some(value) = object.remove(*theirs) {
             object.entry(*ours).or_insert(value);

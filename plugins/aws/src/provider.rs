@@ -35,18 +35,14 @@ pub fn new_aws_provider(ctx: ProviderContext) -> Result<Box<dyn Provider>, Provi
 impl AwsProvider {
     /// A provider for the instance described by `ctx`.
     pub fn new(ctx: &ProviderContext) -> Result<Self, ProviderError> {
-        let mut raw = ctx.config.clone();
-        let notes = orb_py::translate(&mut raw).map_err(|e| {
+        let mut translated = ctx.clone();
+        let notes = orb_py::translate(&mut translated.config).map_err(|e| {
             ProviderError::config(format!("provider instance '{}': {e}", ctx.instance_name))
         })?;
-        let config: AwsConfig = if raw.is_null() {
+        let config: AwsConfig = if translated.config.is_null() {
             AwsConfig::default()
         } else {
-            ProviderContext {
-                config: raw,
-                ..ctx.clone()
-            }
-            .config()?
+            translated.config()?
         };
         if !notes.is_empty() {
             let keys: Vec<&str> = notes.iter().map(|n| n.key.as_str()).collect();
