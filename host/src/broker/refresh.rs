@@ -169,7 +169,8 @@ impl Broker {
                         });
                     }
                     if live {
-                        self.refresh_return(&mut request, &mut named, reported, settle, now)?;
+                        self.refresh_return(&mut request, &mut named, reported, settle, now)
+                            .await?;
                     }
                     return_view(&request, named, past_deadline)
                 }
@@ -345,7 +346,7 @@ impl Broker {
 
     /// Refreshes what a return request named from what its provider `reported`, and stores
     /// the request's new state when it is to `settle`.
-    fn refresh_return(
+    async fn refresh_return(
         &self,
         request: &mut Request,
         named: &mut [Named],
@@ -371,6 +372,9 @@ impl Broker {
             }
         }
         if settle {
+            if reported.is_some() && now - request.created_at >= RETURN_GRACE_SECS {
+                self.terminate_again(request, named).await;
+            }
             let past_deadline = now >= request.deadline_at;
             let results: Vec<MachineResult> =
                 named.iter().map(|n| n.result(past_deadline)).collect();
@@ -382,7 +386,80 @@ impl Broker {
         }
         Ok(())
     }
+
+    /// Terminates again the machines of a return that the cloud still reports up once the
+    /// grace has passed: a deletion that should have taken them (an Auto Scaling group's forced
+    /// delete, say) left them running, and a machine left running is a bill nobody sees.
+    async fn terminate_again(&self, request: &Request, named: &mut [Named]) {
+        let up: Vec<&mut Named> = named
+            .iter_mut()
+            .filter(|n| n.item.error.is_none() && n.item.machine_id.is_some())
+            .filter(|n| {
+                matches!(
+                    n.state,
+                    Some(MachineState::Running | MachineState::Pending | MachineState::Unknown)
+                )
+            })
+            .collect();
+        if up.is_empty() {
+            return;
+        }
+        let call = TerminateRequest {
+            request_id: request.request_id.clone(),
+            machines: up
+                .iter()
+                .filter_map(|n| {
+                    Some(MachineRef {
+                        machine_id: n.item.machine_id.clone()?,
+                        request_id: n.record.as_ref().map(|r| r.request_id.clone()),
+                        resource_id: n.record.as_ref().and_then(|r| r.resource_id.clone()),
+                    })
+                })
+                .collect(),
+        };
+        tracing::warn!(
+            request = %request.request_id,
+            machines = call.machines.len(),
+            "returned machines are still up; terminating them again"
+        );
+        let terminated = match self.provider_named(&request.provider_instance).await {
+            Ok(p) => p
+                .call::<op::TerminateMachines>(&call)
+                .await
+                .map_err(BrokerError::from),
+            Err(e) => Err(e),
+        };
+        match terminated {
+            Ok(result) => {
+                let going: HashSet<&str> = result
+                    .terminating
+                    .iter()
+                    .chain(&result.already_gone)
+                    .map(String::as_str)
+                    .collect();
+                for n in up {
+                    if n.item
+                        .machine_id
+                        .as_deref()
+                        .is_some_and(|id| going.contains(id))
+                    {
+                        n.state = Some(MachineState::ShuttingDown);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(
+                request = %request.request_id,
+                error = %e,
+                "terminating returned machines again failed; the next status call tries again"
+            ),
+        }
+    }
 }
+
+/// How long after a return its machines may still be reported up before orb terminates them
+/// again, in seconds: a cloud's deletion of a fleet or group takes its instances down a few
+/// seconds after it answers.
+const RETURN_GRACE_SECS: i64 = 10;
 
 /// A machine a return request named: the item, what orb knows of the machine, and its state
 /// (`None` when it is gone).

@@ -37,7 +37,10 @@ pub async fn terminate(
                     .or(target.resource_id.clone())
                     .unwrap_or_default();
                 let request_id = m.request_id.clone().or(target.request_id.clone());
+                // A machine outside the group or fleet it names (gone, or it left) is
+                // terminated on its own: deleting the resource would not take it.
                 let key = match handlers::owner_of(&resource) {
+                    _ if found.outside(&resource, &target.machine_id) => (String::new(), None),
                     Api::RunInstances => (String::new(), None),
                     _ => (resource, request_id),
                 };
@@ -77,7 +80,8 @@ pub async fn terminate(
 struct Found {
     /// Each named machine the cloud knows, by id.
     machines: HashMap<String, Machine>,
-    /// The live instances of each resource whose instances were all listed.
+    /// The live instances of each resource whose instances were all listed (none for a group
+    /// that no longer exists).
     live: HashMap<String, HashSet<String>>,
 }
 
@@ -128,6 +132,9 @@ impl Found {
             .into_iter()
             .collect();
         if !groups.is_empty() {
+            for group in &groups {
+                found.live.insert(group.clone(), HashSet::new());
+            }
             for machine in handlers::asg::members(ctx, &groups).await? {
                 found.note(machine);
             }
@@ -155,6 +162,13 @@ impl Found {
             }
         }
         self.machines.insert(machine.machine_id.clone(), machine);
+    }
+
+    /// Whether `machine` is not among the live instances of `resource`, all of which were listed.
+    fn outside(&self, resource: &str, machine: &str) -> bool {
+        self.live
+            .get(resource)
+            .is_some_and(|live| !live.contains(machine))
     }
 
     /// How many live instances of `resource` stay after `machines` go, when all were listed.

@@ -3,7 +3,7 @@
 //! create finds the group).
 //!
 //! Return: the group's members are read first (one call for up to 100 groups). A return of
-//! every member deletes the group, then terminates them in one call, and deletes the launch
+//! every member force-deletes the group, which terminates them, and deletes the launch
 //! template. Otherwise they are detached with a decrement of the desired capacity, 20 per call
 //! (the API's limit), so the group neither kills another instance nor replaces them, and then
 //! terminated 1,000 per call.
@@ -133,16 +133,14 @@ impl Handler for Asg {
         } = *release;
         let asg = &ctx.clients.autoscaling;
         if staying == Some(0) {
-            // Returning the whole group: delete it, then terminate its instances in one call.
-            // AWS's forced delete terminates them too; the emulator leaves instances protected
-            // from scale-in running, and a machine left running costs more than a call.
+            // Returning the whole group: the forced delete terminates its instances. One that
+            // a status poll still finds running later is terminated again by the broker.
             asg.delete_auto_scaling_group()
                 .auto_scaling_group_name(group)
                 .force_delete(true)
                 .send()
                 .await
                 .map_err(|e| sdk_error("DeleteAutoScalingGroup", e))?;
-            super::terminate(ctx, machines).await?;
             tracing::info!(group, "auto scaling group deleted with its instances");
             if let Some(request_id) = request_id {
                 super::clean_up_launch_templates(ctx, request_id).await;
