@@ -9,5 +9,6 @@ mod crash;
 mod hostfactory;
 mod plugins;
 mod server;
+mod shared_state;
 mod support;
 mod trust;

@@ -12,12 +12,12 @@ mod reclaim;
 mod refresh;
 mod release;
 mod retry;
+mod state;
 mod steps;
 mod undo;
 
 use orb_plugin_api::operations::op;
 use std::collections::{BTreeSet, HashMap};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use orb_plugin_api::{InstanceTypeInfo, Template};
@@ -28,7 +28,7 @@ use crate::app::App;
 use crate::config::{Env, OrbConfig, Paths, ProviderInstanceConfig};
 use crate::plugins::{ProviderCallError, ProviderHandle};
 use crate::providers::{FactoryError, ProviderFactory};
-use crate::storage::{network_filesystem, Offloaded, SqliteStore, Store, StoreError};
+use crate::storage::{Store, StoreError};
 use crate::templates::{hf_attributes, host_problems, instance_type_of, load_catalog, Catalog};
 
 pub use cancel::CancelReport;
@@ -96,29 +96,12 @@ impl Broker {
     /// Opens the state database for `app`, with the plugins of `factory`.
     pub fn open_with(app: &App, factory: ProviderFactory) -> Result<Broker, BrokerError> {
         let config = &app.loaded.config;
-        let backend = config.storage.backend();
-        if backend == "json" {
-            tracing::warn!(
-                "storage strategy 'json' is the Python ORB's; orb keeps its state in SQLite"
-            );
-        }
-        let path = database_path(app);
-        if let Some(filesystem) = network_filesystem(&path) {
-            if !config.storage.allow_network_filesystem {
-                return Err(StoreError::NetworkFilesystem {
-                    path: path.display().to_string(),
-                    filesystem,
-                }
-                .into());
-            }
-            tracing::warn!(path = %path.display(), filesystem, "the state database is on a network file system (storage.allow_network_filesystem): only one host may open it");
-        }
-        let store = Offloaded(SqliteStore::open(&path)?);
+        let store = state::open(app)?;
         Ok(Broker {
             config: config.clone(),
             paths: app.paths.clone(),
             env: app.env.clone(),
-            store: Arc::new(store),
+            store,
             factory,
             providers: Mutex::new(HashMap::new()),
         })
@@ -399,15 +382,5 @@ impl Broker {
     /// Seconds a request may take before it settles with what it has.
     fn request_timeout(&self) -> i64 {
         self.config.request.default_timeout as i64
-    }
-}
-
-/// The database file: `storage.path` (relative to the work directory), else
-/// `<work dir>/orb.db`.
-fn database_path(app: &App) -> PathBuf {
-    match &app.loaded.config.storage.path {
-        Some(path) if path.is_absolute() => path.clone(),
-        Some(path) => app.paths.work_dir.join(path),
-        None => app.paths.work_dir.join("orb.db"),
     }
 }

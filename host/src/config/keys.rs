@@ -151,10 +151,10 @@ pub fn without_effect(config: &OrbConfig) -> Vec<(String, &'static str)> {
             "orb speaks Host Factory's dialect whatever this says",
         ));
     }
-    if config.storage.kind.is_some() || config.storage.strategy.is_some() {
+    if matches!(config.storage.backend(), "json" | "sql") {
         notes.push((
-            "storage.type".into(),
-            "orb keeps its state in SQLite whatever this says",
+            "storage".into(),
+            "'json' and 'sql' are the Python ORB's backends; orb keeps its state in SQLite",
         ));
     }
     for (i, token) in config.server.auth.tokens.iter().enumerate() {

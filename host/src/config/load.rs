@@ -290,10 +290,42 @@ fn validate(config: &OrbConfig) -> Result<(), ConfigError> {
             config.logging.format
         ));
     }
-    if !matches!(config.storage.backend(), "sqlite" | "sql" | "json") {
+    let storage = &config.storage;
+    if !(storage.is_postgres() || matches!(storage.backend(), "sqlite" | "sql" | "json")) {
         problems.push(format!(
-            "storage.type: '{}' is not supported; use sqlite",
-            config.storage.backend()
+            "storage.type: '{}' is not supported; use sqlite or postgresql",
+            storage.backend()
+        ));
+    }
+    if storage.is_postgres() {
+        if storage.url.is_some() == storage.url_file.is_some() {
+            problems
+                .push("storage: type postgresql needs exactly one of url and url_file".to_owned());
+        }
+        if storage.pool_size == Some(0) {
+            problems.push("storage.pool_size: 0 connections cannot serve a call".to_owned());
+        }
+        if !matches!(
+            storage.tls.as_deref(),
+            None | Some("disable" | "verify-full")
+        ) {
+            problems.push(format!(
+                "storage.tls: '{}' is not disable or verify-full",
+                storage.tls.as_deref().unwrap_or_default()
+            ));
+        }
+    } else if let Some(key) = [
+        ("url", storage.url.is_some()),
+        ("url_file", storage.url_file.is_some()),
+        ("pool_size", storage.pool_size.is_some()),
+        ("tls", storage.tls.is_some()),
+        ("tls_ca_file", storage.tls_ca_file.is_some()),
+    ]
+    .iter()
+    .find_map(|(key, set)| set.then_some(key))
+    {
+        problems.push(format!(
+            "storage.{key} applies to PostgreSQL only; set storage.type to postgresql or remove it"
         ));
     }
     if !matches!(config.scheduler.kind.as_str(), "hostfactory" | "default") {

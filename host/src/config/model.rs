@@ -197,7 +197,7 @@ pub struct ProviderDefaults {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct StorageConfig {
-    /// The backend: `sqlite` (the default).
+    /// The backend: `sqlite` (the default) or `postgresql`.
     #[serde(rename = "type", skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// The Python ORB's name for the backend (`json`, `sql`); state goes to SQLite either way.
@@ -209,12 +209,35 @@ pub struct StorageConfig {
     /// safe only when a single host ever opens it.
     #[serde(deserialize_with = "super::flag::deserialize")]
     pub allow_network_filesystem: bool,
+    /// PostgreSQL: the connection URL (`postgresql://user:password@host:port/database`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// PostgreSQL: a file holding the connection URL, so that no password sits in the
+    /// configuration; relative to the configuration directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url_file: Option<PathBuf>,
+    /// PostgreSQL: the most connections one process opens (default 8).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool_size: Option<u32>,
+    /// PostgreSQL: `disable` (the default) or `verify-full` (TLS, with the server's certificate
+    /// and name verified).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls: Option<String>,
+    /// PostgreSQL with `verify-full`: the certificate authorities (PEM) to verify the server
+    /// with, instead of the system's; relative to the configuration directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_ca_file: Option<PathBuf>,
     /// Other keys, kept as written.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
 }
 
 impl StorageConfig {
+    /// Whether the state lives in PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.backend(), "postgresql" | "postgres")
+    }
+
     /// The backend named by `type`, else by `strategy`, else `sqlite`.
     pub fn backend(&self) -> &str {
         self.kind

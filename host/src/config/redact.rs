@@ -41,14 +41,45 @@ pub fn redact(value: &mut Value) {
             }
         }
         Value::Array(items) => items.iter_mut().for_each(redact),
+        Value::String(text) => {
+            if let Some(hidden) = without_url_password(text) {
+                *text = hidden;
+            }
+        }
         _ => {}
     }
+}
+
+/// `scheme://user:password@host...` with the password replaced by [`REDACTED`]; `None` when
+/// `text` holds no password in a URL.
+pub fn without_url_password(text: &str) -> Option<String> {
+    let (scheme, rest) = text.split_once("://")?;
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let at = rest[..authority_end].rfind('@')?;
+    let (user, _password) = rest[..at].split_once(':')?;
+    Some(format!("{scheme}://{user}:{REDACTED}{}", &rest[at..]))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_password_in_a_url_is_hidden_and_the_rest_kept() {
+        let mut v = json!({"storage": {
+            "url": "postgresql://orb:s3cr%40t@db.example:5432/orb?sslmode=disable",
+            "other": "postgresql://orb@db.example/orb",
+            "path": "/var/lib/orb/orb.db",
+        }});
+        redact(&mut v);
+        assert_eq!(
+            v["storage"]["url"],
+            "postgresql://orb:********@db.example:5432/orb?sslmode=disable"
+        );
+        assert_eq!(v["storage"]["other"], "postgresql://orb@db.example/orb");
+        assert_eq!(v["storage"]["path"], "/var/lib/orb/orb.db");
+    }
 
     #[test]
     fn secrets_are_hidden_at_any_depth_and_names_are_not() {

@@ -1,12 +1,17 @@
 //! Durable state: requests, machines and return requests.
 //!
-//! Behind the [`Store`] trait so that a distributed backend can follow; the embedded default
-//! is SQLite ([`SqliteStore`]). Every change is one transaction, so a crash at any point
+//! Behind the [`Store`] trait: the embedded default is SQLite ([`SqliteStore`]); state that
+//! several hosts share lives in PostgreSQL ([`PostgresStore`]). Every change is one transaction, so a crash at any point
 //! leaves the state consistent, and many `orb` processes share one database safely.
 
+#[cfg(test)]
+mod contract;
 mod filesystem;
 mod migrations;
 mod offload;
+mod postgres;
+mod postgres_tls;
+mod rows;
 mod sqlite;
 
 use orb_plugin_api::InstanceTypeInfo;
@@ -15,6 +20,7 @@ use crate::domain::{MachineRecord, Phase, Request, RequestKind, RequestStatus, R
 
 pub use filesystem::network_filesystem;
 pub use offload::Offloaded;
+pub use postgres::{PostgresOptions, PostgresStore, PostgresTls};
 pub use sqlite::SqliteStore;
 
 /// A storage failure.
@@ -30,7 +36,7 @@ pub enum StoreError {
     },
     /// The database is on a network file system, where SQLite's locking does not hold across
     /// hosts.
-    #[error("the state database {path} is on {filesystem}, a network file system: SQLite's locks do not hold between hosts there, and processes on two hosts can corrupt it; put storage.path on a local disk, or, if only this host ever opens it, set storage.allow_network_filesystem to true")]
+    #[error("the state database {path} is on {filesystem}, a network file system: SQLite's locks do not hold between hosts there, and processes on two hosts can corrupt it; put storage.path on a local disk; for state that several hosts share, use PostgreSQL (storage.type: postgresql); or, if only this host ever opens it, set storage.allow_network_filesystem to true")]
     NetworkFilesystem {
         /// The database file.
         path: String,
@@ -66,6 +72,61 @@ pub enum Cancellation {
     /// The request is cancelled, and no process held it: the caller (`releaser`) holds it now,
     /// to release what it made.
     Taken(Request),
+}
+
+/// What cancelling a stored request comes to, before it is written.
+pub(crate) enum CancelStep {
+    /// Nothing to write: the answer as it is.
+    Answer(Cancellation),
+    /// The request as it is to be written, and the answer once it is.
+    Write(Cancellation),
+}
+
+impl CancelStep {
+    /// The request to write, if any.
+    pub(crate) fn to_write(&self) -> Option<&Request> {
+        match self {
+            CancelStep::Write(Cancellation::Taken(r) | Cancellation::Stored(r)) => Some(r),
+            _ => None,
+        }
+    }
+}
+
+impl From<CancelStep> for Cancellation {
+    fn from(step: CancelStep) -> Self {
+        match step {
+            CancelStep::Answer(c) | CancelStep::Write(c) => c,
+        }
+    }
+}
+
+/// The rule of [`Store::cancel_request`], applied to the request as stored: a finished or
+/// return request is refused; a running one becomes cancelled; a cancelled request no process
+/// holds becomes `releaser`'s.
+pub(crate) fn cancellation(
+    mut request: Request,
+    message: &str,
+    releaser: &str,
+    now: i64,
+) -> CancelStep {
+    if request.phase != Phase::Cancelled {
+        if request.kind != RequestKind::Acquire || request.status.is_terminal() {
+            return CancelStep::Answer(Cancellation::Refused(request));
+        }
+        request.phase = Phase::Cancelled;
+        request.status = RequestStatus::CompleteWithError;
+        request.message = message.to_owned();
+    } else if request.owner.is_some() {
+        return CancelStep::Answer(Cancellation::Stored(request));
+    }
+    let taken = request.owner.is_none();
+    request.owner.get_or_insert_with(|| releaser.to_owned());
+    request.updated_at = now;
+    CancelStep::Write(if taken {
+        Cancellation::Taken(request)
+    } else {
+        Cancellation::Stored(request)
+    })
 }
 
 /// What storing a new acquire request found.

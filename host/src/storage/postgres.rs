@@ -1,0 +1,1091 @@
+//! The PostgreSQL store: the state that several hosts share.
+//!
+//! Every write runs in a `SERIALIZABLE` transaction, retried when PostgreSQL reports that it
+//! could not serialize it with another, so that a check and the write it guards (a template's
+//! cap, a claim on a machine, a cancellation) hold together across every process on every
+//! host, as `BEGIN IMMEDIATE` makes them hold on SQLite.
+//!
+//! The [`Store`] contract is synchronous, and `tokio-postgres` is not: the store runs its own
+//! small runtime, where its pool's connections live, and each call waits for its query there.
+//! A call therefore never needs the caller's runtime, and works from the CLI's, the server's,
+//! or none.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use orb_plugin_api::InstanceTypeInfo;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{IsolationLevel, Row, Transaction};
+
+use super::postgres_tls::RustlsConnect;
+use super::rows::{
+    in_use, may_bring, resource_ids_text, tags_text, MachineRow, RequestRow, MACHINE_COLUMNS,
+    REQUEST_COLUMNS,
+};
+use super::{
+    cancellation, Admission, Cancellation, MachineFilter, RequestFilter, Store, StoreError,
+};
+use crate::domain::{MachineRecord, Phase, Request, ReturnItem};
+
+/// Every migration of the PostgreSQL schema, in order; the schema version is the number
+/// applied.
+const MIGRATIONS: &[(&str, &str)] = &[(
+    "0001_initial",
+    include_str!("../../migrations/postgres/0001_initial.sql"),
+)];
+
+/// The advisory lock that one migrating process holds (the bytes of "orb-migr").
+const MIGRATION_LOCK: i64 = 0x6f72_622d_6d69_6772;
+
+/// How many times a write is tried when PostgreSQL could not serialize it.
+const WRITE_ATTEMPTS: u32 = 30;
+
+/// How long a call waits for a free connection, or a new one, before it fails.
+const CONNECTION_WAIT: Duration = Duration::from_secs(30);
+
+/// How a PostgreSQL store connects.
+#[derive(Clone)]
+pub struct PostgresOptions {
+    /// The connection URL (`postgresql://user:password@host:port/database`); a secret.
+    pub url: String,
+    /// The most connections the store opens.
+    pub pool_size: usize,
+    /// TLS to the server.
+    pub tls: PostgresTls,
+}
+
+/// TLS to the database server.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PostgresTls {
+    /// Plain TCP (a server on loopback, or a network that is trusted).
+    Disable,
+    /// TLS, with the server's certificate and host name verified against `ca_file` (PEM), or
+    /// against the system's roots when none is given.
+    VerifyFull {
+        /// The certificate authorities that may sign the server's certificate.
+        ca_file: Option<PathBuf>,
+    },
+}
+
+/// A PostgreSQL database holding orb's state.
+pub struct PostgresStore {
+    pool: Pool,
+    /// Where the pool's connections run; `None` once dropped.
+    runtime: Option<tokio::runtime::Runtime>,
+    /// The server and database, for messages (never the password).
+    target: String,
+}
+
+/// A database error, as the store reports it: the server's own message when it sent one.
+fn database(target: &str, e: impl Explain) -> StoreError {
+    StoreError::Database(format!("PostgreSQL {target}: {}", e.explain()))
+}
+
+/// What went wrong, in the words of whoever knows best.
+trait Explain {
+    fn explain(&self) -> String;
+}
+
+impl Explain for tokio_postgres::Error {
+    fn explain(&self) -> String {
+        match self.as_db_error() {
+            Some(db) => format!("{}: {}", db.severity(), db.message()),
+            None => {
+                let mut text = self.to_string();
+                let mut source = std::error::Error::source(self);
+                while let Some(cause) = source {
+                    text = format!("{text}: {cause}");
+                    source = cause.source();
+                }
+                text
+            }
+        }
+    }
+}
+
+impl Explain for deadpool_postgres::PoolError {
+    fn explain(&self) -> String {
+        match self {
+            deadpool_postgres::PoolError::Backend(e) => e.explain(),
+            deadpool_postgres::PoolError::Timeout(_) => format!(
+                "no connection within {} s: is the server up, and storage.pool_size large enough?",
+                CONNECTION_WAIT.as_secs()
+            ),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Whether a failed transaction may succeed when tried again.
+fn retryable(e: &tokio_postgres::Error) -> bool {
+    matches!(
+        e.code(),
+        Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE || *c == SqlState::T_R_DEADLOCK_DETECTED
+    )
+}
+
+/// What a transaction's body failed with: the database, or the store's contract.
+enum Failure {
+    Db(tokio_postgres::Error),
+    Store(StoreError),
+}
+
+impl From<tokio_postgres::Error> for Failure {
+    fn from(e: tokio_postgres::Error) -> Self {
+        Failure::Db(e)
+    }
+}
+
+impl From<StoreError> for Failure {
+    fn from(e: StoreError) -> Self {
+        Failure::Store(e)
+    }
+}
+
+/// Runs `$body` (which may use `?` on database and store errors) in a serializable
+/// transaction on a connection of `$pool` bound to `$tx`, tried again while PostgreSQL cannot
+/// serialize it with another, up to [`WRITE_ATTEMPTS`] times.
+macro_rules! serializable {
+    ($store:expr, |$tx:ident| $body:block) => {{
+        let target = $store.target.clone();
+        let pool = $store.pool.clone();
+        async move {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                let mut client = pool.get().await.map_err(|e| database(&target, e))?;
+                let $tx = client
+                    .build_transaction()
+                    .isolation_level(IsolationLevel::Serializable)
+                    .start()
+                    .await
+                    .map_err(|e| database(&target, e))?;
+                let out: Result<_, Failure> = async { $body }.await;
+                let out = match out {
+                    Ok(value) => $tx.commit().await.map(|()| value).map_err(Failure::Db),
+                    Err(e) => Err(e),
+                };
+                match out {
+                    Ok(value) => return Ok(value),
+                    Err(Failure::Db(e)) if retryable(&e) && attempt < WRITE_ATTEMPTS => {
+                        tokio::time::sleep(Duration::from_millis(
+                            u64::from(attempt) + fastrand::u64(..10),
+                        ))
+                        .await;
+                    }
+                    Err(Failure::Db(e)) => return Err(database(&target, e)),
+                    Err(Failure::Store(e)) => return Err(e),
+                }
+            }
+        }
+    }};
+}
+
+impl PostgresStore {
+    /// Connects to the database `options` name and brings its schema up to date, under a lock
+    /// so that processes starting together migrate once.
+    pub fn open(options: &PostgresOptions) -> Result<Self, StoreError> {
+        let config: tokio_postgres::Config = options.url.parse().map_err(|e| StoreError::Open {
+            path: "storage.url".into(),
+            reason: format!("not a PostgreSQL connection URL: {e}"),
+        })?;
+        let target = describe(&config);
+        let fail = |reason: String| StoreError::Open {
+            path: target.clone(),
+            reason,
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("orb-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| fail(format!("cannot start its runtime: {e}")))?;
+        let manager_config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match &options.tls {
+            PostgresTls::Disable => {
+                Manager::from_config(config, tokio_postgres::NoTls, manager_config)
+            }
+            PostgresTls::VerifyFull { ca_file } => Manager::from_config(
+                config,
+                RustlsConnect(Arc::new(tls_config(ca_file.as_deref()).map_err(&fail)?)),
+                manager_config,
+            ),
+        };
+        let pool = Pool::builder(manager)
+            .max_size(options.pool_size.max(1))
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(CONNECTION_WAIT))
+            .create_timeout(Some(CONNECTION_WAIT))
+            .build()
+            .map_err(|e| fail(e.to_string()))?;
+        let store = PostgresStore {
+            pool,
+            runtime: Some(runtime),
+            target: target.clone(),
+        };
+        let pool = store.pool.clone();
+        store
+            .run(async move { migrate(&pool).await })
+            .map_err(|e| fail(e.to_string()))?;
+        tracing::debug!(database = %target, "state store opened");
+        Ok(store)
+    }
+
+    /// Runs `call` on the store's runtime and waits for its answer.
+    fn run<T: Send + 'static>(
+        &self,
+        call: impl Future<Output = Result<T, StoreError>> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| StoreError::Database("the store is closed".into()))?;
+        let (answer, answered) = std::sync::mpsc::sync_channel(1);
+        runtime.spawn(async move {
+            let _ = answer.send(call.await);
+        });
+        answered.recv().map_err(|_| {
+            StoreError::Database(format!("PostgreSQL {}: the query task failed", self.target))
+        })?
+    }
+
+    /// The rows `sql` returns with `params`, read on a connection of the pool.
+    fn query(&self, sql: String, params: Vec<Param>) -> Result<Vec<Row>, StoreError> {
+        let pool = self.pool.clone();
+        let target = self.target.clone();
+        self.run(async move {
+            let client = pool.get().await.map_err(|e| database(&target, e))?;
+            let statement = client
+                .prepare_cached(&sql)
+                .await
+                .map_err(|e| database(&target, e))?;
+            client
+                .query(&statement, &borrowed(&params))
+                .await
+                .map_err(|e| database(&target, e))
+        })
+    }
+}
+
+/// A query parameter the store's runtime may own.
+type Param = Box<dyn ToSql + Sync + Send>;
+
+/// `params` as `tokio-postgres` takes them.
+fn borrowed(params: &[Param]) -> Vec<&(dyn ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect()
+}
+
+impl Drop for PostgresStore {
+    fn drop(&mut self) {
+        // Dropping a runtime waits for its tasks, which a caller's async context forbids.
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// `user@host:port/database`, for messages: never the password.
+fn describe(config: &tokio_postgres::Config) -> String {
+    let host = config
+        .get_hosts()
+        .first()
+        .map(|h| match h {
+            tokio_postgres::config::Host::Tcp(name) => name.clone(),
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .unwrap_or_default();
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "{}@{host}:{port}/{}",
+        config.get_user().unwrap_or_default(),
+        config.get_dbname().unwrap_or_default()
+    )
+}
+
+/// A TLS client that trusts `ca_file`'s certificates, else the system's roots.
+fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig, String> {
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_file {
+        Some(path) => {
+            let certs = rustls::pki_types::CertificateDer::pem_file_iter(path)
+                .map_err(|e| format!("cannot read storage.tls_ca_file {}: {e}", path.display()))?;
+            for cert in certs {
+                let cert = cert.map_err(|e| {
+                    format!("storage.tls_ca_file {} is not PEM: {e}", path.display())
+                })?;
+                roots.add(cert).map_err(|e| {
+                    format!(
+                        "storage.tls_ca_file {} holds a bad certificate: {e}",
+                        path.display()
+                    )
+                })?;
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    if roots.is_empty() {
+        return Err(
+            "no certificate authority to verify the server with: set storage.tls_ca_file".into(),
+        );
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// Brings the schema up to date in one transaction holding [`MIGRATION_LOCK`]; refuses a
+/// schema from a newer orb.
+async fn migrate(pool: &Pool) -> Result<(), StoreError> {
+    let fail = |e: tokio_postgres::Error| StoreError::Database(e.explain());
+    let mut client = pool
+        .get()
+        .await
+        .map_err(|e| StoreError::Database(e.explain()))?;
+    let tx = client.transaction().await.map_err(fail)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+        .await
+        .map_err(fail)?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS orb_schema (version BIGINT NOT NULL)")
+        .await
+        .map_err(fail)?;
+    let current: i64 = match tx
+        .query_opt("SELECT version FROM orb_schema", &[])
+        .await
+        .map_err(fail)?
+    {
+        Some(row) => row.get(0),
+        None => {
+            tx.execute("INSERT INTO orb_schema (version) VALUES (0)", &[])
+                .await
+                .map_err(fail)?;
+            0
+        }
+    };
+    let latest = MIGRATIONS.len() as i64;
+    if current > latest {
+        return Err(StoreError::Database(format!(
+            "its schema version is {current}, newer than this orb's {latest}; upgrade orb"
+        )));
+    }
+    for (index, (name, sql)) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        tx.batch_execute(sql)
+            .await
+            .map_err(|e| StoreError::Database(format!("migration {name} failed: {e}")))?;
+        tx.execute("UPDATE orb_schema SET version = $1", &[&(index as i64 + 1)])
+            .await
+            .map_err(fail)?;
+    }
+    tx.commit().await.map_err(fail)
+}
+
+/// A row that does not read.
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Database(format!("a stored row does not read: {e}"))
+}
+
+fn request_from_row(row: &Row) -> Result<Request, StoreError> {
+    RequestRow {
+        request_id: row.try_get(0).map_err(corrupt)?,
+        kind: row.try_get(1).map_err(corrupt)?,
+        provider_instance: row.try_get(2).map_err(corrupt)?,
+        provider_type: row.try_get(3).map_err(corrupt)?,
+        template_id: row.try_get(4).map_err(corrupt)?,
+        provider_api: row.try_get(5).map_err(corrupt)?,
+        requested: row.try_get(6).map_err(corrupt)?,
+        status: row.try_get(7).map_err(corrupt)?,
+        phase: row.try_get(8).map_err(corrupt)?,
+        message: row.try_get(9).map_err(corrupt)?,
+        unfulfilled: row.try_get(10).map_err(corrupt)?,
+        resource_ids: row.try_get(11).map_err(corrupt)?,
+        template: row.try_get(12).map_err(corrupt)?,
+        owner: row.try_get(13).map_err(corrupt)?,
+        created_at: row.try_get(14).map_err(corrupt)?,
+        updated_at: row.try_get(15).map_err(corrupt)?,
+        deadline_at: row.try_get(16).map_err(corrupt)?,
+        attempts: row.try_get(17).map_err(corrupt)?,
+    }
+    .decode()
+    .map_err(corrupt)
+}
+
+fn machine_from_row(row: &Row) -> Result<MachineRecord, StoreError> {
+    MachineRow {
+        machine_id: row.try_get(0).map_err(corrupt)?,
+        request_id: row.try_get(1).map_err(corrupt)?,
+        return_request_id: row.try_get(2).map_err(corrupt)?,
+        provider_instance: row.try_get(3).map_err(corrupt)?,
+        template_id: row.try_get(4).map_err(corrupt)?,
+        name: row.try_get(5).map_err(corrupt)?,
+        state: row.try_get(6).map_err(corrupt)?,
+        private_ip: row.try_get(7).map_err(corrupt)?,
+        public_ip: row.try_get(8).map_err(corrupt)?,
+        launch_time: row.try_get(9).map_err(corrupt)?,
+        instance_type: row.try_get(10).map_err(corrupt)?,
+        price_type: row.try_get(11).map_err(corrupt)?,
+        resource_id: row.try_get(12).map_err(corrupt)?,
+        message: row.try_get(13).map_err(corrupt)?,
+        reclaim_notice_at: row.try_get(14).map_err(corrupt)?,
+        created_at: row.try_get(15).map_err(corrupt)?,
+        updated_at: row.try_get(16).map_err(corrupt)?,
+        tags: row.try_get(17).map_err(corrupt)?,
+    }
+    .decode()
+    .map_err(corrupt)
+}
+
+/// The rows of `rows` decoded with `decode`.
+fn decoded<T>(
+    rows: Vec<Row>,
+    decode: fn(&Row) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
+    rows.iter().map(decode).collect()
+}
+
+/// What [`Store::insert_request`] counts against a template's cap (SQLite's `TEMPLATE_USE`, in
+/// PostgreSQL's words).
+const TEMPLATE_USE: &str = concat!(
+    "SELECT ((SELECT COUNT(*) FROM machines m JOIN requests r ON r.request_id = m.request_id \
+      WHERE m.template_id = $1 AND ",
+    in_use!(),
+    " AND NOT ",
+    may_bring!(),
+    ") + (SELECT COALESCE(SUM(GREATEST(r.requested - r.unfulfilled, \
+      (SELECT COUNT(*) FROM machines m WHERE m.request_id = r.request_id AND ",
+    in_use!(),
+    "))), 0) FROM requests r WHERE r.template_id = $1 AND r.kind = 'acquire' AND ",
+    may_bring!(),
+    "))::BIGINT"
+);
+
+/// A machine is claimed by a return unless it is gone or another return holds it; a return
+/// whose termination of it failed lets it go.
+const CLAIM: &str = "UPDATE machines SET return_request_id = $1, updated_at = $3 \
+    WHERE machine_id = $2 AND state NOT IN ('terminated', 'failed') \
+    AND (return_request_id IS NULL OR EXISTS (SELECT 1 FROM return_items i \
+      WHERE i.return_request_id = machines.return_request_id \
+      AND i.machine_id = machines.machine_id AND i.error IS NOT NULL))";
+
+/// The query of one request by its id (`$1`).
+fn request_by_id() -> String {
+    format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE request_id = $1")
+}
+
+async fn write_request(tx: &Transaction<'_>, r: &Request, insert: bool) -> Result<(), Failure> {
+    let resource_ids = resource_ids_text(r);
+    let changed = if insert {
+        tx.execute(
+            &format!(
+                "INSERT INTO requests ({REQUEST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+                 $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+            ),
+            &[
+                &r.request_id,
+                &r.kind.as_str(),
+                &r.provider_instance,
+                &r.provider_type,
+                &r.template_id,
+                &r.provider_api,
+                &i64::from(r.requested),
+                &r.status.as_str(),
+                &r.phase.as_str(),
+                &r.message,
+                &i64::from(r.unfulfilled),
+                &resource_ids,
+                &r.template.as_ref().map(|t| t.to_string()),
+                &r.owner,
+                &r.created_at,
+                &r.updated_at,
+                &r.deadline_at,
+                &i64::from(r.attempts),
+            ],
+        )
+        .await?
+    } else {
+        // As on SQLite: only what a step changes, and a cancelled request only as cancelled.
+        tx.execute(
+            "UPDATE requests SET status = $2, phase = $3, message = $4, unfulfilled = $5, \
+             resource_ids = $6, owner = $7, updated_at = $8 \
+             WHERE request_id = $1 AND (phase != 'cancelled' OR $3 = 'cancelled')",
+            &[
+                &r.request_id,
+                &r.status.as_str(),
+                &r.phase.as_str(),
+                &r.message,
+                &i64::from(r.unfulfilled),
+                &resource_ids,
+                &r.owner,
+                &r.updated_at,
+            ],
+        )
+        .await?
+    };
+    if changed == 0 {
+        let stored = tx
+            .query_opt(
+                "SELECT phase FROM requests WHERE request_id = $1",
+                &[&r.request_id],
+            )
+            .await?;
+        return Err(Failure::Store(match stored {
+            Some(_) => StoreError::RequestCancelled(r.request_id.clone()),
+            None => StoreError::Database(format!("request {} is not stored", r.request_id)),
+        }));
+    }
+    Ok(())
+}
+
+/// As SQLite's: inserts machines, or takes what was observed of those stored, never what orb
+/// decided about them, and never an observation older than the stored one.
+async fn write_machines(tx: &Transaction<'_>, machines: &[MachineRecord]) -> Result<(), Failure> {
+    if machines.is_empty() {
+        return Ok(());
+    }
+    let statement = tx
+        .prepare(&format!(
+            "INSERT INTO machines ({MACHINE_COLUMNS}) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+             ON CONFLICT (machine_id) DO UPDATE SET \
+             name = COALESCE(excluded.name, machines.name), \
+             state = excluded.state, private_ip = excluded.private_ip, \
+             public_ip = excluded.public_ip, launch_time = excluded.launch_time, \
+             instance_type = excluded.instance_type, price_type = excluded.price_type, \
+             resource_id = COALESCE(excluded.resource_id, machines.resource_id), \
+             message = excluded.message, reclaim_notice_at = excluded.reclaim_notice_at, \
+             tags = excluded.tags, updated_at = excluded.updated_at \
+             WHERE excluded.updated_at >= machines.updated_at"
+        ))
+        .await?;
+    for m in machines {
+        tx.execute(
+            &statement,
+            &[
+                &m.machine_id,
+                &m.request_id,
+                &m.return_request_id,
+                &m.provider_instance,
+                &m.template_id,
+                &m.name,
+                &m.state.as_str(),
+                &m.private_ip,
+                &m.public_ip,
+                &m.launch_time,
+                &m.instance_type,
+                &m.price_type,
+                &m.resource_id,
+                &m.message,
+                &m.reclaim_notice_at,
+                &m.created_at,
+                &m.updated_at,
+                &tags_text(m),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The conditions of a listing, as on SQLite: only those a filter sets, so that the planner
+/// can use the table's indexes.
+#[derive(Default)]
+struct Conditions {
+    terms: Vec<String>,
+    values: Vec<Param>,
+}
+
+impl Conditions {
+    /// `column = value`, when a value is given.
+    fn equal(&mut self, column: &'static str, value: Option<String>) {
+        if let Some(value) = value {
+            self.values.push(Box::new(value));
+            self.terms
+                .push(format!("{column} = ${}", self.values.len()));
+        }
+    }
+
+    /// `WHERE ...`, or nothing.
+    fn clause(&self) -> String {
+        if self.terms.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.terms.join(" AND "))
+        }
+    }
+}
+
+/// `LIMIT n`, or nothing.
+fn limit(limit: Option<u32>) -> String {
+    limit.map(|n| format!("LIMIT {n}")).unwrap_or_default()
+}
+
+impl Store for PostgresStore {
+    fn insert_request(
+        &self,
+        request: &Request,
+        max_number: Option<u64>,
+    ) -> Result<Admission, StoreError> {
+        let request = request.clone();
+        self.run(serializable!(self, |tx| {
+            if let (Some(cap), Some(template_id)) = (max_number, &request.template_id) {
+                let in_use: i64 = tx.query_one(TEMPLATE_USE, &[template_id]).await?.get(0);
+                let in_use = in_use.max(0) as u64;
+                if in_use.saturating_add(u64::from(request.requested)) > cap {
+                    return Ok(Admission::Full { in_use });
+                }
+            }
+            write_request(&tx, &request, true).await?;
+            Ok(Admission::Stored)
+        }))
+    }
+
+    fn take_over(
+        &self,
+        request_id: &str,
+        seen_owner: Option<&str>,
+        seen_phase: Phase,
+        owner: &str,
+        now: i64,
+    ) -> Result<Option<Request>, StoreError> {
+        let (request_id, seen_owner, owner) = (
+            request_id.to_owned(),
+            seen_owner.map(str::to_owned),
+            owner.to_owned(),
+        );
+        let row = self.run(serializable!(self, |tx| {
+            let changed = tx
+                .execute(
+                    "UPDATE requests SET owner = $3, updated_at = $4, attempts = attempts + 1 \
+                     WHERE request_id = $1 AND owner IS NOT DISTINCT FROM $2 AND phase = $5",
+                    &[&request_id, &seen_owner, &owner, &now, &seen_phase.as_str()],
+                )
+                .await?;
+            if changed == 0 {
+                return Ok(None);
+            }
+            Ok(tx.query_opt(&request_by_id(), &[&request_id]).await?)
+        }))?;
+        row.as_ref().map(request_from_row).transpose()
+    }
+
+    fn update_request(&self, request: &Request) -> Result<(), StoreError> {
+        let request = request.clone();
+        self.run(serializable!(self, |tx| {
+            write_request(&tx, &request, false).await
+        }))
+    }
+
+    fn cancel_request(
+        &self,
+        request_id: &str,
+        message: &str,
+        releaser: &str,
+        now: i64,
+    ) -> Result<Cancellation, StoreError> {
+        let (request_id, message, releaser) = (
+            request_id.to_owned(),
+            message.to_owned(),
+            releaser.to_owned(),
+        );
+        self.run(serializable!(self, |tx| {
+            let Some(row) = tx.query_opt(&request_by_id(), &[&request_id]).await? else {
+                return Ok(Cancellation::Unknown);
+            };
+            let answer = cancellation(request_from_row(&row)?, &message, &releaser, now);
+            if let Some(changed) = answer.to_write() {
+                write_request(&tx, changed, false).await?;
+            }
+            Ok(answer.into())
+        }))
+    }
+
+    fn get_request(&self, request_id: &str) -> Result<Option<Request>, StoreError> {
+        let rows = self.query(request_by_id(), vec![Box::new(request_id.to_owned())])?;
+        rows.first().map(request_from_row).transpose()
+    }
+
+    fn list_requests(&self, filter: &RequestFilter) -> Result<Vec<Request>, StoreError> {
+        let mut query = Conditions::default();
+        query.equal("kind", filter.kind.map(|k| k.as_str().to_owned()));
+        query.equal("status", filter.status.map(|s| s.as_str().to_owned()));
+        query.equal("template_id", filter.template_id.clone());
+        query.equal("phase", filter.phase.map(|p| p.as_str().to_owned()));
+        if filter.owned {
+            query.terms.push("owner IS NOT NULL".into());
+        }
+        let sql = format!(
+            "SELECT {REQUEST_COLUMNS} FROM requests {} ORDER BY created_at DESC, request_id {}",
+            query.clause(),
+            limit(filter.limit)
+        );
+        decoded(self.query(sql, query.values)?, request_from_row)
+    }
+
+    fn save_progress(
+        &self,
+        request: &Request,
+        machines: &[MachineRecord],
+    ) -> Result<(), StoreError> {
+        let (request, machines) = (request.clone(), machines.to_vec());
+        self.run(serializable!(self, |tx| {
+            write_machines(&tx, &machines).await?;
+            write_request(&tx, &request, false).await
+        }))
+    }
+
+    fn upsert_machines(&self, machines: &[MachineRecord]) -> Result<(), StoreError> {
+        let machines = machines.to_vec();
+        self.run(serializable!(self, |tx| {
+            write_machines(&tx, &machines).await
+        }))
+    }
+
+    fn get_machine(&self, machine_id: &str) -> Result<Option<MachineRecord>, StoreError> {
+        let rows = self.query(
+            format!("SELECT {MACHINE_COLUMNS} FROM machines WHERE machine_id = $1"),
+            vec![Box::new(machine_id.to_owned())],
+        )?;
+        rows.first().map(machine_from_row).transpose()
+    }
+
+    fn find_machine_by_name(&self, name: &str) -> Result<Option<MachineRecord>, StoreError> {
+        let rows = self.query(
+            format!(
+                "SELECT {MACHINE_COLUMNS} FROM machines WHERE name = $1 \
+                 ORDER BY created_at DESC LIMIT 1"
+            ),
+            vec![Box::new(name.to_owned())],
+        )?;
+        rows.first().map(machine_from_row).transpose()
+    }
+
+    fn machines_of_request(&self, request_id: &str) -> Result<Vec<MachineRecord>, StoreError> {
+        self.list_machines(&MachineFilter {
+            request_id: Some(request_id.to_owned()),
+            ..Default::default()
+        })
+    }
+
+    fn list_machines(&self, filter: &MachineFilter) -> Result<Vec<MachineRecord>, StoreError> {
+        let mut query = Conditions::default();
+        query.equal("request_id", filter.request_id.clone());
+        query.equal("state", filter.state.clone());
+        query.equal("return_request_id", filter.return_request_id.clone());
+        let sql = format!(
+            "SELECT {MACHINE_COLUMNS} FROM machines {} ORDER BY created_at DESC, machine_id {}",
+            query.clause(),
+            limit(filter.limit)
+        );
+        decoded(self.query(sql, query.values)?, machine_from_row)
+    }
+
+    fn insert_return(
+        &self,
+        request: &Request,
+        items: &[ReturnItem],
+    ) -> Result<Vec<String>, StoreError> {
+        let (request, items) = (request.clone(), items.to_vec());
+        self.run(serializable!(self, |tx| {
+            write_request(&tx, &request, true).await?;
+            let insert = tx
+                .prepare(
+                    "INSERT INTO return_items (return_request_id, position, machine_id, name, \
+                     error) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .await?;
+            let claim = tx.prepare(CLAIM).await?;
+            let mut claimed = Vec::new();
+            for (position, item) in items.iter().enumerate() {
+                tx.execute(
+                    &insert,
+                    &[
+                        &request.request_id,
+                        &(position as i64),
+                        &item.machine_id,
+                        &item.name,
+                        &item.error,
+                    ],
+                )
+                .await?;
+                if let (Some(id), None) = (&item.machine_id, &item.error) {
+                    if tx
+                        .execute(&claim, &[&request.request_id, id, &request.created_at])
+                        .await?
+                        > 0
+                    {
+                        claimed.push(id.clone());
+                    }
+                }
+            }
+            Ok(claimed)
+        }))
+    }
+
+    fn submit_return(
+        &self,
+        return_request_id: &str,
+        terminating: &[String],
+        errors: &[(String, String)],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let (id, terminating, errors) = (
+            return_request_id.to_owned(),
+            terminating.to_vec(),
+            errors.to_vec(),
+        );
+        self.run(serializable!(self, |tx| {
+            tx.execute(
+                "UPDATE machines SET state = 'shutting-down', updated_at = $3 \
+                 WHERE machine_id = ANY($2) AND return_request_id = $1 \
+                 AND state NOT IN ('terminated', 'failed', 'shutting-down')",
+                &[&id, &terminating, &now],
+            )
+            .await?;
+            for (machine_id, why) in &errors {
+                tx.execute(
+                    "UPDATE return_items SET error = $3 \
+                     WHERE return_request_id = $1 AND machine_id = $2",
+                    &[&id, machine_id, why],
+                )
+                .await?;
+            }
+            tx.execute(
+                "UPDATE requests SET phase = 'submitted', owner = NULL, updated_at = $2 \
+                 WHERE request_id = $1 AND phase = 'accepted'",
+                &[&id, &now],
+            )
+            .await?;
+            Ok(())
+        }))
+    }
+
+    fn return_items(&self, return_request_id: &str) -> Result<Vec<ReturnItem>, StoreError> {
+        let rows = self.query(
+            "SELECT return_request_id, machine_id, name, error FROM return_items \
+             WHERE return_request_id = $1 ORDER BY position"
+                .into(),
+            vec![Box::new(return_request_id.to_owned())],
+        )?;
+        decoded(rows, |row| {
+            Ok(ReturnItem {
+                return_request_id: row.try_get(0).map_err(corrupt)?,
+                machine_id: row.try_get(1).map_err(corrupt)?,
+                name: row.try_get(2).map_err(corrupt)?,
+                error: row.try_get(3).map_err(corrupt)?,
+            })
+        })
+    }
+
+    fn request_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
+        let rows = self.query(
+            "SELECT kind, status, COUNT(*) FROM requests GROUP BY kind, status \
+             ORDER BY kind, status"
+                .into(),
+            Vec::new(),
+        )?;
+        decoded(rows, |row| {
+            let n: i64 = row.try_get(2).map_err(corrupt)?;
+            Ok((
+                row.try_get(0).map_err(corrupt)?,
+                row.try_get(1).map_err(corrupt)?,
+                n.max(0) as u64,
+            ))
+        })
+    }
+
+    fn machine_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows = self.query(
+            "SELECT state, COUNT(*) FROM machines GROUP BY state ORDER BY state".into(),
+            Vec::new(),
+        )?;
+        decoded(rows, |row| {
+            let n: i64 = row.try_get(1).map_err(corrupt)?;
+            Ok((row.try_get(0).map_err(corrupt)?, n.max(0) as u64))
+        })
+    }
+
+    fn instance_types(
+        &self,
+        provider_instance: &str,
+        names: &[String],
+        since: i64,
+    ) -> Result<Vec<InstanceTypeInfo>, StoreError> {
+        let rows = self.query(
+            "SELECT info FROM instance_types WHERE provider_instance = $1 \
+             AND name = ANY($2) AND fetched_at >= $3"
+                .into(),
+            vec![
+                Box::new(provider_instance.to_owned()),
+                Box::new(names.to_vec()),
+                Box::new(since),
+            ],
+        )?;
+        // A fact that no longer reads is a fact missing: it is asked for again.
+        Ok(rows
+            .iter()
+            .filter_map(|row| row.try_get::<_, String>(0).ok())
+            .filter_map(|info| serde_json::from_str(&info).ok())
+            .collect())
+    }
+
+    fn save_instance_types(
+        &self,
+        provider_instance: &str,
+        types: &[InstanceTypeInfo],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut facts = Vec::with_capacity(types.len());
+        for t in types {
+            let info = serde_json::to_string(t).map_err(|e| StoreError::Database(e.to_string()))?;
+            facts.push((t.name.clone(), info));
+        }
+        let provider_instance = provider_instance.to_owned();
+        self.run(serializable!(self, |tx| {
+            for (name, info) in &facts {
+                tx.execute(
+                    "INSERT INTO instance_types (provider_instance, name, info, fetched_at) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (provider_instance, name) \
+                     DO UPDATE SET info = excluded.info, fetched_at = excluded.fetched_at",
+                    &[&provider_instance, name, info, &now],
+                )
+                .await?;
+            }
+            Ok(())
+        }))
+    }
+}
+
+#[cfg(test)]
+pub(super) mod testing {
+    //! A database of its own for each test, on the server `ORB_TEST_POSTGRES_URL` names.
+
+    use super::{PostgresOptions, PostgresTls};
+
+    /// A database made for one test, dropped after it.
+    pub struct Database {
+        server: String,
+        name: String,
+    }
+
+    /// Runs `sql` on the server's `postgres` database.
+    fn admin(server: &str, sql: &str) {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let (client, connection) =
+                tokio_postgres::connect(&format!("{server}/postgres"), tokio_postgres::NoTls)
+                    .await
+                    .unwrap_or_else(|e| panic!("PostgreSQL at {server}: {e}"));
+            tokio::spawn(connection);
+            client.batch_execute(sql).await.unwrap();
+        });
+    }
+
+    impl Database {
+        /// Creates an empty database.
+        pub fn create() -> Database {
+            let server = std::env::var("ORB_TEST_POSTGRES_URL").expect(
+                "ORB_TEST_POSTGRES_URL names no PostgreSQL server: run `scripts/postgres start` \
+                 and `export ORB_TEST_POSTGRES_URL=$(scripts/postgres url)` (scripts/test does both)",
+            );
+            let name = format!("orb_test_{}", uuid::Uuid::new_v4().simple());
+            admin(&server, &format!("CREATE DATABASE {name}"));
+            Database { server, name }
+        }
+
+        /// How a store connects to it.
+        pub fn options(&self) -> PostgresOptions {
+            PostgresOptions {
+                url: format!("{}/{}", self.server, self.name),
+                pool_size: 4,
+                tls: PostgresTls::Disable,
+            }
+        }
+    }
+
+    impl Drop for Database {
+        fn drop(&mut self) {
+            admin(
+                &self.server,
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::Database;
+    use super::*;
+
+    #[test]
+    fn processes_starting_together_migrate_once() {
+        let database = Database::create();
+        let options = database.options();
+        std::thread::scope(|s| {
+            let opened: Vec<_> = (0..6)
+                .map(|_| s.spawn(|| PostgresStore::open(&options).map(drop)))
+                .collect();
+            for o in opened {
+                o.join().unwrap().unwrap();
+            }
+        });
+        let store = PostgresStore::open(&options).unwrap();
+        let rows = store
+            .query("SELECT version FROM orb_schema".into(), Vec::new())
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].get::<_, i64>(0), MIGRATIONS.len() as i64);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let database = Database::create();
+        let options = database.options();
+        let store = PostgresStore::open(&options).unwrap();
+        store
+            .query(
+                "UPDATE orb_schema SET version = 99 RETURNING version".into(),
+                Vec::new(),
+            )
+            .unwrap();
+        drop(store);
+        let err = PostgresStore::open(&options).err().unwrap().to_string();
+        assert!(err.contains("newer than this orb"), "{err}");
+    }
+
+    #[test]
+    fn a_failed_connection_names_the_server_and_never_the_password() {
+        let database = Database::create();
+        let mut options = database.options();
+        let password = "not-the-password-7f3a";
+        let url: tokio_postgres::Config = options.url.parse().unwrap();
+        options.url = format!(
+            "postgresql://{}:{password}@127.0.0.1:{}/{}",
+            url.get_user().unwrap(),
+            url.get_ports()[0],
+            url.get_dbname().unwrap()
+        );
+        let err = PostgresStore::open(&options).err().unwrap().to_string();
+        assert!(err.contains("127.0.0.1"), "{err}");
+        assert!(err.contains("password authentication failed"), "{err}");
+        assert!(!err.contains(password), "{err}");
+    }
+}
