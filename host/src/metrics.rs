@@ -32,14 +32,33 @@ fn labels(pairs: &[(&str, &str)]) -> String {
     format!("{{{}}}", inner.join(","))
 }
 
-/// The metrics page: `requests` are (kind, status, count), `machines` (state, count), and
+/// What a replica says of itself on the metrics page.
+pub struct Replica {
+    /// Whether it leads.
+    pub leader: bool,
+    /// How long the scrape's first database query took.
+    pub database_latency: Duration,
+}
+
+/// The metrics page: `replica` is this process's leadership and database latency, `requests` are (kind, status, count), `machines` (state, count), and
 /// `provider_samples` each provider instance's own counters.
 pub fn render(
+    replica: &Replica,
     requests: &[(String, String, u64)],
     machines: &[(String, u64)],
     provider_samples: &[(String, Vec<MetricSample>)],
 ) -> String {
     let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP orb_leader Whether this replica holds the leader lease.\n# TYPE orb_leader gauge\norb_leader {}",
+        u8::from(replica.leader)
+    );
+    let _ = writeln!(
+        out,
+        "# HELP orb_database_latency_seconds How long this scrape's first query took.\n# TYPE orb_database_latency_seconds gauge\norb_database_latency_seconds {:.6}",
+        replica.database_latency.as_secs_f64()
+    );
     out.push_str("# HELP orb_requests Requests by kind and status.\n# TYPE orb_requests gauge\n");
     for (kind, status, n) in requests {
         let _ = writeln!(
@@ -92,6 +111,10 @@ mod tests {
     fn the_page_has_every_family() {
         record_provider_call("aws-1", "machine_status", true, Duration::from_millis(20));
         let page = render(
+            &Replica {
+                leader: true,
+                database_latency: Duration::from_micros(1500),
+            },
             &[("acquire".into(), "complete".into(), 3)],
             &[("running".into(), 5)],
             &[(
@@ -108,6 +131,11 @@ mod tests {
             "{page}"
         );
         assert!(page.contains("orb_machines{state=\"running\"} 5"));
+        assert!(page.contains("\norb_leader 1\n"), "{page}");
+        assert!(
+            page.contains("\norb_database_latency_seconds 0.001500\n"),
+            "{page}"
+        );
         assert!(page.contains("orb_provider_calls_total{instance=\"aws-1\",operation=\"machine_status\",outcome=\"ok\"}"));
         assert!(page.contains(
             "orb_aws_api_calls_total{instance=\"aws-1\",operation=\"DescribeInstances\"} 2"

@@ -9,14 +9,14 @@ use serde_json::{json, Value};
 use crate::support::{aws_plugin, external_plugin, HfSite, Moto};
 
 /// A running `orb serve`; killed when dropped.
-struct Server {
+pub(crate) struct Server {
     child: Child,
     base: String,
     agent: ureq::Agent,
 }
 
 impl Server {
-    fn start(site: &HfSite) -> Server {
+    pub(crate) fn start(site: &HfSite) -> Server {
         let orb = site.path().join("install/bin/orb");
         let mut cmd = Command::new(orb);
         cmd.args(["serve", "--port", "0"])
@@ -84,11 +84,11 @@ impl Server {
         (status, body)
     }
 
-    fn get(&self, path: &str) -> (u16, Value) {
+    pub(crate) fn get(&self, path: &str) -> (u16, Value) {
         self.call("GET", path, None, None)
     }
 
-    fn post(&self, path: &str, body: Value) -> (u16, Value) {
+    pub(crate) fn post(&self, path: &str, body: Value) -> (u16, Value) {
         self.call("POST", path, Some(body), None)
     }
 
@@ -122,7 +122,7 @@ impl Server {
     }
 
     /// The body of a plain-text page.
-    fn text(&self, path: &str) -> String {
+    pub(crate) fn text(&self, path: &str) -> String {
         let mut response = self
             .agent
             .get(&format!("{}{path}", self.base))
@@ -159,7 +159,7 @@ impl Server {
     }
 
     /// Polls a request's status until it is done.
-    fn settle(&self, request_id: &str) -> Value {
+    pub(crate) fn settle(&self, request_id: &str) -> Value {
         let started = Instant::now();
         loop {
             let (code, answer) = self.get(&format!("/api/v1/requests/{request_id}/status"));
@@ -198,6 +198,14 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+}
+
+impl Server {
+    /// Kills the server with SIGKILL, as a crash would, and waits for it to be gone.
+    pub(crate) fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::server::Server;
 use crate::support::HfSite;
 
 /// A database of its own on the test server (`ORB_TEST_POSTGRES_URL`, set by scripts/test),
@@ -74,6 +75,108 @@ fn host(database: &Database, cloud: &std::path::Path) -> HfSite {
     );
     std::fs::write(site.path().join("conf/database-url"), database.url()).unwrap();
     site
+}
+
+/// A replica of `orb serve` on the database, with a short lease so that a test need not wait.
+fn replica(database: &Database, cloud: &std::path::Path, mock: Value) -> (HfSite, Server) {
+    let mut config = json!({"state_file": cloud});
+    for (k, v) in mock.as_object().unwrap() {
+        config[k] = v.clone();
+    }
+    let site = HfSite::with_config(
+        json!({
+            "provider": {"providers": [{"name": "mockinst", "type": "mock", "config": config}]},
+            "storage": {"type": "postgresql", "url_file": "database-url"},
+            "server": {"reconcile_interval_seconds": 1, "leader_lease_seconds": 3},
+            "logging": {"level": "debug"}
+        }),
+        templates(),
+    );
+    std::fs::write(site.path().join("conf/database-url"), database.url()).unwrap();
+    let server = Server::start(&site);
+    (site, server)
+}
+
+/// Whether `server` says it leads.
+fn leads(server: &Server) -> bool {
+    let (code, ready) = server.get("/readyz");
+    assert_eq!(code, 200, "{ready}");
+    ready["leader"]
+        .as_bool()
+        .expect("readyz says whether it leads")
+}
+
+/// Polls until `done` holds, at most `limit`.
+fn eventually(what: &str, limit: Duration, done: impl Fn() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < limit, "{what} never happened");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn replicas_share_one_leader_and_the_next_finishes_what_a_killed_one_was_provisioning() {
+    let database = Database::create();
+    let cloud = tempfile::tempdir().unwrap();
+    let cloud = cloud.path().join("cloud.json");
+    // Provisioning takes 2 s, so that a replica can be killed in the middle of it.
+    let mock = json!({"latency_ms": 2000, "pending_seconds": 0.5});
+    let replicas: Vec<(HfSite, Server)> = (0..3)
+        .map(|_| replica(&database, &cloud, mock.clone()))
+        .collect();
+    eventually("one leader", Duration::from_secs(10), || {
+        replicas.iter().filter(|(_, s)| leads(s)).count() == 1
+    });
+    let leader = replicas.iter().position(|(_, s)| leads(s)).unwrap();
+    let page = replicas[leader].1.text("/metrics");
+    assert!(page.contains("\norb_leader 1\n"), "{page}");
+    assert!(page.contains("orb_database_latency_seconds "), "{page}");
+
+    // Requests accepted by every replica complete: the leader refreshes them all.
+    let ids: Vec<String> = replicas
+        .iter()
+        .map(|(_, s)| {
+            let (code, accepted) = s.post(
+                "/api/v1/machines/request",
+                json!({"templateId": "Open", "machineCount": 1}),
+            );
+            assert_eq!(code, 202, "{accepted}");
+            accepted["requestId"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    let other = (leader + 1) % replicas.len();
+    for id in &ids {
+        let done = replicas[other].1.settle(id);
+        assert_eq!(done["status"], "complete", "{done}");
+    }
+
+    // The leader accepts a request and is killed while its provider is still provisioning.
+    let (code, accepted) = replicas[leader].1.post(
+        "/api/v1/machines/request",
+        json!({"templateId": "Open", "machineCount": 2}),
+    );
+    assert_eq!(code, 202, "{accepted}");
+    let id = accepted["requestId"].as_str().unwrap().to_owned();
+    std::thread::sleep(Duration::from_millis(500));
+    let mut replicas = replicas;
+    let (_site, killed) = replicas.remove(leader);
+    let killed_at = Instant::now();
+    killed.kill();
+
+    // Another replica leads within the lease, and finishes the request.
+    eventually("a new leader", Duration::from_secs(10), || {
+        replicas.iter().filter(|(_, s)| leads(s)).count() == 1
+    });
+    let took = killed_at.elapsed();
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    let done = replicas[0].1.settle(&id);
+    assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(done["machines"].as_array().unwrap().len(), 2, "{done}");
+    // Nothing was launched twice: the cloud holds the machines of the requests, no more.
+    let cloud: Value = serde_json::from_str(&std::fs::read_to_string(&cloud).unwrap()).unwrap();
+    let launched = cloud["machines"].as_object().map(|m| m.len()).unwrap_or(0);
+    assert_eq!(launched, 3 + 2, "{cloud}");
 }
 
 fn status(site: &HfSite, script: &str, id: &str) -> Value {

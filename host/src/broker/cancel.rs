@@ -7,7 +7,7 @@
 //! answer: it undoes what it made instead, when the provider answers. One whose process died
 //! is redone (the provider's idempotency finds what the first call made) and undone.
 
-use super::owner::{is_abandoned, this_process};
+use super::owner::this_process;
 use super::{Broker, BrokerError};
 use crate::domain::{now, Phase, Request, RequestKind};
 use crate::storage::Cancellation;
@@ -82,7 +82,7 @@ impl Broker {
             return self.undo(request).await;
         }
         match &request.owner {
-            Some(owner) if !is_abandoned(Some(owner), request.updated_at, now) => {
+            Some(owner) if !self.abandoned(Some(owner), request.updated_at, now) => {
                 Ok(CancelReport::in_flight(request))
             }
             owner => {

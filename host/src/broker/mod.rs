@@ -7,7 +7,7 @@
 mod acquire;
 mod cancel;
 mod orphans;
-mod owner;
+pub mod owner;
 mod reclaim;
 mod refresh;
 mod release;
@@ -377,6 +377,14 @@ impl Broker {
         let provider = self.provider(self.default_instance()?).await?;
         problems.extend(provider.call::<op::ValidateTemplate>(template).await?);
         Ok(problems)
+    }
+
+    /// Whether the request held by `owner`, last touched at `updated_at`, was abandoned (see
+    /// [`owner::is_gone`]), with the liveness leases in the store.
+    fn abandoned(&self, owner: Option<&str>, updated_at: i64, now: i64) -> bool {
+        owner::is_gone(owner, updated_at, now, |name| {
+            self.store.lease(name).ok().flatten()
+        })
     }
 
     /// Seconds a request may take before it settles with what it has.

@@ -13,7 +13,7 @@
 //! on record, or the request is cancelled, which releases every resource the provider made for
 //! it (instances, fleets, groups, launch templates).
 
-use super::owner::{is_abandoned, this_process};
+use super::owner::this_process;
 use super::steps::stored_template;
 use super::{Broker, BrokerError};
 use crate::config::OrphanPolicy;
@@ -31,7 +31,7 @@ impl Broker {
         let cancelled_in_flight = request.phase == Phase::Cancelled && request.owner.is_some();
         let accepted = request.phase == Phase::Accepted && !request.status.is_terminal();
         if !(cancelled_in_flight || accepted)
-            || !is_abandoned(request.owner.as_deref(), request.updated_at, now)
+            || !self.abandoned(request.owner.as_deref(), request.updated_at, now)
         {
             return;
         }
@@ -132,7 +132,7 @@ impl Broker {
         })?);
         for mut request in abandoned {
             if asked.contains(&request.request_id)
-                || !is_abandoned(request.owner.as_deref(), request.updated_at, now)
+                || !self.abandoned(request.owner.as_deref(), request.updated_at, now)
             {
                 continue;
             }

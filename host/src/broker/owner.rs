@@ -5,6 +5,8 @@
 //! finishes the request; the provider's idempotency makes the second call safe even if the
 //! first one reached the cloud.
 
+use crate::storage::Lease;
+
 /// Seconds after which a request still `accepted` is finished by another process even when its
 /// owner cannot be checked (it runs on another host).
 pub const LEASE_SECONDS: i64 = 120;
@@ -20,7 +22,38 @@ fn host_name() -> String {
         .unwrap_or_else(|_| "localhost".to_owned())
 }
 
-/// Whether the request owned by `owner`, last touched at `updated_at`, was abandoned.
+/// The lease that says the `orb serve` replica `owner` is alive: it renews it while it runs.
+pub fn liveness_lease(owner: &str) -> String {
+    format!("process:{owner}")
+}
+
+/// Whether `owner` runs on this host.
+pub fn is_local(owner: &str) -> bool {
+    owner
+        .rsplit_once(':')
+        .is_some_and(|(host, _)| host == host_name())
+}
+
+/// Whether the request owned by `owner`, last touched at `updated_at`, was abandoned: its
+/// process is gone from this host, an `orb serve` replica elsewhere let its liveness lease
+/// (read with `lease`) lapse, or nothing was heard of it for [`LEASE_SECONDS`].
+pub fn is_gone(
+    owner: Option<&str>,
+    updated_at: i64,
+    now: i64,
+    lease: impl FnOnce(&str) -> Option<Lease>,
+) -> bool {
+    if is_abandoned(owner, updated_at, now) {
+        return true;
+    }
+    match owner {
+        Some(o) if !is_local(o) => lease(&liveness_lease(o)).is_some_and(|l| l.expires_at < now),
+        _ => false,
+    }
+}
+
+/// Whether the request owned by `owner`, last touched at `updated_at`, was abandoned, as far as
+/// this host can tell without the store.
 pub fn is_abandoned(owner: Option<&str>, updated_at: i64, now: i64) -> bool {
     let Some((host, pid)) = owner.and_then(|o| o.rsplit_once(':')) else {
         return true;
@@ -44,6 +77,34 @@ mod tests {
         let dead = format!("{}:{}", host_name(), u32::MAX);
         assert!(is_abandoned(Some(&dead), 0, 0));
         assert!(is_abandoned(None, 0, 0));
+    }
+
+    #[test]
+    fn a_replica_elsewhere_is_gone_once_its_liveness_lease_lapses() {
+        let lease = |expires_at| {
+            move |name: &str| {
+                assert_eq!(name, "process:elsewhere:1");
+                Some(Lease {
+                    holder: "elsewhere:1".into(),
+                    expires_at,
+                    taken_from: None,
+                })
+            }
+        };
+        assert!(!is_gone(Some("elsewhere:1"), 100, 110, lease(115)));
+        assert!(is_gone(Some("elsewhere:1"), 100, 116, lease(115)));
+        // A process that holds no lease (a Host Factory script) is given the whole wait.
+        assert!(!is_gone(Some("elsewhere:1"), 100, 116, |_| None));
+        assert!(is_gone(
+            Some("elsewhere:1"),
+            100,
+            101 + LEASE_SECONDS,
+            |_| None
+        ));
+        // A process on this host is asked of the kernel, not of the store.
+        assert!(!is_gone(Some(&this_process()), 0, 10_000, |_| panic!(
+            "not asked"
+        )));
     }
 
     #[test]

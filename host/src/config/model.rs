@@ -292,6 +292,10 @@ pub struct ServerConfig {
     /// Seconds between two background checks of the providers' health, which `/health`
     /// answers from.
     pub health_interval_seconds: u64,
+    /// Seconds a replica's leadership (it alone runs the reconcile loop) and its liveness last
+    /// unless renewed; renewed every third of it. Another replica takes over within this
+    /// after the leader dies.
+    pub leader_lease_seconds: u64,
     /// Largest request body accepted, in bytes.
     pub max_request_size: usize,
     /// Who may call the API.
@@ -313,6 +317,7 @@ impl Default for ServerConfig {
             port: 8000,
             reconcile_interval_seconds: 5,
             health_interval_seconds: 30,
+            leader_lease_seconds: 15,
             max_request_size: 1 << 20,
             auth: AuthConfig::default(),
             rate_limit: RateLimitConfig::default(),

@@ -439,9 +439,16 @@ async fn provider_health(State(s): State<AppState>) -> ApiResult {
 
 /// A probe's answer.
 #[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 struct Probe {
     /// `alive` or `ready`.
     status: &'static str,
+    /// Whether this replica holds the leader lease, so runs the reconcile loop (`/readyz`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    leader: Option<bool>,
+    /// How long the readiness query took (`/readyz`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    database_latency_ms: Option<f64>,
     /// How the last reload ended (`/readyz`, once the server has reloaded).
     #[serde(skip_serializing_if = "Option::is_none")]
     reload: Option<ReloadOutcome>,
@@ -452,6 +459,8 @@ struct Probe {
 async fn livez() -> Json<Probe> {
     Json(Probe {
         status: "alive",
+        leader: None,
+        database_latency_ms: None,
         reload: None,
     })
 }
@@ -479,14 +488,19 @@ async fn health(State(s): State<AppState>) -> ApiResult {
 async fn metrics(State(s): State<AppState>) -> ApiResult {
     let broker = s.broker();
     let store = broker.store();
+    let asked = std::time::Instant::now();
     let requests = store
         .request_counts()
         .map_err(crate::broker::BrokerError::from)?;
+    let replica = crate::metrics::Replica {
+        leader: s.leadership.is_leader(),
+        database_latency: asked.elapsed(),
+    };
     let machines = store
         .machine_counts()
         .map_err(crate::broker::BrokerError::from)?;
     let samples = broker.provider_metrics().await;
-    let page = crate::metrics::render(&requests, &machines, &samples);
+    let page = crate::metrics::render(&replica, &requests, &machines, &samples);
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
@@ -497,11 +511,13 @@ async fn metrics(State(s): State<AppState>) -> ApiResult {
         .into_response())
 }
 
-/// 200 when the database answers; names how the last reload ended (a failed reload leaves
-/// the running configuration serving).
+/// 200 when the database answers, with whether this replica leads and how long the database
+/// took; names how the last reload ended (a failed reload leaves the running configuration
+/// serving).
 #[utoipa::path(get, path = "/readyz", tag = "probes",
     responses((status = 200, description = "The database answers", body = Probe), (status = 503, description = "Not ready", body = ErrorBody)))]
 async fn readyz(State(s): State<AppState>) -> ApiResult {
+    let asked = std::time::Instant::now();
     s.broker()
         .store()
         .list_requests(&RequestFilter {
@@ -511,6 +527,8 @@ async fn readyz(State(s): State<AppState>) -> ApiResult {
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "NotReady", e.to_string()))?;
     Ok(Json(Probe {
         status: "ready",
+        leader: Some(s.leadership.is_leader()),
+        database_latency_ms: Some(asked.elapsed().as_secs_f64() * 1000.0),
         reload: s.live.last_reload(),
     })
     .into_response())

@@ -7,6 +7,7 @@ mod api;
 mod auth;
 mod error;
 mod health;
+mod leader;
 mod rate_limit;
 mod reconcile;
 mod reload;
@@ -32,6 +33,8 @@ pub struct AppState {
     config: Arc<OrbConfig>,
     limiter: Arc<rate_limit::Limiter>,
     health: watch::Receiver<health::Checked>,
+    /// Whether this replica leads.
+    leadership: Arc<leader::Leadership>,
 }
 
 impl AppState {
@@ -128,8 +131,17 @@ async fn serve(
     tracing::info!(address = %local, "serving");
 
     let (stop, stopped) = watch::channel(false);
+    let leadership = Arc::new(leader::Leadership::new(Duration::from_secs(
+        server.leader_lease_seconds.max(3),
+    )));
+    let leases = tokio::spawn(leader::run(
+        live.clone(),
+        leadership.clone(),
+        stopped.clone(),
+    ));
     let reconcile = tokio::spawn(reconcile::run(
         live.clone(),
+        leadership.clone(),
         Duration::from_secs(server.reconcile_interval_seconds.max(1)),
         stopped.clone(),
     ));
@@ -147,6 +159,7 @@ async fn serve(
         live,
         limiter: Arc::default(),
         health,
+        leadership,
     };
     axum::serve(
         listener,
@@ -157,6 +170,7 @@ async fn serve(
     .context("the server failed")?;
     let _ = stop.send(true);
     let _ = reconcile.await;
+    let _ = leases.await;
     let _ = checks.await;
     let _ = reloads.await;
     tracing::info!("stopped");

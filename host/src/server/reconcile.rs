@@ -1,5 +1,5 @@
 //! The background loop: requests accepted over HTTP are refreshed from their providers here, so
-//! status reads never wait on the cloud. One pass refreshes every running request at once (one
+//! status reads never wait on the cloud. Only the leading replica runs it (see `leader`). One pass refreshes every running request at once (one
 //! provider status call per provider instance). When a provider throttles, the loop waits twice
 //! as long before the next pass (up to a minute), and goes back to its pace once calls go
 //! through.
@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use super::leader::Leadership;
 use super::reload::Live;
 
 /// The longest wait between passes.
@@ -23,13 +24,23 @@ fn next_interval(current: Duration, base: Duration, throttled: bool) -> Duration
     }
 }
 
-/// Refreshes the running requests every `interval` until `stop` changes.
-pub async fn run(live: Arc<Live>, interval: Duration, mut stop: watch::Receiver<bool>) {
+/// Refreshes the running requests every `interval`, while this replica leads, until `stop`
+/// changes.
+pub async fn run(
+    live: Arc<Live>,
+    leadership: Arc<Leadership>,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut wait = interval;
     loop {
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = stop.changed() => return,
+        }
+        if !leadership.is_leader() {
+            wait = interval;
+            continue;
         }
         let throttled = match live.broker().refresh_running().await {
             Ok(throttled) => throttled,

@@ -416,6 +416,53 @@ pub fn parallel_writers_never_pass_a_cap(open: &Opener) {
     assert_eq!(use_of(&*open(), "t1"), 10);
 }
 
+/// One holder at a time: a lease is renewed by its holder, refused to others until it lapses,
+/// then taken over (naming whose it was), and given up only by its holder.
+pub fn a_lease_has_one_holder_until_it_lapses(open: &Opener) {
+    let (a, b) = (open(), open());
+    let held = a.hold_lease("leader", "host-a:1", 100, 15).unwrap();
+    assert_eq!((held.holder.as_str(), held.expires_at), ("host-a:1", 115));
+    assert_eq!(held.taken_from, None);
+    let refused = b.hold_lease("leader", "host-b:2", 110, 15).unwrap();
+    assert_eq!(refused.holder, "host-a:1", "not lapsed yet");
+    let renewed = a.hold_lease("leader", "host-a:1", 112, 15).unwrap();
+    assert_eq!(renewed.expires_at, 127);
+    assert_eq!(b.lease("leader").unwrap().unwrap().expires_at, 127);
+    // Lapsed: the other takes it, and learns from whom.
+    let taken = b.hold_lease("leader", "host-b:2", 128, 15).unwrap();
+    assert_eq!(taken.holder, "host-b:2");
+    assert_eq!(taken.taken_from.as_deref(), Some("host-a:1"));
+    // The old holder, back, finds it taken.
+    assert_eq!(
+        a.hold_lease("leader", "host-a:1", 129, 15).unwrap().holder,
+        "host-b:2"
+    );
+    a.release_lease("leader", "host-a:1").unwrap();
+    assert!(
+        b.lease("leader").unwrap().is_some(),
+        "only its holder gives it up"
+    );
+    b.release_lease("leader", "host-b:2").unwrap();
+    assert_eq!(a.lease("leader").unwrap(), None);
+    // Many contenders at once: exactly one gets it.
+    let holders: Vec<String> = std::thread::scope(|s| {
+        let tries: Vec<_> = (0..6)
+            .map(|i| {
+                s.spawn(move || {
+                    open()
+                        .hold_lease("race", &format!("host-{i}:1"), 200, 15)
+                        .unwrap()
+                        .holder
+                })
+            })
+            .collect();
+        tries.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let winner = &holders[0];
+    let won = holders.iter().filter(|h| *h == winner).count();
+    assert_eq!(won, 6, "every contender sees the one holder: {holders:?}");
+}
+
 /// Runs each contract test on each backend.
 macro_rules! on_every_backend {
     ($($test:ident),* $(,)?) => {
@@ -455,4 +502,5 @@ on_every_backend!(
     a_cancellation_stands_against_later_writers,
     concurrent_writers_lose_nothing,
     parallel_writers_never_pass_a_cap,
+    a_lease_has_one_holder_until_it_lapses,
 );

@@ -24,6 +24,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0005_instance_types",
         include_str!("../../migrations/0005_instance_types.sql"),
     ),
+    (
+        "0006_leases",
+        include_str!("../../migrations/0006_leases.sql"),
+    ),
 ];
 
 /// The schema version this orb writes.

@@ -129,6 +129,45 @@ pub(crate) fn cancellation(
     })
 }
 
+/// A lease as stored: who holds it, until when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The holder (`host:pid`).
+    pub holder: String,
+    /// When it lapses unless renewed (seconds since the epoch).
+    pub expires_at: i64,
+    /// The holder it was taken from when this call took it over (theirs had lapsed).
+    pub taken_from: Option<String>,
+}
+
+/// The rule of [`Store::hold_lease`], applied to the lease as stored: what to write, if
+/// `holder` gets it, and the answer.
+pub(crate) fn lease_step(
+    stored: Option<(String, i64)>,
+    holder: &str,
+    now: i64,
+    ttl: i64,
+) -> (bool, Lease) {
+    match stored {
+        Some((current, expires_at)) if current != holder && expires_at >= now => (
+            false,
+            Lease {
+                holder: current,
+                expires_at,
+                taken_from: None,
+            },
+        ),
+        stored => (
+            true,
+            Lease {
+                holder: holder.to_owned(),
+                expires_at: now + ttl,
+                taken_from: stored.map(|(current, _)| current).filter(|c| c != holder),
+            },
+        ),
+    }
+}
+
 /// What storing a new acquire request found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
@@ -278,6 +317,18 @@ pub trait Store: Send + Sync {
         names: &[String],
         since: i64,
     ) -> Result<Vec<InstanceTypeInfo>, StoreError>;
+
+    /// Takes or renews the lease `name` for `holder` until `now + ttl`, unless another holds
+    /// it and it has not lapsed; the check and the write share one transaction. Returns the
+    /// lease as it stands: `holder` holds it when its holder is `holder`.
+    fn hold_lease(&self, name: &str, holder: &str, now: i64, ttl: i64)
+        -> Result<Lease, StoreError>;
+
+    /// The lease `name`, if any process ever held it and did not give it up.
+    fn lease(&self, name: &str) -> Result<Option<Lease>, StoreError>;
+
+    /// Gives the lease `name` up, when `holder` holds it.
+    fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
 
     /// Keeps what `provider_instance` reported of `types` at `now`, over earlier facts.
     fn save_instance_types(

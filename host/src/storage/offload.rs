@@ -13,7 +13,7 @@
 use orb_plugin_api::InstanceTypeInfo;
 use tokio::runtime::{Handle, RuntimeFlavor};
 
-use super::{Admission, Cancellation, MachineFilter, RequestFilter, Store, StoreError};
+use super::{Admission, Cancellation, Lease, MachineFilter, RequestFilter, Store, StoreError};
 use crate::domain::{MachineRecord, Phase, Request, ReturnItem};
 
 /// Wraps a [`Store`] so its calls hand the async worker's other tasks off while they block.
@@ -150,6 +150,24 @@ impl<S: Store> Store for Offloaded<S> {
         now: i64,
     ) -> Result<(), StoreError> {
         offload(|| self.0.save_instance_types(provider_instance, types, now))
+    }
+
+    fn hold_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: i64,
+        ttl: i64,
+    ) -> Result<Lease, StoreError> {
+        offload(|| self.0.hold_lease(name, holder, now, ttl))
+    }
+
+    fn lease(&self, name: &str) -> Result<Option<Lease>, StoreError> {
+        self.0.lease(name)
+    }
+
+    fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        offload(|| self.0.release_lease(name, holder))
     }
 }
 

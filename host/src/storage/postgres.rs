@@ -27,16 +27,23 @@ use super::rows::{
     REQUEST_COLUMNS,
 };
 use super::{
-    cancellation, Admission, Cancellation, MachineFilter, RequestFilter, Store, StoreError,
+    cancellation, lease_step, Admission, Cancellation, Lease, MachineFilter, RequestFilter, Store,
+    StoreError,
 };
 use crate::domain::{MachineRecord, Phase, Request, ReturnItem};
 
 /// Every migration of the PostgreSQL schema, in order; the schema version is the number
 /// applied.
-const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_initial",
-    include_str!("../../migrations/postgres/0001_initial.sql"),
-)];
+const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_initial",
+        include_str!("../../migrations/postgres/0001_initial.sql"),
+    ),
+    (
+        "0002_leases",
+        include_str!("../../migrations/postgres/0002_leases.sql"),
+    ),
+];
 
 /// The advisory lock that one migrating process holds (the bytes of "orb-migr").
 const MIGRATION_LOCK: i64 = 0x6f72_622d_6d69_6772;
@@ -941,6 +948,64 @@ impl Store for PostgresStore {
             .filter_map(|row| row.try_get::<_, String>(0).ok())
             .filter_map(|info| serde_json::from_str(&info).ok())
             .collect())
+    }
+
+    fn hold_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: i64,
+        ttl: i64,
+    ) -> Result<Lease, StoreError> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.run(serializable!(self, |tx| {
+            let stored = tx
+                .query_opt(
+                    "SELECT holder, expires_at FROM leases WHERE name = $1",
+                    &[&name],
+                )
+                .await?
+                .map(|r| (r.get(0), r.get(1)));
+            let (write, lease) = lease_step(stored, &holder, now, ttl);
+            if write {
+                tx.execute(
+                    "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+                     expires_at = excluded.expires_at",
+                    &[&name, &lease.holder, &lease.expires_at],
+                )
+                .await?;
+            }
+            Ok(lease)
+        }))
+    }
+
+    fn lease(&self, name: &str) -> Result<Option<Lease>, StoreError> {
+        let rows = self.query(
+            "SELECT holder, expires_at FROM leases WHERE name = $1".into(),
+            vec![Box::new(name.to_owned())],
+        )?;
+        rows.first()
+            .map(|r| {
+                Ok(Lease {
+                    holder: r.try_get(0).map_err(corrupt)?,
+                    expires_at: r.try_get(1).map_err(corrupt)?,
+                    taken_from: None,
+                })
+            })
+            .transpose()
+    }
+
+    fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        let (name, holder) = (name.to_owned(), holder.to_owned());
+        self.run(serializable!(self, |tx| {
+            tx.execute(
+                "DELETE FROM leases WHERE name = $1 AND holder = $2",
+                &[&name, &holder],
+            )
+            .await?;
+            Ok(())
+        }))
     }
 
     fn save_instance_types(

@@ -23,7 +23,8 @@ use super::rows::{
     REQUEST_COLUMNS,
 };
 use super::{
-    cancellation, Admission, Cancellation, MachineFilter, RequestFilter, Store, StoreError,
+    cancellation, lease_step, Admission, Cancellation, Lease, MachineFilter, RequestFilter, Store,
+    StoreError,
 };
 use crate::domain::{MachineRecord, Phase, Request, ReturnItem};
 
@@ -692,6 +693,58 @@ impl Store for SqliteStore {
                 }
             }
             Ok(found)
+        })
+    }
+
+    fn hold_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: i64,
+        ttl: i64,
+    ) -> Result<Lease, StoreError> {
+        self.write(|tx| {
+            let stored = tx
+                .query_row(
+                    "SELECT holder, expires_at FROM leases WHERE name = ?1",
+                    [name],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let (write, lease) = lease_step(stored, holder, now, ttl);
+            if write {
+                tx.execute(
+                    "INSERT INTO leases (name, holder, expires_at) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+                     expires_at = excluded.expires_at",
+                    params![name, lease.holder, lease.expires_at],
+                )?;
+            }
+            Ok(lease)
+        })
+    }
+
+    fn lease(&self, name: &str) -> Result<Option<Lease>, StoreError> {
+        self.query_one(
+            "SELECT holder, expires_at FROM leases WHERE name = ?1",
+            name,
+            |r| {
+                Ok(Lease {
+                    holder: r.get(0)?,
+                    expires_at: r.get(1)?,
+                    taken_from: None,
+                })
+            },
+        )
+    }
+
+    fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM leases WHERE name = ?1 AND holder = ?2",
+                [name, holder],
+            )?;
+            Ok(())
         })
     }
 
