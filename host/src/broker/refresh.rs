@@ -314,24 +314,15 @@ impl Broker {
         if stragglers.is_empty() {
             return;
         }
-        let call = TerminateRequest {
-            request_id: request.request_id.clone(),
-            machines: stragglers
-                .iter()
-                .map(|m| MachineRef {
-                    machine_id: m.machine_id.clone(),
-                    request_id: Some(request.request_id.clone()),
-                    resource_id: m.resource_id.clone(),
-                })
-                .collect(),
-        };
-        let terminated = match self.provider_named(&request.provider_instance).await {
-            Ok(p) => p
-                .call::<op::TerminateMachines>(&call)
-                .await
-                .map_err(BrokerError::from),
-            Err(e) => Err(e),
-        };
+        let machines = stragglers
+            .iter()
+            .map(|m| MachineRef {
+                machine_id: m.machine_id.clone(),
+                request_id: Some(request.request_id.clone()),
+                resource_id: m.resource_id.clone(),
+            })
+            .collect();
+        let terminated = self.terminate_for(request, machines).await;
         let timeout = request.deadline_at - request.created_at;
         for m in stragglers {
             m.message = Some(match &terminated {
@@ -387,6 +378,23 @@ impl Broker {
         Ok(())
     }
 
+    /// Terminates `machines` through the provider instance of `request`.
+    async fn terminate_for(
+        &self,
+        request: &Request,
+        machines: Vec<MachineRef>,
+    ) -> Result<orb_plugin_api::TerminateResult, BrokerError> {
+        let call = TerminateRequest {
+            request_id: request.request_id.clone(),
+            machines,
+        };
+        self.provider_named(&request.provider_instance)
+            .await?
+            .call::<op::TerminateMachines>(&call)
+            .await
+            .map_err(BrokerError::from)
+    }
+
     /// Terminates again the machines of a return that the cloud still reports up once the
     /// grace has passed: a deletion that should have taken them (an Auto Scaling group's forced
     /// delete, say) left them running, and a machine left running is a bill nobody sees.
@@ -404,32 +412,22 @@ impl Broker {
         if up.is_empty() {
             return;
         }
-        let call = TerminateRequest {
-            request_id: request.request_id.clone(),
-            machines: up
-                .iter()
-                .filter_map(|n| {
-                    Some(MachineRef {
-                        machine_id: n.item.machine_id.clone()?,
-                        request_id: n.record.as_ref().map(|r| r.request_id.clone()),
-                        resource_id: n.record.as_ref().and_then(|r| r.resource_id.clone()),
-                    })
+        let machines: Vec<MachineRef> = up
+            .iter()
+            .filter_map(|n| {
+                Some(MachineRef {
+                    machine_id: n.item.machine_id.clone()?,
+                    request_id: n.record.as_ref().map(|r| r.request_id.clone()),
+                    resource_id: n.record.as_ref().and_then(|r| r.resource_id.clone()),
                 })
-                .collect(),
-        };
+            })
+            .collect();
         tracing::warn!(
             request = %request.request_id,
-            machines = call.machines.len(),
+            machines = machines.len(),
             "returned machines are still up; terminating them again"
         );
-        let terminated = match self.provider_named(&request.provider_instance).await {
-            Ok(p) => p
-                .call::<op::TerminateMachines>(&call)
-                .await
-                .map_err(BrokerError::from),
-            Err(e) => Err(e),
-        };
-        match terminated {
+        match self.terminate_for(request, machines).await {
             Ok(result) => {
                 let going: HashSet<&str> = result
                     .terminating
