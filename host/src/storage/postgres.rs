@@ -1121,6 +1121,31 @@ mod tests {
     }
 
     #[test]
+    fn tls_verifies_the_server_against_the_given_authority() {
+        let database = Database::create();
+        let ca = std::env::var("ORB_TEST_POSTGRES_CA").expect(
+            "ORB_TEST_POSTGRES_CA names no certificate authority: \
+             `export ORB_TEST_POSTGRES_CA=$(scripts/postgres ca)` (scripts/test does it)",
+        );
+        let mut options = database.options();
+        options.tls = PostgresTls::VerifyFull {
+            ca_file: Some(ca.into()),
+        };
+        let store = PostgresStore::open(&options).unwrap();
+        let rows = store
+            .query(
+                "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()".into(),
+                Vec::new(),
+            )
+            .unwrap();
+        assert!(rows[0].get::<_, bool>(0), "the connection is encrypted");
+        // The system's authorities did not sign the test server's certificate.
+        options.tls = PostgresTls::VerifyFull { ca_file: None };
+        let err = PostgresStore::open(&options).err().unwrap().to_string();
+        assert!(err.to_lowercase().contains("certificate"), "{err}");
+    }
+
+    #[test]
     fn a_newer_schema_is_refused() {
         let database = Database::create();
         let options = database.options();
