@@ -66,6 +66,7 @@ impl Broker {
             updated_at: now,
             deadline_at: now + self.request_timeout(),
             attempts: 0,
+            version: 0,
         };
         let cap = u64::try_from(template.max_number).ok();
         match self.store.insert_request(&request, cap)? {
@@ -177,6 +178,15 @@ impl Broker {
         match self.store.save_progress(request, machines) {
             Err(StoreError::RequestCancelled(_)) => {
                 self.undo_provisioned(request, resource_ids).await?;
+                Ok(())
+            }
+            // Another process took the request over meanwhile (this one was thought dead): it
+            // finishes the request, and the provider's idempotency finds what this call made.
+            Err(StoreError::Conflict(_)) => {
+                tracing::warn!(request_id = %request.request_id, "another process took the request over while it was provisioned; leaving it to that process");
+                if let Some(stored) = self.store.get_request(&request.request_id)? {
+                    *request = stored;
+                }
                 Ok(())
             }
             other => Ok(other?),

@@ -293,8 +293,8 @@ impl Broker {
         request.message = outcome.message;
         request.updated_at = now;
         match self.store.save_progress(request, records) {
-            // Cancelled since it was read: show it cancelled.
-            Err(StoreError::RequestCancelled(_)) => {
+            // Cancelled, or settled by another process, since it was read: show it as stored.
+            Err(StoreError::RequestCancelled(_) | StoreError::Conflict(_)) => {
                 if let Some(cancelled) = self.store.get_request(&request.request_id)? {
                     *request = cancelled;
                 }
@@ -373,7 +373,15 @@ impl Broker {
             request.status = outcome.status;
             request.message = outcome.message;
             request.updated_at = now;
-            self.store.save_progress(request, &updated)?;
+            match self.store.save_progress(request, &updated) {
+                // Settled by another process since it was read: show it as stored.
+                Err(StoreError::Conflict(_)) => {
+                    if let Some(stored) = self.store.get_request(&request.request_id)? {
+                        *request = stored;
+                    }
+                }
+                other => other?,
+            }
         }
         Ok(())
     }

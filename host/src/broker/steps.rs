@@ -124,6 +124,7 @@ impl Broker {
             updated_at: now,
             deadline_at: now + self.request_timeout(),
             attempts: 0,
+            version: 0,
         })
     }
 }

@@ -36,7 +36,7 @@ impl Broker {
                 }
             }
         }
-        self.store.update_request(&request)?;
+        self.store.update_request(&mut request)?;
         self.undo(request).await
     }
 
@@ -56,7 +56,7 @@ impl Broker {
         cancelled.resource_ids = resource_ids;
         cancelled.owner = Some(this_process());
         cancelled.updated_at = now();
-        self.store.update_request(&cancelled)?;
+        self.store.update_request(&mut cancelled)?;
         *request = cancelled.clone();
         self.undo(cancelled).await
     }
@@ -100,7 +100,7 @@ impl Broker {
                     format!("{cancelled_as}{NOT_RELEASED}{e}; cancel it again to retry");
                 request.owner = None;
                 request.updated_at = now;
-                self.store.update_request(&request)?;
+                self.store.update_request(&mut request)?;
                 return Err(e);
             }
         };
@@ -143,7 +143,7 @@ impl Broker {
         request.message = cancelled_as;
         request.owner = None;
         request.updated_at = now;
-        self.store.update_request(&request)?;
+        self.store.update_request(&mut request)?;
         tracing::info!(
             request_id = %request.request_id,
             terminating = records.len(),

@@ -149,4 +149,7 @@ pub struct Request {
     pub deadline_at: i64,
     /// How many times a process took it over from an owner that died.
     pub attempts: u32,
+    /// The stored row's version when this copy was read or written: a write of an older copy
+    /// is refused.
+    pub version: i64,
 }

@@ -41,6 +41,7 @@ pub fn request(id: &str, kind: RequestKind) -> Request {
         updated_at: 10,
         deadline_at: 310,
         attempts: 0,
+        version: 0,
     }
 }
 
@@ -114,7 +115,7 @@ pub fn requests_and_machines_round_trip(open: &Opener) {
     r.status = RequestStatus::Complete;
     store
         .save_progress(
-            &r,
+            &mut r,
             &[machine("m-1", "req-1", "h1"), machine("m-2", "req-1", "h2")],
         )
         .unwrap();
@@ -263,7 +264,7 @@ pub fn only_one_process_takes_over_an_abandoned_request(open: &Opener) {
     let mut other = taken.clone();
     other.requested = 99;
     other.attempts = 0;
-    store.update_request(&other).unwrap();
+    store.update_request(&mut other).unwrap();
     let stored = store.get_request("req-1").unwrap().unwrap();
     assert_eq!((stored.requested, stored.attempts), (2, 1));
 }
@@ -294,7 +295,7 @@ pub fn a_cancellation_stands_against_later_writers(open: &Opener) {
     late.status = RequestStatus::Complete;
     let m = machine("m-1", "req-1", "host-1");
     assert!(matches!(
-        store.save_progress(&late, std::slice::from_ref(&m)),
+        store.save_progress(&mut late, std::slice::from_ref(&m)),
         Err(StoreError::RequestCancelled(id)) if id == "req-1"
     ));
     assert_eq!(store.get_machine("m-1").unwrap(), None, "rolled back");
@@ -309,13 +310,14 @@ pub fn a_cancellation_stands_against_later_writers(open: &Opener) {
     assert_eq!(store.list_requests(&in_flight).unwrap().len(), 1);
     let mut settled = cancelled.clone();
     settled.owner = None;
-    store.update_request(&settled).unwrap();
+    store.update_request(&mut settled).unwrap();
     assert_eq!(store.get_request("req-1").unwrap().unwrap().owner, None);
     assert!(store.list_requests(&in_flight).unwrap().is_empty());
     // Cancelling again finds it cancelled, and its caller holds it to release it again.
     let mut retried = settled.clone();
     retried.owner = Some("host:9".into());
     retried.updated_at = 30;
+    retried.version += 1;
     assert_eq!(
         store
             .cancel_request("req-1", "again", "host:9", 30)
@@ -391,6 +393,38 @@ pub fn concurrent_writers_lose_nothing(open: &Opener) {
             .len(),
         160
     );
+}
+
+/// A write of a copy read before another process's write changes nothing and says so: no
+/// process undoes another's update. The writer's own copy follows its writes.
+pub fn a_write_of_a_stale_copy_is_refused(open: &Opener) {
+    let (a, b) = (open(), open());
+    a.insert_request(&request("req-1", RequestKind::Acquire), None)
+        .unwrap();
+    let mut first = a.get_request("req-1").unwrap().unwrap();
+    let mut second = b.get_request("req-1").unwrap().unwrap();
+    first.status = RequestStatus::Complete;
+    first.message = "done".into();
+    a.save_progress(&mut first, &[]).unwrap();
+    // The same writer goes on from its own copy.
+    first.message = "done, twice".into();
+    a.update_request(&mut first).unwrap();
+    second.message = "still running".into();
+    assert!(matches!(
+        b.update_request(&mut second),
+        Err(StoreError::Conflict(id)) if id == "req-1"
+    ));
+    assert!(matches!(
+        b.save_progress(&mut second, &[machine("m-9", "req-1", "h9")]),
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(b.get_machine("m-9").unwrap(), None, "rolled back");
+    let stored = b.get_request("req-1").unwrap().unwrap();
+    assert_eq!(
+        (stored.status, stored.message.as_str()),
+        (RequestStatus::Complete, "done, twice")
+    );
+    assert_eq!(stored, first);
 }
 
 /// Writers in many processes at once, each checking a template's cap in the transaction of its
@@ -503,4 +537,5 @@ on_every_backend!(
     concurrent_writers_lose_nothing,
     parallel_writers_never_pass_a_cap,
     a_lease_has_one_holder_until_it_lapses,
+    a_write_of_a_stale_copy_is_refused,
 );

@@ -28,6 +28,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0006_leases",
         include_str!("../../migrations/0006_leases.sql"),
     ),
+    (
+        "0007_request_versions",
+        include_str!("../../migrations/0007_request_versions.sql"),
+    ),
 ];
 
 /// The schema version this orb writes.

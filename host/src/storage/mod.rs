@@ -50,6 +50,10 @@ pub enum StoreError {
     /// cancellation stands.
     #[error("request {0} was cancelled meanwhile; it stays cancelled")]
     RequestCancelled(String),
+    /// Another process wrote the request after the writer read it; the write was refused so
+    /// that update stands.
+    #[error("request {0} was changed by another process meanwhile; read it again")]
+    Conflict(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -84,7 +88,7 @@ pub(crate) enum CancelStep {
 
 impl CancelStep {
     /// The request to write, if any.
-    pub(crate) fn to_write(&self) -> Option<&Request> {
+    pub(crate) fn written_mut(&mut self) -> Option<&mut Request> {
         match self {
             CancelStep::Write(Cancellation::Taken(r) | Cancellation::Stored(r)) => Some(r),
             _ => None,
@@ -168,6 +172,19 @@ pub(crate) fn lease_step(
     }
 }
 
+/// Why a write of `request_id` (as `writing` phase) changed nothing, from the phase stored
+/// (`None`: no such request): a cancellation since the copy was read, another process's write
+/// since then, or no request at all.
+pub(crate) fn refused_write(request_id: &str, stored: Option<&str>, writing: Phase) -> StoreError {
+    match stored {
+        Some("cancelled") if writing != Phase::Cancelled => {
+            StoreError::RequestCancelled(request_id.to_owned())
+        }
+        Some(_) => StoreError::Conflict(request_id.to_owned()),
+        None => StoreError::Database(format!("request {request_id} is not stored")),
+    }
+}
+
 /// What storing a new acquire request found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Admission {
@@ -235,9 +252,11 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<Request>, StoreError>;
 
     /// Writes what a step changes of a stored request (status, phase, message, unfulfilled
-    /// count, resources, owner). A cancelled request is only rewritten as cancelled:
-    /// any other write fails with [`StoreError::RequestCancelled`].
-    fn update_request(&self, request: &Request) -> Result<(), StoreError>;
+    /// count, resources, owner), when the stored row is still at `request.version`, and raises
+    /// both versions. A cancelled request is only rewritten as cancelled: any other write
+    /// fails with [`StoreError::RequestCancelled`]; a row another process wrote since fails
+    /// with [`StoreError::Conflict`].
+    fn update_request(&self, request: &mut Request) -> Result<(), StoreError>;
 
     /// Cancels the acquire request `request_id` unless it is finished: its phase becomes
     /// `cancelled`, its status `complete_with_error` with `message`. A cancelled request that no
@@ -261,7 +280,7 @@ pub trait Store: Send + Sync {
     /// of it when the request was cancelled meanwhile: [`StoreError::RequestCancelled`]).
     fn save_progress(
         &self,
-        request: &Request,
+        request: &mut Request,
         machines: &[MachineRecord],
     ) -> Result<(), StoreError>;
 

@@ -51,7 +51,7 @@ impl<S: Store> Store for Offloaded<S> {
         })
     }
 
-    fn update_request(&self, request: &Request) -> Result<(), StoreError> {
+    fn update_request(&self, request: &mut Request) -> Result<(), StoreError> {
         offload(|| self.0.update_request(request))
     }
 
@@ -75,7 +75,7 @@ impl<S: Store> Store for Offloaded<S> {
 
     fn save_progress(
         &self,
-        request: &Request,
+        request: &mut Request,
         machines: &[MachineRecord],
     ) -> Result<(), StoreError> {
         offload(|| self.0.save_progress(request, machines))

@@ -27,8 +27,8 @@ use super::rows::{
     REQUEST_COLUMNS,
 };
 use super::{
-    cancellation, lease_step, Admission, Cancellation, Lease, MachineFilter, RequestFilter, Store,
-    StoreError,
+    cancellation, lease_step, refused_write, Admission, Cancellation, Lease, MachineFilter,
+    RequestFilter, Store, StoreError,
 };
 use crate::domain::{MachineRecord, Phase, Request, ReturnItem};
 
@@ -42,6 +42,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0002_leases",
         include_str!("../../migrations/postgres/0002_leases.sql"),
+    ),
+    (
+        "0003_request_versions",
+        include_str!("../../migrations/postgres/0003_request_versions.sql"),
     ),
 ];
 
@@ -427,6 +431,7 @@ fn request_from_row(row: &Row) -> Result<Request, StoreError> {
         updated_at: row.try_get(15).map_err(corrupt)?,
         deadline_at: row.try_get(16).map_err(corrupt)?,
         attempts: row.try_get(17).map_err(corrupt)?,
+        version: row.try_get(18).map_err(corrupt)?,
     }
     .decode()
     .map_err(corrupt)
@@ -494,13 +499,13 @@ fn request_by_id() -> String {
     format!("SELECT {REQUEST_COLUMNS} FROM requests WHERE request_id = $1")
 }
 
-async fn write_request(tx: &Transaction<'_>, r: &Request, insert: bool) -> Result<(), Failure> {
+async fn write_request(tx: &Transaction<'_>, r: &mut Request, insert: bool) -> Result<(), Failure> {
     let resource_ids = resource_ids_text(r);
     let changed = if insert {
         tx.execute(
             &format!(
                 "INSERT INTO requests ({REQUEST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-                 $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+                 $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
             ),
             &[
                 &r.request_id,
@@ -521,15 +526,18 @@ async fn write_request(tx: &Transaction<'_>, r: &Request, insert: bool) -> Resul
                 &r.updated_at,
                 &r.deadline_at,
                 &i64::from(r.attempts),
+                &r.version,
             ],
         )
         .await?
     } else {
-        // As on SQLite: only what a step changes, and a cancelled request only as cancelled.
+        // As on SQLite: only what a step changes, a cancelled request only as cancelled, and a
+        // row another process wrote since the copy was read not at all.
         tx.execute(
             "UPDATE requests SET status = $2, phase = $3, message = $4, unfulfilled = $5, \
-             resource_ids = $6, owner = $7, updated_at = $8 \
-             WHERE request_id = $1 AND (phase != 'cancelled' OR $3 = 'cancelled')",
+             resource_ids = $6, owner = $7, updated_at = $8, version = version + 1 \
+             WHERE request_id = $1 AND version = $9 \
+             AND (phase != 'cancelled' OR $3 = 'cancelled')",
             &[
                 &r.request_id,
                 &r.status.as_str(),
@@ -539,6 +547,7 @@ async fn write_request(tx: &Transaction<'_>, r: &Request, insert: bool) -> Resul
                 &resource_ids,
                 &r.owner,
                 &r.updated_at,
+                &r.version,
             ],
         )
         .await?
@@ -550,10 +559,15 @@ async fn write_request(tx: &Transaction<'_>, r: &Request, insert: bool) -> Resul
                 &[&r.request_id],
             )
             .await?;
-        return Err(Failure::Store(match stored {
-            Some(_) => StoreError::RequestCancelled(r.request_id.clone()),
-            None => StoreError::Database(format!("request {} is not stored", r.request_id)),
-        }));
+        let stored: Option<String> = stored.map(|row| row.get(0));
+        return Err(Failure::Store(refused_write(
+            &r.request_id,
+            stored.as_deref(),
+            r.phase,
+        )));
+    }
+    if !insert {
+        r.version += 1;
     }
     Ok(())
 }
@@ -656,7 +670,7 @@ impl Store for PostgresStore {
                     return Ok(Admission::Full { in_use });
                 }
             }
-            write_request(&tx, &request, true).await?;
+            write_request(&tx, &mut request.clone(), true).await?;
             Ok(Admission::Stored)
         }))
     }
@@ -677,7 +691,8 @@ impl Store for PostgresStore {
         let row = self.run(serializable!(self, |tx| {
             let changed = tx
                 .execute(
-                    "UPDATE requests SET owner = $3, updated_at = $4, attempts = attempts + 1 \
+                    "UPDATE requests SET owner = $3, updated_at = $4, attempts = attempts + 1, \
+                     version = version + 1 \
                      WHERE request_id = $1 AND owner IS NOT DISTINCT FROM $2 AND phase = $5",
                     &[&request_id, &seen_owner, &owner, &now, &seen_phase.as_str()],
                 )
@@ -690,11 +705,14 @@ impl Store for PostgresStore {
         row.as_ref().map(request_from_row).transpose()
     }
 
-    fn update_request(&self, request: &Request) -> Result<(), StoreError> {
-        let request = request.clone();
-        self.run(serializable!(self, |tx| {
-            write_request(&tx, &request, false).await
-        }))
+    fn update_request(&self, request: &mut Request) -> Result<(), StoreError> {
+        let copy = request.clone();
+        request.version = self.run(serializable!(self, |tx| {
+            let mut written = copy.clone();
+            write_request(&tx, &mut written, false).await?;
+            Ok(written.version)
+        }))?;
+        Ok(())
     }
 
     fn cancel_request(
@@ -713,8 +731,8 @@ impl Store for PostgresStore {
             let Some(row) = tx.query_opt(&request_by_id(), &[&request_id]).await? else {
                 return Ok(Cancellation::Unknown);
             };
-            let answer = cancellation(request_from_row(&row)?, &message, &releaser, now);
-            if let Some(changed) = answer.to_write() {
+            let mut answer = cancellation(request_from_row(&row)?, &message, &releaser, now);
+            if let Some(changed) = answer.written_mut() {
                 write_request(&tx, changed, false).await?;
             }
             Ok(answer.into())
@@ -745,14 +763,17 @@ impl Store for PostgresStore {
 
     fn save_progress(
         &self,
-        request: &Request,
+        request: &mut Request,
         machines: &[MachineRecord],
     ) -> Result<(), StoreError> {
-        let (request, machines) = (request.clone(), machines.to_vec());
-        self.run(serializable!(self, |tx| {
+        let (copy, machines) = (request.clone(), machines.to_vec());
+        request.version = self.run(serializable!(self, |tx| {
             write_machines(&tx, &machines).await?;
-            write_request(&tx, &request, false).await
-        }))
+            let mut written = copy.clone();
+            write_request(&tx, &mut written, false).await?;
+            Ok(written.version)
+        }))?;
+        Ok(())
     }
 
     fn upsert_machines(&self, machines: &[MachineRecord]) -> Result<(), StoreError> {
@@ -808,7 +829,7 @@ impl Store for PostgresStore {
     ) -> Result<Vec<String>, StoreError> {
         let (request, items) = (request.clone(), items.to_vec());
         self.run(serializable!(self, |tx| {
-            write_request(&tx, &request, true).await?;
+            write_request(&tx, &mut request.clone(), true).await?;
             let insert = tx
                 .prepare(
                     "INSERT INTO return_items (return_request_id, position, machine_id, name, \
@@ -872,7 +893,8 @@ impl Store for PostgresStore {
                 .await?;
             }
             tx.execute(
-                "UPDATE requests SET phase = 'submitted', owner = NULL, updated_at = $2 \
+                "UPDATE requests SET phase = 'submitted', owner = NULL, updated_at = $2, \
+                 version = version + 1 \
                  WHERE request_id = $1 AND phase = 'accepted'",
                 &[&id, &now],
             )

@@ -9,7 +9,7 @@ use crate::domain::{MachineRecord, Phase, Request, RequestKind, RequestStatus};
 /// The columns of `requests`, in the order the rows below take them.
 pub const REQUEST_COLUMNS: &str = "request_id, kind, provider_instance, provider_type, \
     template_id, provider_api, requested, status, phase, message, unfulfilled, resource_ids, \
-    template, owner, created_at, updated_at, deadline_at, attempts";
+    template, owner, created_at, updated_at, deadline_at, attempts, version";
 
 /// The columns of `machines`, in the order the rows below take them.
 pub const MACHINE_COLUMNS: &str = "machine_id, request_id, return_request_id, \
@@ -55,6 +55,7 @@ pub struct RequestRow {
     pub updated_at: i64,
     pub deadline_at: i64,
     pub attempts: i64,
+    pub version: i64,
 }
 
 /// A value that does not read: what it was meant to be and what it holds.
@@ -99,6 +100,7 @@ impl RequestRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
             deadline_at: self.deadline_at,
+            version: self.version,
         })
     }
 }

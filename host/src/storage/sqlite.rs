@@ -23,8 +23,8 @@ use super::rows::{
     REQUEST_COLUMNS,
 };
 use super::{
-    cancellation, lease_step, Admission, Cancellation, Lease, MachineFilter, RequestFilter, Store,
-    StoreError,
+    cancellation, lease_step, refused_write, Admission, Cancellation, Lease, MachineFilter,
+    RequestFilter, Store, StoreError,
 };
 use crate::domain::{MachineRecord, Phase, Request, ReturnItem};
 
@@ -203,6 +203,7 @@ fn request_from_row(row: &Row<'_>) -> rusqlite::Result<Request> {
         updated_at: row.get(15)?,
         deadline_at: row.get(16)?,
         attempts: row.get(17)?,
+        version: row.get(18)?,
     }
     .decode()
     .map_err(corrupt)
@@ -235,7 +236,7 @@ fn machine_from_row(row: &Row<'_>) -> rusqlite::Result<MachineRecord> {
 
 fn write_request(
     tx: &rusqlite::Transaction<'_>,
-    r: &Request,
+    r: &mut Request,
     insert: bool,
 ) -> Result<(), StoreError> {
     let resource_ids = resource_ids_text(r);
@@ -243,7 +244,7 @@ fn write_request(
         tx.execute(
             &format!(
                 "INSERT INTO requests ({REQUEST_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \
-                 ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+                 ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
             ),
             params![
                 r.request_id,
@@ -264,17 +265,19 @@ fn write_request(
                 r.updated_at,
                 r.deadline_at,
                 r.attempts,
+                r.version,
             ],
         )?
     } else {
         // Only what a step changes is written: what a request is (kind, provider, template,
         // size, times, attempts) never changes after the insert, so a writer holding an older
         // copy cannot undo another's change to it. A cancelled request is only rewritten as
-        // cancelled.
+        // cancelled, and a row another process wrote since the copy was read not at all.
         tx.execute(
             "UPDATE requests SET status = ?2, phase = ?3, message = ?4, unfulfilled = ?5, \
-             resource_ids = ?6, owner = ?7, updated_at = ?8 \
-             WHERE request_id = ?1 AND (phase != 'cancelled' OR ?3 = 'cancelled')",
+             resource_ids = ?6, owner = ?7, updated_at = ?8, version = version + 1 \
+             WHERE request_id = ?1 AND version = ?9 \
+             AND (phase != 'cancelled' OR ?3 = 'cancelled')",
             params![
                 r.request_id,
                 r.status.as_str(),
@@ -284,6 +287,7 @@ fn write_request(
                 resource_ids,
                 r.owner,
                 r.updated_at,
+                r.version,
             ],
         )?
     };
@@ -295,10 +299,10 @@ fn write_request(
                 |row| row.get(0),
             )
             .optional()?;
-        return Err(match stored {
-            Some(_) => StoreError::RequestCancelled(r.request_id.clone()),
-            None => StoreError::Database(format!("request {} is not stored", r.request_id)),
-        });
+        return Err(refused_write(&r.request_id, stored.as_deref(), r.phase));
+    }
+    if !insert {
+        r.version += 1;
     }
     Ok(())
 }
@@ -445,7 +449,7 @@ impl Store for SqliteStore {
                     return Ok(Admission::Full { in_use });
                 }
             }
-            write_request(tx, request, true)?;
+            write_request(tx, &mut request.clone(), true)?;
             Ok(Admission::Stored)
         })
     }
@@ -460,7 +464,8 @@ impl Store for SqliteStore {
     ) -> Result<Option<Request>, StoreError> {
         self.write(|tx| {
             let changed = tx.execute(
-                "UPDATE requests SET owner = ?3, updated_at = ?4, attempts = attempts + 1 \
+                "UPDATE requests SET owner = ?3, updated_at = ?4, attempts = attempts + 1, \
+                 version = version + 1 \
                  WHERE request_id = ?1 AND owner IS ?2 AND phase = ?5",
                 params![request_id, seen_owner, owner, now, seen_phase.as_str()],
             )?;
@@ -473,7 +478,7 @@ impl Store for SqliteStore {
         })
     }
 
-    fn update_request(&self, request: &Request) -> Result<(), StoreError> {
+    fn update_request(&self, request: &mut Request) -> Result<(), StoreError> {
         self.write(|tx| write_request(tx, request, false))
     }
 
@@ -491,8 +496,8 @@ impl Store for SqliteStore {
             let Some(request) = stored else {
                 return Ok(Cancellation::Unknown);
             };
-            let answer = cancellation(request, message, releaser, now);
-            if let Some(changed) = answer.to_write() {
+            let mut answer = cancellation(request, message, releaser, now);
+            if let Some(changed) = answer.written_mut() {
                 write_request(tx, changed, false)?;
             }
             Ok(answer.into())
@@ -514,7 +519,7 @@ impl Store for SqliteStore {
 
     fn save_progress(
         &self,
-        request: &Request,
+        request: &mut Request,
         machines: &[MachineRecord],
     ) -> Result<(), StoreError> {
         self.write(|tx| {
@@ -576,7 +581,7 @@ impl Store for SqliteStore {
         items: &[ReturnItem],
     ) -> Result<Vec<String>, StoreError> {
         self.write(|tx| {
-            write_request(tx, request, true)?;
+            write_request(tx, &mut request.clone(), true)?;
             let mut insert = tx.prepare_cached(
                 "INSERT INTO return_items (return_request_id, position, machine_id, name, error) \
                  VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -624,7 +629,8 @@ impl Store for SqliteStore {
                 error.execute(params![return_request_id, machine_id, why])?;
             }
             tx.execute(
-                "UPDATE requests SET phase = 'submitted', owner = NULL, updated_at = ?2 \
+                "UPDATE requests SET phase = 'submitted', owner = NULL, updated_at = ?2, \
+                 version = version + 1 \
                  WHERE request_id = ?1 AND phase = 'accepted'",
                 params![return_request_id, now],
             )?;

@@ -1,0 +1,3 @@
+-- A version per request, raised by every write: a writer whose copy is older than the stored
+-- row changes nothing (optimistic concurrency), so no process undoes another's update.
+ALTER TABLE requests ADD COLUMN version BIGINT NOT NULL DEFAULT 0;
