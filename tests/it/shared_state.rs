@@ -237,7 +237,7 @@ fn host_factory_on_two_hosts_shares_one_postgresql_database() {
         .to_owned();
     let gone = settle(&a, &ret);
     assert_eq!(gone["status"], "complete", "{gone}");
-    // The other host's state file holds nothing: there is no SQLite database on either host.
+    // The state is the database's alone: there is no SQLite file on either host.
     for site in [&a, &b] {
         assert!(!site.path().join("work/orb.db").exists());
     }

@@ -184,10 +184,7 @@ impl Broker {
             // finishes the request, and the provider's idempotency finds what this call made.
             Err(StoreError::Conflict(_)) => {
                 tracing::warn!(request_id = %request.request_id, "another process took the request over while it was provisioned; leaving it to that process");
-                if let Some(stored) = self.store.get_request(&request.request_id)? {
-                    *request = stored;
-                }
-                Ok(())
+                self.reread(request)
             }
             other => Ok(other?),
         }

@@ -26,6 +26,7 @@ use tokio::sync::Mutex;
 
 use crate::app::App;
 use crate::config::{Env, OrbConfig, Paths, ProviderInstanceConfig};
+use crate::domain::Request;
 use crate::plugins::{ProviderCallError, ProviderHandle};
 use crate::providers::{FactoryError, ProviderFactory};
 use crate::storage::{Store, StoreError};
@@ -385,6 +386,15 @@ impl Broker {
         owner::is_gone(owner, updated_at, now, |name| {
             self.store.lease(name).ok().flatten()
         })
+    }
+
+    /// Replaces `request` with the row as stored now: another process wrote it since it was
+    /// read (a cancellation, a settlement, a take-over).
+    fn reread(&self, request: &mut Request) -> Result<(), BrokerError> {
+        if let Some(stored) = self.store.get_request(&request.request_id)? {
+            *request = stored;
+        }
+        Ok(())
     }
 
     /// Seconds a request may take before it settles with what it has.

@@ -294,12 +294,7 @@ impl Broker {
         request.updated_at = now;
         match self.store.save_progress(request, records) {
             // Cancelled, or settled by another process, since it was read: show it as stored.
-            Err(StoreError::RequestCancelled(_) | StoreError::Conflict(_)) => {
-                if let Some(cancelled) = self.store.get_request(&request.request_id)? {
-                    *request = cancelled;
-                }
-                Ok(())
-            }
+            Err(StoreError::RequestCancelled(_) | StoreError::Conflict(_)) => self.reread(request),
             other => Ok(other?),
         }
     }
@@ -375,11 +370,7 @@ impl Broker {
             request.updated_at = now;
             match self.store.save_progress(request, &updated) {
                 // Settled by another process since it was read: show it as stored.
-                Err(StoreError::Conflict(_)) => {
-                    if let Some(stored) = self.store.get_request(&request.request_id)? {
-                        *request = stored;
-                    }
-                }
+                Err(StoreError::Conflict(_)) => self.reread(request)?,
                 other => other?,
             }
         }

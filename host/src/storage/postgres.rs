@@ -362,13 +362,24 @@ fn tls_config(ca_file: Option<&std::path::Path>) -> Result<rustls::ClientConfig,
 }
 
 /// Brings the schema up to date in one transaction holding [`MIGRATION_LOCK`]; refuses a
-/// schema from a newer orb.
+/// schema from a newer orb. A schema already current costs one read and no lock, as every
+/// process but the first finds it.
 async fn migrate(pool: &Pool) -> Result<(), StoreError> {
     let fail = |e: tokio_postgres::Error| StoreError::Database(e.explain());
     let mut client = pool
         .get()
         .await
         .map_err(|e| StoreError::Database(e.explain()))?;
+    let latest = MIGRATIONS.len() as i64;
+    // Fails while no orb has migrated the database yet (no table): the locked path below.
+    if let Ok(Some(row)) = client
+        .query_opt("SELECT version FROM orb_schema", &[])
+        .await
+    {
+        if row.get::<_, i64>(0) == latest {
+            return Ok(());
+        }
+    }
     let tx = client.transaction().await.map_err(fail)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await
@@ -389,7 +400,6 @@ async fn migrate(pool: &Pool) -> Result<(), StoreError> {
             0
         }
     };
-    let latest = MIGRATIONS.len() as i64;
     if current > latest {
         return Err(StoreError::Database(format!(
             "its schema version is {current}, newer than this orb's {latest}; upgrade orb"
