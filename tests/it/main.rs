@@ -6,6 +6,7 @@
 mod aws;
 mod contract;
 mod crash;
+mod holding_proxy;
 mod hostfactory;
 mod plugins;
 mod server;

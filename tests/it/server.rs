@@ -17,8 +17,34 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start(site: &HfSite) -> Server {
+        Self::spawn(site, None)
+    }
+
+    /// Starts the server as if on the host `name`: in a UTS namespace of its own (`unshare(1)`)
+    /// whose host name is `name`, so that the other processes cannot ask their kernel whether
+    /// it is alive and must go by what it keeps in the shared store.
+    pub(crate) fn start_on_host(site: &HfSite, name: &str) -> Server {
+        Self::spawn(site, Some(name))
+    }
+
+    fn spawn(site: &HfSite, host: Option<&str>) -> Server {
         let orb = site.path().join("install/bin/orb");
-        let mut cmd = Command::new(orb);
+        let mut cmd = match host {
+            None => Command::new(orb),
+            Some(name) => {
+                let mut cmd = Command::new("/usr/bin/unshare");
+                cmd.args([
+                    "--uts",
+                    "--",
+                    "/bin/sh",
+                    "-c",
+                    r#"hostname "$0" && exec "$@""#,
+                ])
+                .arg(name)
+                .arg(orb);
+                cmd
+            }
+        };
         cmd.args(["serve", "--port", "0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null());

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::holding_proxy::HoldingProxy;
 use crate::server::Server;
-use crate::support::HfSite;
+use crate::support::{aws_plugin, mock_plugin, repo_root, HfSite, Moto};
 
 /// A database of its own on the test server (`ORB_TEST_POSTGRES_URL`, set by scripts/test),
 /// dropped after the test.
@@ -77,23 +78,29 @@ fn host(database: &Database, cloud: &std::path::Path) -> HfSite {
     site
 }
 
-/// A replica of `orb serve` on the database, with a short lease so that a test need not wait.
-fn replica(database: &Database, cloud: &std::path::Path, mock: Value) -> (HfSite, Server) {
-    let mut config = json!({"state_file": cloud});
-    for (k, v) in mock.as_object().unwrap() {
-        config[k] = v.clone();
-    }
-    let site = HfSite::with_config(
+/// A replica of `orb serve` on the database as the host `host` (see [`Server::start_on_host`]),
+/// serving the provider instance `instance` of `plugin`, with a short lease so that a test
+/// need not wait.
+fn replica(
+    database: &Database,
+    host: &str,
+    instance: Value,
+    templates: Value,
+    plugin: &std::path::Path,
+) -> (HfSite, Server) {
+    let site = HfSite::with_plugin(
         json!({
-            "provider": {"providers": [{"name": "mockinst", "type": "mock", "config": config}]},
+            "provider": {"providers": [instance]},
             "storage": {"type": "postgresql", "url_file": "database-url"},
             "server": {"reconcile_interval_seconds": 1, "leader_lease_seconds": 3},
             "logging": {"level": "debug"}
         }),
-        templates(),
+        templates,
+        plugin,
+        vec![("AWS_EC2_METADATA_DISABLED".into(), "true".into())],
     );
     std::fs::write(site.path().join("conf/database-url"), database.url()).unwrap();
-    let server = Server::start(&site);
+    let server = Server::start_on_host(&site, host);
     (site, server)
 }
 
@@ -106,6 +113,26 @@ fn leads(server: &Server) -> bool {
         .expect("readyz says whether it leads")
 }
 
+/// The index of the one leader among `replicas`, once there is exactly one.
+fn leader(replicas: &[(HfSite, Server)]) -> usize {
+    eventually("one leader", Duration::from_secs(10), || {
+        replicas.iter().filter(|(_, s)| leads(s)).count() == 1
+    });
+    replicas.iter().position(|(_, s)| leads(s)).unwrap()
+}
+
+/// Kills the leader `leader` with SIGKILL and returns the replicas left, once one of them leads:
+/// within the lease and its renewal.
+fn kill(mut replicas: Vec<(HfSite, Server)>, leader: usize) -> Vec<(HfSite, Server)> {
+    let (_site, killed) = replicas.remove(leader);
+    let killed_at = Instant::now();
+    killed.kill();
+    self::leader(&replicas);
+    let took = killed_at.elapsed();
+    assert!(took < Duration::from_secs(10), "{took:?}");
+    replicas
+}
+
 /// Polls until `done` holds, at most `limit`.
 fn eventually(what: &str, limit: Duration, done: impl Fn() -> bool) {
     let started = Instant::now();
@@ -115,61 +142,55 @@ fn eventually(what: &str, limit: Duration, done: impl Fn() -> bool) {
     }
 }
 
+/// Accepts a request of `count` machines of `template` on `server`; its id.
+fn accept(server: &Server, template: &str, count: u32) -> String {
+    let (code, accepted) = server.post(
+        "/api/v1/machines/request",
+        json!({"templateId": template, "machineCount": count}),
+    );
+    assert_eq!(code, 202, "{accepted}");
+    accepted["requestId"].as_str().unwrap().to_owned()
+}
+
 #[test]
 fn replicas_share_one_leader_and_the_next_finishes_what_a_killed_one_was_provisioning() {
     let database = Database::create();
     let cloud = tempfile::tempdir().unwrap();
     let cloud = cloud.path().join("cloud.json");
-    // Provisioning takes 2 s, so that a replica can be killed in the middle of it.
-    let mock = json!({"latency_ms": 2000, "pending_seconds": 0.5});
+    // Provisioning takes 2 s, so that a replica can be killed in the middle of it. Each replica
+    // is a host of its own, so a dead one is known by its lapsed liveness lease alone.
+    let instance = json!({"name": "mockinst", "type": "mock",
+        "config": {"state_file": cloud, "latency_ms": 2000, "pending_seconds": 0.5}});
     let replicas: Vec<(HfSite, Server)> = (0..3)
-        .map(|_| replica(&database, &cloud, mock.clone()))
+        .map(|i| {
+            let host = format!("replica-{i}");
+            replica(
+                &database,
+                &host,
+                instance.clone(),
+                templates(),
+                &mock_plugin(),
+            )
+        })
         .collect();
-    eventually("one leader", Duration::from_secs(10), || {
-        replicas.iter().filter(|(_, s)| leads(s)).count() == 1
-    });
-    let leader = replicas.iter().position(|(_, s)| leads(s)).unwrap();
+    let leader = leader(&replicas);
     let page = replicas[leader].1.text("/metrics");
     assert!(page.contains("\norb_leader 1\n"), "{page}");
     assert!(page.contains("orb_database_latency_seconds "), "{page}");
 
     // Requests accepted by every replica complete: the leader refreshes them all.
-    let ids: Vec<String> = replicas
-        .iter()
-        .map(|(_, s)| {
-            let (code, accepted) = s.post(
-                "/api/v1/machines/request",
-                json!({"templateId": "Open", "machineCount": 1}),
-            );
-            assert_eq!(code, 202, "{accepted}");
-            accepted["requestId"].as_str().unwrap().to_owned()
-        })
-        .collect();
+    let ids: Vec<String> = replicas.iter().map(|(_, s)| accept(s, "Open", 1)).collect();
     let other = (leader + 1) % replicas.len();
     for id in &ids {
         let done = replicas[other].1.settle(id);
         assert_eq!(done["status"], "complete", "{done}");
     }
 
-    // The leader accepts a request and is killed while its provider is still provisioning.
-    let (code, accepted) = replicas[leader].1.post(
-        "/api/v1/machines/request",
-        json!({"templateId": "Open", "machineCount": 2}),
-    );
-    assert_eq!(code, 202, "{accepted}");
-    let id = accepted["requestId"].as_str().unwrap().to_owned();
+    // The leader accepts a request and is killed while its provider is still provisioning;
+    // another replica leads within the lease and finishes the request.
+    let id = accept(&replicas[leader].1, "Open", 2);
     std::thread::sleep(Duration::from_millis(500));
-    let mut replicas = replicas;
-    let (_site, killed) = replicas.remove(leader);
-    let killed_at = Instant::now();
-    killed.kill();
-
-    // Another replica leads within the lease, and finishes the request.
-    eventually("a new leader", Duration::from_secs(10), || {
-        replicas.iter().filter(|(_, s)| leads(s)).count() == 1
-    });
-    let took = killed_at.elapsed();
-    assert!(took < Duration::from_secs(10), "{took:?}");
+    let replicas = kill(replicas, leader);
     let done = replicas[0].1.settle(&id);
     assert_eq!(done["status"], "complete", "{done}");
     assert_eq!(done["machines"].as_array().unwrap().len(), 2, "{done}");
@@ -177,6 +198,62 @@ fn replicas_share_one_leader_and_the_next_finishes_what_a_killed_one_was_provisi
     let cloud: Value = serde_json::from_str(&std::fs::read_to_string(&cloud).unwrap()).unwrap();
     let launched = cloud["machines"].as_object().map(|m| m.len()).unwrap_or(0);
     assert_eq!(launched, 3 + 2, "{cloud}");
+}
+
+#[test]
+fn a_leader_killed_while_its_auto_scaling_group_is_being_made_on_moto_is_finished_once() {
+    let database = Database::create();
+    let moto = Moto::start();
+    // The first CreateAutoScalingGroup is held in flight: its launch template is made, the
+    // group not yet.
+    let proxy = HoldingProxy::start(&moto.endpoint, "CreateAutoScalingGroup");
+    let mut config = moto.provider_config();
+    config["endpoint_url"] = json!(proxy.endpoint);
+    let instance = json!({"name": "mockinst", "type": "aws", "config": config});
+    let s = &moto.seed;
+    let templates = json!({"templates": [{"templateId": "Group", "providerApi": "ASG",
+        "maxNumber": -1, "vmType": "t3.medium", "imageId": s["image_parameter"],
+        "subnetIds": s["subnets"], "securityGroupIds": [s["security_group"]]}]});
+    let replicas: Vec<(HfSite, Server)> = (0..2)
+        .map(|i| {
+            let host = format!("replica-{i}");
+            replica(
+                &database,
+                &host,
+                instance.clone(),
+                templates.clone(),
+                &aws_plugin(),
+            )
+        })
+        .collect();
+    let leader = leader(&replicas);
+    let id = accept(&replicas[leader].1, "Group", 2);
+    assert!(
+        proxy.wait_until_held(Duration::from_secs(20)),
+        "the leader never asked for its group: {}",
+        replicas[leader].0.log()
+    );
+    let replicas = kill(replicas, leader);
+    // The call reaches the cloud after its caller died: the group exists, its answer is lost.
+    proxy.release();
+
+    let done = replicas[0].1.settle(&id);
+    assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(done["machines"].as_array().unwrap().len(), 2, "{done}");
+    let cloud = moto.python(&repo_root().join("scripts/moto-inspect.py"), &[]);
+    assert_eq!(cloud["groups"], json!([format!("orb-{id}")]), "{cloud}");
+    assert_eq!(
+        cloud["launch_templates"].as_array().map(Vec::len),
+        Some(1),
+        "{cloud}"
+    );
+    let running = cloud["instances"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|state| *state != "terminated")
+        .count();
+    assert_eq!(running, 2, "{cloud}");
 }
 
 fn status(site: &HfSite, script: &str, id: &str) -> Value {

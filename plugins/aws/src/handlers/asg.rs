@@ -1,6 +1,6 @@
 //! Auto Scaling groups: a launch template and a group sized to the request across the
-//! template's subnets, named after the request (the name is the idempotency token: a second
-//! create finds the group).
+//! template's subnets, named after the request (the name is the idempotency token: a provision
+//! that finds the group made already, its process having died, asks for nothing more).
 //!
 //! Return: the group's members are read first (one call for up to 100 groups). A return of
 //! every member force-deletes the group, which terminates them, and deletes the launch
@@ -9,8 +9,8 @@
 //! terminated 1,000 per call.
 
 use aws_sdk_autoscaling::types::{
-    InstancesDistribution, LaunchTemplate, LaunchTemplateOverrides, LaunchTemplateSpecification,
-    LifecycleState, MixedInstancesPolicy, Tag,
+    AutoScalingGroup, InstancesDistribution, LaunchTemplate, LaunchTemplateOverrides,
+    LaunchTemplateSpecification, LifecycleState, MixedInstancesPolicy, Tag,
 };
 use orb_plugin_api::{ErrorKind, Machine, MachineState, ProviderError, ProvisionResult};
 
@@ -41,8 +41,18 @@ impl Handler for Asg {
         plan: &Plan,
     ) -> Result<ProvisionResult, ProviderError> {
         let t = &plan.template;
-        let lt = for_request(ctx, plan).await?;
         let name = group_name(&plan.request_id);
+        // A provision resumed after its process died may find the group already made: it is
+        // the request's, and is not asked for again (AWS would refuse a second group of the
+        // name; an endpoint that replaced it instead would launch the machines twice).
+        if group(ctx, &name).await?.is_some() {
+            tracing::info!(group = %name, "auto scaling group made before: resumed");
+            return Ok(ProvisionResult {
+                resource_ids: vec![name],
+                ..Default::default()
+            });
+        }
+        let lt = for_request(ctx, plan).await?;
         let spec = LaunchTemplateSpecification::builder()
             .launch_template_id(&lt.id)
             .version(&lt.version)
@@ -170,14 +180,8 @@ impl Handler for Asg {
         }
         super::terminate(ctx, machines).await?;
         let empty = staying.is_none()
-            && asg
-                .describe_auto_scaling_groups()
-                .auto_scaling_group_names(group)
-                .send()
-                .await
-                .map_err(|e| sdk_error("DescribeAutoScalingGroups", e))?
-                .auto_scaling_groups()
-                .first()
+            && self::group(ctx, group)
+                .await?
                 .is_none_or(|g| g.desired_capacity() == Some(0));
         if empty {
             let deleted = asg
@@ -251,6 +255,21 @@ async fn leave_one_by_one(ctx: &Ctx<'_>, machines: &[String]) -> Result<(), Prov
         }
     }
     Ok(())
+}
+
+/// The group `name`, when it exists.
+async fn group(ctx: &Ctx<'_>, name: &str) -> Result<Option<AutoScalingGroup>, ProviderError> {
+    Ok(ctx
+        .clients
+        .autoscaling
+        .describe_auto_scaling_groups()
+        .auto_scaling_group_names(name)
+        .send()
+        .await
+        .map_err(|e| sdk_error("DescribeAutoScalingGroups", e))?
+        .auto_scaling_groups()
+        .first()
+        .cloned())
 }
 
 /// The members of `groups`, read as machines of their group.
