@@ -1,0 +1,145 @@
+//! The routes under `/api/v1` (camelCase and snake_case bodies accepted) and the probes.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::StatusCode;
+use axum::middleware::from_fn_with_state;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+
+use super::error::ApiError;
+use super::health::{ProvidersHealth, ServiceHealth};
+use super::reload::ReloadOutcome;
+use super::{auth, rate_limit, AppState};
+use crate::broker::MachineSpec;
+use crate::domain::{RequestKind, RequestStatus};
+use crate::hostfactory::output::{
+    self, MachineStatusView, MissingRequest, RequestEntry, RequestStatusView, StatusAnswer,
+    TemplatesAnswer,
+};
+use crate::storage::{MachineFilter, RequestFilter};
+use crate::views::{
+    to_json, CancelAnswer, MachineList, MachineProblem, MachineSummary, ProviderList,
+    ProviderSummary, RequestList, RequestSummary, ReturnAnswer, TemplateProblems, TemplateView,
+};
+
+/// Every route.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/templates/", get(list_templates))
+        .route("/templates/{id}", get(show_template))
+        .route("/templates/validate", post(validate_template))
+        .route("/machines/", get(list_machines))
+        .route("/machines/request", post(request_machines))
+        .route("/machines/return", post(return_machines))
+        .route("/machines/{id}", get(show_machine))
+        .route("/requests/", get(list_requests))
+        .route("/requests/return", get(list_returns))
+        .route("/requests/status", post(batch_status))
+        .route("/requests/{id}", delete(cancel_request))
+        .route("/requests/{id}/status", get(request_status))
+        .route("/requests/{id}/stream", get(stream_request))
+        .route("/providers/", get(list_providers))
+        .route("/providers/health", get(provider_health))
+        .route("/admin/reload-config", post(reload_config));
+    // What the server tells about itself: behind a token when auth is on, unless
+    // `server.auth.public_paths` names it.
+    let mut described = Router::new();
+    let mut public = Router::new()
+        .route("/health", get(health))
+        .route("/livez", get(livez))
+        .route("/readyz", get(readyz));
+    let public_paths = &state.config.server.auth.public_paths;
+    for (path, route) in [
+        ("/openapi.json", get(|| async { Json(ApiDoc::openapi()) })),
+        ("/metrics", get(metrics)),
+    ] {
+        if public_paths.iter().any(|p| p == path) {
+            public = public.route(path, route);
+        } else {
+            described = described.route(path, route);
+        }
+    }
+    let guarded = Router::new()
+        .nest("/api/v1", api)
+        .merge(described)
+        .layer(from_fn_with_state(state.clone(), auth::authorize));
+    Router::new()
+        .merge(guarded)
+        .merge(public)
+        .layer(from_fn_with_state(state.clone(), rate_limit::limit))
+        .layer(from_fn_with_state(state.clone(), auth::check_host))
+        .layer(DefaultBodyLimit::max(state.config.server.max_request_size))
+        .layer(axum::middleware::from_fn(super::error::json_errors))
+        .with_state(state)
+}
+
+mod admin;
+mod machines;
+mod probes;
+mod providers;
+mod requests;
+mod templates;
+
+use admin::*;
+use machines::*;
+use probes::*;
+use providers::*;
+use requests::*;
+use templates::*;
+
+type ApiResult = Result<axum::response::Response, ApiError>;
+
+/// The error shape every failure answers with.
+#[derive(ToSchema)]
+#[allow(dead_code)] // documents the shape `ApiError` writes
+struct ErrorBody {
+    /// `{"code": "...", "message": "..."}`.
+    error: Value,
+    /// Quote it when reporting a problem: the server's log carries it.
+    correlation_id: String,
+}
+
+/// Bearer tokens (`server.auth.tokens`) or HS256 JSON Web Tokens (`server.auth.jwt`).
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, api: &mut utoipa::openapi::OpenApi) {
+        let components = api.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI document, generated from the routes' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "orb", description = "The orb resource broker's HTTP API."),
+    paths(
+        list_templates, show_template, validate_template, request_machines, return_machines,
+        list_machines, show_machine, list_requests, list_returns, request_status, stream_request,
+        cancel_request,
+        batch_status, list_providers, provider_health, health, livez, readyz, metrics,
+        reload_config
+    ),
+    components(schemas(
+        MachineRequestBody, ReturnBody, ReturnedMachine, BatchBody, ErrorBody, TemplateView,
+        MachineList, MachineSummary, RequestList, RequestSummary, CancelAnswer, ReturnAnswer,
+        MachineProblem, ProviderList, ProviderSummary, StatusAnswer, RequestEntry, RequestStatusView,
+        MissingRequest, MachineStatusView, ProvidersHealth, ServiceHealth, Probe, TemplatesAnswer,
+        TemplateProblems, AcceptedRequest, ReloadOutcome
+    )),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
