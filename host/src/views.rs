@@ -234,8 +234,10 @@ pub struct MachineProblem {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReturnAnswer {
-    /// The return request tracking the termination.
-    pub request_id: String,
+    /// The return request tracking the termination; null when there was nothing to return.
+    pub request_id: Option<String>,
+    /// What was done, in a sentence.
+    pub message: String,
     /// How many machines are now terminating.
     pub terminating: usize,
     /// How many were already gone.
@@ -247,6 +249,19 @@ pub struct ReturnAnswer {
 }
 
 impl ReturnAnswer {
+    /// The answer of a return that found no machine to return.
+    pub fn nothing() -> Self {
+        ReturnAnswer {
+            request_id: None,
+            message: "no machines to return: none is left that is not gone or being returned"
+                .into(),
+            terminating: 0,
+            already_gone: 0,
+            failed: Vec::new(),
+            refused: Vec::new(),
+        }
+    }
+
     /// The answer of the return `request_id`, which did `summary`.
     pub fn of(request_id: &str, summary: &ReturnSummary) -> Self {
         let problems = |list: &[(String, String)]| {
@@ -257,8 +272,21 @@ impl ReturnAnswer {
                 })
                 .collect()
         };
+        let mut message = format!(
+            "Return request submitted: {} terminating, {} already gone",
+            summary.terminating, summary.already_gone
+        );
+        for (count, what) in [
+            (summary.failed.len(), "failed (return them again to retry)"),
+            (summary.refused.len(), "refused (not orb's)"),
+        ] {
+            if count > 0 {
+                message.push_str(&format!(", {count} {what}"));
+            }
+        }
         ReturnAnswer {
-            request_id: request_id.to_owned(),
+            request_id: Some(request_id.to_owned()),
+            message,
             terminating: summary.terminating,
             already_gone: summary.already_gone,
             failed: problems(&summary.failed),

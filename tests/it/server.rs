@@ -69,7 +69,7 @@ impl Server {
     }
 
     /// `(status, body)` of a call, with `token` as bearer token when given.
-    fn call(
+    pub(crate) fn call(
         &self,
         method: &str,
         path: &str,
@@ -345,7 +345,7 @@ fn the_api_drives_requests_and_returns_to_completion() {
     assert_eq!(server.get("/api/v1/machines/m-nope").0, 404);
 
     let (code, returned) = server.post("/api/v1/machines/return", json!({"machineIds": ids}));
-    assert_eq!(code, 202, "{returned}");
+    assert_eq!(code, 200, "{returned}");
     let gone = server.settle(returned["requestId"].as_str().unwrap());
     assert_eq!(gone["status"], "complete", "{gone}");
     let returns = server.get("/api/v1/requests/return").1;
@@ -591,7 +591,8 @@ fn a_cancel_during_provisioning_undoes_what_the_provision_made() {
     // Every provider call takes 1.5 s: the cancel lands while the provision is in flight.
     let site = mock_site(
         json!({"pending_seconds": 300, "latency_ms": 1500}),
-        json!({"reconcile_interval_seconds": 1}),
+        // The answer comes at once, so that the cancel meets the provision in flight.
+        json!({"reconcile_interval_seconds": 1, "accept_wait_seconds": 0}),
     );
     let server = Server::start(&site);
     let id = server.request(2);
@@ -890,7 +891,8 @@ fn a_public_address_without_authentication_is_refused() {
 fn sigterm_stops_the_server_and_a_restarted_one_finishes_the_request() {
     let site = mock_site(
         json!({"latency_ms": 1500}),
-        json!({"reconcile_interval_seconds": 1}),
+        // The answer comes at once, so that SIGTERM meets the provision in flight.
+        json!({"reconcile_interval_seconds": 1, "accept_wait_seconds": 0}),
     );
     let server = Server::start(&site);
     let (code, accepted) = server.post(
@@ -936,7 +938,7 @@ fn the_api_drives_a_request_to_completion_on_moto() {
         .map(|m| m["machineId"].as_str().unwrap())
         .collect();
     let (code, returned) = server.post("/api/v1/machines/return", json!({"machine_ids": ids}));
-    assert_eq!(code, 202);
+    assert_eq!(code, 200, "{returned}");
     assert_eq!(
         server.settle(returned["requestId"].as_str().unwrap())["status"],
         "complete"
@@ -966,17 +968,18 @@ fn the_openapi_document_is_valid_and_lists_every_route() {
     );
     for path in [
         "/api/v1/templates/",
-        "/api/v1/templates/{id}",
+        "/api/v1/templates/{template_id}",
         "/api/v1/templates/validate",
         "/api/v1/machines/request",
         "/api/v1/machines/return",
         "/api/v1/machines/",
-        "/api/v1/machines/{id}",
+        "/api/v1/machines/{machine_id}",
         "/api/v1/requests/",
         "/api/v1/requests/return",
         "/api/v1/requests/status",
-        "/api/v1/requests/{id}/status",
-        "/api/v1/requests/{id}/stream",
+        "/api/v1/requests/{request_id}",
+        "/api/v1/requests/{request_id}/status",
+        "/api/v1/requests/{request_id}/stream",
         "/api/v1/providers/",
         "/api/v1/providers/health",
         "/api/v1/admin/reload-config",
@@ -988,7 +991,7 @@ fn the_openapi_document_is_valid_and_lists_every_route() {
         assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
     }
     assert!(
-        doc["paths"]["/api/v1/requests/{id}"]
+        doc["paths"]["/api/v1/requests/{request_id}"]
             .get("delete")
             .is_some(),
         "the cancel is documented"
@@ -1204,7 +1207,11 @@ fn sighup_loads_a_new_provider_library_and_configuration_without_a_restart() {
 fn a_call_in_flight_during_a_reload_finishes_on_the_instance_it_started_on() {
     // Every mock call takes 1.5 s, so the listing is still inside the provider when SIGHUP
     // arrives; the reload builds a new instance beside it.
-    let site = mock_site(json!({"latency_ms": 1500}), json!({}));
+    let site = mock_site(
+        json!({"latency_ms": 1500}),
+        // The answer comes at once, so that SIGHUP meets the provision in flight.
+        json!({"accept_wait_seconds": 0}),
+    );
     let server = Server::start(&site);
     let pid = server.child.id().to_string();
     let (code, templates) = std::thread::scope(|scope| {

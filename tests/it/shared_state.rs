@@ -92,7 +92,9 @@ fn replica(
         json!({
             "provider": {"providers": [instance]},
             "storage": {"type": "postgresql", "url_file": "database-url"},
-            "server": {"reconcile_interval_seconds": 1, "leader_lease_seconds": 3},
+            // A request is answered at once, so that its provision can be killed in flight.
+            "server": {"reconcile_interval_seconds": 1, "leader_lease_seconds": 3,
+                "accept_wait_seconds": 0},
             "logging": {"level": "debug"}
         }),
         templates,

@@ -419,18 +419,11 @@ async fn run(cli: Cli) -> anyhow::Result<CommandOutput> {
             } => requests_cmd::list(
                 &app,
                 &RequestFilter {
-                    kind: kind.map(|k| {
-                        if k == "return" {
-                            RequestKind::Return
-                        } else {
-                            RequestKind::Acquire
-                        }
-                    }),
+                    kind: kind.as_deref().and_then(RequestKind::parse),
                     status: status.as_deref().and_then(RequestStatus::parse),
                     template_id,
                     limit,
-                    phase: None,
-                    owned: false,
+                    ..Default::default()
                 },
             )?,
             RequestsCommand::Show { request_ids } => requests_cmd::show(&app, &request_ids).await?,

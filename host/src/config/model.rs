@@ -296,6 +296,10 @@ pub struct ServerConfig {
     /// unless renewed; renewed every third of it. Another replica takes over within this
     /// after the leader dies.
     pub leader_lease_seconds: u64,
+    /// Seconds `POST /machines/request` waits for the provider to take the request before it
+    /// answers, as the Python ORB answers only then: a first status read lists the machines.
+    /// 0 answers at once. A longer provision goes on in the background either way.
+    pub accept_wait_seconds: u64,
     /// Largest request body accepted, in bytes.
     pub max_request_size: usize,
     /// Who may call the API.
@@ -318,6 +322,7 @@ impl Default for ServerConfig {
             reconcile_interval_seconds: 5,
             health_interval_seconds: 30,
             leader_lease_seconds: 15,
+            accept_wait_seconds: 10,
             max_request_size: 1 << 20,
             auth: AuthConfig::default(),
             rate_limit: RateLimitConfig::default(),

@@ -21,6 +21,15 @@ impl RequestKind {
         }
     }
 
+    /// The kind named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "acquire" => Some(RequestKind::Acquire),
+            "return" => Some(RequestKind::Return),
+            _ => None,
+        }
+    }
+
     /// The prefix of this kind's request ids, as the Python ORB writes them.
     pub fn id_prefix(self) -> &'static str {
         match self {

@@ -17,9 +17,9 @@ pub struct TemplatesAnswer {
     pub message: String,
     /// Always true.
     pub success: bool,
-    /// How many templates.
+    /// How many templates match (all of them, for Host Factory).
     pub total_count: usize,
-    /// Always null: the list is never paged.
+    /// The next page's cursor over HTTP; null for Host Factory, which gets every template.
     pub next_cursor: Option<String>,
 }
 

@@ -1,13 +1,15 @@
-//! The API's one error shape: `{"error": {"code", "message"}, "correlation_id"}`, for the
-//! handlers' errors and, through [`json_errors`], for what the framework answers by itself
-//! (malformed or oversized bodies, wrong content types, unknown routes and methods).
+//! The API's one error shape, the Python ORB's envelope:
+//! `{"success": false, "error": {"code", "message", "details"}, "timestamp", "correlation_id"}`,
+//! plus, on a 422, FastAPI's `"detail": [{"loc", "msg", "type"}]` that ORB's clients read.
+//! Handlers' errors have it, and through [`json_errors`] so does what the framework answers by
+//! itself (malformed or oversized bodies, wrong content types, unknown routes and methods).
 
 use axum::extract::Request;
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::broker::BrokerError;
 
@@ -17,6 +19,8 @@ pub struct ApiError {
     status: StatusCode,
     code: &'static str,
     message: String,
+    /// Where in the call the problem is (`["body", "machineIds"]`), for a 422's `detail`.
+    location: Vec<String>,
 }
 
 impl ApiError {
@@ -26,12 +30,21 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            location: Vec::new(),
         }
     }
 
     /// 404.
     pub fn not_found(what: impl Into<String>) -> Self {
         ApiError::new(StatusCode::NOT_FOUND, "NotFound", what)
+    }
+
+    /// A call whose input is not valid, at `location` (`["query", "limit"]`).
+    pub fn invalid(status: StatusCode, location: &[&str], message: impl Into<String>) -> Self {
+        ApiError {
+            location: location.iter().map(|l| (*l).to_owned()).collect(),
+            ..ApiError::new(status, "ValidationError", message)
+        }
     }
 }
 
@@ -56,11 +69,23 @@ impl IntoResponse for ApiError {
         if self.status.is_server_error() {
             tracing::error!(correlation_id, code = self.code, error = %self.message, "request failed");
         }
-        let body = json!({
-            "error": {"code": self.code, "message": self.message},
+        let details = (!self.location.is_empty()).then(|| json!({"loc": self.location}));
+        let mut body = json!({
+            "success": false,
+            "error": {"code": self.code, "message": self.message, "details": details},
+            "timestamp": crate::views::time(crate::domain::now()),
             "correlation_id": correlation_id,
         });
-        (self.status, Json(body)).into_response()
+        if self.status == StatusCode::UNPROCESSABLE_ENTITY {
+            let location = if self.location.is_empty() {
+                vec!["body".to_owned()]
+            } else {
+                self.location
+            };
+            body["detail"] =
+                json!([{"loc": location, "msg": body["error"]["message"], "type": "value_error"}]);
+        }
+        (self.status, Json::<Value>(body)).into_response()
     }
 }
 

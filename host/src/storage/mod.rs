@@ -211,8 +211,16 @@ pub struct RequestFilter {
     pub phase: Option<Phase>,
     /// Only requests a process has claimed to provision (their owner is set).
     pub owned: bool,
+    /// Only requests served by this provider instance.
+    pub provider_instance: Option<String>,
+    /// Only requests served by instances of this provider type.
+    pub provider_type: Option<String>,
+    /// Only requests whose id, template or message holds this text (any case).
+    pub search: Option<String>,
     /// At most this many, newest first.
     pub limit: Option<u32>,
+    /// After skipping this many.
+    pub offset: u32,
 }
 
 /// Which machines to list.
@@ -224,8 +232,18 @@ pub struct MachineFilter {
     pub state: Option<String>,
     /// Only machines this return request claims.
     pub return_request_id: Option<String>,
+    /// Only machines of this provider instance.
+    pub provider_instance: Option<String>,
+    /// Only machines of requests served by instances of this provider type.
+    pub provider_type: Option<String>,
+    /// Only machines neither gone nor claimed by a return.
+    pub unreturned: bool,
+    /// Only machines whose id, name or address holds this text (any case).
+    pub search: Option<String>,
     /// At most this many, newest first.
     pub limit: Option<u32>,
+    /// After skipping this many.
+    pub offset: u32,
 }
 
 /// The storage operations orb needs. Every method is atomic.
@@ -276,6 +294,9 @@ pub trait Store: Send + Sync {
     /// Requests matching `filter`, newest first.
     fn list_requests(&self, filter: &RequestFilter) -> Result<Vec<Request>, StoreError>;
 
+    /// How many requests match `filter`, its limit and offset aside.
+    fn count_requests(&self, filter: &RequestFilter) -> Result<u64, StoreError>;
+
     /// Stores a request's new state together with machines it found, in one transaction (none
     /// of it when the request was cancelled meanwhile: [`StoreError::RequestCancelled`]).
     fn save_progress(
@@ -298,6 +319,9 @@ pub trait Store: Send + Sync {
 
     /// Machines matching `filter`, newest first.
     fn list_machines(&self, filter: &MachineFilter) -> Result<Vec<MachineRecord>, StoreError>;
+
+    /// How many machines match `filter`, its limit and offset aside.
+    fn count_machines(&self, filter: &MachineFilter) -> Result<u64, StoreError>;
 
     /// Stores a return request and what it names, and claims the named machines that are not
     /// gone and that no other return holds (or whose other return failed to terminate them),

@@ -73,6 +73,10 @@ impl<S: Store> Store for Offloaded<S> {
         offload(|| self.0.list_requests(filter))
     }
 
+    fn count_requests(&self, filter: &RequestFilter) -> Result<u64, StoreError> {
+        offload(|| self.0.count_requests(filter))
+    }
+
     fn save_progress(
         &self,
         request: &mut Request,
@@ -99,6 +103,10 @@ impl<S: Store> Store for Offloaded<S> {
 
     fn list_machines(&self, filter: &MachineFilter) -> Result<Vec<MachineRecord>, StoreError> {
         offload(|| self.0.list_machines(filter))
+    }
+
+    fn count_machines(&self, filter: &MachineFilter) -> Result<u64, StoreError> {
+        offload(|| self.0.count_machines(filter))
     }
 
     fn insert_return(

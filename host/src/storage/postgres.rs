@@ -23,7 +23,7 @@ use tokio_postgres::{IsolationLevel, Row, Transaction};
 
 use super::postgres_tls::RustlsConnect;
 use super::rows::{
-    in_use, may_bring, resource_ids_text, tags_text, MachineRow, RequestRow, MACHINE_COLUMNS,
+    self, in_use, may_bring, resource_ids_text, tags_text, MachineRow, RequestRow, MACHINE_COLUMNS,
     REQUEST_COLUMNS,
 };
 use super::{
@@ -281,6 +281,16 @@ impl PostgresStore {
                 .await
                 .map_err(|e| database(&target, e))
         })
+    }
+}
+
+impl PostgresStore {
+    /// How many rows of `table` meet `query`.
+    fn count(&self, table: &str, query: Conditions) -> Result<u64, StoreError> {
+        let sql = format!("SELECT COUNT(*) FROM {table} {}", query.clause());
+        let rows = self.query(sql, query.values)?;
+        let n: i64 = rows.first().map_or(0, |r| r.get(0));
+        Ok(n.max(0) as u64)
     }
 }
 
@@ -650,6 +660,25 @@ impl Conditions {
         }
     }
 
+    /// One of `columns` holds `text`, in any case, when a text is given.
+    fn contains(&mut self, columns: &[&'static str], text: Option<&str>) {
+        if let Some(text) = text {
+            self.values.push(Box::new(rows::like_pattern(text)));
+            let n = self.values.len();
+            self.terms
+                .push(rows::contains_condition(columns, &format!("${n}")));
+        }
+    }
+
+    /// The machine's request is served by instances of `provider_type`, when one is given.
+    fn of_provider_type(&mut self, provider_type: Option<String>) {
+        if let Some(value) = provider_type {
+            self.values.push(Box::new(value));
+            let n = self.values.len();
+            self.terms.push(rows::of_provider_type(&format!("${n}")));
+        }
+    }
+
     /// `WHERE ...`, or nothing.
     fn clause(&self) -> String {
         if self.terms.is_empty() {
@@ -660,9 +689,41 @@ impl Conditions {
     }
 }
 
-/// `LIMIT n`, or nothing.
-fn limit(limit: Option<u32>) -> String {
-    limit.map(|n| format!("LIMIT {n}")).unwrap_or_default()
+/// `LIMIT n OFFSET m`, or as much of it as is set.
+fn page(limit: Option<u32>, offset: u32) -> String {
+    let limit = limit.map(|n| format!("LIMIT {n} ")).unwrap_or_default();
+    format!("{limit}OFFSET {offset}")
+}
+
+/// The conditions of a request listing, and their values.
+fn request_conditions(filter: &RequestFilter) -> Conditions {
+    let mut query = Conditions::default();
+    query.equal("kind", filter.kind.map(|k| k.as_str().to_owned()));
+    query.equal("status", filter.status.map(|s| s.as_str().to_owned()));
+    query.equal("template_id", filter.template_id.clone());
+    query.equal("phase", filter.phase.map(|p| p.as_str().to_owned()));
+    query.equal("provider_instance", filter.provider_instance.clone());
+    query.equal("provider_type", filter.provider_type.clone());
+    query.contains(rows::REQUEST_SEARCHED, filter.search.as_deref());
+    if filter.owned {
+        query.terms.push("owner IS NOT NULL".into());
+    }
+    query
+}
+
+/// The conditions of a machine listing, and their values.
+fn machine_conditions(filter: &MachineFilter) -> Conditions {
+    let mut query = Conditions::default();
+    query.equal("request_id", filter.request_id.clone());
+    query.equal("state", filter.state.clone());
+    query.equal("return_request_id", filter.return_request_id.clone());
+    query.equal("provider_instance", filter.provider_instance.clone());
+    query.of_provider_type(filter.provider_type.clone());
+    query.contains(rows::MACHINE_SEARCHED, filter.search.as_deref());
+    if filter.unreturned {
+        query.terms.push(rows::UNRETURNED.into());
+    }
+    query
 }
 
 impl Store for PostgresStore {
@@ -755,20 +816,17 @@ impl Store for PostgresStore {
     }
 
     fn list_requests(&self, filter: &RequestFilter) -> Result<Vec<Request>, StoreError> {
-        let mut query = Conditions::default();
-        query.equal("kind", filter.kind.map(|k| k.as_str().to_owned()));
-        query.equal("status", filter.status.map(|s| s.as_str().to_owned()));
-        query.equal("template_id", filter.template_id.clone());
-        query.equal("phase", filter.phase.map(|p| p.as_str().to_owned()));
-        if filter.owned {
-            query.terms.push("owner IS NOT NULL".into());
-        }
+        let query = request_conditions(filter);
         let sql = format!(
             "SELECT {REQUEST_COLUMNS} FROM requests {} ORDER BY created_at DESC, request_id {}",
             query.clause(),
-            limit(filter.limit)
+            page(filter.limit, filter.offset)
         );
         decoded(self.query(sql, query.values)?, request_from_row)
+    }
+
+    fn count_requests(&self, filter: &RequestFilter) -> Result<u64, StoreError> {
+        self.count("requests", request_conditions(filter))
     }
 
     fn save_progress(
@@ -820,16 +878,17 @@ impl Store for PostgresStore {
     }
 
     fn list_machines(&self, filter: &MachineFilter) -> Result<Vec<MachineRecord>, StoreError> {
-        let mut query = Conditions::default();
-        query.equal("request_id", filter.request_id.clone());
-        query.equal("state", filter.state.clone());
-        query.equal("return_request_id", filter.return_request_id.clone());
+        let query = machine_conditions(filter);
         let sql = format!(
             "SELECT {MACHINE_COLUMNS} FROM machines {} ORDER BY created_at DESC, machine_id {}",
             query.clause(),
-            limit(filter.limit)
+            page(filter.limit, filter.offset)
         );
         decoded(self.query(sql, query.values)?, machine_from_row)
+    }
+
+    fn count_machines(&self, filter: &MachineFilter) -> Result<u64, StoreError> {
+        self.count("machines", machine_conditions(filter))
     }
 
     fn insert_return(

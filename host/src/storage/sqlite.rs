@@ -19,7 +19,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Tra
 
 use super::migrations::migrate;
 use super::rows::{
-    in_use, may_bring, resource_ids_text, tags_text, MachineRow, RequestRow, MACHINE_COLUMNS,
+    self, in_use, may_bring, resource_ids_text, tags_text, MachineRow, RequestRow, MACHINE_COLUMNS,
     REQUEST_COLUMNS,
 };
 use super::{
@@ -157,6 +157,17 @@ impl SqliteStore {
                 .prepare_cached(sql)?
                 .query_row([param], map)
                 .optional()?)
+        })
+    }
+
+    /// How many rows of `table` meet `query`.
+    fn count(&self, table: &str, query: &Conditions) -> Result<u64, StoreError> {
+        let sql = format!("SELECT COUNT(*) FROM {table} {}", query.clause());
+        self.read(|conn| {
+            let n: i64 = conn
+                .prepare_cached(&sql)?
+                .query_row(params_from_iter(&query.values), |r| r.get(0))?;
+            Ok(n.max(0) as u64)
         })
     }
 
@@ -394,6 +405,25 @@ impl Conditions {
         self.terms.push(condition.to_owned());
     }
 
+    /// One of `columns` holds `text`, in any case, when a text is given.
+    fn contains(&mut self, columns: &[&'static str], text: Option<&str>) {
+        if let Some(text) = text {
+            self.values.push(rows::like_pattern(text));
+            let n = self.values.len();
+            self.terms
+                .push(rows::contains_condition(columns, &format!("?{n}")));
+        }
+    }
+
+    /// The machine's request is served by instances of `provider_type`, when one is given.
+    fn of_provider_type(&mut self, provider_type: Option<String>) {
+        if let Some(value) = provider_type {
+            self.values.push(value);
+            let n = self.values.len();
+            self.terms.push(rows::of_provider_type(&format!("?{n}")));
+        }
+    }
+
     /// `WHERE ...`, or nothing.
     fn clause(&self) -> String {
         if self.terms.is_empty() {
@@ -404,22 +434,48 @@ impl Conditions {
     }
 }
 
-/// The query of [`Store::list_requests`], and its values.
-fn requests_listing(filter: &RequestFilter) -> (String, Conditions) {
+/// The conditions of a request listing, and their values.
+fn request_conditions(filter: &RequestFilter) -> Conditions {
     let mut query = Conditions::default();
     query.equal("kind", filter.kind.map(|k| k.as_str().to_owned()));
     query.equal("status", filter.status.map(|s| s.as_str().to_owned()));
     query.equal("template_id", filter.template_id.clone());
     query.equal("phase", filter.phase.map(|p| p.as_str().to_owned()));
+    query.equal("provider_instance", filter.provider_instance.clone());
+    query.equal("provider_type", filter.provider_type.clone());
+    query.contains(rows::REQUEST_SEARCHED, filter.search.as_deref());
     if filter.owned {
         query.holds("owner IS NOT NULL");
     }
+    query
+}
+
+/// The query of [`Store::list_requests`], and its values.
+fn requests_listing(filter: &RequestFilter) -> (String, Conditions) {
+    let query = request_conditions(filter);
     let sql = format!(
-        "SELECT {REQUEST_COLUMNS} FROM requests {} ORDER BY created_at DESC, request_id LIMIT {}",
+        "SELECT {REQUEST_COLUMNS} FROM requests {} ORDER BY created_at DESC, request_id \
+         LIMIT {} OFFSET {}",
         query.clause(),
-        filter.limit.map(i64::from).unwrap_or(-1)
+        filter.limit.map(i64::from).unwrap_or(-1),
+        filter.offset
     );
     (sql, query)
+}
+
+/// The conditions of a machine listing, and their values.
+fn machine_conditions(filter: &MachineFilter) -> Conditions {
+    let mut query = Conditions::default();
+    query.equal("request_id", filter.request_id.clone());
+    query.equal("state", filter.state.clone());
+    query.equal("return_request_id", filter.return_request_id.clone());
+    query.equal("provider_instance", filter.provider_instance.clone());
+    query.of_provider_type(filter.provider_type.clone());
+    query.contains(rows::MACHINE_SEARCHED, filter.search.as_deref());
+    if filter.unreturned {
+        query.holds(rows::UNRETURNED);
+    }
+    query
 }
 
 /// How much of a template's cap is used (see [`TEMPLATE_USE`]).
@@ -517,6 +573,10 @@ impl Store for SqliteStore {
         })
     }
 
+    fn count_requests(&self, filter: &RequestFilter) -> Result<u64, StoreError> {
+        self.count("requests", &request_conditions(filter))
+    }
+
     fn save_progress(
         &self,
         request: &mut Request,
@@ -559,20 +619,22 @@ impl Store for SqliteStore {
     }
 
     fn list_machines(&self, filter: &MachineFilter) -> Result<Vec<MachineRecord>, StoreError> {
-        let mut query = Conditions::default();
-        query.equal("request_id", filter.request_id.clone());
-        query.equal("state", filter.state.clone());
-        query.equal("return_request_id", filter.return_request_id.clone());
+        let query = machine_conditions(filter);
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {MACHINE_COLUMNS} FROM machines {} \
-                 ORDER BY created_at DESC, machine_id LIMIT {}",
+                 ORDER BY created_at DESC, machine_id LIMIT {} OFFSET {}",
                 query.clause(),
-                filter.limit.map(i64::from).unwrap_or(-1)
+                filter.limit.map(i64::from).unwrap_or(-1),
+                filter.offset
             ))?;
             let rows = stmt.query_map(params_from_iter(&query.values), machine_from_row)?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
         })
+    }
+
+    fn count_machines(&self, filter: &MachineFilter) -> Result<u64, StoreError> {
+        self.count("machines", &machine_conditions(filter))
     }
 
     fn insert_return(

@@ -18,12 +18,15 @@ pub(super) struct AcceptedRequest {
     request_id: String,
     /// `running`.
     status: &'static str,
+    /// What was done with it (the Python ORB's answer carries it).
+    message: &'static str,
 }
 
-/// Accepts a request (202) and provisions it in the background.
+/// Accepts a request (202) and provisions it in the background, answering once the provider
+/// has taken it or after `server.accept_wait_seconds`, whichever comes first.
 #[utoipa::path(post, path = "/api/v1/machines/request", tag = "machines", security(("bearer" = [])),
     request_body = MachineRequestBody,
-    responses((status = 202, description = "Accepted; provisioned in the background", body = AcceptedRequest), (status = 400, description = "Bad input", body = ErrorBody)))]
+    responses((status = 202, description = "Accepted; its provision taken by the provider, or going on in the background", body = AcceptedRequest), (status = 400, description = "Bad input", body = ErrorBody)))]
 pub(super) async fn request_machines(
     State(s): State<AppState>,
     Json(body): Json<MachineRequestBody>,
@@ -34,96 +37,223 @@ pub(super) async fn request_machines(
         .await?;
     let id = request.request_id.clone();
     let broker = s.broker();
-    tokio::spawn(async move {
+    let provision = tokio::spawn(async move {
         if let Err(e) = broker.provision(&mut request, &instance, template).await {
             tracing::warn!(request_id = %request.request_id, error = %e, "provisioning failed");
         }
     });
+    // Past the wait the provision goes on by itself: dropping its handle does not stop it.
+    let wait = Duration::from_secs(s.config.server.accept_wait_seconds);
+    if !wait.is_zero() {
+        let _ = tokio::time::timeout(wait, provision).await;
+    }
     Ok((
         StatusCode::ACCEPTED,
         Json(AcceptedRequest {
             request_id: id,
             status: "running",
+            message: "Request submitted for processing",
         }),
     )
         .into_response())
 }
 
+/// A machine named by its id or its name (Host Factory's form).
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(super) struct ReturnedMachine {
     #[serde(alias = "machineId")]
     machine_id: Option<String>,
     name: Option<String>,
 }
 
+/// Which machines to return: exactly one of `machineIds` (or `machines`), `requestId` (every
+/// machine of that acquire request not yet returned) and `allMachines` (every machine not yet
+/// returned, with `force: true` to confirm), the last two narrowed by `providerName` and
+/// `providerType`. camelCase or snake_case.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub(super) struct ReturnBody {
     #[serde(default, alias = "machineIds")]
     machine_ids: Vec<String>,
     #[serde(default)]
     machines: Vec<ReturnedMachine>,
+    #[serde(default, alias = "requestId")]
+    request_id: Option<String>,
+    #[serde(default, alias = "allMachines")]
+    all_machines: bool,
+    #[serde(default)]
+    force: bool,
+    #[serde(default, alias = "providerName")]
+    provider_name: Option<String>,
+    #[serde(default, alias = "providerType")]
+    provider_type: Option<String>,
 }
+
+impl ReturnBody {
+    /// The machines the body names, checked; `None` when a request or `allMachines` names
+    /// none that are not returned yet.
+    async fn machines(self, s: &AppState) -> Result<Vec<MachineSpec>, ApiError> {
+        let invalid =
+            |message: &str| ApiError::invalid(StatusCode::UNPROCESSABLE_ENTITY, &["body"], message);
+        let named = !self.machine_ids.is_empty() || !self.machines.is_empty();
+        let forms = [named, self.request_id.is_some(), self.all_machines];
+        if forms.iter().filter(|f| **f).count() != 1 {
+            return Err(invalid(
+                "give exactly one of machineIds, requestId, or allMachines with force: true",
+            ));
+        }
+        if named {
+            if self.provider_name.is_some() || self.provider_type.is_some() {
+                return Err(invalid(
+                    "providerName and providerType narrow requestId or allMachines, not named machines",
+                ));
+            }
+            let ids = self.machine_ids.into_iter().map(|id| MachineSpec {
+                machine_id: Some(id),
+                name: None,
+            });
+            let named = self.machines.into_iter().map(|m| MachineSpec {
+                machine_id: m.machine_id,
+                name: m.name,
+            });
+            return Ok(ids.chain(named).collect());
+        }
+        if self.all_machines && !self.force {
+            return Err(invalid(
+                "allMachines returns every machine orb holds: set force: true to confirm",
+            ));
+        }
+        let broker = s.broker();
+        if let Some(id) = &self.request_id {
+            match broker.store().get_request(id).map_err(BrokerError::from)? {
+                None => {
+                    return Err(ApiError::not_found(format!(
+                        "request '{id}' does not exist"
+                    )))
+                }
+                Some(r) if r.kind != RequestKind::Acquire => {
+                    return Err(invalid(
+                        "requestId names a return request: name an acquire request",
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        let machines = broker
+            .store()
+            .list_machines(&MachineFilter {
+                request_id: self.request_id,
+                provider_instance: self.provider_name,
+                provider_type: self.provider_type,
+                unreturned: true,
+                ..Default::default()
+            })
+            .map_err(BrokerError::from)?;
+        Ok(machines
+            .into_iter()
+            .map(|m| MachineSpec {
+                machine_id: Some(m.machine_id),
+                name: None,
+            })
+            .collect())
+    }
+}
+
+/// Returns machines: their termination is asked for before the answer, and a return request
+/// follows them until they are gone. Answers 200, as the Python ORB does, with `requestId` null
+/// when a request or `allMachines` found nothing left to return.
 #[utoipa::path(post, path = "/api/v1/machines/return", tag = "machines", security(("bearer" = [])),
     request_body = ReturnBody,
-    responses((status = 202, description = "The return request", body = ReturnAnswer), (status = 400, description = "Bad input", body = ErrorBody)))]
+    responses((status = 200, description = "The return request", body = ReturnAnswer), (status = 404, description = "requestId names no request", body = ErrorBody), (status = 422, description = "Not one of the body's three forms", body = ErrorBody)))]
 pub(super) async fn return_machines(
     State(s): State<AppState>,
     Json(body): Json<ReturnBody>,
 ) -> ApiResult {
-    let specs: Vec<MachineSpec> = body
-        .machine_ids
-        .into_iter()
-        .map(|id| MachineSpec {
-            machine_id: Some(id),
-            name: None,
-        })
-        .chain(body.machines.into_iter().map(|m| MachineSpec {
-            machine_id: m.machine_id,
-            name: m.name,
-        }))
-        .collect();
+    let specs = body.machines(&s).await?;
+    if specs.is_empty() {
+        return Ok(Json(ReturnAnswer::nothing()).into_response());
+    }
     let (request, summary) = s.broker().return_machines(&specs).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(ReturnAnswer::of(&request.request_id, &summary)),
-    )
-        .into_response())
+    Ok(Json(ReturnAnswer::of(&request.request_id, &summary)).into_response())
 }
 
+/// The Python ORB's filters of a machine listing.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct MachineQuery {
+    /// Machines of this acquire request.
     request_id: Option<String>,
+    /// Machines in this state (`pending`, `running`, `terminated`...).
     status: Option<String>,
-    limit: Option<u32>,
+    /// Machines of this provider instance.
+    provider_name: Option<String>,
+    /// Machines of requests served by instances of this provider type.
+    provider_type: Option<String>,
+    /// Machines whose id, name or address holds this text (any case).
+    q: Option<String>,
 }
-#[utoipa::path(get, path = "/api/v1/machines/", tag = "machines", security(("bearer" = [])), params(MachineQuery),
-    responses((status = 200, description = "Stored machines, newest first", body = MachineList)))]
+
+/// A page of machines, newest first.
+#[derive(Serialize, ToSchema)]
+pub(super) struct MachinePage {
+    /// The machines of this page.
+    machines: Vec<MachineSummary>,
+    #[serde(flatten)]
+    page: PageInfo,
+}
+
+/// Stored machines, newest first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/machines/", tag = "machines", security(("bearer" = [])), params(MachineQuery, PageQuery),
+    responses((status = 200, description = "A page of stored machines, newest first", body = MachinePage), (status = 422, description = "A filter or page out of range", body = ErrorBody)))]
 pub(super) async fn list_machines(
     State(s): State<AppState>,
     Query(q): Query<MachineQuery>,
+    Query(page): Query<PageQuery>,
 ) -> ApiResult {
-    let machines = s
-        .broker()
-        .store()
-        .list_machines(&MachineFilter {
-            request_id: q.request_id,
-            state: q.status,
-            limit: q.limit,
-            ..Default::default()
-        })
-        .map_err(crate::broker::BrokerError::from)?;
-    Ok(Json(MachineList::of(&machines)).into_response())
+    let page = page.page()?;
+    if let Some(state) = &q.status {
+        let known = serde_json::from_value::<MachineState>(Value::String(state.clone()))
+            .is_ok_and(|known| known.as_str() == state);
+        if !known {
+            return Err(ApiError::invalid(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &["query", "status"],
+                format!("'{state}' is not a machine state"),
+            ));
+        }
+    }
+    let filter = MachineFilter {
+        request_id: q.request_id,
+        state: q.status,
+        provider_instance: q.provider_name,
+        provider_type: q.provider_type,
+        search: q.q,
+        limit: Some(page.limit),
+        offset: page.offset,
+        ..Default::default()
+    };
+    let broker = s.broker();
+    let store = broker.store();
+    let machines = store.list_machines(&filter).map_err(BrokerError::from)?;
+    let total = store.count_machines(&filter).map_err(BrokerError::from)?;
+    Ok(Json(MachinePage {
+        page: PageInfo::of(page, machines.len(), total),
+        machines: machines.iter().map(MachineSummary::from).collect(),
+    })
+    .into_response())
 }
-#[utoipa::path(get, path = "/api/v1/machines/{id}", tag = "machines", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Machine id")),
+
+/// One stored machine.
+#[utoipa::path(get, path = "/api/v1/machines/{machine_id}", tag = "machines", security(("bearer" = [])),
+    params(("machine_id" = String, Path, description = "Machine id")),
     responses((status = 200, description = "The machine", body = MachineSummary), (status = 404, description = "No such machine", body = ErrorBody)))]
 pub(super) async fn show_machine(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     let machine = s
         .broker()
         .store()
         .get_machine(&id)
-        .map_err(crate::broker::BrokerError::from)?
+        .map_err(BrokerError::from)?
         .ok_or_else(|| ApiError::not_found(format!("machine '{id}' does not exist")))?;
     Ok(Json(MachineSummary::from(&machine)).into_response())
 }

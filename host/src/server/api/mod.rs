@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
@@ -20,7 +20,8 @@ use super::error::ApiError;
 use super::health::{ProvidersHealth, ServiceHealth};
 use super::reload::ReloadOutcome;
 use super::{auth, rate_limit, AppState};
-use crate::broker::MachineSpec;
+use crate::broker::{BrokerError, MachineSpec};
+use crate::config::ProviderInstanceConfig;
 use crate::domain::{RequestKind, RequestStatus};
 use crate::hostfactory::output::{
     self, MachineStatusView, MissingRequest, RequestEntry, RequestStatusView, StatusAnswer,
@@ -29,28 +30,41 @@ use crate::hostfactory::output::{
 use crate::storage::{MachineFilter, RequestFilter};
 use crate::views::{
     to_json, CancelAnswer, MachineList, MachineProblem, MachineSummary, ProviderList,
-    ProviderSummary, RequestList, RequestSummary, ReturnAnswer, TemplateProblems, TemplateView,
+    ProviderSummary, ReturnAnswer, TemplateProblems, TemplateView,
 };
+use orb_plugin_api::MachineState;
 
 /// Every route.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/templates/", get(list_templates))
-        .route("/templates/{id}", get(show_template))
+    // The Python ORB serves its collections at a trailing slash and redirects the bare path;
+    // orb answers both, so no client need follow a redirect.
+    let collections: [(&str, MethodRouter<AppState>); 4] = [
+        ("/templates", get(list_templates)),
+        ("/machines", get(list_machines)),
+        ("/requests", get(list_requests)),
+        ("/providers", get(list_providers)),
+    ];
+    let mut api = Router::new()
+        .route("/templates/{template_id}", get(show_template))
         .route("/templates/validate", post(validate_template))
-        .route("/machines/", get(list_machines))
         .route("/machines/request", post(request_machines))
         .route("/machines/return", post(return_machines))
-        .route("/machines/{id}", get(show_machine))
-        .route("/requests/", get(list_requests))
+        .route("/machines/{machine_id}", get(show_machine))
         .route("/requests/return", get(list_returns))
         .route("/requests/status", post(batch_status))
-        .route("/requests/{id}", delete(cancel_request))
-        .route("/requests/{id}/status", get(request_status))
-        .route("/requests/{id}/stream", get(stream_request))
-        .route("/providers/", get(list_providers))
+        .route(
+            "/requests/{request_id}",
+            get(get_request).delete(cancel_request),
+        )
+        .route("/requests/{request_id}/status", get(request_status))
+        .route("/requests/{request_id}/stream", get(stream_request))
         .route("/providers/health", get(provider_health))
         .route("/admin/reload-config", post(reload_config));
+    for (path, methods) in collections {
+        api = api
+            .route(&format!("{path}/"), methods.clone())
+            .route(path, methods);
+    }
     // What the server tells about itself: behind a token when auth is on, unless
     // `server.auth.public_paths` names it.
     let mut described = Router::new();
@@ -85,6 +99,7 @@ pub fn router(state: AppState) -> Router {
 
 mod admin;
 mod machines;
+mod paging;
 mod probes;
 mod providers;
 mod requests;
@@ -92,6 +107,7 @@ mod templates;
 
 use admin::*;
 use machines::*;
+use paging::{PageInfo, PageQuery};
 use probes::*;
 use providers::*;
 use requests::*;
@@ -99,14 +115,21 @@ use templates::*;
 
 type ApiResult = Result<axum::response::Response, ApiError>;
 
-/// The error shape every failure answers with.
+/// The error shape every failure answers with: the Python ORB's envelope.
 #[derive(ToSchema)]
 #[allow(dead_code)] // documents the shape `ApiError` writes
 struct ErrorBody {
-    /// `{"code": "...", "message": "..."}`.
+    /// Always `false`.
+    success: bool,
+    /// `{"code": "...", "message": "...", "details": {"loc": [...]} | null}`.
     error: Value,
+    /// When it was answered (RFC 3339).
+    timestamp: String,
     /// Quote it when reporting a problem: the server's log carries it.
     correlation_id: String,
+    /// On a 422 only: `[{"loc": [...], "msg": "...", "type": "value_error"}]`, as FastAPI
+    /// (so the Python ORB) answers.
+    detail: Option<Vec<Value>>,
 }
 
 /// Bearer tokens (`server.auth.tokens`) or HS256 JSON Web Tokens (`server.auth.jwt`).
@@ -128,14 +151,14 @@ impl Modify for BearerAuth {
     info(title = "orb", description = "The orb resource broker's HTTP API."),
     paths(
         list_templates, show_template, validate_template, request_machines, return_machines,
-        list_machines, show_machine, list_requests, list_returns, request_status, stream_request,
-        cancel_request,
+        list_machines, show_machine, list_requests, list_returns, get_request, request_status,
+        stream_request, cancel_request,
         batch_status, list_providers, provider_health, health, livez, readyz, metrics,
         reload_config
     ),
     components(schemas(
         MachineRequestBody, ReturnBody, ReturnedMachine, BatchBody, ErrorBody, TemplateView,
-        MachineList, MachineSummary, RequestList, RequestSummary, CancelAnswer, ReturnAnswer,
+        MachineList, MachineSummary, RequestPage, ListedRequest, PageInfo, CancelAnswer, ReturnAnswer,
         MachineProblem, ProviderList, ProviderSummary, StatusAnswer, RequestEntry, RequestStatusView,
         MissingRequest, MachineStatusView, ProvidersHealth, ServiceHealth, Probe, TemplatesAnswer,
         TemplateProblems, AcceptedRequest, ReloadOutcome

@@ -2,57 +2,157 @@
 
 use super::*;
 
+/// The Python ORB's filters of a request listing.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct RequestQuery {
+    /// `running`, `complete` or `complete_with_error`.
     status: Option<String>,
+    /// Requests of this template.
     template_id: Option<String>,
-    limit: Option<u32>,
+    /// `acquire` or `return`.
+    request_type: Option<String>,
+    /// Requests served by this provider instance.
+    provider_name: Option<String>,
+    /// Requests served by instances of this provider type.
+    provider_type: Option<String>,
+    /// Requests whose id, template or message holds this text (any case).
+    q: Option<String>,
 }
 
+/// A request as listings show it: its status and machines, as `getRequestStatus` answers,
+/// with its kind, template and age.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct ListedRequest {
+    #[serde(flatten)]
+    status: RequestStatusView,
+    /// `acquire` or `return`.
+    kind: &'static str,
+    /// The template of an acquire.
+    template_id: Option<String>,
+    /// When it was made (RFC 3339).
+    created_at: String,
+}
+
+/// A page of requests, newest first.
+#[derive(Serialize, ToSchema)]
+pub(super) struct RequestPage {
+    /// The requests of this page.
+    requests: Vec<ListedRequest>,
+    #[serde(flatten)]
+    page: PageInfo,
+}
+
+/// The page `page` of the requests `q` (of `kind`, when given) names.
 pub(super) async fn requests(
     s: &AppState,
     q: RequestQuery,
+    page: PageQuery,
     kind: Option<RequestKind>,
 ) -> ApiResult {
-    let list = s
-        .broker()
-        .store()
-        .list_requests(&RequestFilter {
-            kind,
-            status: q.status.as_deref().and_then(RequestStatus::parse),
-            template_id: q.template_id,
-            limit: q.limit,
-            phase: None,
-            owned: false,
+    let page = page.page()?;
+    let invalid = |parameter: &str, message: String| {
+        ApiError::invalid(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &["query", parameter],
+            message,
+        )
+    };
+    let status = q
+        .status
+        .as_deref()
+        .map(|v| {
+            RequestStatus::parse(v).ok_or_else(|| {
+                invalid(
+                    "status",
+                    format!("'{v}' is not running, complete or complete_with_error"),
+                )
+            })
         })
-        .map_err(crate::broker::BrokerError::from)?;
-    Ok(Json(RequestList::of(&list)).into_response())
+        .transpose()?;
+    let asked = q
+        .request_type
+        .as_deref()
+        .map(|v| {
+            RequestKind::parse(v)
+                .ok_or_else(|| invalid("request_type", format!("'{v}' is not acquire or return")))
+        })
+        .transpose()?;
+    if let (Some(kind), Some(asked)) = (kind, asked) {
+        if kind != asked {
+            return Err(invalid(
+                "request_type",
+                format!("this listing holds {} requests only", kind.as_str()),
+            ));
+        }
+    }
+    let filter = RequestFilter {
+        kind: kind.or(asked),
+        status,
+        template_id: q.template_id,
+        provider_instance: q.provider_name,
+        provider_type: q.provider_type,
+        search: q.q,
+        limit: Some(page.limit),
+        offset: page.offset,
+        ..Default::default()
+    };
+    let broker = s.broker();
+    let store = broker.store();
+    let listed = store.list_requests(&filter).map_err(BrokerError::from)?;
+    let total = store.count_requests(&filter).map_err(BrokerError::from)?;
+    let ids: Vec<String> = listed.iter().map(|r| r.request_id.clone()).collect();
+    let views = broker.stored_status(&ids).await?;
+    let mut requests = Vec::with_capacity(listed.len());
+    for (request, view) in listed.iter().zip(output::request_status(&views).requests) {
+        // A request deleted between the listing and its status read is left out.
+        if let RequestEntry::Found(status) = view {
+            requests.push(ListedRequest {
+                status,
+                kind: request.kind.as_str(),
+                template_id: request.template_id.clone(),
+                created_at: crate::views::time(request.created_at),
+            });
+        }
+    }
+    let page = PageInfo::of(page, requests.len(), total);
+    Ok(Json(RequestPage { requests, page }).into_response())
 }
-#[utoipa::path(get, path = "/api/v1/requests/", tag = "requests", security(("bearer" = [])), params(RequestQuery),
-    responses((status = 200, description = "Stored requests, newest first", body = RequestList)))]
+
+/// Stored requests, newest first, a page at a time, each with its machines.
+#[utoipa::path(get, path = "/api/v1/requests/", tag = "requests", security(("bearer" = [])), params(RequestQuery, PageQuery),
+    responses((status = 200, description = "A page of stored requests, newest first", body = RequestPage), (status = 422, description = "A filter or page out of range", body = ErrorBody)))]
 pub(super) async fn list_requests(
     State(s): State<AppState>,
     Query(q): Query<RequestQuery>,
+    Query(page): Query<PageQuery>,
 ) -> ApiResult {
-    requests(&s, q, None).await
+    requests(&s, q, page, None).await
 }
-#[utoipa::path(get, path = "/api/v1/requests/return", tag = "requests", security(("bearer" = [])), params(RequestQuery),
-    responses((status = 200, description = "Return requests, newest first", body = RequestList)))]
+
+/// Return requests, newest first, a page at a time, each with its machines.
+#[utoipa::path(get, path = "/api/v1/requests/return", tag = "requests", security(("bearer" = [])), params(RequestQuery, PageQuery),
+    responses((status = 200, description = "A page of return requests, newest first", body = RequestPage), (status = 422, description = "A filter or page out of range", body = ErrorBody)))]
 pub(super) async fn list_returns(
     State(s): State<AppState>,
     Query(q): Query<RequestQuery>,
+    Query(page): Query<PageQuery>,
 ) -> ApiResult {
-    requests(&s, q, Some(RequestKind::Return)).await
+    requests(&s, q, page, Some(RequestKind::Return)).await
 }
 
-/// A request's status, from the database: never waits on the cloud. Wrapped as
-/// `{"requests": [...]}`, like the batch and Host Factory's getRequestStatus (and the Python
-/// ORB's answer, which its SDKs read).
-#[utoipa::path(get, path = "/api/v1/requests/{id}/status", tag = "requests", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Request id")),
+/// A request and its machines, from the database, wrapped as `{"requests": [...]}` as
+/// `/status` answers (the Python ORB's `getRequest`).
+#[utoipa::path(get, path = "/api/v1/requests/{request_id}", tag = "requests", security(("bearer" = [])),
+    params(("request_id" = String, Path, description = "Request id"), ("verbose" = Option<bool>, Query, description = "Accepted, as the Python ORB's clients send it; every answer holds every field"), ("long" = Option<bool>, Query, description = "Accepted, likewise")),
     responses((status = 200, description = "The request and its machines, from the database", body = StatusAnswer), (status = 404, description = "No such request", body = ErrorBody)))]
-pub(super) async fn request_status(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+pub(super) async fn get_request(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    one_status(&s, id).await
+}
+
+/// `{"requests": [...]}` of the request `id`; 404 when there is none.
+async fn one_status(s: &AppState, id: String) -> ApiResult {
     let views = s.broker().stored_status(std::slice::from_ref(&id)).await?;
     if views[0].request.is_none() {
         return Err(ApiError::not_found(format!(
@@ -60,6 +160,16 @@ pub(super) async fn request_status(State(s): State<AppState>, Path(id): Path<Str
         )));
     }
     Ok(Json(output::request_status(&views)).into_response())
+}
+
+/// A request's status, from the database: never waits on the cloud. Wrapped as
+/// `{"requests": [...]}`, like the batch and Host Factory's getRequestStatus (and the Python
+/// ORB's answer, which its SDKs read).
+#[utoipa::path(get, path = "/api/v1/requests/{request_id}/status", tag = "requests", security(("bearer" = [])),
+    params(("request_id" = String, Path, description = "Request id"), ("verbose" = Option<bool>, Query, description = "Accepted, as the Python ORB's clients send it; every answer holds every field"), ("long" = Option<bool>, Query, description = "Accepted, likewise")),
+    responses((status = 200, description = "The request and its machines, from the database", body = StatusAnswer), (status = 404, description = "No such request", body = ErrorBody)))]
+pub(super) async fn request_status(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    one_status(&s, id).await
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -73,8 +183,8 @@ pub(super) struct CancelQuery {
 /// machines are terminated, tracked by the return request named in the answer. A provision
 /// still in flight (`inFlight`) undoes what it made when the provider answers. Cancelling a
 /// cancelled request again retries a release that failed.
-#[utoipa::path(delete, path = "/api/v1/requests/{id}", tag = "requests", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Acquire request id"), CancelQuery),
+#[utoipa::path(delete, path = "/api/v1/requests/{request_id}", tag = "requests", security(("bearer" = [])),
+    params(("request_id" = String, Path, description = "Acquire request id"), CancelQuery),
     responses((status = 200, description = "The request, cancelled", body = CancelAnswer), (status = 404, description = "No such request", body = ErrorBody), (status = 409, description = "A return request, or a finished request", body = ErrorBody)))]
 pub(super) async fn cancel_request(
     State(s): State<AppState>,
@@ -87,8 +197,8 @@ pub(super) async fn cancel_request(
 
 /// Server-sent events: the request's status (event `status`) each time it changes, until it is
 /// done (event `complete`), then the stream ends.
-#[utoipa::path(get, path = "/api/v1/requests/{id}/stream", tag = "requests", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Request id")),
+#[utoipa::path(get, path = "/api/v1/requests/{request_id}/stream", tag = "requests", security(("bearer" = [])),
+    params(("request_id" = String, Path, description = "Request id")),
     responses((status = 200, description = "Server-sent events `status`, then `complete`", content_type = "text/event-stream", body = String), (status = 404, description = "No such request", body = ErrorBody)))]
 pub(super) async fn stream_request(
     State(s): State<AppState>,

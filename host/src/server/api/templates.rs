@@ -2,19 +2,76 @@
 
 use super::*;
 
-#[utoipa::path(get, path = "/api/v1/templates/", tag = "templates", security(("bearer" = [])),
-    responses((status = 200, description = "The templates, with their attributes", body = TemplatesAnswer)))]
-pub(super) async fn list_templates(State(s): State<AppState>) -> ApiResult {
+/// The Python ORB's filters of the template listing.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct TemplateQuery {
+    /// Templates served by this provider instance.
+    provider_name: Option<String>,
+    /// Templates served by instances of this provider type.
+    provider_type: Option<String>,
+    /// Templates of this handler (`RunInstances`, `EC2Fleet`, any case).
+    provider_api: Option<String>,
+    /// Templates whose id or name holds this text (any case).
+    q: Option<String>,
+}
+
+impl TemplateQuery {
+    /// Whether the template `t`, served by `instance`, passes every filter given.
+    fn admits(&self, t: &orb_plugin_api::Template, instance: &ProviderInstanceConfig) -> bool {
+        let holds = |text: Option<&str>, part: &str| {
+            text.is_some_and(|t| t.to_lowercase().contains(&part.to_lowercase()))
+        };
+        self.provider_name
+            .as_ref()
+            .is_none_or(|n| *n == instance.name)
+            && self
+                .provider_type
+                .as_ref()
+                .is_none_or(|n| *n == instance.provider_type)
+            && self.provider_api.as_ref().is_none_or(|api| {
+                t.provider_api
+                    .as_ref()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(api))
+            })
+            && self
+                .q
+                .as_ref()
+                .is_none_or(|q| holds(Some(&t.template_id), q) || holds(t.str_field("name"), q))
+    }
+}
+
+/// The templates, with their attributes, a page at a time.
+#[utoipa::path(get, path = "/api/v1/templates/", tag = "templates", security(("bearer" = [])), params(TemplateQuery, PageQuery),
+    responses((status = 200, description = "A page of the templates, with their attributes", body = TemplatesAnswer), (status = 422, description = "A page out of range", body = ErrorBody)))]
+pub(super) async fn list_templates(
+    State(s): State<AppState>,
+    Query(q): Query<TemplateQuery>,
+    Query(page): Query<PageQuery>,
+) -> ApiResult {
+    let page = page.page()?;
     let broker = s.broker();
     let (templates, instance) = broker.templates_with_attributes().await?;
-    let list: Vec<TemplateView> = templates
+    let matching: Vec<_> = templates
         .iter()
+        .filter(|(t, _)| q.admits(t, instance))
+        .collect();
+    let list: Vec<TemplateView> = matching
+        .iter()
+        .skip(page.offset as usize)
+        .take(page.limit as usize)
         .map(|(t, a)| TemplateView::of(t, a.clone(), &instance.provider_type))
         .collect();
-    Ok(Json(output::templates(list)).into_response())
+    let info = PageInfo::of(page, list.len(), matching.len() as u64);
+    let mut answer = output::templates(list);
+    answer.total_count = matching.len();
+    answer.next_cursor = info.next_cursor;
+    Ok(Json(answer).into_response())
 }
-#[utoipa::path(get, path = "/api/v1/templates/{id}", tag = "templates", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Template id")),
+
+/// One template, with its attributes.
+#[utoipa::path(get, path = "/api/v1/templates/{template_id}", tag = "templates", security(("bearer" = [])),
+    params(("template_id" = String, Path, description = "Template id")),
     responses((status = 200, description = "The template", body = TemplateView), (status = 404, description = "No such template", body = ErrorBody)))]
 pub(super) async fn show_template(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     let broker = s.broker();

@@ -1,0 +1,393 @@
+//! `orb serve` against what the Python ORB's clients expect of its REST API: ORB's own SDK
+//! parity scenario and OpenAPI document (read from `../shared/reference/orb-1.8.5-api/`, beside
+//! the checkout), and the shapes its answers have.
+
+use std::path::PathBuf;
+
+use serde_json::{json, Value};
+
+use crate::server::Server;
+use crate::support::{repo_root, HfSite};
+
+/// ORB 1.8.5's published API files, beside the checkout.
+fn orb_api_file(name: &str) -> Value {
+    let path: PathBuf = repo_root()
+        .join("../shared/reference/orb-1.8.5-api")
+        .join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{} cannot be read ({e}): the Python ORB's API files sit in shared/ beside the checkout",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).expect("ORB's file is JSON")
+}
+
+/// A server on the mock provider with one template, answering at ORB's pace: a request is
+/// answered once the provider has taken it (the default `server.accept_wait_seconds`).
+fn site() -> HfSite {
+    HfSite::with_config(
+        json!({
+            "provider": {"providers": [{"name": "mockinst", "type": "mock",
+                "config": {"pending_seconds": 0.2, "latency_ms": 50}}]},
+            "server": {"reconcile_interval_seconds": 1},
+            "logging": {"level": "debug"}
+        }),
+        json!({"templates": [
+            {"templateId": "Small", "maxNumber": 50, "vmType": "m5.large", "imageId": "img"}
+        ]}),
+    )
+}
+
+/// Whether `status` is one of the step's expected HTTP statuses.
+fn status_expected(expected: &Value, status: u16) -> bool {
+    match expected {
+        Value::Array(list) => list.iter().any(|s| s.as_u64() == Some(u64::from(status))),
+        one => one.as_u64() == Some(u64::from(status)),
+    }
+}
+
+/// Checks `body` against a step's `response_shape` (or `status_shape`); the problems.
+fn shape_problems(shape: &Value, body: &Value) -> Vec<String> {
+    let mut problems = Vec::new();
+    if shape["type"] == "object" && !body.is_object() {
+        problems.push(format!("not an object: {body}"));
+    }
+    for field in shape["required_fields"].as_array().into_iter().flatten() {
+        if body.get(field.as_str().unwrap()).is_none() {
+            problems.push(format!("no {field} in {body}"));
+        }
+    }
+    if let Some(alternatives) = shape["required_fields_one_of"].as_array() {
+        let any = alternatives.iter().any(|fields| {
+            fields
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|f| body.get(f.as_str().unwrap()).is_some())
+        });
+        if !any {
+            problems.push(format!("none of {alternatives:?} in {body}"));
+        }
+    }
+    if let Some(allowed) = shape["status_must_be_one_of"].as_array() {
+        if !allowed.contains(&body["status"]) {
+            problems.push(format!(
+                "status {} is not one of {allowed:?}",
+                body["status"]
+            ));
+        }
+    }
+    if shape["templates_type"] == "array" && !body["templates"].is_array() {
+        problems.push(format!("templates is not an array: {body}"));
+    }
+    problems
+}
+
+/// One of two spellings of a field of `value`.
+fn either<'a>(value: &'a Value, camel: &str, snake: &str) -> &'a Value {
+    value.get(camel).unwrap_or(&value[snake])
+}
+
+/// Runs ORB's six-step scenario on `server` with bodies in snake_case (`snake`, as ORB's Python
+/// SDK sends them) or camelCase (its Go, TypeScript, Java, Kotlin and C# SDKs): each step's
+/// status and shape, its bindings, no step skipped, and the return after a single poll.
+fn run_scenario(server: &Server, snake: bool) {
+    let scenario = orb_api_file("scenario.json");
+    let steps = scenario["steps"].as_array().unwrap();
+    assert_eq!(steps.len(), 6, "ORB's scenario has six steps");
+    let (mut template_id, mut request_id, mut machine_id) = (None, None, None);
+    for step in steps {
+        let name = step["name"].as_str().unwrap();
+        let path = step["http_path"]
+            .as_str()
+            .unwrap()
+            .replace("{request_id}", request_id.as_deref().unwrap_or(""));
+        let body = match name {
+            "request_machines" => {
+                let template = template_id.clone().expect("step 2 bound a template");
+                Some(if snake {
+                    json!({"template_id": template, "count": step["inputs"]["count"]})
+                } else {
+                    json!({"templateId": template, "count": step["inputs"]["count"]})
+                })
+            }
+            "return_machines" => {
+                let machine = machine_id
+                    .clone()
+                    .expect("the single poll of step 4 named a machine: step 5 is not skipped");
+                Some(if snake {
+                    json!({"machine_ids": [machine]})
+                } else {
+                    json!({"machineIds": [machine]})
+                })
+            }
+            _ => None,
+        };
+        let method = step["http_method"].as_str().unwrap();
+        let (status, answer) = server.call(method, &path, body, None);
+        let expected = &step["expected"];
+        assert!(
+            status_expected(&expected["http_status"], status),
+            "step {name}: {method} {path} answered {status}: {answer}"
+        );
+        let shape = expected
+            .get("response_shape")
+            .or(expected.get("status_shape"))
+            .unwrap();
+        let problems = shape_problems(shape, &answer);
+        assert!(problems.is_empty(), "step {name}: {problems:?}");
+        match name {
+            "list_templates" => {
+                let first = &answer["templates"][0];
+                template_id = either(first, "templateId", "template_id")
+                    .as_str()
+                    .map(str::to_owned);
+            }
+            "request_machines" => {
+                request_id = either(&answer, "requestId", "request_id")
+                    .as_str()
+                    .map(str::to_owned);
+                assert!(request_id.is_some(), "no request id: {answer}");
+            }
+            "poll_request_status" => {
+                let machine = &answer["requests"][0]["machines"][0];
+                machine_id = either(machine, "machineId", "machine_id")
+                    .as_str()
+                    .map(str::to_owned);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn orbs_parity_scenario_passes_with_every_sdks_bodies() {
+    let site = site();
+    let server = Server::start(&site);
+    run_scenario(&server, true);
+    run_scenario(&server, false);
+}
+
+#[test]
+fn collections_answer_with_and_without_the_trailing_slash() {
+    let site = site();
+    let server = Server::start(&site);
+    for collection in ["templates", "machines", "requests", "providers"] {
+        let (slash, with) = server.get(&format!("/api/v1/{collection}/"));
+        let (bare, without) = server.get(&format!("/api/v1/{collection}"));
+        assert_eq!((slash, bare), (200, 200), "{collection}");
+        assert_eq!(with, without, "{collection}");
+    }
+}
+
+/// Asks for `count` machines of `Small` and waits until they run; their ids.
+fn running_request(server: &Server, count: u32) -> (String, Vec<String>) {
+    let (code, accepted) = server.post(
+        "/api/v1/machines/request",
+        json!({"template_id": "Small", "count": count}),
+    );
+    assert_eq!(code, 202, "{accepted}");
+    assert_eq!(accepted["message"], "Request submitted for processing");
+    let id = accepted["requestId"].as_str().unwrap().to_owned();
+    let done = server.settle(&id);
+    assert_eq!(done["status"], "complete", "{done}");
+    let machines = done["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["machineId"].as_str().unwrap().to_owned())
+        .collect();
+    (id, machines)
+}
+
+/// Whether the answer is a 422 in ORB's shape whose `detail` names `location`.
+fn refused_at(answer: &(u16, Value), location: &[&str]) -> bool {
+    let (code, body) = answer;
+    *code == 422
+        && body["success"] == false
+        && body["error"]["code"].is_string()
+        && body["timestamp"].is_string()
+        && body["correlation_id"].is_string()
+        && body["detail"][0]["loc"] == json!(location)
+        && body["detail"][0]["msg"].is_string()
+}
+
+#[test]
+fn returns_take_orbs_three_forms_and_refuse_anything_else() {
+    let site = site();
+    let server = Server::start(&site);
+    let (first, first_machines) = running_request(&server, 2);
+    running_request(&server, 1);
+
+    // Not one form, two forms, an unknown field, allMachines unconfirmed: refused, nothing done.
+    for body in [
+        json!({}),
+        json!({"machineIds": [first_machines[0]], "requestId": first}),
+        json!({"machineIds": [first_machines[0]], "machineIdz": []}),
+        json!({"allMachines": true}),
+        json!({"machineIds": [first_machines[0]], "providerName": "mockinst"}),
+    ] {
+        let answer = server.post("/api/v1/machines/return", body.clone());
+        assert!(refused_at(&answer, &["body"]), "{body}: {answer:?}");
+    }
+    assert_eq!(
+        server.get("/api/v1/requests/return").1["requests"],
+        json!([]),
+        "a refused return does nothing"
+    );
+    let (code, missing) = server.post(
+        "/api/v1/machines/return",
+        json!({"requestId": "req-00000000-0000-0000-0000-000000000000"}),
+    );
+    assert_eq!((code, &missing["error"]["code"]), (404, &json!("NotFound")));
+
+    // requestId: every machine of that request, and only those.
+    let (code, returned) = server.post("/api/v1/machines/return", json!({"request_id": first}));
+    assert_eq!(code, 200, "{returned}");
+    assert_eq!(returned["terminating"], 2, "{returned}");
+    assert!(returned["message"]
+        .as_str()
+        .unwrap()
+        .contains("2 terminating"));
+    let ret = returned["requestId"].as_str().unwrap().to_owned();
+    let gone = server.settle(&ret);
+    let mut named: Vec<&str> = gone["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["machineId"].as_str().unwrap())
+        .collect();
+    named.sort_unstable();
+    let mut expected: Vec<&str> = first_machines.iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    assert_eq!(named, expected);
+
+    // allMachines with force: what is left (the other request's machine), narrowed by type.
+    let (code, none) = server.post(
+        "/api/v1/machines/return",
+        json!({"allMachines": true, "force": true, "providerType": "aws"}),
+    );
+    assert_eq!((code, &none["requestId"]), (200, &Value::Null), "{none}");
+    let (code, rest) = server.post(
+        "/api/v1/machines/return",
+        json!({"all_machines": true, "force": true, "provider_type": "mock"}),
+    );
+    assert_eq!((code, &rest["terminating"]), (200, &json!(1)), "{rest}");
+    let (_, again) = server.post(
+        "/api/v1/machines/return",
+        json!({"allMachines": true, "force": true}),
+    );
+    assert_eq!(again["requestId"], Value::Null, "nothing is left: {again}");
+}
+
+#[test]
+fn listings_page_and_filter_as_orb_does() {
+    let site = site();
+    let server = Server::start(&site);
+    let ids: Vec<String> = (0..3).map(|_| running_request(&server, 1).0).collect();
+
+    // Pages of two: newest first, by offset or by the cursor the first page gave.
+    let (code, first) = server.get("/api/v1/requests/?limit=2");
+    assert_eq!(code, 200, "{first}");
+    assert_eq!(
+        (first["count"].clone(), first["total_count"].clone()),
+        (json!(2), json!(3))
+    );
+    let listed: Vec<&str> = first["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["requestId"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, [ids[2].as_str(), ids[1].as_str()]);
+    // Each listed request has its machines, as a list.
+    assert_eq!(
+        first["requests"][0]["machines"].as_array().unwrap().len(),
+        1
+    );
+    assert_eq!(first["requests"][0]["kind"], "acquire");
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+    let (_, second) = server.get(&format!("/api/v1/requests?limit=2&cursor={cursor}"));
+    assert_eq!(second["requests"][0]["requestId"], ids[0].as_str());
+    assert_eq!(second["next_cursor"], Value::Null);
+    let (_, skipped) = server.get("/api/v1/requests/?limit=2&offset=2");
+    assert_eq!(skipped["requests"], second["requests"]);
+
+    // Filters: by text, by type, by provider; machines likewise.
+    let fragment = &ids[1][4..12];
+    let (_, found) = server.get(&format!("/api/v1/requests/?q={}", fragment.to_uppercase()));
+    assert_eq!(found["total_count"], 1, "{found}");
+    assert_eq!(
+        server.get("/api/v1/requests/?request_type=return").1["total_count"],
+        0
+    );
+    assert_eq!(
+        server.get("/api/v1/requests/?provider_name=other").1["total_count"],
+        0
+    );
+    assert_eq!(
+        server.get("/api/v1/requests/?provider_type=mock").1["total_count"],
+        3
+    );
+    let (_, machines) = server.get("/api/v1/machines/?limit=1&status=running");
+    assert_eq!(
+        (machines["count"].clone(), machines["total_count"].clone()),
+        (json!(1), json!(3))
+    );
+    assert_eq!(
+        server.get("/api/v1/machines/?provider_type=aws").1["total_count"],
+        0
+    );
+    let (_, templates) = server.get("/api/v1/templates/?limit=1&q=sma");
+    assert_eq!(templates["total_count"], 1, "{templates}");
+    assert_eq!(
+        server.get("/api/v1/templates/?provider_api=EC2Fleet").1["total_count"],
+        0
+    );
+
+    // Out of range: refused in ORB's validation shape, naming the parameter.
+    for (path, parameter) in [
+        ("/api/v1/requests/?limit=0", "limit"),
+        ("/api/v1/requests/?limit=1001", "limit"),
+        ("/api/v1/requests/?cursor=bogus", "cursor"),
+        ("/api/v1/requests/?status=done", "status"),
+        (
+            "/api/v1/requests/return?request_type=acquire",
+            "request_type",
+        ),
+        ("/api/v1/machines/?status=exploded", "status"),
+    ] {
+        let answer = server.get(path);
+        assert!(
+            refused_at(&answer, &["query", parameter]),
+            "{path}: {answer:?}"
+        );
+    }
+}
+
+#[test]
+fn a_request_reads_alone_as_orbs_get_request_does() {
+    let site = site();
+    let server = Server::start(&site);
+    let (id, _) = running_request(&server, 1);
+    let (code, alone) = server.get(&format!("/api/v1/requests/{id}?verbose=true"));
+    assert_eq!(code, 200, "{alone}");
+    let (_, status) = server.get(&format!("/api/v1/requests/{id}/status?long=true"));
+    assert_eq!(alone, status);
+    assert_eq!(alone["requests"][0]["requestId"], id.as_str());
+    let (code, missing) = server.get("/api/v1/requests/req-00000000-0000-0000-0000-000000000000");
+    assert_eq!(code, 404);
+    assert_eq!(missing["success"], false);
+    assert_eq!(missing["error"]["code"], "NotFound");
+    assert!(missing["timestamp"].is_string() && missing["correlation_id"].is_string());
+    // The framework's own rejections have the same envelope: a body of the wrong type.
+    let answer = server.post(
+        "/api/v1/machines/request",
+        json!({"template_id": 7, "count": 1}),
+    );
+    assert!(refused_at(&answer, &["body"]), "{answer:?}");
+}
