@@ -14,6 +14,7 @@ mod release;
 mod retry;
 mod state;
 mod steps;
+mod template_edit;
 mod undo;
 
 use orb_plugin_api::operations::op;
@@ -46,6 +47,9 @@ pub enum BrokerError {
     /// What the call names does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// What the call would store is not valid: every problem; nothing was changed.
+    #[error("{}", .0.join("; "))]
+    Invalid(Vec<String>),
     /// What the call asks is not possible in the current state; nothing was changed.
     #[error("{0}")]
     Conflict(String),
@@ -69,6 +73,7 @@ impl BrokerError {
         match self {
             BrokerError::BadInput(_) => "BadInput",
             BrokerError::NotFound(_) => "NotFound",
+            BrokerError::Invalid(_) => "ValidationError",
             BrokerError::Conflict(_) => "Conflict",
             BrokerError::Config(_) => "ConfigurationError",
             BrokerError::Provider(_) => "ProviderError",

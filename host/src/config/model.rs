@@ -374,7 +374,8 @@ pub struct AuthConfig {
     pub tokens: Vec<TokenConfig>,
     /// JSON Web Tokens signed with HS256 are accepted too, when set.
     pub jwt: Option<JwtConfig>,
-    /// Of `/metrics` and `/openapi.json`, those served without a token when auth is on.
+    /// Of `/metrics`, `/openapi.json` and `/docs` (Swagger UI), those served without a token
+    /// when auth is on.
     pub public_paths: Vec<String>,
     /// Other keys, kept as written.
     #[serde(flatten)]

@@ -105,11 +105,24 @@ pub async fn check_host(
     Ok(next.run(request).await)
 }
 
-/// The role a request needs: admin under `/api/v1/admin/`, viewer to read, operator to change.
+/// The role a request needs: admin to administer (`/api/v1/admin/`), to read or change the
+/// configuration (`/api/v1/config/`), to change templates and to purge stored rows, as the
+/// Python ORB requires; else viewer to read, operator to change.
 fn required(method: &Method, path: &str) -> Role {
-    if path.starts_with("/api/v1/admin/") {
+    let reads = method == Method::GET || method == Method::HEAD;
+    let template_change = path.starts_with("/api/v1/templates")
+        && !reads
+        && !path.ends_with("/validate")
+        && !path.ends_with("/refresh");
+    let purge = path.ends_with("/purge")
+        || (method == Method::DELETE && path.starts_with("/api/v1/machines/"));
+    if path.starts_with("/api/v1/admin/")
+        || path.starts_with("/api/v1/config")
+        || template_change
+        || purge
+    {
         Role::Admin
-    } else if method == Method::GET || method == Method::HEAD {
+    } else if reads {
         Role::Viewer
     } else {
         Role::Operator
@@ -197,6 +210,29 @@ mod tests {
             required(&Method::POST, "/api/v1/machines/request"),
             Role::Operator
         );
+    }
+
+    #[test]
+    fn administration_configuration_template_changes_and_purges_need_the_admin_role() {
+        for (method, path) in [
+            (Method::POST, "/api/v1/admin/database/wipe"),
+            (Method::GET, "/api/v1/config/"),
+            (Method::POST, "/api/v1/templates/"),
+            (Method::PUT, "/api/v1/templates/t"),
+            (Method::DELETE, "/api/v1/templates/t"),
+            (Method::DELETE, "/api/v1/machines/i-1"),
+            (Method::POST, "/api/v1/requests/req-1/purge"),
+        ] {
+            assert_eq!(required(&method, path), Role::Admin, "{method} {path}");
+        }
+        for (method, path, role) in [
+            (Method::POST, "/api/v1/templates/validate", Role::Operator),
+            (Method::POST, "/api/v1/templates/refresh", Role::Operator),
+            (Method::GET, "/api/v1/templates/", Role::Viewer),
+            (Method::DELETE, "/api/v1/requests/req-1", Role::Operator),
+        ] {
+            assert_eq!(required(&method, path), role, "{method} {path}");
+        }
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub struct ApiError {
     message: String,
     /// Where in the call the problem is (`["body", "machineIds"]`), for a 422's `detail`.
     location: Vec<String>,
+    /// Each problem, for a 422's `detail` (the message alone when empty).
+    problems: Vec<String>,
 }
 
 impl ApiError {
@@ -31,6 +33,7 @@ impl ApiError {
             code,
             message: message.into(),
             location: Vec::new(),
+            problems: Vec::new(),
         }
     }
 
@@ -53,6 +56,12 @@ impl From<BrokerError> for ApiError {
         let status = match &e {
             BrokerError::BadInput(_) => StatusCode::BAD_REQUEST,
             BrokerError::NotFound(_) => StatusCode::NOT_FOUND,
+            BrokerError::Invalid(problems) => {
+                return ApiError {
+                    problems: problems.clone(),
+                    ..ApiError::invalid(StatusCode::UNPROCESSABLE_ENTITY, &["body"], e.to_string())
+                }
+            }
             BrokerError::Conflict(_) => StatusCode::CONFLICT,
             BrokerError::Provider(p) if p.retryable() => StatusCode::SERVICE_UNAVAILABLE,
             BrokerError::Provider(_) => StatusCode::BAD_GATEWAY,
@@ -82,8 +91,15 @@ impl IntoResponse for ApiError {
             } else {
                 self.location
             };
-            body["detail"] =
-                json!([{"loc": location, "msg": body["error"]["message"], "type": "value_error"}]);
+            let problems = if self.problems.is_empty() {
+                vec![body["error"]["message"].clone()]
+            } else {
+                self.problems.into_iter().map(Value::String).collect()
+            };
+            body["detail"] = problems
+                .into_iter()
+                .map(|msg| json!({"loc": location, "msg": msg, "type": "value_error"}))
+                .collect();
         }
         (self.status, Json::<Value>(body)).into_response()
     }

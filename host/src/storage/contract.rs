@@ -4,7 +4,7 @@
 
 use orb_plugin_api::{InstanceTypeInfo, MachineState};
 
-use super::{Admission, Cancellation, RequestFilter, Store, StoreError};
+use super::{Admission, Cancellation, MachineFilter, RequestFilter, Store, StoreError};
 use crate::domain::{MachineRecord, Phase, Request, RequestKind, RequestStatus, ReturnItem};
 
 /// Opens another handle on the store under test, as another process would.
@@ -497,6 +497,120 @@ pub fn a_lease_has_one_holder_until_it_lapses(open: &Opener) {
     assert_eq!(won, 6, "every contender sees the one holder: {holders:?}");
 }
 
+pub fn listings_page_filter_and_count_alike(open: &Opener) {
+    let store = open();
+    for (i, (instance, ty)) in [("mock-a", "mock"), ("mock-a", "mock"), ("aws-1", "aws")]
+        .into_iter()
+        .enumerate()
+    {
+        let mut r = request(&format!("req-{i}"), RequestKind::Acquire);
+        r.provider_instance = instance.into();
+        r.provider_type = ty.into();
+        r.created_at = 10 + i as i64;
+        r.message = format!("Fleet_{i} 100% up");
+        store.insert_request(&r, None).unwrap();
+        let mut m = machine(&format!("m-{i}"), &r.request_id, &format!("host-{i}"));
+        m.provider_instance = instance.into();
+        m.created_at = 10 + i as i64;
+        store.upsert_machines(&[m]).unwrap();
+    }
+    let page = |filter: RequestFilter| {
+        let ids: Vec<String> = store
+            .list_requests(&filter)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.request_id)
+            .collect();
+        (ids, store.count_requests(&filter).unwrap())
+    };
+    let two = RequestFilter {
+        limit: Some(2),
+        offset: 1,
+        ..Default::default()
+    };
+    assert_eq!(page(two), (vec!["req-1".into(), "req-0".into()], 3));
+    let mock = RequestFilter {
+        provider_type: Some("mock".into()),
+        ..Default::default()
+    };
+    assert_eq!(page(mock).1, 2);
+    let named = RequestFilter {
+        provider_instance: Some("aws-1".into()),
+        ..Default::default()
+    };
+    assert_eq!(page(named), (vec!["req-2".into()], 1));
+    // Search in any case; `%` and `_` are themselves, not wildcards.
+    for (text, found) in [
+        ("FLEET_1", 1),
+        ("100%", 3),
+        ("req_1", 0),
+        ("0%u", 0),
+        ("x", 0),
+    ] {
+        let filter = RequestFilter {
+            search: Some(text.into()),
+            ..Default::default()
+        };
+        assert_eq!(page(filter).1, found, "{text}");
+    }
+    let machines = |filter: MachineFilter| {
+        (
+            store.list_machines(&filter).unwrap().len(),
+            store.count_machines(&filter).unwrap(),
+        )
+    };
+    let aws = MachineFilter {
+        provider_type: Some("aws".into()),
+        ..Default::default()
+    };
+    assert_eq!(machines(aws), (1, 1));
+    let by_name = MachineFilter {
+        search: Some("HOST-0".into()),
+        ..Default::default()
+    };
+    assert_eq!(machines(by_name), (1, 1));
+    let paged = MachineFilter {
+        limit: Some(1),
+        offset: 2,
+        ..Default::default()
+    };
+    assert_eq!(machines(paged), (1, 3));
+}
+
+pub fn a_purge_never_forgets_a_machine_that_is_up(open: &Opener) {
+    let store = open();
+    let mut r = request("req-1", RequestKind::Acquire);
+    store.insert_request(&r, None).unwrap();
+    r.phase = Phase::Submitted;
+    r.owner = None;
+    store
+        .save_progress(
+            &mut r,
+            &[machine("m-1", "req-1", "h1"), machine("m-2", "req-1", "h2")],
+        )
+        .unwrap();
+    // Running: not purged.
+    assert!(!store.purge_request("req-1").unwrap());
+    r.status = RequestStatus::Complete;
+    store.save_progress(&mut r, &[]).unwrap();
+    // Finished, but its machines are up: not purged, nor are they.
+    assert!(!store.purge_request("req-1").unwrap());
+    assert!(!store.purge_machine("m-1").unwrap());
+    // Once one is gone it alone may go; once both are, the request goes with them.
+    let mut gone = machine("m-1", "req-1", "h1");
+    gone.state = MachineState::Terminated;
+    gone.updated_at = 20;
+    store.upsert_machines(&[gone.clone()]).unwrap();
+    assert!(!store.purge_request("req-1").unwrap());
+    gone.machine_id = "m-2".into();
+    store.upsert_machines(&[gone]).unwrap();
+    assert!(store.purge_machine("m-2").unwrap());
+    assert!(store.purge_request("req-1").unwrap());
+    assert!(store.get_request("req-1").unwrap().is_none());
+    assert!(store.get_machine("m-1").unwrap().is_none());
+    assert!(!store.purge_request("req-1").unwrap(), "already gone");
+}
+
 /// Runs each contract test on each backend.
 macro_rules! on_every_backend {
     ($($test:ident),* $(,)?) => {
@@ -538,4 +652,6 @@ on_every_backend!(
     parallel_writers_never_pass_a_cap,
     a_lease_has_one_holder_until_it_lapses,
     a_write_of_a_stale_copy_is_refused,
+    listings_page_filter_and_count_alike,
+    a_purge_never_forgets_a_machine_that_is_up,
 );

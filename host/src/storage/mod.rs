@@ -346,6 +346,14 @@ pub trait Store: Send + Sync {
     /// What a return request named, in order.
     fn return_items(&self, return_request_id: &str) -> Result<Vec<ReturnItem>, StoreError>;
 
+    /// Deletes the request `request_id` when it may go (see `rows::purgeable`), with its
+    /// return items and its machines (all gone), clearing its claim on others' (all gone).
+    /// Whether it was deleted.
+    fn purge_request(&self, request_id: &str) -> Result<bool, StoreError>;
+
+    /// Deletes the machine `machine_id` when it is gone. Whether it was deleted.
+    fn purge_machine(&self, machine_id: &str) -> Result<bool, StoreError>;
+
     /// How many requests there are of each kind and status.
     fn request_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError>;
 

@@ -134,6 +134,14 @@ impl<S: Store> Store for Offloaded<S> {
         self.0.return_items(return_request_id)
     }
 
+    fn purge_request(&self, request_id: &str) -> Result<bool, StoreError> {
+        offload(|| self.0.purge_request(request_id))
+    }
+
+    fn purge_machine(&self, machine_id: &str) -> Result<bool, StoreError> {
+        offload(|| self.0.purge_machine(machine_id))
+    }
+
     fn request_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
         offload(|| self.0.request_counts())
     }

@@ -23,8 +23,8 @@ use tokio_postgres::{IsolationLevel, Row, Transaction};
 
 use super::postgres_tls::RustlsConnect;
 use super::rows::{
-    self, in_use, may_bring, resource_ids_text, tags_text, MachineRow, RequestRow, MACHINE_COLUMNS,
-    REQUEST_COLUMNS,
+    self, in_use, may_bring, purgeable, resource_ids_text, tags_text, MachineRow, RequestRow,
+    MACHINE_COLUMNS, REQUEST_COLUMNS,
 };
 use super::{
     cancellation, lease_step, refused_write, Admission, Cancellation, Lease, MachineFilter,
@@ -987,6 +987,39 @@ impl Store for PostgresStore {
                 error: row.try_get(3).map_err(corrupt)?,
             })
         })
+    }
+
+    fn purge_request(&self, request_id: &str) -> Result<bool, StoreError> {
+        let id = request_id.to_owned();
+        self.run(serializable!(self, |tx| {
+            let purgeable = !tx
+                .query(
+                    concat!(
+                        "SELECT 1 FROM requests AS r WHERE r.request_id = $1 AND ",
+                        purgeable!()
+                    ),
+                    &[&id],
+                )
+                .await?
+                .is_empty();
+            if purgeable {
+                for statement in rows::PURGE_REQUEST {
+                    tx.execute(&statement.replace("{id}", "$1"), &[&id]).await?;
+                }
+            }
+            Ok(purgeable)
+        }))
+    }
+
+    fn purge_machine(&self, machine_id: &str) -> Result<bool, StoreError> {
+        let id = machine_id.to_owned();
+        self.run(serializable!(self, |tx| {
+            let sql = format!(
+                "DELETE FROM machines WHERE machine_id = $1 AND {}",
+                rows::PURGEABLE_MACHINE
+            );
+            Ok(tx.execute(&sql, &[&id]).await? > 0)
+        }))
     }
 
     fn request_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError> {

@@ -73,7 +73,30 @@ macro_rules! may_bring {
         "(r.status = 'running' OR (r.phase = 'cancelled' AND r.owner IS NOT NULL))"
     };
 }
-pub(crate) use {in_use, may_bring};
+/// The condition on a request `r` that it may be purged: it is finished, no process holds it,
+/// and no machine it made, or whose return it is, is still up (a purge never makes orb forget
+/// a machine it must still return).
+macro_rules! purgeable {
+    () => {
+        "r.status <> 'running' AND r.owner IS NULL AND NOT EXISTS (SELECT 1 FROM machines m \
+         WHERE (m.request_id = r.request_id OR m.return_request_id = r.request_id) \
+         AND m.state NOT IN ('terminated', 'failed'))"
+    };
+}
+
+/// The condition on a machine that it may be purged: it is gone.
+pub const PURGEABLE_MACHINE: &str = "state IN ('terminated', 'failed')";
+
+/// The statements that purge a request known to be purgeable, in order, with its id as their
+/// one parameter written `{id}`: its claim on other requests' machines, its return items, its
+/// own machines, then the request (the machines refer to it).
+pub const PURGE_REQUEST: [&str; 4] = [
+    "UPDATE machines SET return_request_id = NULL WHERE return_request_id = {id}",
+    "DELETE FROM return_items WHERE return_request_id = {id}",
+    "DELETE FROM machines WHERE request_id = {id}",
+    "DELETE FROM requests WHERE request_id = {id}",
+];
+pub(crate) use {in_use, may_bring, purgeable};
 
 /// A stored request's columns, as read.
 pub struct RequestRow {

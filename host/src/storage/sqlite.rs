@@ -19,8 +19,8 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Tra
 
 use super::migrations::migrate;
 use super::rows::{
-    self, in_use, may_bring, resource_ids_text, tags_text, MachineRow, RequestRow, MACHINE_COLUMNS,
-    REQUEST_COLUMNS,
+    self, in_use, may_bring, purgeable, resource_ids_text, tags_text, MachineRow, RequestRow,
+    MACHINE_COLUMNS, REQUEST_COLUMNS,
 };
 use super::{
     cancellation, lease_step, refused_write, Admission, Cancellation, Lease, MachineFilter,
@@ -715,6 +715,38 @@ impl Store for SqliteStore {
                 })
             })?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn purge_request(&self, request_id: &str) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            let purgeable = tx
+                .query_row(
+                    concat!(
+                        "SELECT 1 FROM requests AS r WHERE r.request_id = ?1 AND ",
+                        purgeable!()
+                    ),
+                    [request_id],
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
+            if purgeable {
+                for statement in rows::PURGE_REQUEST {
+                    tx.execute(&statement.replace("{id}", "?1"), [request_id])?;
+                }
+            }
+            Ok(purgeable)
+        })
+    }
+
+    fn purge_machine(&self, machine_id: &str) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            let sql = format!(
+                "DELETE FROM machines WHERE machine_id = ?1 AND {}",
+                rows::PURGEABLE_MACHINE
+            );
+            Ok(tx.execute(&sql, [machine_id])? > 0)
         })
     }
 

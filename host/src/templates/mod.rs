@@ -3,6 +3,7 @@
 //! instance, then the template), and joined by the templates the provider offers itself.
 
 mod attributes;
+mod edit;
 mod files;
 mod normalize;
 
@@ -12,6 +13,8 @@ use serde_json::{Map, Value};
 use crate::config::{Env, OrbConfig, Paths, ProviderInstanceConfig};
 
 pub use attributes::{hf_attributes, instance_type_of};
+pub use edit::{find, replace, EditError, TemplateFiles, Written};
+pub use normalize::normalize;
 
 /// The templates available to one provider instance.
 #[derive(Debug, Clone, Default)]
@@ -40,15 +43,8 @@ pub fn load_catalog(
     provider_templates: Vec<Template>,
 ) -> Catalog {
     let mut catalog = Catalog::default();
-    let files = files::candidates(
-        &paths.config_dir,
-        config.scheduler.templates_filename.as_deref(),
-        env.get("HF_PROVIDER_NAME"),
-        &instance.name,
-        &instance.provider_type,
-    );
     let mut raw: Vec<Map<String, Value>> = Vec::new();
-    for path in files {
+    for path in template_files(config, paths, env, instance).existing {
         match files::read(&path) {
             Ok(list) => raw.extend(list),
             Err(problem) => catalog.problems.push(problem),
@@ -63,40 +59,74 @@ pub fn load_catalog(
             }),
     );
     for fields in raw {
-        let merged = with_defaults(config, instance, &fields);
-        let slips: Vec<String> = merged
-            .keys()
-            .filter_map(|k| {
-                normalize::misspelt(k).map(|meant| format!("'{k}' (did you mean '{meant}'?)"))
-            })
-            .collect();
-        if !slips.is_empty() {
-            catalog.problems.push(format!(
-                "template {}: unknown keys {}",
-                fields
-                    .get("templateId")
-                    .map(Value::to_string)
-                    .unwrap_or_else(|| "without templateId".to_owned()),
-                slips.join(", ")
-            ));
-            continue;
-        }
-        match serde_json::from_value::<Template>(Value::Object(merged)) {
+        match merged(config, instance, &fields) {
             Ok(t) if catalog.get(&t.template_id).is_some() => {
                 tracing::debug!(template = %t.template_id, "duplicate template id; the first one is used");
             }
             Ok(t) if serves(instance, &t) => catalog.templates.push(t),
             Ok(_) => {}
-            Err(e) => catalog.problems.push(format!(
-                "template {}: {e}",
-                fields
-                    .get("templateId")
-                    .map(Value::to_string)
-                    .unwrap_or_else(|| "without templateId".to_owned())
-            )),
+            Err(problem) => catalog.problems.push(problem),
         }
     }
     catalog
+}
+
+/// The templates files of `instance` (see [`files::candidates`]), and the one a first template
+/// is written to: the configured name, else IBM's `<HF_PROVIDER_NAME>prov_templates.json`,
+/// else `templates.json`.
+pub fn template_files(
+    config: &OrbConfig,
+    paths: &Paths,
+    env: &Env,
+    instance: &ProviderInstanceConfig,
+) -> TemplateFiles {
+    let configured = config.scheduler.templates_filename.as_deref();
+    let hf_provider = env.get("HF_PROVIDER_NAME");
+    let new_name = configured
+        .map(str::to_owned)
+        .or_else(|| hf_provider.map(|n| format!("{n}prov_templates.json")))
+        .unwrap_or_else(|| "templates.json".to_owned());
+    TemplateFiles {
+        config_dir: paths.config_dir.clone(),
+        existing: files::candidates(
+            &paths.config_dir,
+            configured,
+            hf_provider,
+            &instance.name,
+            &instance.provider_type,
+        ),
+        new_file: paths.config_dir.join(new_name),
+    }
+}
+
+/// The template `fields` as `instance` serves it: merged with its defaults and read; why not.
+pub fn merged(
+    config: &OrbConfig,
+    instance: &ProviderInstanceConfig,
+    fields: &Map<String, Value>,
+) -> Result<Template, String> {
+    let name = || {
+        fields
+            .get("templateId")
+            .map(Value::to_string)
+            .unwrap_or_else(|| "without templateId".to_owned())
+    };
+    let merged = with_defaults(config, instance, fields);
+    let slips: Vec<String> = merged
+        .keys()
+        .filter_map(|k| {
+            normalize::misspelt(k).map(|meant| format!("'{k}' (did you mean '{meant}'?)"))
+        })
+        .collect();
+    if !slips.is_empty() {
+        return Err(format!(
+            "template {}: unknown keys {}",
+            name(),
+            slips.join(", ")
+        ));
+    }
+    serde_json::from_value::<Template>(Value::Object(merged))
+        .map_err(|e| format!("template {}: {e}", name()))
 }
 
 /// What Host Factory requires of every template, whatever its provider.

@@ -15,6 +15,9 @@ const ALIASES: &[(&str, &str)] = &[
     ("image_id", "imageId"),
     ("instance_type", "vmType"),
     ("machine_type", "vmType"),
+    // The Python ORB's REST API names (TemplateCreateRequest).
+    ("instanceType", "vmType"),
+    ("machineType", "vmType"),
     ("machine_types", "vmTypes"),
     ("machine_types_ondemand", "vmTypesOnDemand"),
     ("machine_types_priority", "vmTypesPriority"),

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
 use super::error::ApiError;
 use super::health::{ProvidersHealth, ServiceHealth};
@@ -39,13 +40,19 @@ pub fn router(state: AppState) -> Router {
     // The Python ORB serves its collections at a trailing slash and redirects the bare path;
     // orb answers both, so no client need follow a redirect.
     let collections: [(&str, MethodRouter<AppState>); 4] = [
-        ("/templates", get(list_templates)),
+        ("/templates", get(list_templates).post(create_template)),
         ("/machines", get(list_machines)),
         ("/requests", get(list_requests)),
         ("/providers", get(list_providers)),
     ];
     let mut api = Router::new()
-        .route("/templates/{template_id}", get(show_template))
+        .route(
+            "/templates/{template_id}",
+            get(show_template)
+                .put(update_template)
+                .delete(delete_template),
+        )
+        .route("/templates/refresh", post(refresh_templates))
         .route("/templates/validate", post(validate_template))
         .route("/machines/request", post(request_machines))
         .route("/machines/return", post(return_machines))
@@ -82,6 +89,13 @@ pub fn router(state: AppState) -> Router {
         } else {
             described = described.route(path, route);
         }
+    }
+    // Swagger UI over the document above, its assets in the binary.
+    let docs = SwaggerUi::new("/docs").config(SwaggerConfig::from("/openapi.json"));
+    if public_paths.iter().any(|p| p == "/docs") {
+        public = public.merge(docs);
+    } else {
+        described = described.merge(docs);
     }
     let guarded = Router::new()
         .nest("/api/v1", api)
@@ -150,7 +164,8 @@ impl Modify for BearerAuth {
 #[openapi(
     info(title = "orb", description = "The orb resource broker's HTTP API."),
     paths(
-        list_templates, show_template, validate_template, request_machines, return_machines,
+        list_templates, show_template, validate_template, create_template, update_template,
+        delete_template, refresh_templates, request_machines, return_machines,
         list_machines, show_machine, list_requests, list_returns, get_request, request_status,
         stream_request, cancel_request,
         batch_status, list_providers, provider_health, health, livez, readyz, metrics,
@@ -161,7 +176,7 @@ impl Modify for BearerAuth {
         MachineList, MachineSummary, RequestPage, ListedRequest, PageInfo, CancelAnswer, ReturnAnswer,
         MachineProblem, ProviderList, ProviderSummary, StatusAnswer, RequestEntry, RequestStatusView,
         MissingRequest, MachineStatusView, ProvidersHealth, ServiceHealth, Probe, TemplatesAnswer,
-        TemplateProblems, AcceptedRequest, ReloadOutcome
+        TemplateProblems, AcceptedRequest, ReloadOutcome, TemplateChanged
     )),
     modifiers(&BearerAuth)
 )]

@@ -39,6 +39,14 @@ pub struct Page {
 }
 
 impl PageQuery {
+    /// The largest page from the start.
+    pub fn everything() -> Self {
+        PageQuery {
+            limit: Some(MAX_LIMIT),
+            ..PageQuery::default()
+        }
+    }
+
     /// The page asked for; a limit out of range, or a cursor this server did not give, is
     /// refused (422).
     pub fn page(&self) -> Result<Page, ApiError> {

@@ -3,7 +3,7 @@
 use super::*;
 
 /// The Python ORB's filters of the template listing.
-#[derive(Deserialize, IntoParams)]
+#[derive(Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(super) struct TemplateQuery {
     /// Templates served by this provider instance.
@@ -106,4 +106,104 @@ pub(super) async fn validate_template(
         };
     let problems = s.broker().validate_template(&template).await?;
     Ok(Json(TemplateProblems::of(&template.template_id, problems)).into_response())
+}
+
+/// What a template change did: the Python ORB's `TemplateMutationResponse`.
+#[derive(Serialize, ToSchema)]
+pub(super) struct TemplateChanged {
+    /// The template changed.
+    template_id: String,
+    /// `created`, `updated` or `deleted`.
+    status: &'static str,
+    /// Always empty: a change with problems is refused (422) and nothing is written.
+    validation_errors: Vec<String>,
+    /// The templates file written.
+    file: String,
+}
+
+impl TemplateChanged {
+    fn answer(template_id: &str, status: &'static str, file: &std::path::Path) -> ApiResult {
+        Ok(Json(TemplateChanged {
+            template_id: template_id.to_owned(),
+            status,
+            validation_errors: Vec::new(),
+            file: file.display().to_string(),
+        })
+        .into_response())
+    }
+}
+
+/// A template object, from a request body.
+fn template_body(body: Value) -> Result<serde_json::Map<String, Value>, ApiError> {
+    match body {
+        Value::Object(fields) => Ok(fields),
+        _ => Err(ApiError::invalid(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &["body"],
+            "the body must be a template object",
+        )),
+    }
+}
+
+/// Adds a template to the templates file (admin), checked first as `validate` checks it. Keys
+/// in Host Factory's or the Python ORB's names (`machineType`, `subnet_ids`...), written in
+/// Host Factory's.
+#[utoipa::path(post, path = "/api/v1/templates/", tag = "templates", security(("bearer" = [])),
+    request_body(content = Object, description = "The template, with its templateId"),
+    responses((status = 200, description = "Written", body = TemplateChanged), (status = 409, description = "A template of that id exists", body = ErrorBody), (status = 422, description = "Not valid: every problem, nothing written", body = ErrorBody)))]
+pub(super) async fn create_template(
+    State(s): State<AppState>,
+    Json(body): Json<Value>,
+) -> ApiResult {
+    let fields = template_body(body)?;
+    let file = s.broker().add_template(fields.clone()).await?;
+    let id = crate::templates::normalize(&fields)
+        .get("templateId")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    TemplateChanged::answer(&id, "created", &file)
+}
+
+/// Changes a template in its file (admin): the keys given replace its own, a key set to null
+/// is removed; the result is checked first.
+#[utoipa::path(put, path = "/api/v1/templates/{template_id}", tag = "templates", security(("bearer" = [])),
+    params(("template_id" = String, Path, description = "Template id")),
+    request_body(content = Object, description = "The keys to change"),
+    responses((status = 200, description = "Written", body = TemplateChanged), (status = 404, description = "In no templates file", body = ErrorBody), (status = 409, description = "Changed by another writer meanwhile", body = ErrorBody), (status = 422, description = "Not valid: every problem, nothing written", body = ErrorBody)))]
+pub(super) async fn update_template(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Json(body): Json<Value>,
+) -> ApiResult {
+    let file = s
+        .broker()
+        .update_template(&id, template_body(body)?)
+        .await?;
+    TemplateChanged::answer(&id, "updated", &file)
+}
+
+/// Removes a template from its file (admin).
+#[utoipa::path(delete, path = "/api/v1/templates/{template_id}", tag = "templates", security(("bearer" = [])),
+    params(("template_id" = String, Path, description = "Template id")),
+    responses((status = 200, description = "Removed", body = TemplateChanged), (status = 404, description = "In no templates file", body = ErrorBody)))]
+pub(super) async fn delete_template(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let file = s.broker().remove_template(&id).await?;
+    TemplateChanged::answer(&id, "deleted", &file)
+}
+
+/// Reads the templates files again and lists every template. orb reads them on every call, so
+/// this is the listing, for the Python ORB's clients that ask for a refresh.
+#[utoipa::path(post, path = "/api/v1/templates/refresh", tag = "templates", security(("bearer" = [])),
+    responses((status = 200, description = "The templates, as read now", body = TemplatesAnswer)))]
+pub(super) async fn refresh_templates(State(s): State<AppState>) -> ApiResult {
+    list_templates(
+        State(s),
+        Query(TemplateQuery::default()),
+        Query(PageQuery::everything()),
+    )
+    .await
 }

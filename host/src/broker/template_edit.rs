@@ -1,0 +1,117 @@
+//! Templates added, changed and removed through the broker: checked as the serving instance
+//! would serve them (host rules, then its provider's), then written to the operator's templates
+//! file (see [`crate::templates::replace`]).
+
+use std::path::PathBuf;
+
+use serde_json::{Map, Value};
+
+use super::{Broker, BrokerError};
+use crate::templates::{self, EditError, TemplateFiles, Written};
+
+impl Broker {
+    /// The templates files of the serving instance.
+    fn template_files(&self) -> Result<TemplateFiles, BrokerError> {
+        let instance = self.default_instance()?;
+        Ok(templates::template_files(
+            &self.config,
+            &self.paths,
+            &self.env,
+            instance,
+        ))
+    }
+
+    /// The template `id` as written in its file; an error when no file holds it.
+    fn written_template(&self, files: &TemplateFiles, id: &str) -> Result<Written, BrokerError> {
+        templates::find(&files.existing, id)
+            .map_err(edit_error)?
+            .ok_or_else(|| {
+                BrokerError::NotFound(format!(
+                    "template '{id}' is in no templates file in {}",
+                    files.config_dir.display()
+                ))
+            })
+    }
+
+    /// Every problem the template `fields` would have once served; none when it is sound.
+    async fn template_problems(&self, fields: &Map<String, Value>) -> Result<(), BrokerError> {
+        let instance = self.default_instance()?;
+        let template = templates::merged(&self.config, instance, fields)
+            .map_err(|p| BrokerError::Invalid(vec![p]))?;
+        let problems = self.validate_template(&template).await?;
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(BrokerError::Invalid(problems))
+        }
+    }
+
+    /// Adds the template `fields` (its id in `templateId`; keys in either dialect, written in
+    /// Host Factory's) to the templates file, unless a
+    /// template of that id exists or it is not sound. The file written.
+    pub async fn add_template(&self, fields: Map<String, Value>) -> Result<PathBuf, BrokerError> {
+        let fields = templates::normalize(&fields);
+        let id = fields
+            .get("templateId")
+            .and_then(Value::as_str)
+            .ok_or_else(|| BrokerError::Invalid(vec!["templateId is required".into()]))?
+            .to_owned();
+        let files = self.template_files()?;
+        if templates::find(&files.existing, &id)
+            .map_err(edit_error)?
+            .is_some()
+        {
+            return Err(BrokerError::Conflict(format!(
+                "template '{id}' exists: change it with an update, or remove it first"
+            )));
+        }
+        self.template_problems(&fields).await?;
+        templates::replace(&files, &id, None, Some(fields)).map_err(edit_error)
+    }
+
+    /// Changes the template `id` by `changes` (a key set to null is removed), as written in its
+    /// file (its keys then in Host Factory's dialect), unless the result is not sound. The file
+    /// written.
+    pub async fn update_template(
+        &self,
+        id: &str,
+        changes: Map<String, Value>,
+    ) -> Result<PathBuf, BrokerError> {
+        let changes = templates::normalize(&changes);
+        if changes
+            .get("templateId")
+            .is_some_and(|given| given.as_str() != Some(id))
+        {
+            return Err(BrokerError::Invalid(vec![format!(
+                "templateId cannot change: add a template under the new id and remove '{id}'"
+            )]));
+        }
+        let files = self.template_files()?;
+        let written = self.written_template(&files, id)?;
+        let mut fields = templates::normalize(&written.fields);
+        for (key, value) in changes {
+            if value.is_null() {
+                fields.remove(&key);
+            } else {
+                fields.insert(key, value);
+            }
+        }
+        self.template_problems(&fields).await?;
+        templates::replace(&files, id, Some(&written), Some(fields)).map_err(edit_error)
+    }
+
+    /// Removes the template `id` from its file. The file written.
+    pub async fn remove_template(&self, id: &str) -> Result<PathBuf, BrokerError> {
+        let files = self.template_files()?;
+        let written = self.written_template(&files, id)?;
+        templates::replace(&files, id, Some(&written), None).map_err(edit_error)
+    }
+}
+
+/// An edit that was not made, as the broker tells it.
+fn edit_error(e: EditError) -> BrokerError {
+    match e {
+        EditError::Changed(..) => BrokerError::Conflict(e.to_string()),
+        EditError::File(message) => BrokerError::Config(message),
+    }
+}
