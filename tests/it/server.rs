@@ -93,8 +93,11 @@ impl Server {
                 }
                 r.call()
             }
-            (_, body) => {
-                let mut r = self.agent.post(&url);
+            (method, body) => {
+                let mut r = match method {
+                    "PUT" => self.agent.put(&url),
+                    _ => self.agent.post(&url),
+                };
                 if let Some(a) = &auth {
                     r = r.header("Authorization", a);
                 }
@@ -136,7 +139,7 @@ impl Server {
         assert!(message.contains(why), "{refused}");
     }
 
-    fn delete(&self, path: &str) -> (u16, Value) {
+    pub(crate) fn delete(&self, path: &str) -> (u16, Value) {
         self.call("DELETE", path, None, None)
     }
 

@@ -8,6 +8,7 @@ mod acquire;
 mod cancel;
 mod orphans;
 pub mod owner;
+mod purge;
 mod reclaim;
 mod refresh;
 mod release;
@@ -34,6 +35,7 @@ use crate::storage::{Store, StoreError};
 use crate::templates::{hf_attributes, host_problems, instance_type_of, load_catalog, Catalog};
 
 pub use cancel::CancelReport;
+pub use purge::Purged;
 pub use reclaim::Reclaimed;
 pub use refresh::{MachineView, RequestView};
 pub use release::{MachineSpec, ReturnSummary};
@@ -86,6 +88,8 @@ impl BrokerError {
 /// The broker of one `orb` process.
 pub struct Broker {
     config: OrbConfig,
+    /// The configuration file read, when there is one.
+    config_file: Option<std::path::PathBuf>,
     paths: Paths,
     env: Env,
     store: Arc<dyn Store>,
@@ -105,6 +109,7 @@ impl Broker {
         let store = state::open(app)?;
         Ok(Broker {
             config: config.clone(),
+            config_file: app.loaded.file.clone(),
             paths: app.paths.clone(),
             env: app.env.clone(),
             store,
@@ -118,6 +123,7 @@ impl Broker {
     pub fn reconfigured(&self, app: &App, factory: ProviderFactory) -> Broker {
         Broker {
             config: app.loaded.config.clone(),
+            config_file: app.loaded.file.clone(),
             paths: app.paths.clone(),
             env: app.env.clone(),
             store: Arc::clone(&self.store),
@@ -134,6 +140,16 @@ impl Broker {
     /// The configuration the broker serves with.
     pub fn config(&self) -> &OrbConfig {
         &self.config
+    }
+
+    /// The configuration file read, when there is one.
+    pub fn config_file(&self) -> Option<&std::path::Path> {
+        self.config_file.as_deref()
+    }
+
+    /// Where the configuration and the templates are.
+    pub fn paths(&self) -> &Paths {
+        &self.paths
     }
 
     /// The state store.

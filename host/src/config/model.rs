@@ -419,7 +419,8 @@ pub enum Role {
     Viewer,
     /// Reads, requests and returns machines.
     Operator,
-    /// The Python ORB's name; grants what [`Role::Operator`] grants.
+    /// Everything: also administers (reloads, database clean-ups), reads the configuration,
+    /// changes templates and purges stored rows.
     Admin,
 }
 

@@ -133,7 +133,7 @@ fn required(method: &Method, path: &str) -> Role {
 /// for every change.
 pub async fn authorize(
     State(state): State<AppState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
     let auth = &state.config.server.auth;
@@ -176,7 +176,20 @@ pub async fn authorize(
     if needed >= Role::Operator {
         tracing::info!(target: "orb::audit", method = %request.method(), path = %request.uri().path(), role = ?role, "audit");
     }
+    request.extensions_mut().insert(Caller {
+        role,
+        authenticated: auth.enabled,
+    });
     Ok(next.run(request).await)
+}
+
+/// Who is calling, as authorization found: handed to the routes.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller {
+    /// The role the caller's token grants (admin when auth is off).
+    pub role: Role,
+    /// Whether a token said so (false when auth is off).
+    pub authenticated: bool,
 }
 
 #[cfg(test)]

@@ -115,6 +115,17 @@ impl Live {
         outcome
     }
 
+    /// Loads the configuration as a reload would, without applying it: the keys it accepts
+    /// without effect, or why it does not load.
+    pub fn check_configuration(&self) -> Result<Vec<String>, String> {
+        let app = App::configure(self.config_file.as_deref())
+            .map_err(|e| format!("the configuration does not load: {e:#}"))?;
+        Ok(crate::config::without_effect(&app.loaded.config)
+            .into_iter()
+            .map(|(key, why)| format!("{key} has no effect: {why}"))
+            .collect())
+    }
+
     /// The broker of the configuration and plugins as they are now, every enabled provider
     /// instance built and initialised.
     async fn prepare(&self) -> Result<Broker, String> {

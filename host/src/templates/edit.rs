@@ -261,7 +261,7 @@ mod tests {
         };
         replace(&files, "a", None, Some(fields(json!({"templateId": "a"})))).unwrap();
         assert_eq!(
-            find(&[files.new_file.clone()], "a")
+            find(std::slice::from_ref(&files.new_file), "a")
                 .unwrap()
                 .unwrap()
                 .fields,

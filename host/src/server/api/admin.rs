@@ -18,3 +18,124 @@ pub(super) async fn reload_config(State(s): State<AppState>) -> ApiResult {
         )),
     }
 }
+
+/// Which finished requests to delete: the Python ORB's body.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct CleanupBody {
+    /// Must be `CLEANUP`.
+    #[serde(default)]
+    confirm: String,
+    /// `complete` and/or `complete_with_error`.
+    #[serde(default)]
+    request_statuses: Vec<String>,
+    /// Only those last changed at least this many days ago.
+    older_than_days: Option<u32>,
+    /// Must be true (the default): a request's machine rows go with it.
+    #[serde(default = "yes")]
+    include_machines: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Deletes finished requests of the given statuses (older than `older_than_days`), with their
+/// machines (admin; `confirm: "CLEANUP"`); those with a machine still up are kept and counted.
+#[utoipa::path(post, path = "/api/v1/admin/database/cleanup", tag = "admin", security(("bearer" = [])),
+    request_body = CleanupBody,
+    responses((status = 200, description = "What was deleted and kept", body = PurgeAnswer), (status = 422, description = "Not confirmed, or a status that is not finished", body = ErrorBody)))]
+pub(super) async fn cleanup_database(
+    State(s): State<AppState>,
+    Json(body): Json<CleanupBody>,
+) -> ApiResult {
+    confirmed(&body.confirm, "CLEANUP")?;
+    let invalid =
+        |message: String| ApiError::invalid(StatusCode::UNPROCESSABLE_ENTITY, &["body"], message);
+    if !body.include_machines {
+        return Err(invalid(
+            "include_machines must be true: a request's machine rows go with it".into(),
+        ));
+    }
+    if body.request_statuses.is_empty() {
+        return Err(invalid(
+            "name the request_statuses to delete: complete, complete_with_error".into(),
+        ));
+    }
+    let statuses = body
+        .request_statuses
+        .iter()
+        .map(|name| match RequestStatus::parse(name) {
+            Some(s) if s.is_terminal() => Ok(s),
+            _ => Err(invalid(format!(
+                "'{name}' is not a finished status: complete or complete_with_error"
+            ))),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let before = body
+        .older_than_days
+        .map(|days| crate::domain::now() - i64::from(days) * 86_400);
+    let purged = s.broker().purge_finished(&statuses, before)?;
+    Ok(Json(PurgeAnswer::of(purged)).into_response())
+}
+
+/// `{"confirm": "WIPE"}`.
+#[derive(Deserialize, ToSchema)]
+pub(super) struct WipeBody {
+    /// Must be `WIPE`.
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Deletes every finished request with its machines (admin; `confirm: "WIPE"`). Unlike the
+/// Python ORB, it never forgets a machine that is up: what is still running stays, counted as
+/// kept.
+#[utoipa::path(post, path = "/api/v1/admin/database/wipe", tag = "admin", security(("bearer" = [])),
+    request_body = WipeBody,
+    responses((status = 200, description = "What was deleted and kept", body = PurgeAnswer), (status = 422, description = "Not confirmed", body = ErrorBody)))]
+pub(super) async fn wipe_database(
+    State(s): State<AppState>,
+    Json(body): Json<WipeBody>,
+) -> ApiResult {
+    confirmed(&body.confirm, "WIPE")?;
+    let finished = [RequestStatus::Complete, RequestStatus::CompleteWithError];
+    let purged = s.broker().purge_finished(&finished, None)?;
+    Ok(Json(PurgeAnswer::of(purged)).into_response())
+}
+
+/// What a bulk deletion did.
+#[derive(Serialize, ToSchema)]
+pub(super) struct PurgeAnswer {
+    /// Requests deleted, with their machines.
+    deleted_requests: u64,
+    /// Requests that matched but stay: a machine of theirs is up, or a process holds them.
+    kept_requests: u64,
+    /// In a sentence.
+    message: String,
+}
+
+impl PurgeAnswer {
+    fn of(purged: crate::broker::Purged) -> Self {
+        PurgeAnswer {
+            message: format!(
+                "{} requests deleted with their machines; {} kept, as a machine of theirs is still up",
+                purged.requests, purged.kept
+            ),
+            deleted_requests: purged.requests,
+            kept_requests: purged.kept,
+        }
+    }
+}
+
+/// Refuses (422) unless `given` is `word`.
+fn confirmed(given: &str, word: &str) -> Result<(), ApiError> {
+    if given == word {
+        Ok(())
+    } else {
+        Err(ApiError::invalid(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &["body", "confirm"],
+            format!("confirm with \"confirm\": \"{word}\""),
+        ))
+    }
+}

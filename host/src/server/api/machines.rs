@@ -249,11 +249,114 @@ pub(super) async fn list_machines(
     params(("machine_id" = String, Path, description = "Machine id")),
     responses((status = 200, description = "The machine", body = MachineSummary), (status = 404, description = "No such machine", body = ErrorBody)))]
 pub(super) async fn show_machine(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
-    let machine = s
-        .broker()
+    Ok(Json(MachineSummary::from(&stored_machine(&s.broker(), &id)?)).into_response())
+}
+
+/// One machine, refreshed from its provider first (the status of its request is read through
+/// the provider, as Host Factory's getRequestStatus does).
+#[utoipa::path(get, path = "/api/v1/machines/{machine_id}/status", tag = "machines", security(("bearer" = [])),
+    params(("machine_id" = String, Path, description = "Machine id")),
+    responses((status = 200, description = "The machine, as its provider reports it now", body = MachineSummary), (status = 404, description = "No such machine", body = ErrorBody)))]
+pub(super) async fn sync_machine(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    let broker = s.broker();
+    let machine = stored_machine(&broker, &id)?;
+    broker
+        .request_status(std::slice::from_ref(&machine.request_id))
+        .await?;
+    Ok(Json(MachineSummary::from(&stored_machine(&broker, &id)?)).into_response())
+}
+
+/// The stored machine `id`; 404 when there is none.
+fn stored_machine(
+    broker: &crate::broker::Broker,
+    id: &str,
+) -> Result<crate::domain::MachineRecord, ApiError> {
+    broker
         .store()
-        .get_machine(&id)
+        .get_machine(id)
         .map_err(BrokerError::from)?
-        .ok_or_else(|| ApiError::not_found(format!("machine '{id}' does not exist")))?;
-    Ok(Json(MachineSummary::from(&machine)).into_response())
+        .ok_or_else(|| ApiError::not_found(format!("machine '{id}' does not exist")))
+}
+
+/// `?purge=true`, which the Python ORB requires of a machine's deletion.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(super) struct PurgeQuery {
+    /// Must be true: the only deletion there is deletes the row for good.
+    #[serde(default)]
+    purge: bool,
+}
+
+/// What a purge deleted.
+#[derive(Serialize, ToSchema)]
+pub(super) struct PurgedRow {
+    /// The id deleted.
+    id: String,
+    /// `purged`.
+    status: &'static str,
+}
+
+impl PurgedRow {
+    /// The answer of the purge of `id`.
+    pub(super) fn answer(id: String) -> ApiResult {
+        Ok(Json(PurgedRow {
+            id,
+            status: "purged",
+        })
+        .into_response())
+    }
+}
+
+/// Deletes a gone machine's row for good (admin, `?purge=true`); a machine that is up is
+/// refused (409): return it first.
+#[utoipa::path(delete, path = "/api/v1/machines/{machine_id}", tag = "machines", security(("bearer" = [])),
+    params(("machine_id" = String, Path, description = "Machine id"), PurgeQuery),
+    responses((status = 200, description = "Deleted", body = PurgedRow), (status = 404, description = "No such machine", body = ErrorBody), (status = 409, description = "The machine is not gone", body = ErrorBody), (status = 422, description = "purge=true missing", body = ErrorBody)))]
+pub(super) async fn purge_machine(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<PurgeQuery>,
+) -> ApiResult {
+    if !q.purge {
+        return Err(ApiError::invalid(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &["query", "purge"],
+            "a machine's row is only deleted for good: pass purge=true (to give a machine back, return it)",
+        ));
+    }
+    s.broker().purge_machine(&id)?;
+    PurgedRow::answer(id)
+}
+
+/// A machine's time series: orb keeps none (its broker-wide figures are at `/metrics`), so
+/// every series is empty, as the Python ORB's answer is.
+#[derive(Serialize, ToSchema)]
+pub(super) struct MachineMetrics {
+    /// The machine.
+    machine_id: String,
+    /// The range asked for.
+    range: String,
+    /// `cpu`, `memory` and `network`, each empty.
+    series: BTreeMap<&'static str, Vec<Value>>,
+}
+
+/// The machine's time series, empty: orb keeps none per machine.
+#[utoipa::path(get, path = "/api/v1/machines/{machine_id}/metrics", tag = "machines", security(("bearer" = [])),
+    params(("machine_id" = String, Path, description = "Machine id"), ("range" = Option<String>, Query, description = "Accepted: 1h unless given")),
+    responses((status = 200, description = "Empty series", body = MachineMetrics), (status = 404, description = "No such machine", body = ErrorBody)))]
+pub(super) async fn machine_metrics(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<BTreeMap<String, String>>,
+) -> ApiResult {
+    let machine = stored_machine(&s.broker(), &id)?;
+    Ok(Json(MachineMetrics {
+        machine_id: machine.machine_id,
+        range: q.get("range").cloned().unwrap_or_else(|| "1h".into()),
+        series: ["cpu", "memory", "network"]
+            .into_iter()
+            .map(|k| (k, Vec::new()))
+            .collect(),
+    })
+    .into_response())
 }

@@ -22,7 +22,9 @@ use super::health::{ProvidersHealth, ServiceHealth};
 use super::reload::ReloadOutcome;
 use super::{auth, rate_limit, AppState};
 use crate::broker::{BrokerError, MachineSpec};
-use crate::config::ProviderInstanceConfig;
+use std::collections::BTreeMap;
+
+use crate::config::{ProviderInstanceConfig, Role};
 use crate::domain::{RequestKind, RequestStatus};
 use crate::hostfactory::output::{
     self, MachineStatusView, MissingRequest, RequestEntry, RequestStatusView, StatusAnswer,
@@ -37,13 +39,15 @@ use orb_plugin_api::MachineState;
 
 /// Every route.
 pub fn router(state: AppState) -> Router {
-    // The Python ORB serves its collections at a trailing slash and redirects the bare path;
-    // orb answers both, so no client need follow a redirect.
-    let collections: [(&str, MethodRouter<AppState>); 4] = [
+    // The Python ORB serves these at a trailing slash and redirects the bare path; orb
+    // answers both, so no client need follow a redirect.
+    let collections: [(&str, MethodRouter<AppState>); 6] = [
         ("/templates", get(list_templates).post(create_template)),
         ("/machines", get(list_machines)),
         ("/requests", get(list_requests)),
         ("/providers", get(list_providers)),
+        ("/me", get(current_user)),
+        ("/config", get(full_config)),
     ];
     let mut api = Router::new()
         .route(
@@ -56,7 +60,12 @@ pub fn router(state: AppState) -> Router {
         .route("/templates/validate", post(validate_template))
         .route("/machines/request", post(request_machines))
         .route("/machines/return", post(return_machines))
-        .route("/machines/{machine_id}", get(show_machine))
+        .route(
+            "/machines/{machine_id}",
+            get(show_machine).delete(purge_machine),
+        )
+        .route("/machines/{machine_id}/status", get(sync_machine))
+        .route("/machines/{machine_id}/metrics", get(machine_metrics))
         .route("/requests/return", get(list_returns))
         .route("/requests/status", post(batch_status))
         .route(
@@ -65,8 +74,20 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/requests/{request_id}/status", get(request_status))
         .route("/requests/{request_id}/stream", get(stream_request))
+        .route("/requests/{request_id}/purge", post(purge_request))
+        .route("/requests/{request_id}/timeline", get(request_timeline))
         .route("/providers/health", get(provider_health))
-        .route("/admin/reload-config", post(reload_config));
+        .route("/providers/schemas", get(provider_schemas))
+        .route("/providers/{name}/schema", get(provider_schema))
+        .route("/system/dashboard", get(dashboard))
+        .route("/observability/telemetry", get(telemetry))
+        .route("/config/sources", get(config_sources))
+        .route("/config/validate", post(validate_config))
+        .route("/config/save", post(save_config))
+        .route("/config/{key}", get(config_value).put(set_config_value))
+        .route("/admin/reload-config", post(reload_config))
+        .route("/admin/database/cleanup", post(cleanup_database))
+        .route("/admin/database/wipe", post(wipe_database));
     for (path, methods) in collections {
         api = api
             .route(&format!("{path}/"), methods.clone())
@@ -77,6 +98,7 @@ pub fn router(state: AppState) -> Router {
     let mut described = Router::new();
     let mut public = Router::new()
         .route("/health", get(health))
+        .route("/info", get(service_info))
         .route("/livez", get(livez))
         .route("/readyz", get(readyz));
     let public_paths = &state.config.server.auth.public_paths;
@@ -112,19 +134,23 @@ pub fn router(state: AppState) -> Router {
 }
 
 mod admin;
+mod config;
 mod machines;
 mod paging;
 mod probes;
 mod providers;
 mod requests;
+mod service;
 mod templates;
 
 use admin::*;
+use config::*;
 use machines::*;
 use paging::{PageInfo, PageQuery};
 use probes::*;
 use providers::*;
 use requests::*;
+use service::*;
 use templates::*;
 
 type ApiResult = Result<axum::response::Response, ApiError>;
@@ -165,18 +191,23 @@ impl Modify for BearerAuth {
     info(title = "orb", description = "The orb resource broker's HTTP API."),
     paths(
         list_templates, show_template, validate_template, create_template, update_template,
-        delete_template, refresh_templates, request_machines, return_machines,
-        list_machines, show_machine, list_requests, list_returns, get_request, request_status,
-        stream_request, cancel_request,
-        batch_status, list_providers, provider_health, health, livez, readyz, metrics,
-        reload_config
+        delete_template, refresh_templates, request_machines, return_machines, list_machines,
+        show_machine, sync_machine, purge_machine, machine_metrics, list_requests, list_returns,
+        get_request, request_status, stream_request, cancel_request, purge_request,
+        request_timeline, batch_status, list_providers, provider_health, provider_schemas,
+        provider_schema, current_user, dashboard, telemetry, full_config, config_sources,
+        config_value, validate_config, set_config_value, save_config, health, service_info,
+        livez, readyz, metrics, reload_config, cleanup_database, wipe_database
     ),
     components(schemas(
         MachineRequestBody, ReturnBody, ReturnedMachine, BatchBody, ErrorBody, TemplateView,
         MachineList, MachineSummary, RequestPage, ListedRequest, PageInfo, CancelAnswer, ReturnAnswer,
         MachineProblem, ProviderList, ProviderSummary, StatusAnswer, RequestEntry, RequestStatusView,
         MissingRequest, MachineStatusView, ProvidersHealth, ServiceHealth, Probe, TemplatesAnswer,
-        TemplateProblems, AcceptedRequest, ReloadOutcome, TemplateChanged
+        TemplateProblems, AcceptedRequest, ReloadOutcome, TemplateChanged, MachinePage, PurgedRow,
+        MachineMetrics, Timeline, TimelineEvent, Column, CurrentUser, Dashboard, Telemetry,
+        ServiceInfo, ConfigSources, ConfigValidity, CleanupBody, WipeBody, PurgeAnswer, Columns,
+        ColumnsByInstance, ConfigTree, ConfigValue
     )),
     modifiers(&BearerAuth)
 )]

@@ -250,3 +250,96 @@ pub(super) async fn batch_status(
     let views = s.broker().stored_status(&body.request_ids).await?;
     Ok(Json(output::request_status(&views)).into_response())
 }
+
+/// Deletes a finished request's row and its machines' for good (admin); refused (409) while it
+/// runs or while a machine of it is up.
+#[utoipa::path(post, path = "/api/v1/requests/{request_id}/purge", tag = "requests", security(("bearer" = [])),
+    params(("request_id" = String, Path, description = "Request id")),
+    responses((status = 200, description = "Deleted", body = PurgedRow), (status = 404, description = "No such request", body = ErrorBody), (status = 409, description = "Running, or a machine of it is up", body = ErrorBody)))]
+pub(super) async fn purge_request(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    s.broker().purge_request(&id)?;
+    PurgedRow::answer(id)
+}
+
+/// One moment of a request's life.
+#[derive(Serialize, ToSchema)]
+pub(super) struct TimelineEvent {
+    /// When (RFC 3339).
+    at: String,
+    /// `created`, `machine_launched`, `machine_returned`, `completed`...
+    event: &'static str,
+    /// What it concerns (a machine id, a return request id), or the request's message.
+    detail: String,
+}
+
+/// A request's life, oldest first.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Timeline {
+    /// The request.
+    request_id: String,
+    /// What happened to it, from the times orb keeps.
+    events: Vec<TimelineEvent>,
+}
+
+/// A request's life, from the times orb keeps of it and of its machines: made, each machine
+/// launched, each return of them, each machine gone, and its end.
+#[utoipa::path(get, path = "/api/v1/requests/{request_id}/timeline", tag = "requests", security(("bearer" = [])),
+    params(("request_id" = String, Path, description = "Request id")),
+    responses((status = 200, description = "Its events, oldest first", body = Timeline), (status = 404, description = "No such request", body = ErrorBody)))]
+pub(super) async fn request_timeline(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult {
+    let broker = s.broker();
+    let store = broker.store();
+    let request = store
+        .get_request(&id)
+        .map_err(BrokerError::from)?
+        .ok_or_else(|| ApiError::not_found(format!("request '{id}' does not exist")))?;
+    let mut events: Vec<(i64, &'static str, String)> = vec![(
+        request.created_at,
+        "created",
+        request.kind.as_str().to_owned(),
+    )];
+    let machines = match request.kind {
+        RequestKind::Acquire => store.machines_of_request(&id),
+        RequestKind::Return => store.list_machines(&MachineFilter {
+            return_request_id: Some(id.clone()),
+            ..Default::default()
+        }),
+    }
+    .map_err(BrokerError::from)?;
+    for m in &machines {
+        if let Some(launched) = m.launch_time {
+            events.push((launched, "machine_launched", m.machine_id.clone()));
+        }
+        if let Some(ret) = m.return_request_id.as_ref().filter(|r| **r != id) {
+            if let Some(r) = store.get_request(ret).map_err(BrokerError::from)? {
+                events.push((
+                    r.created_at,
+                    "machine_returned",
+                    format!("{} by {ret}", m.machine_id),
+                ));
+            }
+        }
+        if m.state.is_gone() {
+            events.push((m.updated_at, "machine_gone", m.machine_id.clone()));
+        }
+    }
+    if request.status.is_terminal() {
+        events.push((request.updated_at, "completed", request.message.clone()));
+    }
+    events.sort_by_key(|(at, _, _)| *at);
+    Ok(Json(Timeline {
+        request_id: id,
+        events: events
+            .into_iter()
+            .map(|(at, event, detail)| TimelineEvent {
+                at: crate::views::time(at),
+                event,
+                detail,
+            })
+            .collect(),
+    })
+    .into_response())
+}
