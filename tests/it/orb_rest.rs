@@ -3,6 +3,7 @@
 //! the checkout), and the shapes its answers have.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -395,11 +396,7 @@ fn a_request_reads_alone_as_orbs_get_request_does() {
 /// ORB 1.8.5's operations that orb does not serve yet, in the order of ORB's document, each
 /// named in the README's compatibility table. The test below fails when one of these is served (take it off) or
 /// when any other of ORB's operations is missing.
-const NOT_SERVED_YET: &[&str] = &[
-    "POST /api/v1/templates/generate",
-    "GET /api/v1/events/",
-    "POST /api/v1/admin/init",
-];
+const NOT_SERVED_YET: &[&str] = &["POST /api/v1/templates/generate", "POST /api/v1/admin/init"];
 
 #[test]
 fn orbs_operations_are_in_orbs_openapi_document_with_its_parameter_names() {
@@ -735,4 +732,135 @@ fn the_service_tells_what_it_is_and_counts_what_it_holds() {
         .get(&format!("/api/v1/machines/{}/metrics", machines[0]))
         .1;
     assert_eq!(metrics["series"]["cpu"], json!([]), "{metrics}");
+}
+
+/// The events of `request_id` among `events`: `(event, status or state, seq)`.
+fn of_request(
+    events: &[(String, Value, Option<String>)],
+    request_id: &str,
+) -> Vec<(String, String)> {
+    events
+        .iter()
+        .filter(|(_, data, _)| data["id"] == request_id)
+        .map(|(event, data, _)| (event.clone(), data["data"]["status"].to_string()))
+        .collect()
+}
+
+#[test]
+fn every_change_streams_in_order_and_replays_from_a_number() {
+    let site = site();
+    let server = Server::start(&site);
+    let (id, machines) = running_request(&server, 1);
+
+    // Replayed from the start: the request made and changed, its machine made and changed,
+    // each event numbered, in order, its SSE id its number, and each carrying the row as it is
+    // now.
+    let done = |events: &[(String, Value, Option<String>)]| {
+        let count = |kind: &str, of: &str| {
+            events
+                .iter()
+                .filter(|(e, d, _)| e == kind && d["id"] == of)
+                .count()
+        };
+        count("request", &id) >= 2 && count("machine", &machines[0]) >= 2
+    };
+    let all = server.events_until("/api/v1/events/?since_seq=0", &[], done);
+    let seqs: Vec<i64> = all
+        .iter()
+        .map(|(_, d, _)| d["seq"].as_i64().unwrap())
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert!(all
+        .iter()
+        .all(|(_, d, sse_id)| sse_id.as_deref() == Some(&d["seq"].to_string())));
+    let states: Vec<&Value> = all
+        .iter()
+        .filter(|(e, d, _)| e == "machine" && d["id"] == machines[0].as_str())
+        .map(|(_, d, _)| &d["data"]["status"])
+        .collect();
+    assert!(!states.is_empty(), "{all:?}");
+    assert_eq!(
+        of_request(&all, &id).first().map(|(e, _)| e.as_str()),
+        Some("request")
+    );
+
+    // From a number, or the Last-Event-ID of a reconnecting EventSource: only what follows.
+    let second = seqs[1];
+    let after = server.events_until(&format!("/api/v1/events/?since_seq={second}"), &[], |e| {
+        !e.is_empty()
+    });
+    assert_eq!(after[0].1["seq"], seqs[2]);
+    let resumed = server.events_until(
+        "/api/v1/events/",
+        &[("Last-Event-ID", &second.to_string())],
+        |e| !e.is_empty(),
+    );
+    assert_eq!(resumed[0].1["seq"], seqs[2]);
+    // Only machines.
+    let only = server.events_until("/api/v1/events/?since_seq=0&type=machines", &[], |e| {
+        e.len() >= 2
+    });
+    assert!(only.iter().all(|(e, _, _)| e == "machine"), "{only:?}");
+    assert!(refused_at(
+        &server.get("/api/v1/events/?type=templates"),
+        &["query", "type"]
+    ));
+
+    // Live: a stream opened now sees a request made after it.
+    let live = std::thread::scope(|scope| {
+        let reader = scope.spawn(|| {
+            server.events_until("/api/v1/events/", &[], |events| {
+                events
+                    .iter()
+                    .any(|(e, d, _)| e == "request" && d["data"]["status"] == "complete")
+            })
+        });
+        std::thread::sleep(Duration::from_millis(1500));
+        let (newer, _) = running_request(&server, 1);
+        (reader.join().unwrap(), newer)
+    });
+    let (events, newer) = live;
+    assert!(
+        events.iter().all(|(_, d, _)| d["id"] != id.as_str()),
+        "only what came after"
+    );
+    assert!(!of_request(&events, &newer).is_empty(), "{events:?}");
+}
+
+/// An event stream never ends by itself, nor does a running request's: SIGTERM waits for
+/// neither.
+#[test]
+fn open_streams_do_not_hold_up_a_graceful_stop() {
+    let site = HfSite::with_config(
+        json!({
+            "provider": {"providers": [{"name": "mockinst", "type": "mock",
+                "config": {"pending_seconds": 600}}]},
+        }),
+        json!({"templates": [{"templateId": "Slow", "maxNumber": 5, "vmType": "m5.large", "imageId": "img"}]}),
+    );
+    let server = Server::start(&site);
+    let (code, accepted) = server.post(
+        "/api/v1/machines/request",
+        json!({"templateId": "Slow", "count": 1}),
+    );
+    assert_eq!(code, 202, "{accepted}");
+    let running = format!(
+        "/api/v1/requests/{}/stream",
+        accepted["requestId"].as_str().unwrap()
+    );
+    std::thread::scope(|scope| {
+        for path in ["/api/v1/events/", running.as_str()] {
+            let address = server.address().to_owned();
+            scope.spawn(move || {
+                use std::io::{Read, Write};
+                let mut stream =
+                    std::net::TcpStream::connect(address.trim_start_matches("http://")).unwrap();
+                write!(stream, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+                let mut rest = Vec::new();
+                let _ = stream.read_to_end(&mut rest);
+            });
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        assert_eq!(server.terminate(), Some(0));
+    });
 }

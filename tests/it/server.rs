@@ -113,6 +113,11 @@ impl Server {
         (status, body)
     }
 
+    /// `http://127.0.0.1:<port>`.
+    pub(crate) fn address(&self) -> &str {
+        &self.base
+    }
+
     pub(crate) fn get(&self, path: &str) -> (u16, Value) {
         self.call("GET", path, None, None)
     }
@@ -187,6 +192,44 @@ impl Server {
         events
     }
 
+    /// The `(event, data, id)` of a stream that does not end, read until `enough` holds of
+    /// what was read (at most 30 s), with `headers` sent.
+    pub(crate) fn events_until(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        enough: impl Fn(&[(String, Value, Option<String>)]) -> bool,
+    ) -> Vec<(String, Value, Option<String>)> {
+        let mut request = self.agent.get(&format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let mut response = request.call().expect("the server answers");
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+        let reader = BufReader::new(response.body_mut().as_reader());
+        let started = Instant::now();
+        let (mut events, mut event, mut id) = (Vec::new(), String::new(), None);
+        for line in reader.lines() {
+            let line = line.expect("the stream reads");
+            if let Some(name) = line.strip_prefix("event: ") {
+                event = name.to_owned();
+            } else if let Some(value) = line.strip_prefix("id: ") {
+                id = Some(value.to_owned());
+            } else if let Some(data) = line.strip_prefix("data: ") {
+                let data = serde_json::from_str(data).expect("JSON data");
+                events.push((std::mem::take(&mut event), data, id.take()));
+                if enough(&events) {
+                    return events;
+                }
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "not enough events: {events:?}"
+            );
+        }
+        panic!("the stream ended: {events:?}");
+    }
+
     /// Polls a request's status until it is done.
     pub(crate) fn settle(&self, request_id: &str) -> Value {
         let started = Instant::now();
@@ -211,7 +254,7 @@ impl Server {
     }
 
     /// Sends SIGTERM and returns the exit code.
-    fn terminate(mut self) -> Option<i32> {
+    pub(crate) fn terminate(mut self) -> Option<i32> {
         Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()

@@ -35,6 +35,8 @@ pub struct AppState {
     health: watch::Receiver<health::Checked>,
     /// Whether this replica leads.
     leadership: Arc<leader::Leadership>,
+    /// Turns true when the server starts to shut down: open event streams end.
+    stopping: watch::Receiver<bool>,
 }
 
 impl AppState {
@@ -154,18 +156,24 @@ async fn serve(
         stopped.clone(),
     ));
     let reloads = tokio::spawn(reload_on_hangup(live.clone(), hangups, checked, stopped));
+    let (shutting_down, stopping) = watch::channel(false);
     let state = AppState {
         config: Arc::new(app.loaded.config.clone()),
         live,
         limiter: Arc::default(),
         health,
         leadership,
+        stopping,
     };
     axum::serve(
         listener,
         api::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        // Open event streams end, so that the calls in flight can finish.
+        let _ = shutting_down.send(true);
+    })
     .await
     .context("the server failed")?;
     let _ = stop.send(true);

@@ -611,6 +611,55 @@ pub fn a_purge_never_forgets_a_machine_that_is_up(open: &Opener) {
     assert!(!store.purge_request("req-1").unwrap(), "already gone");
 }
 
+pub fn changes_are_numbered_in_order_and_the_newest_ten_thousand_kept(open: &Opener) {
+    let store = open();
+    assert_eq!(store.event_bounds().unwrap(), (0, 0));
+    let mut r = request("req-1", RequestKind::Acquire);
+    store.insert_request(&r, None).unwrap();
+    r.phase = Phase::Submitted;
+    store
+        .save_progress(&mut r, &[machine("m-1", "req-1", "h1")])
+        .unwrap();
+    // A write that changes nothing a caller follows (a refreshed time) is no event.
+    let mut again = machine("m-1", "req-1", "h1");
+    again.updated_at = 12;
+    store.upsert_machines(&[again.clone()]).unwrap();
+    again.state = MachineState::Terminated;
+    again.updated_at = 13;
+    store.upsert_machines(&[again]).unwrap();
+    let events = store.events_after(0, 100).unwrap();
+    let seen: Vec<(&str, &str)> = events
+        .iter()
+        .map(|e| (e.kind.as_str(), e.id.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("request", "req-1"),
+            // A progress writes its machines, then the request.
+            ("machine", "m-1"),
+            ("request", "req-1"),
+            ("machine", "m-1")
+        ]
+    );
+    assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(events[3].at, 13);
+    let after = store.events_after(events[1].seq, 1).unwrap();
+    assert_eq!(after, [events[2].clone()]);
+    assert_eq!(
+        store.event_bounds().unwrap(),
+        (events[0].seq, events[3].seq)
+    );
+    // Many changes at once: only the newest 10,000 or so stay.
+    let many: Vec<MachineRecord> = (0..11_000)
+        .map(|i| machine(&format!("x-{i}"), "req-1", &format!("x{i}")))
+        .collect();
+    store.upsert_machines(&many).unwrap();
+    let (oldest, newest) = store.event_bounds().unwrap();
+    assert!(newest - oldest < 11_000, "{oldest}..{newest}");
+    assert!(newest - oldest >= 9_000, "{oldest}..{newest}");
+}
+
 /// Runs each contract test on each backend.
 macro_rules! on_every_backend {
     ($($test:ident),* $(,)?) => {
@@ -654,4 +703,5 @@ on_every_backend!(
     a_write_of_a_stale_copy_is_refused,
     listings_page_filter_and_count_alike,
     a_purge_never_forgets_a_machine_that_is_up,
+    changes_are_numbered_in_order_and_the_newest_ten_thousand_kept,
 );

@@ -32,6 +32,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0007_request_versions",
         include_str!("../../migrations/0007_request_versions.sql"),
     ),
+    (
+        "0008_events",
+        include_str!("../../migrations/0008_events.sql"),
+    ),
 ];
 
 /// The schema version this orb writes.

@@ -198,6 +198,19 @@ pub enum Admission {
     },
 }
 
+/// One change of a request or a machine, as the store numbered it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeEvent {
+    /// Its number: later changes have higher numbers.
+    pub seq: i64,
+    /// When the row changed (seconds since the epoch).
+    pub at: i64,
+    /// `request` or `machine`.
+    pub kind: String,
+    /// The request's or the machine's id.
+    pub id: String,
+}
+
 /// Which requests to list.
 #[derive(Debug, Clone, Default)]
 pub struct RequestFilter {
@@ -353,6 +366,12 @@ pub trait Store: Send + Sync {
 
     /// Deletes the machine `machine_id` when it is gone. Whether it was deleted.
     fn purge_machine(&self, machine_id: &str) -> Result<bool, StoreError>;
+
+    /// Up to `limit` changes numbered above `after`, in order.
+    fn events_after(&self, after: i64, limit: u32) -> Result<Vec<ChangeEvent>, StoreError>;
+
+    /// The numbers of the oldest and the newest change kept; `(0, 0)` when none is.
+    fn event_bounds(&self) -> Result<(i64, i64), StoreError>;
 
     /// How many requests there are of each kind and status.
     fn request_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError>;

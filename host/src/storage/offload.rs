@@ -13,7 +13,9 @@
 use orb_plugin_api::InstanceTypeInfo;
 use tokio::runtime::{Handle, RuntimeFlavor};
 
-use super::{Admission, Cancellation, Lease, MachineFilter, RequestFilter, Store, StoreError};
+use super::{
+    Admission, Cancellation, ChangeEvent, Lease, MachineFilter, RequestFilter, Store, StoreError,
+};
 use crate::domain::{MachineRecord, Phase, Request, ReturnItem};
 
 /// Wraps a [`Store`] so its calls hand the async worker's other tasks off while they block.
@@ -140,6 +142,14 @@ impl<S: Store> Store for Offloaded<S> {
 
     fn purge_machine(&self, machine_id: &str) -> Result<bool, StoreError> {
         offload(|| self.0.purge_machine(machine_id))
+    }
+
+    fn events_after(&self, after: i64, limit: u32) -> Result<Vec<ChangeEvent>, StoreError> {
+        offload(|| self.0.events_after(after, limit))
+    }
+
+    fn event_bounds(&self) -> Result<(i64, i64), StoreError> {
+        offload(|| self.0.event_bounds())
     }
 
     fn request_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError> {

@@ -27,8 +27,8 @@ use super::rows::{
     MACHINE_COLUMNS, REQUEST_COLUMNS,
 };
 use super::{
-    cancellation, lease_step, refused_write, Admission, Cancellation, Lease, MachineFilter,
-    RequestFilter, Store, StoreError,
+    cancellation, lease_step, refused_write, Admission, Cancellation, ChangeEvent, Lease,
+    MachineFilter, RequestFilter, Store, StoreError,
 };
 use crate::domain::{MachineRecord, Phase, Request, ReturnItem};
 
@@ -46,6 +46,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0003_request_versions",
         include_str!("../../migrations/postgres/0003_request_versions.sql"),
+    ),
+    (
+        "0004_events",
+        include_str!("../../migrations/postgres/0004_events.sql"),
     ),
 ];
 
@@ -1020,6 +1024,32 @@ impl Store for PostgresStore {
             );
             Ok(tx.execute(&sql, &[&id]).await? > 0)
         }))
+    }
+
+    fn events_after(&self, after: i64, limit: u32) -> Result<Vec<ChangeEvent>, StoreError> {
+        let rows = self.query(
+            rows::EVENTS_AFTER_POSTGRES.into(),
+            vec![Box::new(after), Box::new(i64::from(limit))],
+        )?;
+        decoded(rows, |row| {
+            Ok(ChangeEvent {
+                seq: row.try_get(0).map_err(corrupt)?,
+                at: row.try_get(1).map_err(corrupt)?,
+                kind: row.try_get(2).map_err(corrupt)?,
+                id: row.try_get(3).map_err(corrupt)?,
+            })
+        })
+    }
+
+    fn event_bounds(&self) -> Result<(i64, i64), StoreError> {
+        let rows = self.query(rows::EVENT_BOUNDS.into(), Vec::new())?;
+        decoded(rows, |row| {
+            Ok((
+                row.try_get(0).map_err(corrupt)?,
+                row.try_get(1).map_err(corrupt)?,
+            ))
+        })
+        .map(|bounds| bounds.first().copied().unwrap_or((0, 0)))
     }
 
     fn request_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError> {

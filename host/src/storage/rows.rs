@@ -27,6 +27,17 @@ pub fn of_provider_type(placeholder: &str) -> String {
     format!("request_id IN (SELECT request_id FROM requests WHERE provider_type = {placeholder})")
 }
 
+/// The changes numbered above `?1`, at most `?2`, in order (SQLite's placeholders).
+pub const EVENTS_AFTER_SQLITE: &str =
+    "SELECT seq, at, kind, id FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2";
+
+/// The same, in PostgreSQL's placeholders.
+pub const EVENTS_AFTER_POSTGRES: &str =
+    "SELECT seq, at, kind, id FROM events WHERE seq > $1 ORDER BY seq LIMIT $2";
+
+/// The numbers of the oldest and newest change kept, 0 and 0 when none is.
+pub const EVENT_BOUNDS: &str = "SELECT COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0) FROM events";
+
 /// The columns a request listing's search looks in.
 pub const REQUEST_SEARCHED: &[&str] = &["request_id", "template_id", "message"];
 

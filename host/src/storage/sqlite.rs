@@ -23,8 +23,8 @@ use super::rows::{
     MACHINE_COLUMNS, REQUEST_COLUMNS,
 };
 use super::{
-    cancellation, lease_step, refused_write, Admission, Cancellation, Lease, MachineFilter,
-    RequestFilter, Store, StoreError,
+    cancellation, lease_step, refused_write, Admission, Cancellation, ChangeEvent, Lease,
+    MachineFilter, RequestFilter, Store, StoreError,
 };
 use crate::domain::{MachineRecord, Phase, Request, ReturnItem};
 
@@ -747,6 +747,29 @@ impl Store for SqliteStore {
                 rows::PURGEABLE_MACHINE
             );
             Ok(tx.execute(&sql, [machine_id])? > 0)
+        })
+    }
+
+    fn events_after(&self, after: i64, limit: u32) -> Result<Vec<ChangeEvent>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(rows::EVENTS_AFTER_SQLITE)?;
+            let rows = stmt.query_map(params![after, i64::from(limit)], |r| {
+                Ok(ChangeEvent {
+                    seq: r.get(0)?,
+                    at: r.get(1)?,
+                    kind: r.get(2)?,
+                    id: r.get(3)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn event_bounds(&self) -> Result<(i64, i64), StoreError> {
+        self.read(|conn| {
+            Ok(conn
+                .prepare_cached(rows::EVENT_BOUNDS)?
+                .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?)
         })
     }
 

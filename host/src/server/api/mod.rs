@@ -12,7 +12,7 @@ use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Value};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
@@ -41,13 +41,14 @@ use orb_plugin_api::MachineState;
 pub fn router(state: AppState) -> Router {
     // The Python ORB serves these at a trailing slash and redirects the bare path; orb
     // answers both, so no client need follow a redirect.
-    let collections: [(&str, MethodRouter<AppState>); 6] = [
+    let collections: [(&str, MethodRouter<AppState>); 7] = [
         ("/templates", get(list_templates).post(create_template)),
         ("/machines", get(list_machines)),
         ("/requests", get(list_requests)),
         ("/providers", get(list_providers)),
         ("/me", get(current_user)),
         ("/config", get(full_config)),
+        ("/events", get(stream_events)),
     ];
     let mut api = Router::new()
         .route(
@@ -135,6 +136,7 @@ pub fn router(state: AppState) -> Router {
 
 mod admin;
 mod config;
+mod events;
 mod machines;
 mod paging;
 mod probes;
@@ -145,6 +147,7 @@ mod templates;
 
 use admin::*;
 use config::*;
+use events::*;
 use machines::*;
 use paging::{PageInfo, PageQuery};
 use probes::*;
@@ -197,7 +200,7 @@ impl Modify for BearerAuth {
         request_timeline, batch_status, list_providers, provider_health, provider_schemas,
         provider_schema, current_user, dashboard, telemetry, full_config, config_sources,
         config_value, validate_config, set_config_value, save_config, health, service_info,
-        livez, readyz, metrics, reload_config, cleanup_database, wipe_database
+        livez, readyz, metrics, reload_config, cleanup_database, wipe_database, stream_events
     ),
     components(schemas(
         MachineRequestBody, ReturnBody, ReturnedMachine, BatchBody, ErrorBody, TemplateView,

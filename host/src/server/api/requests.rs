@@ -196,7 +196,7 @@ pub(super) async fn cancel_request(
 }
 
 /// Server-sent events: the request's status (event `status`) each time it changes, until it is
-/// done (event `complete`), then the stream ends.
+/// done (event `complete`) or the server stops, then the stream ends.
 #[utoipa::path(get, path = "/api/v1/requests/{request_id}/stream", tag = "requests", security(("bearer" = [])),
     params(("request_id" = String, Path, description = "Request id")),
     responses((status = 200, description = "Server-sent events `status`, then `complete`", content_type = "text/event-stream", body = String), (status = 404, description = "No such request", body = ErrorBody)))]
@@ -214,10 +214,14 @@ pub(super) async fn stream_request(
     }
     let interval = Duration::from_secs(s.config.server.reconcile_interval_seconds.clamp(1, 5));
     let events = futures_util::stream::unfold(Some(String::new()), move |last| {
-        let (broker, id) = (s.broker(), id.clone());
+        let (broker, id, mut stopping) = (s.broker(), id.clone(), s.stopping.clone());
         async move {
             let last = last?;
             loop {
+                // A stopping server ends the stream, which would hold up its graceful stop.
+                if *stopping.borrow() {
+                    return None;
+                }
                 let views = broker.stored_status(std::slice::from_ref(&id)).await.ok()?;
                 let status = to_json(&output::request_status(&views).requests.swap_remove(0));
                 let text = status.to_string();
@@ -228,7 +232,10 @@ pub(super) async fn stream_request(
                         .data(text.clone());
                     return Some((Ok(event), (!done).then_some(text)));
                 }
-                tokio::time::sleep(interval).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(interval) => {}
+                    _ = stopping.changed() => return None,
+                }
             }
         }
     });
