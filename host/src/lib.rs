@@ -8,6 +8,7 @@ pub(crate) mod app;
 pub(crate) mod broker;
 pub mod cli;
 pub(crate) mod config;
+pub(crate) mod dialect;
 pub(crate) mod domain;
 pub(crate) mod hostfactory;
 pub(crate) mod logging;

@@ -864,3 +864,46 @@ fn open_streams_do_not_hold_up_a_graceful_stop() {
         assert_eq!(server.terminate(), Some(0));
     });
 }
+
+#[test]
+fn the_default_dialect_answers_in_snake_case_and_host_factory_in_camel_case() {
+    let site = HfSite::with_config(
+        json!({
+            "provider": {"providers": [{"name": "mockinst", "type": "mock",
+                "config": {"pending_seconds": 0.2, "latency_ms": 50}}]},
+            "scheduler": {"type": "default"},
+        }),
+        json!({"templates": [{"templateId": "Small", "maxNumber": 50, "vmType": "m5.large", "imageId": "img",
+            "instanceTags": {"CostCentre": "hpc"}}]}),
+    );
+    let server = Server::start(&site);
+    // ORB's scenario, as its Python SDK drives a `default` ORB.
+    run_scenario(&server, true);
+    let (_, listed) = server.get("/api/v1/requests/");
+    let first = &listed["requests"][0];
+    assert!(
+        first["request_id"].is_string() && first.get("requestId").is_none(),
+        "{first}"
+    );
+    assert!(first["machines"][0]["machine_id"].is_string(), "{first}");
+    let (_, templates) = server.get("/api/v1/templates/");
+    assert_eq!(
+        templates["templates"][0]["template_id"], "Small",
+        "{templates}"
+    );
+    assert_eq!(
+        templates["templates"][0]["instance_tags"],
+        json!({"CostCentre": "hpc"}),
+        "the operator's own names stay"
+    );
+    // A call may ask for the other dialect.
+    let (_, camel) = server.get_with("/api/v1/requests/", &[("X-ORB-Scheduler", "hostfactory")]);
+    assert!(camel["requests"][0]["requestId"].is_string(), "{camel}");
+    let (code, refused) = server.get_with("/api/v1/requests/", &[("X-ORB-Scheduler", "symphony")]);
+    assert_eq!(code, 422, "{refused}");
+    // The CLI speaks it too; Host Factory's calls stay in camelCase.
+    let cli = site.orb(&["requests", "list", "--format", "json"]).json();
+    assert!(cli["requests"][0]["request_id"].is_string(), "{cli}");
+    let hf = site.call_args("getAvailableTemplates", &[]).json();
+    assert_eq!(hf["templates"][0]["templateId"], "Small", "{hf}");
+}

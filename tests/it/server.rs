@@ -118,6 +118,20 @@ impl Server {
         &self.base
     }
 
+    /// `(status, body)` of a GET with `headers`.
+    pub(crate) fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+        let mut request = self.agent.get(&format!("{}{path}", self.base));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let mut response = request.call().expect("the server answers");
+        let body = response
+            .body_mut()
+            .read_json::<Value>()
+            .unwrap_or(Value::Null);
+        (response.status().as_u16(), body)
+    }
+
     pub(crate) fn get(&self, path: &str) -> (u16, Value) {
         self.call("GET", path, None, None)
     }

@@ -21,6 +21,7 @@ use crate::app::App;
 pub use hostfactory_cmd::HfCall;
 
 use crate::broker::BrokerError;
+use crate::dialect::Dialect;
 use crate::domain::{RequestKind, RequestStatus};
 use crate::hostfactory::output as hf_output;
 use crate::storage::{MachineFilter, RequestFilter};
@@ -395,7 +396,19 @@ async fn run(cli: Cli) -> anyhow::Result<CommandOutput> {
         cli.global.config.as_deref(),
         cli.global.log_level.as_deref(),
     )?;
-    match cli.command {
+    let dialect = match cli.command {
+        // Host Factory reads camelCase, whatever the dialect.
+        Command::HostFactory { .. } => Dialect::HostFactory,
+        _ => app.loaded.config.scheduler.dialect(),
+    };
+    let mut output = dispatch(&app, cli.command).await?;
+    dialect.apply(&mut output.value);
+    Ok(output)
+}
+
+/// Runs `command` on `app`; its output in Host Factory's dialect.
+async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> {
+    match command {
         Command::Serve { .. } => unreachable!("parse hands `orb serve` to the server"),
         Command::HostFactory { call, input } => {
             let file = input.file.or(input.path);

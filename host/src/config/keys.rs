@@ -145,12 +145,6 @@ pub fn without_effect(config: &OrbConfig) -> Vec<(String, &'static str)> {
             &instance.extra,
         );
     }
-    if config.scheduler.kind != SchedulerConfig::default().kind {
-        notes.push((
-            "scheduler.type".into(),
-            "orb speaks Host Factory's dialect whatever this says",
-        ));
-    }
     if matches!(config.storage.backend(), "json" | "sql") {
         notes.push((
             "storage".into(),

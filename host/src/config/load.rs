@@ -328,9 +328,9 @@ fn validate(config: &OrbConfig) -> Result<(), ConfigError> {
             "storage.{key} applies to PostgreSQL only; set storage.type to postgresql or remove it"
         ));
     }
-    if !matches!(config.scheduler.kind.as_str(), "hostfactory" | "default") {
+    if crate::dialect::Dialect::parse(&config.scheduler.kind).is_none() {
         problems.push(format!(
-            "scheduler.type: '{}' is not hostfactory or default",
+            "scheduler.type: '{}' is not hostfactory (or hf) or default",
             config.scheduler.kind
         ));
     }

@@ -38,7 +38,9 @@ pub struct OrbConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SchedulerConfig {
-    /// `hostfactory` (IBM's camelCase dialect) or `default`.
+    /// The dialect of the CLI's and the REST API's answers: `hostfactory` (IBM's camelCase)
+    /// or `default` (the Python ORB's snake_case); see [`crate::dialect`]. Host Factory's calls
+    /// always answer in camelCase.
     #[serde(rename = "type")]
     pub kind: String,
     /// Where templates files are looked for; default: the directory of the config file.
@@ -461,4 +463,11 @@ pub struct PluginsConfig {
     pub allow_insecure: bool,
     /// Library file name to its SHA-256 (hex); when set, every library must be listed.
     pub checksums: BTreeMap<String, String>,
+}
+
+impl SchedulerConfig {
+    /// The dialect `type` names (loading refuses any other name).
+    pub fn dialect(&self) -> crate::dialect::Dialect {
+        crate::dialect::Dialect::parse(&self.kind).unwrap_or(crate::dialect::Dialect::HostFactory)
+    }
 }

@@ -5,6 +5,7 @@
 
 mod api;
 mod auth;
+mod dialect;
 mod error;
 mod health;
 mod leader;

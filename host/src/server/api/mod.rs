@@ -127,6 +127,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(guarded)
         .merge(public)
+        .layer(from_fn_with_state(state.clone(), super::dialect::speak))
         .layer(from_fn_with_state(state.clone(), rate_limit::limit))
         .layer(from_fn_with_state(state.clone(), auth::check_host))
         .layer(DefaultBodyLimit::max(state.config.server.max_request_size))
