@@ -412,15 +412,15 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
         Command::Serve { .. } => unreachable!("parse hands `orb serve` to the server"),
         Command::HostFactory { call, input } => {
             let file = input.file.or(input.path);
-            Ok(hostfactory_cmd::run(&app, call, file.as_deref()).await?)
+            Ok(hostfactory_cmd::run(app, call, file.as_deref()).await?)
         }
         Command::Templates { command } => Ok(match command {
-            TemplatesCommand::List => templates_cmd::list(&app).await?,
+            TemplatesCommand::List => templates_cmd::list(app).await?,
             TemplatesCommand::Show { template_id } => {
-                templates_cmd::show(&app, &template_id).await?
+                templates_cmd::show(app, &template_id).await?
             }
             TemplatesCommand::Validate { template_id } => {
-                templates_cmd::validate(&app, template_id.as_deref()).await?
+                templates_cmd::validate(app, template_id.as_deref()).await?
             }
         }),
         Command::Requests { command } => Ok(match command {
@@ -430,7 +430,7 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
                 template_id,
                 limit,
             } => requests_cmd::list(
-                &app,
+                app,
                 &RequestFilter {
                     kind: kind.as_deref().and_then(RequestKind::parse),
                     status: status.as_deref().and_then(RequestStatus::parse),
@@ -439,9 +439,9 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
                     ..Default::default()
                 },
             )?,
-            RequestsCommand::Show { request_ids } => requests_cmd::show(&app, &request_ids).await?,
+            RequestsCommand::Show { request_ids } => requests_cmd::show(app, &request_ids).await?,
             RequestsCommand::Cancel { request_id, reason } => {
-                requests_cmd::cancel(&app, &request_id, reason.as_deref()).await?
+                requests_cmd::cancel(app, &request_id, reason.as_deref()).await?
             }
         }),
         Command::Machines { command } => Ok(match command {
@@ -450,7 +450,7 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
                 status,
                 limit,
             } => machines_cmd::list(
-                &app,
+                app,
                 &MachineFilter {
                     request_id,
                     state: status,
@@ -462,32 +462,32 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
                 template_id,
                 count,
                 wait,
-            } => machines_cmd::request(&app, &template_id, count, wait.options()).await?,
+            } => machines_cmd::request(app, &template_id, count, wait.options()).await?,
             MachinesCommand::Return { machines, wait } => {
-                machines_cmd::return_machines(&app, &machines, wait.options()).await?
+                machines_cmd::return_machines(app, &machines, wait.options()).await?
             }
         }),
         Command::Plugins {
             command: PluginsCommand::List,
-        } => Ok(plugins_cmd::list(&app)),
+        } => Ok(plugins_cmd::list(app)),
         Command::Plugins {
             command: PluginsCommand::Verify,
-        } => Ok(plugins_cmd::verify(&app)),
+        } => Ok(plugins_cmd::verify(app)),
         Command::Plugins {
             command: PluginsCommand::New { name, dir },
-        } => plugins_cmd::new(&app, &name, dir.as_deref()),
+        } => plugins_cmd::new(app, &name, dir.as_deref()),
         Command::Providers {
             command: ProvidersCommand::List,
-        } => Ok(providers_cmd::list(&app)),
+        } => Ok(providers_cmd::list(app)),
         Command::Providers {
             command: ProvidersCommand::Health { name },
-        } => providers_cmd::health(&app, name.as_deref()).await,
+        } => providers_cmd::health(app, name.as_deref()).await,
         Command::Providers {
             command: ProvidersCommand::Infrastructure { name },
-        } => providers_cmd::infrastructure(&app, name.as_deref()).await,
+        } => providers_cmd::infrastructure(app, name.as_deref()).await,
         Command::Config {
             command: ConfigCommand::Show,
-        } => Ok(config_cmd::show(&app).await),
+        } => Ok(config_cmd::show(app).await),
     }
 }
 

@@ -151,14 +151,6 @@ pub fn without_effect(config: &OrbConfig) -> Vec<(String, &'static str)> {
             "'json' and 'sql' are the Python ORB's backends; orb keeps its state in SQLite",
         ));
     }
-    for (i, token) in config.server.auth.tokens.iter().enumerate() {
-        if token.role == super::model::Role::Admin {
-            notes.push((
-                format!("server.auth.tokens[{i}].role"),
-                "admin grants what operator grants",
-            ));
-        }
-    }
     notes
 }
 
