@@ -4,6 +4,7 @@
 //! several hosts share lives in PostgreSQL ([`PostgresStore`]). Every change is one transaction, so a crash at any point
 //! leaves the state consistent, and many `orb` processes share one database safely.
 
+mod conditions;
 #[cfg(test)]
 mod contract;
 mod filesystem;

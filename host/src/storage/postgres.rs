@@ -21,6 +21,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{IsolationLevel, Row, Transaction};
 
+use super::conditions::{self, Conditions};
 use super::postgres_tls::RustlsConnect;
 use super::rows::{
     self, in_use, may_bring, purgeable, resource_ids_text, tags_text, MachineRow, RequestRow,
@@ -292,7 +293,7 @@ impl PostgresStore {
     /// How many rows of `table` meet `query`.
     fn count(&self, table: &str, query: Conditions) -> Result<u64, StoreError> {
         let sql = format!("SELECT COUNT(*) FROM {table} {}", query.clause());
-        let rows = self.query(sql, query.values)?;
+        let rows = self.query(sql, bound(query.values))?;
         let n: i64 = rows.first().map_or(0, |r| r.get(0));
         Ok(n.max(0) as u64)
     }
@@ -646,88 +647,20 @@ async fn write_machines(tx: &Transaction<'_>, machines: &[MachineRecord]) -> Res
     Ok(())
 }
 
-/// The conditions of a listing, as on SQLite: only those a filter sets, so that the planner
-/// can use the table's indexes.
-#[derive(Default)]
-struct Conditions {
-    terms: Vec<String>,
-    values: Vec<Param>,
+/// PostgreSQL's placeholder `n`.
+fn placeholder(n: usize) -> String {
+    format!("${n}")
 }
 
-impl Conditions {
-    /// `column = value`, when a value is given.
-    fn equal(&mut self, column: &'static str, value: Option<String>) {
-        if let Some(value) = value {
-            self.values.push(Box::new(value));
-            self.terms
-                .push(format!("{column} = ${}", self.values.len()));
-        }
-    }
-
-    /// One of `columns` holds `text`, in any case, when a text is given.
-    fn contains(&mut self, columns: &[&'static str], text: Option<&str>) {
-        if let Some(text) = text {
-            self.values.push(Box::new(rows::like_pattern(text)));
-            let n = self.values.len();
-            self.terms
-                .push(rows::contains_condition(columns, &format!("${n}")));
-        }
-    }
-
-    /// The machine's request is served by instances of `provider_type`, when one is given.
-    fn of_provider_type(&mut self, provider_type: Option<String>) {
-        if let Some(value) = provider_type {
-            self.values.push(Box::new(value));
-            let n = self.values.len();
-            self.terms.push(rows::of_provider_type(&format!("${n}")));
-        }
-    }
-
-    /// `WHERE ...`, or nothing.
-    fn clause(&self) -> String {
-        if self.terms.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", self.terms.join(" AND "))
-        }
-    }
+/// A listing's values, as the driver binds them.
+fn bound(values: Vec<String>) -> Vec<Param> {
+    values.into_iter().map(|v| Box::new(v) as Param).collect()
 }
 
 /// `LIMIT n OFFSET m`, or as much of it as is set.
 fn page(limit: Option<u32>, offset: u32) -> String {
     let limit = limit.map(|n| format!("LIMIT {n} ")).unwrap_or_default();
     format!("{limit}OFFSET {offset}")
-}
-
-/// The conditions of a request listing, and their values.
-fn request_conditions(filter: &RequestFilter) -> Conditions {
-    let mut query = Conditions::default();
-    query.equal("kind", filter.kind.map(|k| k.as_str().to_owned()));
-    query.equal("status", filter.status.map(|s| s.as_str().to_owned()));
-    query.equal("template_id", filter.template_id.clone());
-    query.equal("phase", filter.phase.map(|p| p.as_str().to_owned()));
-    query.equal("provider_instance", filter.provider_instance.clone());
-    query.equal("provider_type", filter.provider_type.clone());
-    query.contains(rows::REQUEST_SEARCHED, filter.search.as_deref());
-    if filter.owned {
-        query.terms.push("owner IS NOT NULL".into());
-    }
-    query
-}
-
-/// The conditions of a machine listing, and their values.
-fn machine_conditions(filter: &MachineFilter) -> Conditions {
-    let mut query = Conditions::default();
-    query.equal("request_id", filter.request_id.clone());
-    query.equal("state", filter.state.clone());
-    query.equal("return_request_id", filter.return_request_id.clone());
-    query.equal("provider_instance", filter.provider_instance.clone());
-    query.of_provider_type(filter.provider_type.clone());
-    query.contains(rows::MACHINE_SEARCHED, filter.search.as_deref());
-    if filter.unreturned {
-        query.terms.push(rows::UNRETURNED.into());
-    }
-    query
 }
 
 impl Store for PostgresStore {
@@ -820,17 +753,17 @@ impl Store for PostgresStore {
     }
 
     fn list_requests(&self, filter: &RequestFilter) -> Result<Vec<Request>, StoreError> {
-        let query = request_conditions(filter);
+        let query = conditions::of_requests(filter, placeholder);
         let sql = format!(
             "SELECT {REQUEST_COLUMNS} FROM requests {} ORDER BY created_at DESC, request_id {}",
             query.clause(),
             page(filter.limit, filter.offset)
         );
-        decoded(self.query(sql, query.values)?, request_from_row)
+        decoded(self.query(sql, bound(query.values))?, request_from_row)
     }
 
     fn count_requests(&self, filter: &RequestFilter) -> Result<u64, StoreError> {
-        self.count("requests", request_conditions(filter))
+        self.count("requests", conditions::of_requests(filter, placeholder))
     }
 
     fn save_progress(
@@ -882,17 +815,17 @@ impl Store for PostgresStore {
     }
 
     fn list_machines(&self, filter: &MachineFilter) -> Result<Vec<MachineRecord>, StoreError> {
-        let query = machine_conditions(filter);
+        let query = conditions::of_machines(filter, placeholder);
         let sql = format!(
             "SELECT {MACHINE_COLUMNS} FROM machines {} ORDER BY created_at DESC, machine_id {}",
             query.clause(),
             page(filter.limit, filter.offset)
         );
-        decoded(self.query(sql, query.values)?, machine_from_row)
+        decoded(self.query(sql, bound(query.values))?, machine_from_row)
     }
 
     fn count_machines(&self, filter: &MachineFilter) -> Result<u64, StoreError> {
-        self.count("machines", machine_conditions(filter))
+        self.count("machines", conditions::of_machines(filter, placeholder))
     }
 
     fn insert_return(

@@ -17,16 +17,6 @@ pub const MACHINE_COLUMNS: &str = "machine_id, request_id, return_request_id, \
     instance_type, price_type, resource_id, message, reclaim_notice_at, created_at, updated_at, \
     tags";
 
-/// The condition on a machine that it is neither gone nor claimed by a return.
-pub const UNRETURNED: &str =
-    "state NOT IN ('terminated', 'failed', 'shutting-down') AND return_request_id IS NULL";
-
-/// The condition on a machine that its request is served by a provider type, whose value is
-/// in `placeholder`.
-pub fn of_provider_type(placeholder: &str) -> String {
-    format!("request_id IN (SELECT request_id FROM requests WHERE provider_type = {placeholder})")
-}
-
 /// The changes numbered above `?1`, at most `?2`, in order (SQLite's placeholders).
 pub const EVENTS_AFTER_SQLITE: &str =
     "SELECT seq, at, kind, id FROM events WHERE seq > ?1 ORDER BY seq LIMIT ?2";
@@ -37,36 +27,6 @@ pub const EVENTS_AFTER_POSTGRES: &str =
 
 /// The numbers of the oldest and newest change kept, 0 and 0 when none is.
 pub const EVENT_BOUNDS: &str = "SELECT COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0) FROM events";
-
-/// The columns a request listing's search looks in.
-pub const REQUEST_SEARCHED: &[&str] = &["request_id", "template_id", "message"];
-
-/// The columns a machine listing's search looks in.
-pub const MACHINE_SEARCHED: &[&str] = &["machine_id", "name", "private_ip", "public_ip"];
-
-/// The `LIKE` pattern that finds `text` anywhere, in any case, its `%`, `_` and `\\` taken
-/// as themselves.
-pub fn like_pattern(text: &str) -> String {
-    let mut pattern = String::with_capacity(text.len() + 2);
-    pattern.push('%');
-    for c in text.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            pattern.push('\\');
-        }
-        pattern.push(c);
-    }
-    pattern.push('%');
-    pattern
-}
-
-/// The condition that one of `columns` matches the pattern in `placeholder`, in any case.
-pub fn contains_condition(columns: &[&str], placeholder: &str) -> String {
-    let each: Vec<String> = columns
-        .iter()
-        .map(|c| format!("LOWER({c}) LIKE {placeholder} ESCAPE '\\'"))
-        .collect();
-    format!("({})", each.join(" OR "))
-}
 
 /// The condition on a machine `m` that it counts against its template's cap: it runs (or may
 /// run) until its termination is under way. A machine a return claims but has not terminated

@@ -17,6 +17,7 @@ use std::time::Duration;
 use orb_plugin_api::InstanceTypeInfo;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, TransactionBehavior};
 
+use super::conditions::{self, Conditions};
 use super::migrations::migrate;
 use super::rows::{
     self, in_use, may_bring, purgeable, resource_ids_text, tags_text, MachineRow, RequestRow,
@@ -382,77 +383,14 @@ const TEMPLATE_USE: &str = concat!(
     ")"
 );
 
-/// The conditions of a listing: only those a filter sets are written, so that SQLite can use
-/// the table's indexes (a `?1 IS NULL OR column = ?1` condition makes it scan every row).
-#[derive(Default)]
-struct Conditions {
-    terms: Vec<String>,
-    values: Vec<String>,
-}
-
-impl Conditions {
-    /// `column = value`, when a value is given.
-    fn equal(&mut self, column: &'static str, value: Option<String>) {
-        if let Some(value) = value {
-            self.values.push(value);
-            self.terms
-                .push(format!("{column} = ?{}", self.values.len()));
-        }
-    }
-
-    /// A condition without a value.
-    fn holds(&mut self, condition: &'static str) {
-        self.terms.push(condition.to_owned());
-    }
-
-    /// One of `columns` holds `text`, in any case, when a text is given.
-    fn contains(&mut self, columns: &[&'static str], text: Option<&str>) {
-        if let Some(text) = text {
-            self.values.push(rows::like_pattern(text));
-            let n = self.values.len();
-            self.terms
-                .push(rows::contains_condition(columns, &format!("?{n}")));
-        }
-    }
-
-    /// The machine's request is served by instances of `provider_type`, when one is given.
-    fn of_provider_type(&mut self, provider_type: Option<String>) {
-        if let Some(value) = provider_type {
-            self.values.push(value);
-            let n = self.values.len();
-            self.terms.push(rows::of_provider_type(&format!("?{n}")));
-        }
-    }
-
-    /// `WHERE ...`, or nothing.
-    fn clause(&self) -> String {
-        if self.terms.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", self.terms.join(" AND "))
-        }
-    }
-}
-
-/// The conditions of a request listing, and their values.
-fn request_conditions(filter: &RequestFilter) -> Conditions {
-    let mut query = Conditions::default();
-    query.equal("kind", filter.kind.map(|k| k.as_str().to_owned()));
-    query.equal("status", filter.status.map(|s| s.as_str().to_owned()));
-    query.equal("template_id", filter.template_id.clone());
-    query.equal("phase", filter.phase.map(|p| p.as_str().to_owned()));
-    query.equal("provider_instance", filter.provider_instance.clone());
-    query.equal("provider_type", filter.provider_type.clone());
-    query.contains(rows::REQUEST_SEARCHED, filter.search.as_deref());
-    if filter.owned {
-        query.holds("owner IS NOT NULL");
-    }
-    query
+/// SQLite's placeholder `n`.
+fn placeholder(n: usize) -> String {
+    format!("?{n}")
 }
 
 /// The query of [`Store::list_requests`], and its values.
 fn requests_listing(filter: &RequestFilter) -> (String, Conditions) {
-    let query = request_conditions(filter);
+    let query = conditions::of_requests(filter, placeholder);
     let sql = format!(
         "SELECT {REQUEST_COLUMNS} FROM requests {} ORDER BY created_at DESC, request_id \
          LIMIT {} OFFSET {}",
@@ -461,21 +399,6 @@ fn requests_listing(filter: &RequestFilter) -> (String, Conditions) {
         filter.offset
     );
     (sql, query)
-}
-
-/// The conditions of a machine listing, and their values.
-fn machine_conditions(filter: &MachineFilter) -> Conditions {
-    let mut query = Conditions::default();
-    query.equal("request_id", filter.request_id.clone());
-    query.equal("state", filter.state.clone());
-    query.equal("return_request_id", filter.return_request_id.clone());
-    query.equal("provider_instance", filter.provider_instance.clone());
-    query.of_provider_type(filter.provider_type.clone());
-    query.contains(rows::MACHINE_SEARCHED, filter.search.as_deref());
-    if filter.unreturned {
-        query.holds(rows::UNRETURNED);
-    }
-    query
 }
 
 /// How much of a template's cap is used (see [`TEMPLATE_USE`]).
@@ -574,7 +497,7 @@ impl Store for SqliteStore {
     }
 
     fn count_requests(&self, filter: &RequestFilter) -> Result<u64, StoreError> {
-        self.count("requests", &request_conditions(filter))
+        self.count("requests", &conditions::of_requests(filter, placeholder))
     }
 
     fn save_progress(
@@ -619,7 +542,7 @@ impl Store for SqliteStore {
     }
 
     fn list_machines(&self, filter: &MachineFilter) -> Result<Vec<MachineRecord>, StoreError> {
-        let query = machine_conditions(filter);
+        let query = conditions::of_machines(filter, placeholder);
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(&format!(
                 "SELECT {MACHINE_COLUMNS} FROM machines {} \
@@ -634,7 +557,7 @@ impl Store for SqliteStore {
     }
 
     fn count_machines(&self, filter: &MachineFilter) -> Result<u64, StoreError> {
-        self.count("machines", &machine_conditions(filter))
+        self.count("machines", &conditions::of_machines(filter, placeholder))
     }
 
     fn insert_return(
