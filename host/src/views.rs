@@ -62,22 +62,6 @@ impl From<&Request> for RequestSummary {
     }
 }
 
-/// `{"requests": [...]}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RequestList {
-    /// Newest first.
-    pub requests: Vec<RequestSummary>,
-}
-
-impl RequestList {
-    /// The summaries of `requests`.
-    pub fn of(requests: &[Request]) -> Self {
-        RequestList {
-            requests: requests.iter().map(RequestSummary::from).collect(),
-        }
-    }
-}
-
 /// What a cancellation did: the request as stored now, the return request tracking its
 /// machines, and whether its provision is still in flight (it undoes itself when it ends).
 #[derive(Debug, Serialize, ToSchema)]
@@ -147,22 +131,6 @@ impl From<&MachineRecord> for MachineSummary {
             private_ip_address: m.private_ip.clone(),
             instance_type: m.instance_type.clone(),
             launch_time: m.launch_time.map(time),
-        }
-    }
-}
-
-/// `{"machines": [...]}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct MachineList {
-    /// Newest first.
-    pub machines: Vec<MachineSummary>,
-}
-
-impl MachineList {
-    /// The summaries of `machines`.
-    pub fn of(machines: &[MachineRecord]) -> Self {
-        MachineList {
-            machines: machines.iter().map(MachineSummary::from).collect(),
         }
     }
 }

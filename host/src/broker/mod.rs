@@ -38,7 +38,7 @@ pub use cancel::CancelReport;
 pub use purge::Purged;
 pub use reclaim::Reclaimed;
 pub use refresh::{MachineView, RequestView};
-pub use release::{MachineSpec, ReturnSummary};
+pub use release::{MachineSpec, ReturnSummary, Unreturned};
 
 /// Something the broker could not do.
 #[derive(Debug, thiserror::Error)]

@@ -15,6 +15,7 @@ use std::collections::HashSet;
 use super::owner::this_process;
 use super::{Broker, BrokerError};
 use crate::domain::{now, MachineRecord, Phase, Request, RequestKind, ReturnItem};
+use crate::storage::MachineFilter;
 
 /// A machine as a caller names it: by id, by host name, or both.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -41,7 +42,54 @@ pub struct ReturnSummary {
 /// Why a named machine is left alone.
 const NOT_ORBS: &str = "not orb's: no request of orb's launched it (it has no record and no orb:request-id tag of a known request); left alone";
 
+/// Which machines a return takes when it names none: those of an acquire request, or every
+/// one, narrowed to a provider instance or type; in each case only those neither gone nor
+/// being returned.
+#[derive(Debug, Default)]
+pub struct Unreturned {
+    /// Only machines of this acquire request.
+    pub request_id: Option<String>,
+    /// Only machines of this provider instance.
+    pub provider_instance: Option<String>,
+    /// Only machines of requests served by instances of this provider type.
+    pub provider_type: Option<String>,
+}
+
 impl Broker {
+    /// The machines `which` names, to return; an error when it names a request that does not
+    /// exist or is not an acquire request.
+    pub fn unreturned(&self, which: Unreturned) -> Result<Vec<MachineSpec>, BrokerError> {
+        if let Some(id) = &which.request_id {
+            match self.store.get_request(id)? {
+                None => {
+                    return Err(BrokerError::NotFound(format!(
+                        "request '{id}' does not exist"
+                    )))
+                }
+                Some(r) if r.kind != RequestKind::Acquire => {
+                    return Err(BrokerError::Invalid(vec![format!(
+                        "'{id}' is a return request: name an acquire request"
+                    )]))
+                }
+                Some(_) => {}
+            }
+        }
+        let machines = self.store.list_machines(&MachineFilter {
+            request_id: which.request_id,
+            provider_instance: which.provider_instance,
+            provider_type: which.provider_type,
+            unreturned: true,
+            ..Default::default()
+        })?;
+        Ok(machines
+            .into_iter()
+            .map(|m| MachineSpec {
+                machine_id: Some(m.machine_id),
+                name: None,
+            })
+            .collect())
+    }
+
     /// Returns the named machines: stores a return request naming them and claiming those of
     /// orb's that are neither gone nor being returned, then asks their providers to terminate
     /// them. A machine named twice is returned once.

@@ -2,20 +2,45 @@
 
 use serde_json::json;
 
+use super::listing::ListArgs;
 use super::wait::{wait_for, WaitOptions};
 use super::CommandOutput;
 use crate::app::App;
-use crate::broker::{Broker, BrokerError, MachineSpec};
+use crate::broker::{Broker, BrokerError, MachineSpec, Unreturned};
 use crate::hostfactory::output;
 use crate::storage::MachineFilter;
-use crate::views::MachineList;
+use crate::views::{to_json, MachineSummary, ReturnAnswer};
 
-/// `orb machines list`: stored machines, newest first.
-pub fn list(app: &App, filter: &MachineFilter) -> Result<CommandOutput, BrokerError> {
+/// `orb machines list`: stored machines, newest first, filtered and paged by `list`.
+pub fn list(
+    app: &App,
+    filter: &MachineFilter,
+    list: &ListArgs,
+) -> Result<CommandOutput, BrokerError> {
     let broker = Broker::open(app)?;
-    Ok(CommandOutput::of(MachineList::of(
-        &broker.store().list_machines(filter)?,
-    )))
+    let machines = list.items(|limit, offset| {
+        let page = broker.store().list_machines(&MachineFilter {
+            limit,
+            offset,
+            ..filter.clone()
+        })?;
+        Ok::<_, BrokerError>(
+            page.iter()
+                .map(|m| to_json(&MachineSummary::from(m)))
+                .collect(),
+        )
+    })?;
+    Ok(CommandOutput::of(json!({ "machines": machines })))
+}
+
+/// `orb machines show ID`: one stored machine.
+pub fn show(app: &App, machine_id: &str) -> Result<CommandOutput, BrokerError> {
+    let broker = Broker::open(app)?;
+    let machine = broker
+        .store()
+        .get_machine(machine_id)?
+        .ok_or_else(|| BrokerError::NotFound(format!("machine '{machine_id}' does not exist")))?;
+    Ok(CommandOutput::of(MachineSummary::from(&machine)))
 }
 
 /// `orb machines request TEMPLATE COUNT`: asks for machines; with `wait`, polls until done.
@@ -36,27 +61,41 @@ pub async fn request(
     }
 }
 
-/// `orb machines return ID...`: returns machines named by id or host name; with `wait`, polls
-/// until they are gone.
+/// The machines a return names.
+pub enum Returned {
+    /// By id or host name.
+    Named(Vec<String>),
+    /// Those of a request, or every one, not yet returned.
+    Unreturned(Unreturned),
+}
+
+/// `orb machines return`: returns machines named by id or host name, or those of a request, or
+/// every one; with `wait`, polls until they are gone.
 pub async fn return_machines(
     app: &App,
-    machines: &[String],
+    which: Returned,
     wait: Option<WaitOptions>,
 ) -> Result<CommandOutput, BrokerError> {
     let broker = Broker::open(app)?;
-    let specs: Vec<MachineSpec> = machines
-        .iter()
-        .map(|m| match broker.store().get_machine(m) {
-            Ok(Some(_)) => MachineSpec {
-                machine_id: Some(m.clone()),
-                name: None,
-            },
-            _ => MachineSpec {
-                machine_id: None,
-                name: Some(m.clone()),
-            },
-        })
-        .collect();
+    let specs: Vec<MachineSpec> = match which {
+        Returned::Named(machines) => machines
+            .iter()
+            .map(|m| match broker.store().get_machine(m) {
+                Ok(Some(_)) => MachineSpec {
+                    machine_id: Some(m.clone()),
+                    name: None,
+                },
+                _ => MachineSpec {
+                    machine_id: None,
+                    name: Some(m.clone()),
+                },
+            })
+            .collect(),
+        Returned::Unreturned(which) => broker.unreturned(which)?,
+    };
+    if specs.is_empty() {
+        return Ok(CommandOutput::of(ReturnAnswer::nothing()));
+    }
     let (request, summary) = broker.return_machines(&specs).await?;
     match wait {
         Some(options) => wait_for(&broker, &request.request_id, options).await,

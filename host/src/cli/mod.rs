@@ -1,7 +1,9 @@
 //! The `orb` command line.
 
 mod config_cmd;
+mod filter;
 mod hostfactory_cmd;
+mod listing;
 mod machines_cmd;
 mod plugins_cmd;
 mod providers_cmd;
@@ -20,11 +22,13 @@ use serde_json::Value;
 use crate::app::App;
 pub use hostfactory_cmd::HfCall;
 
-use crate::broker::BrokerError;
+use crate::broker::{BrokerError, Unreturned};
 use crate::dialect::Dialect;
 use crate::domain::{RequestKind, RequestStatus};
 use crate::hostfactory::output as hf_output;
 use crate::storage::{MachineFilter, RequestFilter};
+use listing::ListArgs;
+use machines_cmd::Returned;
 use render::{render, Format};
 use wait::WaitOptions;
 
@@ -60,6 +64,9 @@ struct GlobalArgs {
     /// Log level, overriding logging.level (error, warn, info, debug, trace).
     #[arg(long, global = true, value_name = "LEVEL")]
     log_level: Option<String>,
+    /// Write the output to FILE instead of stdout (Host Factory's calls always print it).
+    #[arg(long, global = true, value_name = "FILE")]
+    output: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,11 +143,23 @@ struct HfInput {
 #[derive(Debug, Subcommand)]
 enum TemplatesCommand {
     /// Lists the templates with their attributes.
-    List,
+    List {
+        #[command(flatten)]
+        list: ListArgs,
+    },
     /// Shows one template as merged with its defaults.
     Show {
+        /// The template id (or --template-id/-t).
+        #[arg(required_unless_present = "template_id_flag")]
+        template_id: Option<String>,
         /// The template id.
-        template_id: String,
+        #[arg(
+            long = "template-id",
+            short = 't',
+            value_name = "ID",
+            conflicts_with = "template_id"
+        )]
+        template_id_flag: Option<String>,
     },
     /// Reports every problem of every template (or of one) at once (exit 1 when any).
     Validate {
@@ -181,21 +200,24 @@ enum RequestsCommand {
         #[arg(long, value_parser = ["running", "complete", "complete_with_error"])]
         status: Option<String>,
         /// Only acquire or only return requests.
-        #[arg(long, value_parser = ["acquire", "return"])]
+        #[arg(long, alias = "request-type", value_parser = ["acquire", "return"])]
         kind: Option<String>,
         /// Only requests for this template.
         #[arg(long)]
         template_id: Option<String>,
-        /// At most this many.
-        #[arg(long)]
-        limit: Option<u32>,
+        #[command(flatten)]
+        list: ListArgs,
     },
     /// Shows requests and their machines, refreshed from the provider (exit 1 when an id is
     /// unknown).
+    #[command(alias = "status")]
     Show {
-        /// Request ids.
-        #[arg(required = true)]
+        /// Request ids (or --request-id/-r).
+        #[arg(required_unless_present = "request_id_flags")]
         request_ids: Vec<String>,
+        /// A request id; repeat for more.
+        #[arg(long = "request-id", short = 'r', value_name = "ID")]
+        request_id_flags: Vec<String>,
     },
     /// Cancels an acquire request that is still running: whatever was made for it (fleets,
     /// groups, launch templates) is released and its machines are terminated, tracked by a
@@ -220,24 +242,70 @@ enum MachinesCommand {
         /// Only machines in this state (pending, running, shutting-down, terminated...).
         #[arg(long)]
         status: Option<String>,
-        /// At most this many.
-        #[arg(long)]
-        limit: Option<u32>,
+        #[command(flatten)]
+        list: ListArgs,
     },
-    /// Asks for machines from a template.
+    /// Shows one stored machine.
+    Show {
+        /// The machine id (or --machine-id/-m).
+        #[arg(required_unless_present = "machine_id_flag")]
+        machine_id: Option<String>,
+        /// The machine id.
+        #[arg(
+            long = "machine-id",
+            short = 'm',
+            value_name = "ID",
+            conflicts_with = "machine_id"
+        )]
+        machine_id_flag: Option<String>,
+    },
+    /// Asks for machines from a template: `request TEMPLATE COUNT`, or with `-t` and `-c`.
     Request {
+        /// The template id (or --template-id/-t).
+        #[arg(required_unless_present = "template_id_flag")]
+        template_id: Option<String>,
+        /// How many machines (or --count/-c).
+        #[arg(required_unless_present = "count_flag")]
+        count: Option<i64>,
         /// The template id.
-        template_id: String,
+        #[arg(
+            long = "template-id",
+            short = 't',
+            value_name = "ID",
+            conflicts_with = "template_id"
+        )]
+        template_id_flag: Option<String>,
         /// How many machines.
-        count: i64,
+        #[arg(
+            long = "count",
+            short = 'c',
+            value_name = "N",
+            conflicts_with = "count"
+        )]
+        count_flag: Option<i64>,
         #[command(flatten)]
         wait: WaitArgs,
     },
-    /// Returns machines, named by id or host name.
+    /// Returns machines: named by id or host name (or -m), every machine of an acquire
+    /// request (-r), or every machine orb holds (--all --force); only those neither gone nor
+    /// being returned.
+    #[command(alias = "terminate")]
     Return {
         /// Machine ids or host names.
-        #[arg(required = true)]
+        #[arg(required_unless_present_any = ["machine_id_flags", "request_id", "all"])]
         machines: Vec<String>,
+        /// A machine id or host name; repeat for more.
+        #[arg(long = "machine-id", short = 'm', value_name = "ID")]
+        machine_id_flags: Vec<String>,
+        /// Every machine of this acquire request.
+        #[arg(long, short = 'r', conflicts_with_all = ["machines", "machine_id_flags", "all"])]
+        request_id: Option<String>,
+        /// Every machine orb holds (needs --force).
+        #[arg(long, requires = "force", conflicts_with_all = ["machines", "machine_id_flags"])]
+        all: bool,
+        /// Confirms --all.
+        #[arg(long)]
+        force: bool,
         #[command(flatten)]
         wait: WaitArgs,
     },
@@ -358,13 +426,23 @@ pub fn main(cli: Cli) -> ExitCode {
     } else {
         Format::or_default(cli.global.format)
     };
+    let output = cli.global.output.clone();
     let result = runtime.block_on(run(cli));
     // A provider call that timed out may still hold a blocking thread: do not wait for it.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match result {
         Ok(outcome) => {
             if !outcome.value.is_null() {
-                print!("{}", render(&outcome.value, format));
+                let text = render(&outcome.value, format);
+                match output.as_deref().filter(|_| !host_factory) {
+                    None => print!("{text}"),
+                    Some(file) => {
+                        if let Err(e) = std::fs::write(file, text) {
+                            eprintln!("error: cannot write {}: {e}", file.display());
+                            return ExitCode::FAILURE;
+                        }
+                    }
+                }
             }
             if outcome.success {
                 ExitCode::SUCCESS
@@ -415,9 +493,13 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
             Ok(hostfactory_cmd::run(app, call, file.as_deref()).await?)
         }
         Command::Templates { command } => Ok(match command {
-            TemplatesCommand::List => templates_cmd::list(app).await?,
-            TemplatesCommand::Show { template_id } => {
-                templates_cmd::show(app, &template_id).await?
+            TemplatesCommand::List { list } => templates_cmd::list(app, &list).await?,
+            TemplatesCommand::Show {
+                template_id,
+                template_id_flag,
+            } => {
+                let id = template_id.or(template_id_flag).unwrap_or_default();
+                templates_cmd::show(app, &id).await?
             }
             TemplatesCommand::Validate { template_id } => {
                 templates_cmd::validate(app, template_id.as_deref()).await?
@@ -428,18 +510,24 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
                 status,
                 kind,
                 template_id,
-                limit,
+                list,
             } => requests_cmd::list(
                 app,
                 &RequestFilter {
                     kind: kind.as_deref().and_then(RequestKind::parse),
                     status: status.as_deref().and_then(RequestStatus::parse),
                     template_id,
-                    limit,
                     ..Default::default()
                 },
+                &list,
             )?,
-            RequestsCommand::Show { request_ids } => requests_cmd::show(app, &request_ids).await?,
+            RequestsCommand::Show {
+                mut request_ids,
+                request_id_flags,
+            } => {
+                request_ids.extend(request_id_flags);
+                requests_cmd::show(app, &request_ids).await?
+            }
             RequestsCommand::Cancel { request_id, reason } => {
                 requests_cmd::cancel(app, &request_id, reason.as_deref()).await?
             }
@@ -448,23 +536,51 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
             MachinesCommand::List {
                 request_id,
                 status,
-                limit,
+                list,
             } => machines_cmd::list(
                 app,
                 &MachineFilter {
                     request_id,
                     state: status,
-                    limit,
                     ..Default::default()
                 },
+                &list,
             )?,
+            MachinesCommand::Show {
+                machine_id,
+                machine_id_flag,
+            } => {
+                let id = machine_id.or(machine_id_flag).unwrap_or_default();
+                machines_cmd::show(app, &id)?
+            }
             MachinesCommand::Request {
                 template_id,
                 count,
+                template_id_flag,
+                count_flag,
                 wait,
-            } => machines_cmd::request(app, &template_id, count, wait.options()).await?,
-            MachinesCommand::Return { machines, wait } => {
-                machines_cmd::return_machines(app, &machines, wait.options()).await?
+            } => {
+                let template = template_id.or(template_id_flag).unwrap_or_default();
+                let count = count.or(count_flag).unwrap_or_default();
+                machines_cmd::request(app, &template, count, wait.options()).await?
+            }
+            MachinesCommand::Return {
+                mut machines,
+                machine_id_flags,
+                request_id,
+                all,
+                force: _,
+                wait,
+            } => {
+                machines.extend(machine_id_flags);
+                let which = match (request_id, all) {
+                    (None, false) => Returned::Named(machines),
+                    (request_id, _) => Returned::Unreturned(Unreturned {
+                        request_id,
+                        ..Default::default()
+                    }),
+                };
+                machines_cmd::return_machines(app, which, wait.options()).await?
             }
         }),
         Command::Plugins {

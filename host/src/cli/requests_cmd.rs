@@ -5,14 +5,31 @@ use crate::app::App;
 use crate::broker::{Broker, BrokerError};
 use crate::hostfactory::output;
 use crate::storage::RequestFilter;
-use crate::views::{CancelAnswer, RequestList};
+use serde_json::json;
 
-/// `orb requests list`: stored requests, newest first.
-pub fn list(app: &App, filter: &RequestFilter) -> Result<CommandOutput, BrokerError> {
+use super::listing::ListArgs;
+use crate::views::{to_json, CancelAnswer, RequestSummary};
+
+/// `orb requests list`: stored requests, newest first, filtered and paged by `list`.
+pub fn list(
+    app: &App,
+    filter: &RequestFilter,
+    list: &ListArgs,
+) -> Result<CommandOutput, BrokerError> {
     let broker = Broker::open(app)?;
-    Ok(CommandOutput::of(RequestList::of(
-        &broker.store().list_requests(filter)?,
-    )))
+    let requests = list.items(|limit, offset| {
+        let page = broker.store().list_requests(&RequestFilter {
+            limit,
+            offset,
+            ..filter.clone()
+        })?;
+        Ok::<_, BrokerError>(
+            page.iter()
+                .map(|r| to_json(&RequestSummary::from(r)))
+                .collect(),
+        )
+    })?;
+    Ok(CommandOutput::of(json!({ "requests": requests })))
 }
 
 /// `orb requests show ID...`: requests and their machines, refreshed from the providers (the

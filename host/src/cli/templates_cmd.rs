@@ -2,13 +2,14 @@
 
 use serde_json::{json, Value};
 
+use super::listing::ListArgs;
 use super::CommandOutput;
 use crate::app::App;
 use crate::broker::{Broker, BrokerError};
 use crate::views::{TemplateProblems, TemplateView};
 
-/// `orb templates list`: one line per template.
-pub async fn list(app: &App) -> Result<CommandOutput, BrokerError> {
+/// `orb templates list`: one line per template, filtered and paged by `list`.
+pub async fn list(app: &App, list: &ListArgs) -> Result<CommandOutput, BrokerError> {
     let broker = Broker::open(app)?;
     let (templates, _) = broker.templates_with_attributes().await?;
     let rows: Vec<Value> = templates
@@ -26,7 +27,7 @@ pub async fn list(app: &App) -> Result<CommandOutput, BrokerError> {
         })
         .collect();
     Ok(CommandOutput {
-        value: json!({ "templates": rows }),
+        value: json!({ "templates": list.of(rows) }),
         success: true,
     })
 }

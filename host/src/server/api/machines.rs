@@ -91,8 +91,8 @@ pub(super) struct ReturnBody {
 }
 
 impl ReturnBody {
-    /// The machines the body names, checked; `None` when a request or `allMachines` names
-    /// none that are not returned yet.
+    /// The machines the body names, checked; none when a request or `allMachines` finds none
+    /// left to return.
     async fn machines(self, s: &AppState) -> Result<Vec<MachineSpec>, ApiError> {
         let invalid =
             |message: &str| ApiError::invalid(StatusCode::UNPROCESSABLE_ENTITY, &["body"], message);
@@ -124,39 +124,11 @@ impl ReturnBody {
                 "allMachines returns every machine orb holds: set force: true to confirm",
             ));
         }
-        let broker = s.broker();
-        if let Some(id) = &self.request_id {
-            match broker.store().get_request(id).map_err(BrokerError::from)? {
-                None => {
-                    return Err(ApiError::not_found(format!(
-                        "request '{id}' does not exist"
-                    )))
-                }
-                Some(r) if r.kind != RequestKind::Acquire => {
-                    return Err(invalid(
-                        "requestId names a return request: name an acquire request",
-                    ))
-                }
-                Some(_) => {}
-            }
-        }
-        let machines = broker
-            .store()
-            .list_machines(&MachineFilter {
-                request_id: self.request_id,
-                provider_instance: self.provider_name,
-                provider_type: self.provider_type,
-                unreturned: true,
-                ..Default::default()
-            })
-            .map_err(BrokerError::from)?;
-        Ok(machines
-            .into_iter()
-            .map(|m| MachineSpec {
-                machine_id: Some(m.machine_id),
-                name: None,
-            })
-            .collect())
+        Ok(s.broker().unreturned(Unreturned {
+            request_id: self.request_id,
+            provider_instance: self.provider_name,
+            provider_type: self.provider_type,
+        })?)
     }
 }
 

@@ -21,7 +21,7 @@ use super::error::ApiError;
 use super::health::{ProvidersHealth, ServiceHealth};
 use super::reload::ReloadOutcome;
 use super::{auth, rate_limit, AppState};
-use crate::broker::{BrokerError, MachineSpec};
+use crate::broker::{BrokerError, MachineSpec, Unreturned};
 use std::collections::BTreeMap;
 
 use crate::config::{ProviderInstanceConfig, Role};
@@ -32,8 +32,8 @@ use crate::hostfactory::output::{
 };
 use crate::storage::{MachineFilter, RequestFilter};
 use crate::views::{
-    to_json, CancelAnswer, MachineList, MachineProblem, MachineSummary, ProviderList,
-    ProviderSummary, ReturnAnswer, TemplateProblems, TemplateView,
+    to_json, CancelAnswer, MachineProblem, MachineSummary, ProviderList, ProviderSummary,
+    ReturnAnswer, TemplateProblems, TemplateView,
 };
 use orb_plugin_api::MachineState;
 
@@ -205,7 +205,7 @@ impl Modify for BearerAuth {
     ),
     components(schemas(
         MachineRequestBody, ReturnBody, ReturnedMachine, BatchBody, ErrorBody, TemplateView,
-        MachineList, MachineSummary, RequestPage, ListedRequest, PageInfo, CancelAnswer, ReturnAnswer,
+        MachineSummary, RequestPage, ListedRequest, PageInfo, CancelAnswer, ReturnAnswer,
         MachineProblem, ProviderList, ProviderSummary, StatusAnswer, RequestEntry, RequestStatusView,
         MissingRequest, MachineStatusView, ProvidersHealth, ServiceHealth, Probe, TemplatesAnswer,
         TemplateProblems, AcceptedRequest, ReloadOutcome, TemplateChanged, MachinePage, PurgedRow,

@@ -1,0 +1,172 @@
+//! The CLI as the Python ORB's users type it: its spellings of `machines request`, `return`,
+//! `show`, `requests status`, and `--filter`, `--limit`, `--offset` and `--output` on the
+//! listings, on the real binary and the mock provider.
+
+use serde_json::{json, Value};
+
+use crate::support::HfSite;
+
+fn site() -> HfSite {
+    HfSite::with_config(
+        json!({
+            "provider": {"providers": [{"name": "mockinst", "type": "mock",
+                "config": {"pending_seconds": 0}}]},
+        }),
+        json!({"templates": [
+            {"templateId": "Small", "maxNumber": 50, "vmType": "m5.large", "imageId": "img"},
+            {"templateId": "Large", "maxNumber": 50, "vmType": "m5.4xlarge", "imageId": "img"}
+        ]}),
+    )
+}
+
+/// `orb ARGS --format json`, which must succeed; its output.
+fn orb(site: &HfSite, args: &[&str]) -> Value {
+    let mut all = args.to_vec();
+    all.extend(["--format", "json"]);
+    site.orb(&all).expect_code(0).json()
+}
+
+/// The ids of `items` at `key`.
+fn ids(items: &Value, key: &str) -> Vec<String> {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i[key].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn orbs_spellings_of_requests_and_returns_work() {
+    let site = site();
+    // Flags or positionals, as ORB takes them; `status` is `show`.
+    let small = orb(
+        &site,
+        &["machines", "request", "-t", "Small", "-c", "2", "--wait"],
+    );
+    let small_id = small["requests"][0]["requestId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let large = orb(
+        &site,
+        &["machines", "request", "Large", "--count", "1", "--wait"],
+    );
+    let large_id = large["requests"][0]["requestId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let both = orb(&site, &["requests", "status", &small_id, "-r", &large_id]);
+    assert_eq!(
+        ids(&both["requests"], "requestId"),
+        [small_id.clone(), large_id.clone()]
+    );
+    let machine = both["requests"][1]["machines"][0]["machineId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let shown = orb(&site, &["machines", "show", "-m", &machine]);
+    assert_eq!(shown["requestId"], large_id.as_str());
+    assert_eq!(
+        orb(&site, &["templates", "show", "-t", "Large"])["templateId"],
+        "Large"
+    );
+
+    // Usage errors exit 2 and do nothing.
+    for bad in [
+        &["machines", "request", "Small"][..],
+        &["machines", "request", "Small", "1", "-t", "Large"],
+        &["machines", "return", "--all"],
+        &["machines", "return", "-r", &small_id, &machine],
+        &["requests", "list", "--filter", "status"],
+        &["requests", "list", "--filter", "templateId=~("],
+    ] {
+        let run = site.orb(bad);
+        assert_eq!(run.code, 2, "{bad:?}: {run:?}");
+    }
+
+    // Every machine of a request; then every machine left, confirmed; `terminate` is `return`.
+    let returned = orb(&site, &["machines", "return", "-r", &small_id]);
+    assert_eq!(returned["terminating"], 2, "{returned}");
+    let rest = orb(&site, &["machines", "terminate", "--all", "--force"]);
+    assert_eq!(rest["terminating"], 1, "{rest}");
+    let none = orb(&site, &["machines", "return", "--all", "--force"]);
+    assert_eq!(none["requestId"], Value::Null, "nothing is left: {none}");
+}
+
+#[test]
+fn listings_filter_page_and_write_to_a_file() {
+    let site = site();
+    for (template, count) in [("Small", "1"), ("Large", "1"), ("Small", "2")] {
+        orb(&site, &["machines", "request", template, count, "--wait"]);
+    }
+    let small = orb(&site, &["requests", "list", "--filter", "templateId=Small"]);
+    assert_eq!(small["requests"].as_array().unwrap().len(), 2, "{small}");
+    let anded = orb(
+        &site,
+        &[
+            "requests",
+            "list",
+            "--filter",
+            "template_id~mal",
+            "--filter",
+            "machines!=1",
+        ],
+    );
+    assert_eq!(anded["requests"].as_array().unwrap().len(), 1, "{anded}");
+    assert_eq!(anded["requests"][0]["machines"], 2);
+    let paged = orb(
+        &site,
+        &["requests", "list", "--limit", "1", "--offset", "1"],
+    );
+    let all = orb(&site, &["requests", "list", "--request-type", "acquire"]);
+    assert_eq!(paged["requests"][0], all["requests"][1]);
+    let running = orb(
+        &site,
+        &[
+            "machines",
+            "list",
+            "--filter",
+            "status=running",
+            "--filter",
+            "name=~^ip-",
+            "--limit",
+            "3",
+        ],
+    );
+    assert_eq!(
+        running["machines"].as_array().unwrap().len(),
+        3,
+        "{running}"
+    );
+    let none = orb(
+        &site,
+        &[
+            "machines",
+            "list",
+            "--filter",
+            "status!~^(running|pending)$",
+        ],
+    );
+    assert_eq!(none["machines"], json!([]));
+    let templates = orb(
+        &site,
+        &["templates", "list", "--filter", "templateId!=Small"],
+    );
+    assert_eq!(ids(&templates["templates"], "templateId"), ["Large"]);
+
+    // --output: the file holds what stdout would, and stdout nothing.
+    let file = site.path().join("requests.json");
+    let run = site.orb(&[
+        "requests",
+        "list",
+        "--format",
+        "json",
+        "--output",
+        file.to_str().unwrap(),
+    ]);
+    run.expect_code(0);
+    assert!(run.stdout.is_empty(), "{run:?}");
+    let written: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    assert_eq!(written, all);
+}
