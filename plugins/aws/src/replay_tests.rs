@@ -29,10 +29,12 @@ use crate::pacing::{Pacer, PacingConfig};
 
 const NS: &str = "xmlns=\"http://ec2.amazonaws.com/doc/2016-11-15/\"";
 
-/// Answers calls with canned (status, body) responses, in order, and records request bodies.
+/// Answers calls with canned (status, body) responses, in order, then by their action, and
+/// records request bodies.
 #[derive(Debug, Clone, Default)]
 struct Replay {
     responses: Arc<Mutex<VecDeque<(u16, String)>>>,
+    by_action: Arc<Vec<(&'static str, String)>>,
     requests: Arc<Mutex<Vec<String>>>,
 }
 
@@ -45,13 +47,17 @@ impl Replay {
 impl HttpConnector for Replay {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let body = String::from_utf8_lossy(request.body().bytes().unwrap_or_default()).into_owned();
-        self.requests.lock().unwrap().push(body);
-        let (status, body) = self
-            .responses
-            .lock()
-            .unwrap()
-            .pop_front()
-            .expect("a canned response for every call");
+        self.requests.lock().unwrap().push(body.clone());
+        let queued = self.responses.lock().unwrap().pop_front();
+        let (status, body) = queued
+            .or_else(|| {
+                let action = action_of(&body);
+                self.by_action
+                    .iter()
+                    .find(|(a, _)| *a == action)
+                    .map(|(_, answer)| (200, answer.clone()))
+            })
+            .unwrap_or_else(|| panic!("a canned response for every call: {body}"));
         let status = StatusCode::try_from(status).expect("a valid status");
         HttpConnectorFuture::ready(Ok(HttpResponse::new(status, SdkBody::from(body))))
     }
@@ -68,10 +74,14 @@ impl HttpClient for Replay {
 }
 
 fn replay(responses: Vec<(u16, String)>) -> (Replay, Clients) {
-    let http = Replay {
+    connect(Replay {
         responses: Arc::new(Mutex::new(responses.into())),
         ..Default::default()
-    };
+    })
+}
+
+/// SDK clients whose calls `http` answers.
+fn connect(http: Replay) -> (Replay, Clients) {
     let sdk = SdkConfig::builder()
         .region(Region::new("us-east-1"))
         .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
@@ -348,15 +358,15 @@ async fn the_last_machines_of_a_fleet_go_with_it_in_one_call_or_are_terminated_w
 
 /// The `Action` of each recorded call.
 fn actions(http: &Replay) -> Vec<String> {
-    http.bodies()
-        .iter()
-        .map(|b| {
-            b.split('&')
-                .find_map(|p| p.strip_prefix("Action="))
-                .unwrap_or("?")
-                .to_owned()
-        })
-        .collect()
+    http.bodies().iter().map(|b| action_of(b)).collect()
+}
+
+/// The `Action` a query-protocol body names.
+fn action_of(body: &str) -> String {
+    body.split('&')
+        .find_map(|p| p.strip_prefix("Action="))
+        .unwrap_or("?")
+        .to_owned()
 }
 
 #[tokio::test]
@@ -480,4 +490,212 @@ fn spot_interruption_notices_are_reported_with_their_time() {
     let machine = &status.machines[0];
     assert_eq!(machine.price_type.as_deref(), Some("spot"));
     assert_eq!(machine.reclaim_notice_at, Some(1_795_428_000));
+}
+
+/// Canned answers to the calls a provision makes, by action: no group or launch template
+/// exists yet, each create succeeds.
+fn provision_answers() -> Vec<(&'static str, String)> {
+    let asg = "xmlns=\"http://autoscaling.amazonaws.com/doc/2011-01-01/\"";
+    vec![
+        ("DescribeAutoScalingGroups", format!(
+            "<DescribeAutoScalingGroupsResponse {asg}><DescribeAutoScalingGroupsResult>\
+             <AutoScalingGroups/></DescribeAutoScalingGroupsResult></DescribeAutoScalingGroupsResponse>")),
+        ("CreateAutoScalingGroup", format!(
+            "<CreateAutoScalingGroupResponse {asg}><ResponseMetadata><RequestId>1</RequestId>\
+             </ResponseMetadata></CreateAutoScalingGroupResponse>")),
+        ("DescribeLaunchTemplates", format!(
+            "<DescribeLaunchTemplatesResponse {NS}><requestId>1</requestId><launchTemplates/>\
+             </DescribeLaunchTemplatesResponse>")),
+        ("CreateLaunchTemplate", format!(
+            "<CreateLaunchTemplateResponse {NS}><requestId>1</requestId><launchTemplate>\
+             <launchTemplateId>lt-1</launchTemplateId><launchTemplateName>orb-req-1</launchTemplateName>\
+             <latestVersionNumber>1</latestVersionNumber></launchTemplate></CreateLaunchTemplateResponse>")),
+        ("CreateFleet", format!(
+            "<CreateFleetResponse {NS}><requestId>1</requestId><fleetId>fleet-1</fleetId>\
+             <fleetInstanceSet><item><instanceIds><item>i-1</item></instanceIds>\
+             <instanceType>t3.medium</instanceType></item></fleetInstanceSet></CreateFleetResponse>")),
+        ("RequestSpotFleet", format!(
+            "<RequestSpotFleetResponse {NS}><requestId>1</requestId>\
+             <spotFleetRequestId>sfr-1</spotFleetRequestId></RequestSpotFleetResponse>")),
+        ("DescribeInstances", format!(
+            "<DescribeInstancesResponse {NS}><requestId>1</requestId><reservationSet><item>\
+             <instancesSet><item><instanceId>i-1</instanceId><instanceType>t3.medium</instanceType>\
+             <instanceState><code>0</code><name>pending</name></instanceState></item></instancesSet>\
+             </item></reservationSet></DescribeInstancesResponse>")),
+        ("RunInstances", format!(
+            "<RunInstancesResponse {NS}><requestId>1</requestId><reservationId>r-1</reservationId>\
+             <instancesSet><item><instanceId>i-1</instanceId><instanceType>t3.medium</instanceType>\
+             <instanceState><code>0</code><name>pending</name></instanceState></item></instancesSet>\
+             </RunInstancesResponse>")),
+    ]
+}
+
+/// Provisions 2 machines of `template` (a Host Factory template's JSON) for `req-1`; the
+/// parameters of the call named `create`, sorted, without the ones that differ per run.
+async fn create_call(template: serde_json::Value, create: &str) -> Vec<String> {
+    let (http, clients) = connect(Replay {
+        by_action: Arc::new(provision_answers()),
+        ..Default::default()
+    });
+    let config = AwsConfig::default();
+    let ctx = Ctx {
+        clients: &clients,
+        config: &config,
+        instance: "aws-test",
+    };
+    let template: orb_plugin_api::Template = serde_json::from_value(template).unwrap();
+    let parsed = crate::template::AwsTemplate::parse(&template, &config).unwrap();
+    let plan = crate::context::Plan {
+        request_id: "req-1".into(),
+        image_id: "ami-1".into(),
+        count: 2,
+        tags: [("orb:request-id".to_owned(), "req-1".to_owned())].into(),
+        template: parsed,
+    };
+    crate::handlers::provision(&ctx, &plan).await.unwrap();
+    let body = http
+        .bodies()
+        .into_iter()
+        .find(|b| action_of(b) == create)
+        .unwrap_or_else(|| panic!("no {create} among {:?}", actions(&http)));
+    let mut parameters: Vec<String> = body.split('&').map(str::to_owned).collect();
+    parameters.sort();
+    parameters
+}
+
+/// Every handler's create call, as sent: the shapes moto tolerates and AWS refuses cannot
+/// hide. A change to any of them must change these on purpose.
+#[tokio::test]
+async fn each_handlers_create_call_is_what_aws_requires() {
+    let base = serde_json::json!({"templateId": "T", "maxNumber": 10, "imageId": "ami-1",
+        "subnetIds": ["subnet-a", "subnet-b"], "securityGroupIds": ["sg-1"]});
+    let with = |extra: serde_json::Value| {
+        let mut t = base.clone();
+        t.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        t
+    };
+
+    // One type, on demand, in a group: AWS refuses a launch template without an instance type,
+    // so the type goes in the group's overrides.
+    let group = create_call(
+        with(serde_json::json!({"providerApi": "ASG", "vmType": "t3.medium"})),
+        "CreateAutoScalingGroup",
+    )
+    .await;
+    assert!(
+        !group.iter().any(|p| p.starts_with("LaunchTemplate.")),
+        "{group:#?}"
+    );
+
+    insta_like(
+        &group,
+        &[
+            "Action=CreateAutoScalingGroup",
+            "AutoScalingGroupName=orb-req-1",
+            "DesiredCapacity=2",
+            "MaxSize=2",
+            "MinSize=0",
+            "MixedInstancesPolicy.InstancesDistribution.OnDemandBaseCapacity=0",
+            "MixedInstancesPolicy.InstancesDistribution.OnDemandPercentageAboveBaseCapacity=100",
+            "MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.LaunchTemplateId=lt-1",
+            "MixedInstancesPolicy.LaunchTemplate.LaunchTemplateSpecification.Version=%24Latest",
+            "MixedInstancesPolicy.LaunchTemplate.Overrides.member.1.InstanceType=t3.medium",
+            "MixedInstancesPolicy.LaunchTemplate.Overrides.member.1.WeightedCapacity=1",
+            "NewInstancesProtectedFromScaleIn=true",
+            "Tags.member.1.Key=orb%3Arequest-id",
+            "Tags.member.1.PropagateAtLaunch=true",
+            "Tags.member.1.ResourceId=orb-req-1",
+            "Tags.member.1.ResourceType=auto-scaling-group",
+            "Tags.member.1.Value=req-1",
+            "VPCZoneIdentifier=subnet-a%2Csubnet-b",
+            "Version=2011-01-01",
+        ],
+    );
+
+    let one_type = with(serde_json::json!({"vmType": "t3.medium"}));
+    insta_like(
+        &create_call(of_api(&one_type, "RunInstances"), "RunInstances").await,
+        &[
+            "Action=RunInstances",
+            "ClientToken=req-1-0",
+            "ImageId=ami-1",
+            "InstanceType=t3.medium",
+            "MaxCount=2",
+            "MinCount=1",
+            "SecurityGroupId.1=sg-1",
+            "SubnetId=subnet-a",
+            "TagSpecification.1.ResourceType=instance",
+            "TagSpecification.1.Tag.1.Key=orb%3Arequest-id",
+            "TagSpecification.1.Tag.1.Value=req-1",
+            "TagSpecification.2.ResourceType=volume",
+            "TagSpecification.2.Tag.1.Key=orb%3Arequest-id",
+            "TagSpecification.2.Tag.1.Value=req-1",
+            "Version=2016-11-15",
+        ],
+    );
+    insta_like(
+        &create_call(of_api(&one_type, "EC2Fleet"), "CreateFleet").await,
+        &[
+            "Action=CreateFleet",
+            "ClientToken=req-1",
+            "LaunchTemplateConfigs.1.LaunchTemplateSpecification.LaunchTemplateId=lt-1",
+            "LaunchTemplateConfigs.1.LaunchTemplateSpecification.Version=%24Latest",
+            "LaunchTemplateConfigs.1.Overrides.1.InstanceType=t3.medium",
+            "LaunchTemplateConfigs.1.Overrides.1.SubnetId=subnet-a",
+            "LaunchTemplateConfigs.1.Overrides.1.WeightedCapacity=1.0",
+            "LaunchTemplateConfigs.1.Overrides.2.InstanceType=t3.medium",
+            "LaunchTemplateConfigs.1.Overrides.2.SubnetId=subnet-b",
+            "LaunchTemplateConfigs.1.Overrides.2.WeightedCapacity=1.0",
+            "OnDemandOptions.AllocationStrategy=lowest-price",
+            "SpotOptions.AllocationStrategy=lowest-price",
+            "TagSpecification.1.ResourceType=fleet",
+            "TagSpecification.1.Tag.1.Key=orb%3Arequest-id",
+            "TagSpecification.1.Tag.1.Value=req-1",
+            "TargetCapacitySpecification.DefaultTargetCapacityType=on-demand",
+            "TargetCapacitySpecification.OnDemandTargetCapacity=2",
+            "TargetCapacitySpecification.SpotTargetCapacity=0",
+            "TargetCapacitySpecification.TotalTargetCapacity=2",
+            "Type=instant",
+            "Version=2016-11-15",
+        ],
+    );
+    let mut spot_fleet = of_api(&one_type, "SpotFleet");
+    spot_fleet["fleetRole"] = serde_json::json!("arn:aws:iam::123456789012:role/fleet");
+    insta_like(&create_call(spot_fleet, "RequestSpotFleet").await, &[
+        "Action=RequestSpotFleet",
+        "SpotFleetRequestConfig.AllocationStrategy=lowestPrice",
+        "SpotFleetRequestConfig.ClientToken=req-1",
+        "SpotFleetRequestConfig.ExcessCapacityTerminationPolicy=noTermination",
+        "SpotFleetRequestConfig.IamFleetRole=arn%3Aaws%3Aiam%3A%3A123456789012%3Arole%2Ffleet",
+        "SpotFleetRequestConfig.LaunchTemplateConfigs.1.LaunchTemplateSpecification.LaunchTemplateId=lt-1",
+        "SpotFleetRequestConfig.LaunchTemplateConfigs.1.LaunchTemplateSpecification.Version=%24Latest",
+        "SpotFleetRequestConfig.LaunchTemplateConfigs.1.Overrides.1.InstanceType=t3.medium",
+        "SpotFleetRequestConfig.LaunchTemplateConfigs.1.Overrides.1.SubnetId=subnet-a",
+        "SpotFleetRequestConfig.LaunchTemplateConfigs.1.Overrides.1.WeightedCapacity=1.0",
+        "SpotFleetRequestConfig.LaunchTemplateConfigs.1.Overrides.2.InstanceType=t3.medium",
+        "SpotFleetRequestConfig.LaunchTemplateConfigs.1.Overrides.2.SubnetId=subnet-b",
+        "SpotFleetRequestConfig.LaunchTemplateConfigs.1.Overrides.2.WeightedCapacity=1.0",
+        "SpotFleetRequestConfig.OnDemandTargetCapacity=2",
+        "SpotFleetRequestConfig.TagSpecification.1.ResourceType=spot-fleet-request",
+        "SpotFleetRequestConfig.TagSpecification.1.Tag.1.Key=orb%3Arequest-id",
+        "SpotFleetRequestConfig.TagSpecification.1.Tag.1.Value=req-1",
+        "SpotFleetRequestConfig.TargetCapacity=2",
+        "SpotFleetRequestConfig.Type=request",
+        "Version=2016-11-15",
+    ]);
+}
+
+/// `template` served by the handler `api`.
+fn of_api(template: &serde_json::Value, api: &str) -> serde_json::Value {
+    let mut t = template.clone();
+    t["providerApi"] = serde_json::json!(api);
+    t
+}
+
+/// `actual` is `expected`, parameter by parameter.
+fn insta_like(actual: &[String], expected: &[&str]) {
+    let actual: Vec<&str> = actual.iter().map(String::as_str).collect();
+    assert_eq!(actual, expected);
 }

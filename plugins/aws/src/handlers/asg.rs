@@ -78,48 +78,45 @@ impl Handler for Asg {
                     .build(),
             );
         }
-        let mixed = t.vm_types.len() > 1 || t.price != Price::OnDemand;
-        call = if mixed {
-            call.mixed_instances_policy(
-                MixedInstancesPolicy::builder()
-                    .launch_template(
-                        LaunchTemplate::builder()
-                            .launch_template_specification(spec)
-                            .set_overrides(Some(
-                                t.vm_types
-                                    .iter()
-                                    .map(|(vm_type, weight)| {
-                                        LaunchTemplateOverrides::builder()
-                                            .instance_type(vm_type)
-                                            .weighted_capacity(format!(
-                                                "{}",
-                                                weight.round().max(1.0) as i64
-                                            ))
-                                            .build()
-                                    })
-                                    .collect(),
-                            ))
-                            .build(),
-                    )
-                    .instances_distribution(
-                        InstancesDistribution::builder()
-                            .on_demand_base_capacity(0)
-                            .on_demand_percentage_above_base_capacity(match t.price {
-                                Price::OnDemand => 100,
-                                Price::Spot => 0,
-                                Price::Heterogeneous => t.percent_on_demand as i32,
-                            })
-                            .set_spot_allocation_strategy(
-                                t.allocation_strategy.as_deref().map(hyphenated),
-                            )
-                            .set_spot_max_price(t.max_spot_price.clone())
-                            .build(),
-                    )
-                    .build(),
-            )
-        } else {
-            call.launch_template(spec)
-        };
+        // The instance types go in the policy's overrides, even for one type on demand: AWS
+        // refuses a group whose launch template names no instance type (orb's names none).
+        call = call.mixed_instances_policy(
+            MixedInstancesPolicy::builder()
+                .launch_template(
+                    LaunchTemplate::builder()
+                        .launch_template_specification(spec)
+                        .set_overrides(Some(
+                            t.vm_types
+                                .iter()
+                                .map(|(vm_type, weight)| {
+                                    LaunchTemplateOverrides::builder()
+                                        .instance_type(vm_type)
+                                        .weighted_capacity(format!(
+                                            "{}",
+                                            weight.round().max(1.0) as i64
+                                        ))
+                                        .build()
+                                })
+                                .collect(),
+                        ))
+                        .build(),
+                )
+                .instances_distribution(
+                    InstancesDistribution::builder()
+                        .on_demand_base_capacity(0)
+                        .on_demand_percentage_above_base_capacity(match t.price {
+                            Price::OnDemand => 100,
+                            Price::Spot => 0,
+                            Price::Heterogeneous => t.percent_on_demand as i32,
+                        })
+                        .set_spot_allocation_strategy(
+                            t.allocation_strategy.as_deref().map(hyphenated),
+                        )
+                        .set_spot_max_price(t.max_spot_price.clone())
+                        .build(),
+                )
+                .build(),
+        );
         if let Err(e) = call.send().await {
             let error = sdk_error("CreateAutoScalingGroup", e);
             // Made already for this request (a retried or resumed provision): that is the group.
