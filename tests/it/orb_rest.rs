@@ -901,6 +901,17 @@ fn the_default_dialect_answers_in_snake_case_and_host_factory_in_camel_case() {
     assert!(camel["requests"][0]["requestId"].is_string(), "{camel}");
     let (code, refused) = server.get_with("/api/v1/requests/", &[("X-ORB-Scheduler", "symphony")]);
     assert_eq!(code, 422, "{refused}");
+    // Server-sent events too, each as the call asks.
+    let snake = server.events_until("/api/v1/events/?since_seq=0&type=request", &[], |e| {
+        !e.is_empty()
+    });
+    assert!(snake[0].1["data"]["request_id"].is_string(), "{snake:?}");
+    let camel = server.events_until(
+        "/api/v1/events/?since_seq=0&type=request",
+        &[("X-ORB-Scheduler", "hf")],
+        |e| !e.is_empty(),
+    );
+    assert!(camel[0].1["data"]["requestId"].is_string(), "{camel:?}");
     // The CLI speaks it too; Host Factory's calls stay in camelCase.
     let cli = site.orb(&["requests", "list", "--format", "json"]).json();
     assert!(cli["requests"][0]["request_id"].is_string(), "{cli}");

@@ -3,7 +3,7 @@
 //! configuration as it is written, whatever the dialect.
 
 use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -14,21 +14,27 @@ use crate::dialect::{Dialect, HEADER};
 /// The most of an answer that is rewritten: far above any page the API answers.
 const MAX_ANSWER: usize = 256 << 20;
 
-/// Answers in the dialect the call or the configuration names.
+/// The dialect a call with `headers` asks for: its `X-ORB-Scheduler` header, else
+/// `scheduler.type`; a header naming no dialect is refused (422).
+pub fn of_call(state: &AppState, headers: &HeaderMap) -> Result<Dialect, ApiError> {
+    match headers.get(HEADER).map(|v| v.to_str()) {
+        None => Ok(state.config.scheduler.dialect()),
+        Some(named) => named.ok().and_then(Dialect::parse).ok_or_else(|| {
+            ApiError::invalid(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &["header", "X-ORB-Scheduler"],
+                "X-ORB-Scheduler must be hostfactory (or hf) or default",
+            )
+        }),
+    }
+}
+
+/// Answers in the dialect the call or the configuration names (server-sent events choose
+/// theirs as they stream).
 pub async fn speak(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let dialect = match request.headers().get(HEADER).map(|v| v.to_str()) {
-        None => state.config.scheduler.dialect(),
-        Some(named) => match named.ok().and_then(Dialect::parse) {
-            Some(dialect) => dialect,
-            None => {
-                return ApiError::invalid(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    &["header", "X-ORB-Scheduler"],
-                    "X-ORB-Scheduler must be hostfactory (or hf) or default",
-                )
-                .into_response()
-            }
-        },
+    let dialect = match of_call(&state, request.headers()) {
+        Ok(dialect) => dialect,
+        Err(refused) => return refused.into_response(),
     };
     let as_written = request.uri().path().starts_with("/api/v1/config");
     let response = next.run(request).await;

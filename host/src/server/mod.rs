@@ -5,7 +5,7 @@
 
 mod api;
 mod auth;
-mod dialect;
+pub(crate) mod dialect;
 mod error;
 mod health;
 mod leader;

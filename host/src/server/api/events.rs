@@ -84,6 +84,7 @@ pub(super) async fn stream_events(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse().ok());
     let since_seq = q.since_seq.or(last_event);
+    let dialect = crate::server::dialect::of_call(&s, &headers)?;
     let (oldest, newest) = s
         .broker()
         .store()
@@ -103,6 +104,7 @@ pub(super) async fn stream_events(
         );
     }
     let cursor = Cursor {
+        dialect,
         floor,
         newest: floor,
         seen: BTreeSet::new(),
@@ -139,6 +141,8 @@ pub(super) async fn stream_events(
 
 /// Where a stream is: what it started after, what it sent, what it has yet to send.
 struct Cursor {
+    /// The dialect of the events' data.
+    dialect: crate::dialect::Dialect,
     /// Changes at or below this number are never sent.
     floor: i64,
     /// The newest change read.
@@ -166,7 +170,8 @@ impl Cursor {
             {
                 continue;
             }
-            let data = row_of(broker, &change).await?;
+            let mut data = row_of(broker, &change).await?;
+            self.dialect.apply(&mut data);
             let body = json!({"seq": change.seq, "type": change.kind, "id": change.id,
                 "at": crate::views::time(change.at), "data": data});
             self.pending.push_back(

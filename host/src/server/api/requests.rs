@@ -203,7 +203,9 @@ pub(super) async fn cancel_request(
 pub(super) async fn stream_request(
     State(s): State<AppState>,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let dialect = crate::server::dialect::of_call(&s, &headers)?;
     if s.broker().stored_status(std::slice::from_ref(&id)).await?[0]
         .request
         .is_none()
@@ -223,10 +225,11 @@ pub(super) async fn stream_request(
                     return None;
                 }
                 let views = broker.stored_status(std::slice::from_ref(&id)).await.ok()?;
-                let status = to_json(&output::request_status(&views).requests.swap_remove(0));
+                let mut status = to_json(&output::request_status(&views).requests.swap_remove(0));
+                let done = status["status"] != "running";
+                dialect.apply(&mut status);
                 let text = status.to_string();
                 if text != last {
-                    let done = status["status"] != "running";
                     let event = Event::default()
                         .event(if done { "complete" } else { "status" })
                         .data(text.clone());
