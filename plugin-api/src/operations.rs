@@ -76,6 +76,8 @@ macro_rules! for_each_operation {
             ConfigNotes, config_notes, (), Vec<$crate::ConfigNote>, "1.2",
                 Some($crate::operations::no_config_notes),
                 |p, _| p.config_notes();
+            ExampleTemplates, example_templates, (), Vec<$crate::Template>, "1.3", None,
+                |p, _| p.example_templates();
         }
     };
 }

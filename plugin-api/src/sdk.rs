@@ -91,6 +91,14 @@ pub trait Provider: Send + Sync {
     fn config_notes(&self) -> Result<Vec<ConfigNote>, ProviderError> {
         Ok(Vec::new())
     }
+
+    /// Example templates, one for each way the provider can make machines, on what its
+    /// cloud offers (since interface 1.3): what `orb templates generate` writes for an
+    /// operator to start from. Without it the host answers that the provider does not
+    /// support it.
+    fn example_templates(&self) -> Result<Vec<Template>, ProviderError> {
+        Err(ProviderError::unsupported("example_templates"))
+    }
 }
 
 /// What a provider constructor receives.

@@ -745,3 +745,58 @@ fn an_orb_aws_configuration_and_its_variables_load_unchanged() {
     let id = request(&site, "RunInstances", 1);
     assert_eq!(settle(&site, &id)["status"], "complete");
 }
+
+#[test]
+fn generated_examples_are_valid_as_written_and_each_runs_the_host_factory_cycle() {
+    let moto = Moto::start();
+    // RunInstances without partial fulfilment: the emulator launches MinCount instances.
+    let site = site(
+        &moto,
+        json!({"fleet_role": moto.seed["fleet_role"],
+            "handlers": {"run_instances": {"allow_partial": false}}}),
+        json!({"templates": []}),
+    );
+    let generated = site
+        .orb(&["templates", "generate", "--format", "json"])
+        .expect_code(0)
+        .json();
+    let written: Vec<String> = generated["written"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        written.len(),
+        8,
+        "a template per handler and way of paying: {generated}"
+    );
+    // Written once: a second run keeps them.
+    let again = site
+        .orb(&["templates", "generate", "--format", "json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(again["kept"].as_array().unwrap().len(), 8, "{again}");
+    site.orb(&["templates", "validate"]).expect_code(0);
+
+    // Two machines each: for one machine of a group half on demand, the emulator rounds both
+    // halves down and launches none (AWS launches one).
+    for template in &written {
+        let id = request(&site, template, 2);
+        let done = settle(&site, &id);
+        assert_eq!(done["status"], "complete", "{template}: {done}");
+        let machines: Vec<Value> = done["machines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| json!({"name": m["name"], "machineId": m["machineId"]}))
+            .collect();
+        assert_eq!(machines.len(), 2, "{template}: {done}");
+        let returned = site
+            .call("requestReturnMachines", &json!({"machines": machines}))
+            .expect_code(0)
+            .json();
+        let gone = settle(&site, returned["requestId"].as_str().unwrap());
+        assert_eq!(gone["status"], "complete", "{template}: {gone}");
+    }
+}

@@ -393,11 +393,6 @@ fn a_request_reads_alone_as_orbs_get_request_does() {
     assert!(refused_at(&answer, &["body"]), "{answer:?}");
 }
 
-/// ORB 1.8.5's operations that orb does not serve yet, in the order of ORB's document, each
-/// named in the README's compatibility table. The test below fails when one of these is served (take it off) or
-/// when any other of ORB's operations is missing.
-const NOT_SERVED_YET: &[&str] = &["POST /api/v1/templates/generate", "POST /api/v1/admin/init"];
-
 #[test]
 fn orbs_operations_are_in_orbs_openapi_document_with_its_parameter_names() {
     let site = site();
@@ -415,7 +410,8 @@ fn orbs_operations_are_in_orbs_openapi_document_with_its_parameter_names() {
         }
     }
     assert_eq!(
-        missing, NOT_SERVED_YET,
+        missing,
+        Vec::<String>::new(),
         "ORB's operations orb's document lacks"
     );
     // Swagger UI over the document, from the binary.
@@ -917,4 +913,58 @@ fn the_default_dialect_answers_in_snake_case_and_host_factory_in_camel_case() {
     assert!(cli["requests"][0]["request_id"].is_string(), "{cli}");
     let hf = site.call_args("getAvailableTemplates", &[]).json();
     assert_eq!(hf["templates"][0]["templateId"], "Small", "{hf}");
+}
+
+#[test]
+fn example_templates_are_written_once_and_replaced_when_forced() {
+    let site = site();
+    let server = Server::start(&site);
+    let (code, generated) = server.post("/api/v1/templates/generate", json!({}));
+    assert_eq!(code, 200, "{generated}");
+    assert_eq!(
+        generated["written"].as_array().unwrap().len(),
+        3,
+        "{generated}"
+    );
+    let (_, listed) = server.get("/api/v1/templates/");
+    assert_eq!(
+        listed["total_count"], 4,
+        "the examples beside the site's own: {listed}"
+    );
+    // Again: kept; forced: replaced; another instance: refused.
+    let (_, again) = server.post(
+        "/api/v1/templates/generate",
+        json!({"provider_specific": false}),
+    );
+    assert_eq!(again["kept"].as_array().unwrap().len(), 3, "{again}");
+    let (_, forced) = server.post("/api/v1/templates/generate", json!({"force": true}));
+    assert_eq!(forced["replaced"].as_array().unwrap().len(), 3, "{forced}");
+    let answer = server.post(
+        "/api/v1/templates/generate",
+        json!({"provider": "elsewhere"}),
+    );
+    assert!(refused_at(&answer, &["body", "provider"]), "{answer:?}");
+    let (_, none) = server.post(
+        "/api/v1/templates/generate",
+        json!({"provider_api": "EC2Fleet"}),
+    );
+    assert_eq!(
+        none["written"],
+        json!([]),
+        "the mock has no EC2Fleet examples: {none}"
+    );
+    // init: confirmed, then the directories and the examples, kept as they are.
+    let answer = server.post("/api/v1/admin/init", json!({}));
+    assert!(refused_at(&answer, &["body", "confirm"]), "{answer:?}");
+    let (code, init) = server.post("/api/v1/admin/init", json!({"confirm": "INIT"}));
+    assert_eq!(code, 200, "{init}");
+    assert_eq!(
+        init["templates"]["kept"].as_array().unwrap().len(),
+        3,
+        "{init}"
+    );
+    assert!(
+        init["work_dir"].as_str().unwrap().ends_with("work"),
+        "{init}"
+    );
 }

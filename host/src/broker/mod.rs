@@ -39,6 +39,7 @@ pub use purge::Purged;
 pub use reclaim::Reclaimed;
 pub use refresh::{MachineView, RequestView};
 pub use release::{MachineSpec, ReturnSummary, Unreturned};
+pub use template_edit::Generated;
 
 /// Something the broker could not do.
 #[derive(Debug, thiserror::Error)]

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
+use orb_plugin_api::operations::op;
+
 use super::{Broker, BrokerError};
 use crate::templates::{self, EditError, TemplateFiles, Written};
 
@@ -105,6 +107,65 @@ impl Broker {
         let files = self.template_files()?;
         let written = self.written_template(&files, id)?;
         templates::replace(&files, id, Some(&written), None).map_err(edit_error)
+    }
+}
+
+/// What writing the provider's example templates did, by template id.
+#[derive(Debug, Default)]
+pub struct Generated {
+    /// Added to the templates file.
+    pub written: Vec<String>,
+    /// Already there, kept (without `force`).
+    pub kept: Vec<String>,
+    /// Already there, replaced (with `force`).
+    pub replaced: Vec<String>,
+}
+
+impl Broker {
+    /// Writes the serving instance's example templates (of the handler `provider_api` only,
+    /// when given) to the templates file, each checked first; one whose id is there already is
+    /// kept, unless `force` replaces it.
+    pub async fn generate_templates(
+        &self,
+        provider_api: Option<&str>,
+        force: bool,
+    ) -> Result<Generated, BrokerError> {
+        let instance = self.default_instance()?;
+        let examples = self
+            .provider(instance)
+            .await?
+            .call::<op::ExampleTemplates>(&())
+            .await?;
+        let mut generated = Generated::default();
+        for example in examples {
+            if provider_api.is_some_and(|api| {
+                !example
+                    .provider_api
+                    .as_deref()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(api))
+            }) {
+                continue;
+            }
+            // Read again for each: the first example may have created the file.
+            let files = self.template_files()?;
+            let id = example.template_id.clone();
+            let fields = match serde_json::to_value(&example) {
+                Ok(Value::Object(fields)) => templates::normalize(&fields),
+                _ => continue,
+            };
+            let written = templates::find(&files.existing, &id).map_err(edit_error)?;
+            match (&written, force) {
+                (Some(_), false) => {
+                    generated.kept.push(id);
+                    continue;
+                }
+                (Some(_), true) => generated.replaced.push(id.clone()),
+                (None, _) => generated.written.push(id.clone()),
+            }
+            self.template_problems(&fields).await?;
+            templates::replace(&files, &id, written.as_ref(), Some(fields)).map_err(edit_error)?;
+        }
+        Ok(generated)
     }
 }
 

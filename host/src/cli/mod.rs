@@ -166,6 +166,17 @@ enum TemplatesCommand {
         /// Only this template.
         template_id: Option<String>,
     },
+    /// Writes the provider's example templates to the templates file, each checked first: one
+    /// for each way it makes machines, on what its cloud offers. Those whose ids are there
+    /// already are kept, unless --force.
+    Generate {
+        /// Only the examples of this handler (RunInstances, EC2Fleet, SpotFleet, ASG).
+        #[arg(long)]
+        provider_api: Option<String>,
+        /// Replace examples whose ids are in the templates file already.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// `--wait` and its options.
@@ -504,6 +515,10 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
             TemplatesCommand::Validate { template_id } => {
                 templates_cmd::validate(app, template_id.as_deref()).await?
             }
+            TemplatesCommand::Generate {
+                provider_api,
+                force,
+            } => templates_cmd::generate(app, provider_api.as_deref(), force).await?,
         }),
         Command::Requests { command } => Ok(match command {
             RequestsCommand::List {

@@ -74,3 +74,18 @@ pub async fn validate(app: &App, template_id: Option<&str>) -> Result<CommandOut
         success,
     })
 }
+
+/// `orb templates generate`: writes the provider's example templates to the templates file.
+pub async fn generate(
+    app: &App,
+    provider_api: Option<&str>,
+    force: bool,
+) -> Result<CommandOutput, BrokerError> {
+    let broker = Broker::open(app)?;
+    let generated = broker.generate_templates(provider_api, force).await?;
+    Ok(CommandOutput::of(json!({
+        "written": generated.written,
+        "kept": generated.kept,
+        "replaced": generated.replaced,
+    })))
+}

@@ -22,6 +22,7 @@ mod clients;
 pub mod config;
 mod context;
 mod errors;
+mod examples;
 mod handlers;
 mod health;
 mod image;

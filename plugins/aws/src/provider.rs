@@ -168,6 +168,11 @@ impl Provider for AwsProvider {
         Ok(self.notes.clone())
     }
 
+    fn example_templates(&self) -> Result<Vec<Template>, ProviderError> {
+        self.runtime
+            .block_on(crate::examples::templates(&self.ctx()))
+    }
+
     fn metrics(&self) -> Result<Vec<MetricSample>, ProviderError> {
         let calls = self.clients.calls.lock().unwrap_or_else(|p| p.into_inner());
         Ok(calls

@@ -45,7 +45,8 @@ impl Api {
         }
     }
 
-    fn enabled(self, config: &AwsConfig) -> bool {
+    /// Whether the configuration lets this handler be used.
+    pub fn enabled(self, config: &AwsConfig) -> bool {
         let h = &config.handlers;
         match self {
             Api::Ec2Fleet => h.ec2_fleet.enabled(),

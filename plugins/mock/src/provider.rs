@@ -155,6 +155,24 @@ impl Provider for MockProvider {
         })
     }
 
+    /// A small and a large on-demand template, and a spot one, on the mock network.
+    fn example_templates(&self) -> Result<Vec<Template>, ProviderError> {
+        self.enter("example_templates");
+        let example = |id: &str, vm_type: &str, price: &str| {
+            serde_json::from_value(serde_json::json!({
+                "templateId": id, "maxNumber": 10, "vmType": vm_type, "priceType": price,
+                "imageId": "mock-image", "subnetIds": ["mock-subnet-a", "mock-subnet-b"],
+                "securityGroupIds": ["mock-sg"]
+            }))
+            .map_err(|e| ProviderError::internal(format!("an example template: {e}")))
+        };
+        Ok(vec![
+            example("Mock-Small-OnDemand", "m5.large", "ondemand")?,
+            example("Mock-Large-OnDemand", "m5.4xlarge", "ondemand")?,
+            example("Mock-Small-Spot", "m5.large", "spot")?,
+        ])
+    }
+
     fn initialize(&self) -> Result<(), ProviderError> {
         self.enter("initialize");
         self.state.read().map(|_| ())

@@ -139,3 +139,66 @@ fn confirmed(given: &str, word: &str) -> Result<(), ApiError> {
         ))
     }
 }
+
+/// The Python ORB's `InitBody`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct InitBody {
+    /// Must be `INIT`.
+    #[serde(default)]
+    confirm: String,
+    /// Replace example templates whose ids are in the templates file already.
+    #[serde(default)]
+    force: bool,
+    /// Write the provider's example templates (the default).
+    #[serde(default = "yes")]
+    generate_templates: bool,
+}
+
+/// What initialising did.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Initialised {
+    /// The configuration directory (templates files).
+    config_dir: String,
+    /// The work directory (state, provider files).
+    work_dir: String,
+    /// The log directory, when one is set.
+    log_dir: Option<String>,
+    /// The example templates written, when asked.
+    templates: Option<GeneratedTemplates>,
+}
+
+/// Makes the configuration, work and log directories where missing and, unless told not to,
+/// writes the provider's example templates (admin; `confirm: "INIT"`). The configuration file
+/// is the operator's: `orb serve` already runs on it.
+#[utoipa::path(post, path = "/api/v1/admin/init", tag = "admin", security(("bearer" = [])),
+    request_body = InitBody,
+    responses((status = 200, description = "The directories, and the templates written", body = Initialised), (status = 422, description = "Not confirmed", body = ErrorBody)))]
+pub(super) async fn init_orb(State(s): State<AppState>, Json(body): Json<InitBody>) -> ApiResult {
+    confirmed(&body.confirm, "INIT")?;
+    let broker = s.broker();
+    let paths = broker.paths();
+    for dir in [
+        Some(&paths.config_dir),
+        Some(&paths.work_dir),
+        paths.log_dir.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            BrokerError::Config(format!("cannot make the directory {}: {e}", dir.display()))
+        })?;
+    }
+    let templates = match body.generate_templates {
+        true => Some(broker.generate_templates(None, body.force).await?.into()),
+        false => None,
+    };
+    Ok(Json(Initialised {
+        config_dir: paths.config_dir.display().to_string(),
+        work_dir: paths.work_dir.display().to_string(),
+        log_dir: paths.log_dir.as_ref().map(|d| d.display().to_string()),
+        templates,
+    })
+    .into_response())
+}

@@ -58,6 +58,7 @@ pub fn router(state: AppState) -> Router {
                 .delete(delete_template),
         )
         .route("/templates/refresh", post(refresh_templates))
+        .route("/templates/generate", post(generate_templates))
         .route("/templates/validate", post(validate_template))
         .route("/machines/request", post(request_machines))
         .route("/machines/return", post(return_machines))
@@ -88,7 +89,8 @@ pub fn router(state: AppState) -> Router {
         .route("/config/{key}", get(config_value).put(set_config_value))
         .route("/admin/reload-config", post(reload_config))
         .route("/admin/database/cleanup", post(cleanup_database))
-        .route("/admin/database/wipe", post(wipe_database));
+        .route("/admin/database/wipe", post(wipe_database))
+        .route("/admin/init", post(init_orb));
     for (path, methods) in collections {
         api = api
             .route(&format!("{path}/"), methods.clone())
@@ -195,13 +197,13 @@ impl Modify for BearerAuth {
     info(title = "orb", description = "The orb resource broker's HTTP API."),
     paths(
         list_templates, show_template, validate_template, create_template, update_template,
-        delete_template, refresh_templates, request_machines, return_machines, list_machines,
+        delete_template, refresh_templates, generate_templates, request_machines, return_machines, list_machines,
         show_machine, sync_machine, purge_machine, machine_metrics, list_requests, list_returns,
         get_request, request_status, stream_request, cancel_request, purge_request,
         request_timeline, batch_status, list_providers, provider_health, provider_schemas,
         provider_schema, current_user, dashboard, telemetry, full_config, config_sources,
         config_value, validate_config, set_config_value, save_config, health, service_info,
-        livez, readyz, metrics, reload_config, cleanup_database, wipe_database, stream_events
+        livez, readyz, metrics, reload_config, cleanup_database, wipe_database, init_orb, stream_events
     ),
     components(schemas(
         MachineRequestBody, ReturnBody, ReturnedMachine, BatchBody, ErrorBody, TemplateView,
@@ -211,7 +213,7 @@ impl Modify for BearerAuth {
         TemplateProblems, AcceptedRequest, ReloadOutcome, TemplateChanged, MachinePage, PurgedRow,
         MachineMetrics, Timeline, TimelineEvent, Column, CurrentUser, Dashboard, Telemetry,
         ServiceInfo, ConfigSources, ConfigValidity, CleanupBody, WipeBody, PurgeAnswer, Columns,
-        ColumnsByInstance, ConfigTree, ConfigValue
+        ColumnsByInstance, ConfigTree, ConfigValue, GenerateBody, GeneratedTemplates, InitBody, Initialised
     )),
     modifiers(&BearerAuth)
 )]

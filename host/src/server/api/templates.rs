@@ -207,3 +207,98 @@ pub(super) async fn refresh_templates(State(s): State<AppState>) -> ApiResult {
     )
     .await
 }
+
+/// The Python ORB's `GenerateTemplatesBody`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct GenerateBody {
+    /// The provider instance: the serving one, when given.
+    provider: Option<String>,
+    /// Every provider instance: refused when several are enabled, as a server writes the
+    /// templates of the instance it serves.
+    #[serde(default)]
+    all_providers: bool,
+    /// Only the examples of this handler (`RunInstances`, `EC2Fleet`, `SpotFleet`, `ASG`).
+    provider_api: Option<String>,
+    /// The provider type: the serving instance's, when given.
+    provider_type: Option<String>,
+    /// Accepted: orb's examples always carry their provider's own fields.
+    #[serde(default, rename = "provider_specific")]
+    _provider_specific: bool,
+    /// Replace examples whose ids are in the templates file already.
+    #[serde(default)]
+    force: bool,
+}
+
+/// Writes the serving instance's example templates to the templates file (admin), each
+/// checked first: one for each way its provider makes machines, on what its cloud offers.
+/// Those whose ids are there already are kept unless `force`.
+#[utoipa::path(post, path = "/api/v1/templates/generate", tag = "templates", security(("bearer" = [])),
+    request_body = GenerateBody,
+    responses((status = 200, description = "What was written, kept and replaced", body = GeneratedTemplates), (status = 422, description = "Another provider named, or an example with problems", body = ErrorBody)))]
+pub(super) async fn generate_templates(
+    State(s): State<AppState>,
+    Json(body): Json<GenerateBody>,
+) -> ApiResult {
+    let broker = s.broker();
+    let serving = broker.default_instance()?;
+    let other = |what: &str, given: &str, serving: &str| {
+        ApiError::invalid(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &["body", what],
+            format!("'{given}' is not the instance this server serves templates of ('{serving}')"),
+        )
+    };
+    if let Some(name) = body.provider.as_deref().filter(|n| *n != serving.name) {
+        return Err(other("provider", name, &serving.name));
+    }
+    if let Some(kind) = body
+        .provider_type
+        .as_deref()
+        .filter(|t| *t != serving.provider_type)
+    {
+        return Err(other("provider_type", kind, &serving.name));
+    }
+    let enabled = broker
+        .config()
+        .provider
+        .providers
+        .iter()
+        .filter(|p| p.enabled)
+        .count();
+    if body.all_providers && enabled > 1 {
+        return Err(ApiError::invalid(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &["body", "all_providers"],
+            format!(
+                "this server writes the templates of '{}' only: ask each instance's",
+                serving.name
+            ),
+        ));
+    }
+    let generated = broker
+        .generate_templates(body.provider_api.as_deref(), body.force)
+        .await?;
+    Ok(Json(GeneratedTemplates::from(generated)).into_response())
+}
+
+/// What writing the example templates did, by template id.
+#[derive(Serialize, ToSchema)]
+pub(super) struct GeneratedTemplates {
+    /// Added to the templates file.
+    written: Vec<String>,
+    /// Already there, kept.
+    kept: Vec<String>,
+    /// Already there, replaced (`force`).
+    replaced: Vec<String>,
+}
+
+impl From<crate::broker::Generated> for GeneratedTemplates {
+    fn from(g: crate::broker::Generated) -> Self {
+        GeneratedTemplates {
+            written: g.written,
+            kept: g.kept,
+            replaced: g.replaced,
+        }
+    }
+}

@@ -1,0 +1,129 @@
+//! `example_templates`: a template for each enabled handler and way of paying, on the
+//! account's default network (else its first), with Amazon Linux 2023 named by AWS's public SSM
+//! parameter, so that it stays current. Valid as written: validate them with
+//! `orb templates validate`, or run them.
+
+use orb_plugin_api::{InfrastructureResource, ProviderError, Template};
+use serde_json::{json, Value};
+
+use crate::context::Ctx;
+use crate::errors::sdk_error;
+use crate::template::Api;
+
+/// Amazon Linux 2023 for x86-64, as AWS publishes it.
+const IMAGE: &str =
+    "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
+
+/// The Spot Fleet role AWS's console creates, when the configuration names none.
+const SPOT_FLEET_ROLE: &str = "aws-ec2-spot-fleet-tagging-role";
+
+/// Two instance types of the same size, so that a fleet has a choice.
+fn two_types() -> Value {
+    json!({"t3.medium": 1, "t3a.medium": 1})
+}
+
+/// The examples: `(templateId, handler, what it adds to the base)`.
+fn examples(fleet_role: &str) -> Vec<(&'static str, Api, Value)> {
+    vec![
+        (
+            "RunInstances-OnDemand",
+            Api::RunInstances,
+            json!({"vmType": "t3.medium", "priceType": "ondemand"}),
+        ),
+        (
+            "RunInstances-Spot",
+            Api::RunInstances,
+            json!({"vmType": "t3.medium", "priceType": "spot"}),
+        ),
+        (
+            "EC2Fleet-Instant-OnDemand",
+            Api::Ec2Fleet,
+            json!({"fleetType": "instant", "vmTypes": two_types(), "priceType": "ondemand"}),
+        ),
+        (
+            "EC2Fleet-Request-Spot",
+            Api::Ec2Fleet,
+            json!({"fleetType": "request", "vmTypes": two_types(), "priceType": "spot",
+                   "allocationStrategy": "priceCapacityOptimized"}),
+        ),
+        (
+            "EC2Fleet-Maintain-Mixed",
+            Api::Ec2Fleet,
+            json!({"fleetType": "maintain", "vmTypes": two_types(), "priceType": "heterogeneous",
+                   "percentOnDemand": 50}),
+        ),
+        (
+            "SpotFleet-Request-Spot",
+            Api::SpotFleet,
+            json!({"fleetType": "request", "vmTypes": two_types(), "priceType": "spot",
+                   "fleetRole": fleet_role}),
+        ),
+        (
+            "ASG-OnDemand",
+            Api::Asg,
+            json!({"vmType": "t3.medium", "priceType": "ondemand"}),
+        ),
+        (
+            "ASG-Mixed",
+            Api::Asg,
+            json!({"vmTypes": two_types(), "priceType": "heterogeneous", "percentOnDemand": 50}),
+        ),
+    ]
+}
+
+/// The example templates of the enabled handlers on the account's network.
+pub async fn templates(ctx: &Ctx<'_>) -> Result<Vec<Template>, ProviderError> {
+    let found = crate::infrastructure::describe(ctx).await?.resources;
+    let of_kind = |kind: &'static str| found.iter().filter(move |r| r.kind == kind);
+    let network = of_kind("network")
+        .find(|n| n.is_default)
+        .or_else(|| of_kind("network").next())
+        .ok_or_else(|| ProviderError::validation("the account has no VPC to place machines in"))?;
+    let in_network =
+        |r: &&InfrastructureResource| r.network.as_deref() == Some(network.id.as_str());
+    let subnets: Vec<&str> = of_kind("subnet")
+        .filter(in_network)
+        .map(|s| s.id.as_str())
+        .collect();
+    let group = of_kind("security_group").find(in_network);
+    if subnets.is_empty() {
+        return Err(ProviderError::validation(format!(
+            "VPC {} has no subnet to place machines in",
+            network.id
+        )));
+    }
+    let fleet_role = match &ctx.config.fleet_role {
+        Some(role) => role.clone(),
+        None => {
+            let account = ctx
+                .clients
+                .sts
+                .get_caller_identity()
+                .send()
+                .await
+                .map_err(|e| sdk_error("GetCallerIdentity", e))?;
+            format!(
+                "arn:aws:iam::{}:role/{SPOT_FLEET_ROLE}",
+                account.account().unwrap_or_default()
+            )
+        }
+    };
+    let mut base = json!({"maxNumber": 10, "imageId": IMAGE, "subnetIds": subnets});
+    if let Some(group) = group {
+        base["securityGroupIds"] = json!([group.id]);
+    }
+    examples(&fleet_role)
+        .into_iter()
+        .filter(|(_, api, _)| api.enabled(ctx.config))
+        .map(|(id, api, extra)| {
+            let mut fields = base.clone();
+            fields["templateId"] = json!(id);
+            fields["providerApi"] = json!(api.name());
+            for (key, value) in extra.as_object().into_iter().flatten() {
+                fields[key] = value.clone();
+            }
+            serde_json::from_value(fields)
+                .map_err(|e| ProviderError::internal(format!("example template {id}: {e}")))
+        })
+        .collect()
+}
