@@ -13,6 +13,7 @@ pub(crate) mod domain;
 pub(crate) mod hostfactory;
 pub(crate) mod logging;
 pub(crate) mod metrics;
+pub(crate) mod migrate;
 pub mod plugins;
 pub(crate) mod providers;
 pub mod server;

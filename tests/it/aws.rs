@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::support::{aws_plugin, repo_root, HfSite, Moto};
 
 /// A site whose provider instance `mockinst` is an `aws` instance reaching `moto`.
-fn site(moto: &Moto, extra_config: Value, templates: Value) -> HfSite {
+pub(crate) fn site(moto: &Moto, extra_config: Value, templates: Value) -> HfSite {
     let mut config = moto.provider_config();
     crate::support::merge(&mut config, extra_config);
     HfSite::with_plugin(

@@ -8,6 +8,7 @@ mod contract;
 mod crash;
 mod holding_proxy;
 mod hostfactory;
+mod migrate;
 mod orb_cli;
 mod orb_rest;
 mod plugins;

@@ -5,6 +5,7 @@ mod filter;
 mod hostfactory_cmd;
 mod listing;
 mod machines_cmd;
+mod migrate_cmd;
 mod plugins_cmd;
 mod providers_cmd;
 mod render;
@@ -120,6 +121,27 @@ enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// Carries another broker's state over.
+    Migrate {
+        #[command(subcommand)]
+        command: MigrateCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum MigrateCommand {
+    /// Imports the Python ORB's requests, machines and return requests from its JSON store
+    /// (`<work>/data/request_database.json`, or the directory of its split files), so that orb
+    /// follows and returns what ORB made. What orb's store holds already is left as it is, so
+    /// it can be run again; every record not imported is listed with why (exit 1 when any).
+    FromOrb {
+        /// ORB's store: its request_database.json, or the directory of its split files.
+        path: PathBuf,
+        /// Give every record to this provider instance of orb's configuration, instead of the
+        /// instance of ORB's name.
+        #[arg(long, value_name = "NAME")]
+        provider_instance: Option<String>,
     },
 }
 
@@ -619,6 +641,13 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
         Command::Config {
             command: ConfigCommand::Show,
         } => Ok(config_cmd::show(app).await),
+        Command::Migrate {
+            command:
+                MigrateCommand::FromOrb {
+                    path,
+                    provider_instance,
+                },
+        } => migrate_cmd::from_orb(app, &path, provider_instance.as_deref()),
     }
 }
 

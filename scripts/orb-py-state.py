@@ -1,0 +1,63 @@
+"""Makes state with the Python ORB 1.8.5 (PyPI orb-py, installed by `scripts/orb-py install`)
+against a moto server, as an operator cutting over to orb would have it: two acquire requests
+(RunInstances, an instant EC2 fleet), their machines, and a return of one fleet machine, in
+ORB's JSON store, one file or split files. (ORB 1.8.5's SQL store does not start as PyPI ships
+it: its Alembic migrations have no script location.) Prints what it made as JSON.
+
+Usage: python orb-py-state.py <moto endpoint> <root dir> <json|split> <seed JSON>, the seed
+as scripts/moto-seed.py printed it."""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+endpoint, root, storage = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3]
+seed = json.loads(sys.argv[4])
+repo = pathlib.Path(__file__).resolve().parent.parent
+orb = os.environ.get("ORB_PY", str(repo / "target/orb-py-venv/bin/orb"))
+env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "ORB_ROOT_DIR": str(root),
+       "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
+       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def run(*args, input=None):
+    """Runs ORB's CLI; its JSON output."""
+    if input is not None:
+        path = root / f"in-{len(list(root.glob('in-*')))}.json"
+        path.write_text(json.dumps(input))
+        args = (*args, "-f", str(path))
+    out = subprocess.run([orb, *args], env=env, capture_output=True, text=True, timeout=300)
+    if out.returncode not in (0, 1):
+        sys.exit(f"orb {' '.join(args)} failed ({out.returncode}): {out.stdout}{out.stderr}")
+    start = out.stdout.find("{")
+    return json.loads(out.stdout[start:]) if start >= 0 else None
+
+
+root.mkdir(parents=True, exist_ok=True)
+run("init", "--non-interactive", "--scheduler", "hostfactory", "--provider-type", "aws",
+    "--aws-region", "us-east-1", "--subnet-ids", ",".join(seed["subnets"]),
+    "--security-group-ids", seed["security_group"])
+config_file = root / "config/config.json"
+config = json.loads(config_file.read_text())
+config["storage"] = {
+    "json": {"strategy": "json"},
+    "split": {"strategy": "json", "json_strategy": {"storage_type": "split_files"}},
+}[storage]
+config_file.write_text(json.dumps(config, indent=2))
+run("templates", "generate")
+
+acquires = []
+for template, count in [("RunInstances-OnDemand", 1), ("EC2Fleet-Instant-OnDemand", 2)]:
+    acquires.append(run("machines", "request",
+                        input={"template": {"templateId": template, "machineCount": count}})["requestId"])
+status = run("requests", "status", input={"requests": [{"requestId": r} for r in acquires]})
+machines = {r["requestId"]: [m["machineId"] for m in r["machines"]] for r in status["requests"]}
+returned = machines[acquires[1]][0]
+back = run("machines", "return", input={"machines": [{"name": returned, "machineId": returned}]})
+data = root / "work/data"
+print(json.dumps({
+    "state": str(data if storage == "split" else data / "request_database.json"),
+    "provider_name": config["provider"]["providers"][0]["name"],
+    "acquires": acquires, "machines": machines, "return": back["requestId"], "returned": returned,
+}))
