@@ -57,10 +57,23 @@ impl Template {
         }
     }
 
-    /// The template's `instanceTags`, written as an object or as `key=value;key=value`.
+    /// The template's `instanceTags`, written as an object, as `key=value;key=value`, or as
+    /// the Python ORB writes them, a JSON object in a string.
     pub fn instance_tags(&self) -> BTreeMap<String, String> {
         let mut tags = BTreeMap::new();
         match self.fields.get("instanceTags") {
+            // The Python ORB writes them as a JSON object in a string.
+            Some(Value::String(text)) if text.trim_start().starts_with('{') => {
+                if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(text) {
+                    for (k, v) in map {
+                        let v = v
+                            .as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| v.to_string());
+                        tags.insert(k, v);
+                    }
+                }
+            }
             Some(Value::String(pairs)) => {
                 for pair in pairs.split(';').filter(|p| !p.trim().is_empty()) {
                     let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
@@ -582,6 +595,30 @@ mod tests {
         let back = serde_json::to_value(&t).unwrap();
         assert_eq!(back["vmType"], "t3.medium");
         assert_eq!(back["providerApi"], "EC2Fleet");
+    }
+
+    #[test]
+    fn instance_tags_read_in_each_of_their_spellings() {
+        let tags = |value: serde_json::Value| {
+            let t: Template = serde_json::from_value(
+                serde_json::json!({"templateId": "t", "instanceTags": value}),
+            )
+            .unwrap();
+            t.instance_tags()
+        };
+        let expected: BTreeMap<String, String> = [("Project", "x"), ("Team", "hpc")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        assert_eq!(tags(serde_json::json!("Project=x;Team=hpc")), expected);
+        assert_eq!(
+            tags(serde_json::json!({"Project": "x", "Team": "hpc"})),
+            expected
+        );
+        assert_eq!(
+            tags(serde_json::json!(r#"{"Project": "x", "Team": "hpc"}"#)),
+            expected
+        );
     }
 
     #[test]

@@ -44,7 +44,11 @@ pub async fn for_request(ctx: &Ctx<'_>, plan: &Plan) -> Result<LaunchTemplateRef
     if let Some(id) = &plan.template.launch_template_id {
         return Ok(LaunchTemplateRef {
             id: id.clone(),
-            version: "$Latest".into(),
+            version: plan
+                .template
+                .launch_template_version
+                .clone()
+                .unwrap_or_else(|| "$Latest".into()),
         });
     }
     let name = name_for(plan, ctx);

@@ -687,6 +687,65 @@ async fn each_handlers_create_call_is_what_aws_requires() {
     ]);
 }
 
+/// The Python ORB's template keys orb acts on reach the create calls: a fleet's `Context`, its
+/// overrides' priorities, its `ValidUntil`, and an operator's launch template at its version.
+#[tokio::test]
+async fn orbs_template_features_reach_the_create_calls() {
+    let features = serde_json::json!({"templateId": "T", "maxNumber": 10,
+        "subnetIds": ["subnet-a"], "fleetType": "request", "context": "c-1",
+        "vmTypes": {"t3.medium": 1, "t3.large": 2}, "vmTypesPriority": {"t3.medium": 1, "t3.large": 2},
+        "spotFleetRequestExpiry": 30, "launchTemplateId": "lt-9", "launchTemplateVersion": "4",
+        "fleetRole": "arn:aws:iam::123456789012:role/fleet"});
+    let fleet = create_call(of_api(&features, "EC2Fleet"), "CreateFleet").await;
+    let spot_fleet = create_call(of_api(&features, "SpotFleet"), "RequestSpotFleet").await;
+    for (call, expected) in [
+        (&fleet, "Context=c-1"),
+        (&fleet, "LaunchTemplateConfigs.1.Overrides.2.Priority=2.0"),
+        (
+            &fleet,
+            "LaunchTemplateConfigs.1.LaunchTemplateSpecification.LaunchTemplateId=lt-9",
+        ),
+        (
+            &fleet,
+            "LaunchTemplateConfigs.1.LaunchTemplateSpecification.Version=4",
+        ),
+        (&spot_fleet, "SpotFleetRequestConfig.Context=c-1"),
+        (
+            &spot_fleet,
+            "SpotFleetRequestConfig.LaunchTemplateConfigs.1.Overrides.1.Priority=1.0",
+        ),
+        (
+            &spot_fleet,
+            "SpotFleetRequestConfig.LaunchTemplateConfigs.1.LaunchTemplateSpecification.Version=4",
+        ),
+    ] {
+        assert!(
+            call.iter().any(|p| p == expected),
+            "{expected} not in {call:#?}"
+        );
+    }
+    for (call, key) in [
+        (&fleet, "ValidUntil="),
+        (&spot_fleet, "SpotFleetRequestConfig.ValidUntil="),
+    ] {
+        assert!(
+            call.iter().any(|p| p.starts_with(key)),
+            "{key} not in {call:#?}"
+        );
+    }
+    let mut group = of_api(&features, "ASG");
+    for key in [
+        "vmTypesPriority",
+        "spotFleetRequestExpiry",
+        "fleetType",
+        "fleetRole",
+    ] {
+        group.as_object_mut().unwrap().remove(key);
+    }
+    let group = create_call(group, "CreateAutoScalingGroup").await;
+    assert!(group.iter().any(|p| p == "Context=c-1"), "{group:#?}");
+}
+
 /// `template` served by the handler `api`.
 fn of_api(template: &serde_json::Value, api: &str) -> serde_json::Value {
     let mut t = template.clone();

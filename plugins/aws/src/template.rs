@@ -133,6 +133,15 @@ pub struct AwsTemplate {
     pub instance_profile: Option<String>,
     /// An existing launch template to launch from.
     pub launch_template_id: Option<String>,
+    /// Its version (`$Latest` unless given).
+    pub launch_template_version: Option<String>,
+    /// The EC2 `Context` of fleets and groups (reserved capacity).
+    pub context: Option<String>,
+    /// The priority of each instance type in fleets' overrides (lower first), for the
+    /// `prioritized` strategies.
+    pub vm_types_priority: BTreeMap<String, f64>,
+    /// Minutes after which a fleet of type request or maintain stops launching (`ValidUntil`).
+    pub request_expiry_minutes: Option<u64>,
     /// Tags for the machines.
     pub tags: BTreeMap<String, String>,
 }
@@ -183,6 +192,7 @@ fn number(t: &Template, key: &str, problems: &mut Vec<String>) -> Option<f64> {
 const READ: &[&str] = &[
     "vmType",
     "vmTypes",
+    "vmTypesPriority",
     "imageId",
     "subnetIds",
     "securityGroupIds",
@@ -194,18 +204,22 @@ const READ: &[&str] = &[
     "fleetType",
     "fleetRole",
     "maxSpotPrice",
+    "spotFleetRequestExpiry",
+    "userData",
     "userDataScript",
     "rootDeviceVolumeSize",
     "volumeType",
     "iops",
     "instanceProfile",
     "launchTemplateId",
+    "launchTemplateVersion",
+    "context",
     "instanceTags",
 ];
 
-/// Template keys accepted and not acted on: Host Factory's own (`attributes`, what
-/// `getAvailableTemplates` prints), and the fields IBM's AWS provider and the Python ORB
-/// define, so their templates files load unchanged.
+/// Template keys accepted and not acted on, as they change nothing that is launched: Host
+/// Factory's own (`attributes`, what `getAvailableTemplates` prints), and the bookkeeping
+/// IBM's AWS provider and the Python ORB write, so their templates files load unchanged.
 const ACCEPTED: &[&str] = &[
     "attributes",
     "availableNumber",
@@ -219,43 +233,76 @@ const ACCEPTED: &[&str] = &[
     "description",
     "providerName",
     "providerType",
-    "vmTypesOnDemand",
-    "vmTypesPriority",
-    "spotFleetRequestExpiry",
-    "poolsCount",
-    "abisInstanceRequirements",
-    "ec2FleetConfig",
-    "userData",
-    "launchTemplateVersion",
-    "launchTemplateSpec",
-    "launchTemplateSpecFile",
-    "providerApiSpec",
-    "providerApiSpecFile",
-    "networkZones",
-    "publicIpAssignment",
-    "throughput",
-    "storageEncryption",
-    "encryptionKey",
-    "monitoringEnabled",
-    "metadata",
     "isActive",
-    "context",
-    "providerConfig",
-    "imageVersion",
-    "executionRoleArn",
-    "idlePolicy",
-    "maximumDurationInSeconds",
-    "ingressNetworkConnectors",
-    "egressNetworkConnectors",
-    "runHookPayload",
+    "metadata",
+    "createdAt",
+    "updatedAt",
+];
+
+/// The Python ORB's template keys that would change what is launched and that orb does not act
+/// on yet, each with what to do instead: refused, never ignored without a word.
+const NOT_YET: &[(&str, &str)] = &[
+    ("vmTypesOnDemand", "give the types in vmTypes"),
+    (
+        "abisInstanceRequirements",
+        "name the instance types in vmTypes",
+    ),
+    ("ec2FleetConfig", "use the template's own keys"),
+    (
+        "launchTemplateSpec",
+        "put the settings in a launch template and name it in launchTemplateId",
+    ),
+    (
+        "launchTemplateSpecFile",
+        "put the settings in a launch template and name it in launchTemplateId",
+    ),
+    ("providerApiSpec", "use the template's own keys"),
+    ("providerApiSpecFile", "use the template's own keys"),
+    (
+        "poolsCount",
+        "leave it out: Spot pools follow allocationStrategy",
+    ),
+    ("networkZones", "give the subnets in subnetIds"),
+    (
+        "publicIpAssignment",
+        "set it on the subnets, or in a launch template",
+    ),
+    ("throughput", "set it in a launch template"),
+    (
+        "storageEncryption",
+        "set it in a launch template, or encrypt by default in the account",
+    ),
+    ("encryptionKey", "set it in a launch template"),
+    ("monitoringEnabled", "set it in a launch template"),
+    ("imageVersion", "give the image in imageId"),
+    ("providerConfig", "set it in the provider instance's config"),
+    ("executionRoleArn", "not an EC2 setting"),
+    ("idlePolicy", "not an EC2 setting"),
+    ("maximumDurationInSeconds", "not an EC2 setting"),
+    ("ingressNetworkConnectors", "not an EC2 setting"),
+    ("egressNetworkConnectors", "not an EC2 setting"),
+    ("runHookPayload", "not an EC2 setting"),
 ];
 
 /// A problem for every key of `t` this provider neither reads nor accepts, naming the key it
 /// was most likely meant to be: a misspelt `subnetIds` must not launch into a default subnet.
 fn unknown_keys(t: &Template) -> Vec<String> {
-    t.fields
+    let not_yet = t.fields.keys().filter_map(|k| {
+        NOT_YET
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(key, instead)| {
+                format!("{key} is the Python ORB's and orb does not act on it yet: {instead}")
+            })
+    });
+    let unknown = t
+        .fields
         .keys()
-        .filter(|k| !READ.contains(&k.as_str()) && !ACCEPTED.contains(&k.as_str()))
+        .filter(|k| {
+            !READ.contains(&k.as_str())
+                && !ACCEPTED.contains(&k.as_str())
+                && !NOT_YET.iter().any(|(key, _)| key == k)
+        })
         .map(|k| {
             match orb_plugin_api::likely_meant(k, READ)
                 .or_else(|| orb_plugin_api::likely_meant(k, ACCEPTED))
@@ -263,8 +310,8 @@ fn unknown_keys(t: &Template) -> Vec<String> {
                 Some(meant) => format!("unknown key '{k}'; did you mean '{meant}'?"),
                 None => format!("unknown key '{k}'"),
             }
-        })
-        .collect()
+        });
+    not_yet.chain(unknown).collect()
 }
 
 impl AwsTemplate {
@@ -372,11 +419,75 @@ impl AwsTemplate {
         {
             problems.push(format!("subnetIds is required for {}", api.name()));
         }
-        let user_data =
+        let user_data = string(t, "userData").or_else(|| {
             string(t, "userDataScript").map(|script| match std::fs::read_to_string(&script) {
                 Ok(content) => content,
                 Err(_) => script,
-            });
+            })
+        });
+        let launch_template_version = string(t, "launchTemplateVersion");
+        if launch_template_version.is_some() && launch_template_id.is_none() {
+            problems.push("launchTemplateVersion needs launchTemplateId".into());
+        }
+        // orb does not make a new version of an operator's launch template: what it would
+        // change is refused, never dropped.
+        if launch_template_id.is_some() {
+            for key in [
+                "imageId",
+                "keyName",
+                "securityGroupIds",
+                "userData",
+                "userDataScript",
+                "instanceProfile",
+                "rootDeviceVolumeSize",
+                "volumeType",
+                "iops",
+            ] {
+                if t.fields.contains_key(key) {
+                    problems.push(format!(
+                        "{key} with launchTemplateId: orb launches the launch template as it is; \
+                         put {key} in the launch template (a new version, named in \
+                         launchTemplateVersion) or leave launchTemplateId out"
+                    ));
+                }
+            }
+        }
+        let context = string(t, "context");
+        if context.is_some() && api == Api::RunInstances {
+            problems
+                .push("context applies to EC2Fleet, SpotFleet and ASG, not RunInstances".into());
+        }
+        let vm_types_priority: BTreeMap<String, f64> = match t.fields.get("vmTypesPriority") {
+            None | Some(Value::Null) => BTreeMap::new(),
+            Some(Value::Object(p)) => p
+                .iter()
+                .map(|(name, v)| (name.clone(), v.as_f64().unwrap_or(f64::MAX)))
+                .collect(),
+            Some(other) => {
+                problems.push(format!(
+                    "vmTypesPriority must map instance types to numbers, not {other}"
+                ));
+                BTreeMap::new()
+            }
+        };
+        if !vm_types_priority.is_empty() {
+            if !matches!(api, Api::Ec2Fleet | Api::SpotFleet) {
+                problems.push("vmTypesPriority applies to EC2Fleet and SpotFleet".into());
+            }
+            if let Some(stray) = vm_types_priority
+                .keys()
+                .find(|k| !vm_types.iter().any(|(v, _)| v == *k))
+            {
+                problems.push(format!(
+                    "vmTypesPriority names {stray}, which vmTypes does not"
+                ));
+            }
+        }
+        let request_expiry_minutes =
+            number(t, "spotFleetRequestExpiry", &mut problems).map(|m| m.max(0.0) as u64);
+        if request_expiry_minutes.is_some() && !matches!(api, Api::Ec2Fleet | Api::SpotFleet) {
+            problems.push("spotFleetRequestExpiry applies to EC2Fleet and SpotFleet".into());
+        }
         let root_volume_gb = number(t, "rootDeviceVolumeSize", &mut problems).map(|n| n as i32);
         let iops = number(t, "iops", &mut problems).map(|n| n as i32);
         let mut tags = config.default_tags.clone();
@@ -411,8 +522,30 @@ impl AwsTemplate {
             iops,
             instance_profile: string(t, "instanceProfile"),
             launch_template_id,
+            launch_template_version,
+            context,
+            vm_types_priority,
+            request_expiry_minutes,
             tags,
         })
+    }
+
+    /// The priority of `vm_type` in fleets' overrides, when `vmTypesPriority` gives one.
+    pub fn priority_of(&self, vm_type: &str) -> Option<f64> {
+        self.vm_types_priority.get(vm_type).copied()
+    }
+
+    /// When a fleet of type request or maintain stops launching, `spotFleetRequestExpiry`
+    /// minutes from now.
+    pub fn valid_until(&self) -> Option<aws_smithy_types::DateTime> {
+        let minutes = self.request_expiry_minutes?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()?
+            .as_secs();
+        Some(aws_smithy_types::DateTime::from_secs(
+            (now + minutes * 60) as i64,
+        ))
     }
 
     /// The on-demand part of `total` units.
@@ -491,6 +624,67 @@ mod tests {
                 "template 't': subnetIds is required for EC2Fleet",
             ]
         );
+    }
+
+    #[test]
+    fn orbs_keys_that_change_what_is_launched_are_read_or_refused_with_what_to_do() {
+        let base = json!({"templateId": "t", "providerApi": "EC2Fleet", "imageId": "ami-1",
+            "subnetIds": ["s"], "vmTypes": {"m5.large": 1, "m5.xlarge": 2},
+            "createdAt": "2026-01-01T00:00:00+00:00"});
+        let with = |extra: Value| {
+            let mut t = base.clone();
+            t.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            AwsTemplate::parse(&template(t), &AwsConfig::default())
+        };
+        let read = with(
+            json!({"context": "c-1", "vmTypesPriority": {"m5.large": 1, "m5.xlarge": 2},
+            "spotFleetRequestExpiry": 30, "userData": "#!/bin/sh"}),
+        )
+        .unwrap();
+        assert_eq!(read.context.as_deref(), Some("c-1"));
+        assert_eq!(read.priority_of("m5.xlarge"), Some(2.0));
+        assert_eq!(read.request_expiry_minutes, Some(30));
+        assert!(read.valid_until().is_some());
+        assert_eq!(read.user_data.as_deref(), Some("#!/bin/sh"));
+
+        for (extra, says) in [
+            (
+                json!({"vmTypesOnDemand": {"m5.large": 1}}),
+                "vmTypesOnDemand is the Python ORB's and orb does not act on it yet",
+            ),
+            (
+                json!({"abisInstanceRequirements": {"VCpuCount": {"Min": 2}}}),
+                "abisInstanceRequirements is the Python ORB's",
+            ),
+            (
+                json!({"storageEncryption": true}),
+                "storageEncryption is the Python ORB's",
+            ),
+            (
+                json!({"launchTemplateId": "lt-1"}),
+                "imageId with launchTemplateId",
+            ),
+            (
+                json!({"launchTemplateVersion": "3"}),
+                "launchTemplateVersion needs launchTemplateId",
+            ),
+            (
+                json!({"vmTypesPriority": {"c5.large": 1}}),
+                "vmTypesPriority names c5.large",
+            ),
+            (
+                json!({"providerApi": "RunInstances", "context": "c-1"}),
+                "context applies to",
+            ),
+        ] {
+            let problems = with(extra.clone()).unwrap_err();
+            assert!(
+                problems.iter().any(|p| p.contains(says)),
+                "{extra}: {problems:?}"
+            );
+        }
     }
 
     #[test]

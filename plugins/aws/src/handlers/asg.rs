@@ -66,7 +66,8 @@ impl Handler for Asg {
             .max_size(plan.count as i32)
             .desired_capacity(plan.count as i32)
             .vpc_zone_identifier(t.subnets.join(","))
-            .new_instances_protected_from_scale_in(true);
+            .new_instances_protected_from_scale_in(true)
+            .set_context(t.context.clone());
         for (key, value) in &plan.tags {
             call = call.tags(
                 Tag::builder()

@@ -63,6 +63,7 @@ fn overrides(t: &AwsTemplate) -> Vec<FleetLaunchTemplateOverridesRequest> {
                 .instance_type(vm_type.into())
                 .set_subnet_id(subnet.map(str::to_owned))
                 .weighted_capacity(weight)
+                .set_priority(t.priority_of(vm_type))
                 .build()
         })
         .collect()
@@ -125,11 +126,14 @@ impl Handler for Ec2Fleet {
                     .set_max_total_price(t.max_spot_price.clone())
                     .build(),
             )
-            .tag_specifications(tag_spec(ResourceType::Fleet, &plan.tags));
+            .tag_specifications(tag_spec(ResourceType::Fleet, &plan.tags))
+            .set_context(t.context.clone());
         if t.fleet_type != FleetType::Instant {
-            call = call.excess_capacity_termination_policy(
-                FleetExcessCapacityTerminationPolicy::NoTermination,
-            );
+            call = call
+                .excess_capacity_termination_policy(
+                    FleetExcessCapacityTerminationPolicy::NoTermination,
+                )
+                .set_valid_until(t.valid_until());
         }
         let out = call.send().await.map_err(|e| sdk_error("CreateFleet", e))?;
         let fleet_id = out.fleet_id().unwrap_or_default().to_owned();

@@ -54,6 +54,7 @@ impl Handler for SpotFleet {
                     .instance_type(vm_type.into())
                     .set_subnet_id(subnet.map(str::to_owned))
                     .weighted_capacity(weight)
+                    .set_priority(t.priority_of(vm_type))
                     .build()
             })
             .collect();
@@ -82,6 +83,8 @@ impl Handler for SpotFleet {
                     .build(),
             )
             .tag_specifications(tag_spec(ResourceType::SpotFleetRequest, &plan.tags))
+            .set_context(t.context.clone())
+            .set_valid_until(t.valid_until())
             .build();
         let out = ctx
             .clients
