@@ -80,11 +80,23 @@ impl Server {
         let auth = token.map(|t| format!("Bearer {t}"));
         let mut response = match (method, body) {
             ("GET", _) => {
-                let mut r = self.agent.get(&url);
-                if let Some(a) = &auth {
-                    r = r.header("Authorization", a);
+                let get = || {
+                    let mut r = self.agent.get(&url);
+                    if let Some(a) = &auth {
+                        r = r.header("Authorization", a);
+                    }
+                    r.call()
+                };
+                // A pooled keep-alive connection can close as it is reused (seen under heavy
+                // load, the server alive); a GET is retried once on another, as HTTP allows
+                // for idempotent calls.
+                match get() {
+                    Err(ureq::Error::Io(e)) => {
+                        eprintln!("GET {path}: {e}; retried on another connection");
+                        get()
+                    }
+                    answered => answered,
                 }
-                r.call()
             }
             ("DELETE", _) => {
                 let mut r = self.agent.delete(&url);
