@@ -800,3 +800,35 @@ fn generated_examples_are_valid_as_written_and_each_runs_the_host_factory_cycle(
         assert_eq!(gone["status"], "complete", "{template}: {gone}");
     }
 }
+
+/// Attribute-based selection on a group, the whole Host Factory cycle (the emulator does not
+/// take requirements in a fleet's overrides: those calls are pinned by the plugin's replay
+/// tests).
+#[test]
+fn a_group_chosen_by_instance_requirements_runs_the_host_factory_cycle() {
+    let moto = Moto::start();
+    let mut template = base(&moto, "ByRequirements", "ASG");
+    crate::support::merge(
+        &mut template,
+        json!({"abisInstanceRequirements": {"VCpuCount": {"Min": 2, "Max": 4},
+            "MemoryMiB": {"Min": 4096}}}),
+    );
+    let site = site(&moto, json!({}), json!({"templates": [template]}));
+    site.orb(&["templates", "validate"]).expect_code(0);
+    let id = request(&site, "ByRequirements", 2);
+    let done = settle(&site, &id);
+    assert_eq!(done["status"], "complete", "{done}");
+    let machines: Vec<Value> = done["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| json!({"name": m["name"], "machineId": m["machineId"]}))
+        .collect();
+    assert_eq!(machines.len(), 2, "{done}");
+    let returned = site
+        .call("requestReturnMachines", &json!({"machines": machines}))
+        .expect_code(0)
+        .json();
+    let gone = settle(&site, returned["requestId"].as_str().unwrap());
+    assert_eq!(gone["status"], "complete", "{gone}");
+}

@@ -33,6 +33,7 @@ mod launch_template;
 mod orb_py;
 mod pacing;
 pub mod provider;
+pub(crate) mod requirements;
 mod status;
 mod template;
 mod terminate;

@@ -746,6 +746,49 @@ async fn orbs_template_features_reach_the_create_calls() {
     assert!(group.iter().any(|p| p == "Context=c-1"), "{group:#?}");
 }
 
+/// Attribute-based selection reaches each fleet's and group's overrides, instead of types.
+#[tokio::test]
+async fn instance_requirements_replace_the_instance_types_in_the_overrides() {
+    let chosen = serde_json::json!({"templateId": "T", "maxNumber": 10, "imageId": "ami-1",
+        "subnetIds": ["subnet-a", "subnet-b"], "fleetRole": "arn:aws:iam::123456789012:role/fleet",
+        "abisInstanceRequirements": {"VCpuCount": {"Min": 2, "Max": 4}, "MemoryMiB": {"Min": 4096},
+            "CpuManufacturers": ["intel"]}});
+    for (api, create, prefix) in [
+        (
+            "EC2Fleet",
+            "CreateFleet",
+            "LaunchTemplateConfigs.1.Overrides.2.",
+        ),
+        (
+            "SpotFleet",
+            "RequestSpotFleet",
+            "SpotFleetRequestConfig.LaunchTemplateConfigs.1.Overrides.2.",
+        ),
+        (
+            "ASG",
+            "CreateAutoScalingGroup",
+            "MixedInstancesPolicy.LaunchTemplate.Overrides.member.1.",
+        ),
+    ] {
+        let call = create_call(of_api(&chosen, api), create).await;
+        for expected in [
+            "InstanceRequirements.VCpuCount.Min=2",
+            "InstanceRequirements.VCpuCount.Max=4",
+            "InstanceRequirements.MemoryMiB.Min=4096",
+        ] {
+            assert!(
+                call.iter()
+                    .any(|p| p.starts_with(prefix) && p.ends_with(expected)),
+                "{api}: {prefix}…{expected} not in {call:#?}"
+            );
+        }
+        assert!(
+            !call.iter().any(|p| p.contains("InstanceType=")),
+            "{api}: {call:#?}"
+        );
+    }
+}
+
 /// `template` served by the handler `api`.
 fn of_api(template: &serde_json::Value, api: &str) -> serde_json::Value {
     let mut t = template.clone();

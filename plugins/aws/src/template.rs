@@ -135,6 +135,8 @@ pub struct AwsTemplate {
     pub launch_template_id: Option<String>,
     /// Its version (`$Latest` unless given).
     pub launch_template_version: Option<String>,
+    /// What instance types must offer, instead of naming them (`abisInstanceRequirements`).
+    pub requirements: Option<crate::requirements::Requirements>,
     /// The EC2 `Context` of fleets and groups (reserved capacity).
     pub context: Option<String>,
     /// The priority of each instance type in fleets' overrides (lower first), for the
@@ -192,6 +194,7 @@ fn number(t: &Template, key: &str, problems: &mut Vec<String>) -> Option<f64> {
 const READ: &[&str] = &[
     "vmType",
     "vmTypes",
+    "abisInstanceRequirements",
     "vmTypesPriority",
     "imageId",
     "subnetIds",
@@ -243,10 +246,6 @@ const ACCEPTED: &[&str] = &[
 /// on yet, each with what to do instead: refused, never ignored without a word.
 const NOT_YET: &[(&str, &str)] = &[
     ("vmTypesOnDemand", "give the types in vmTypes"),
-    (
-        "abisInstanceRequirements",
-        "name the instance types in vmTypes",
-    ),
     ("ec2FleetConfig", "use the template's own keys"),
     (
         "launchTemplateSpec",
@@ -348,8 +347,23 @@ impl AwsTemplate {
             (_, Some(single)) => vec![(single, 1.0)],
             _ => Vec::new(),
         };
-        if vm_types.is_empty() {
-            problems.push("vmType or vmTypes is required".into());
+        let requirements = t
+            .fields
+            .get("abisInstanceRequirements")
+            .filter(|v| !v.is_null())
+            .and_then(|v| crate::requirements::parse(v, &mut problems));
+        match (vm_types.is_empty(), &requirements) {
+            (true, None) => problems.push("vmType, vmTypes or abisInstanceRequirements is required".into()),
+            (false, Some(_)) => problems.push(
+                "give vmType/vmTypes or abisInstanceRequirements, not both: AWS takes one or the other".into(),
+            ),
+            _ => {}
+        }
+        if requirements.is_some() && api == Api::RunInstances {
+            problems.push(
+                "abisInstanceRequirements applies to EC2Fleet, SpotFleet and ASG, not RunInstances"
+                    .into(),
+            );
         }
         if vm_types.iter().any(|(_, w)| *w <= 0.0) {
             problems.push("every vmTypes weight must be above 0".into());
@@ -523,6 +537,7 @@ impl AwsTemplate {
             instance_profile: string(t, "instanceProfile"),
             launch_template_id,
             launch_template_version,
+            requirements,
             context,
             vm_types_priority,
             request_expiry_minutes,
@@ -655,8 +670,8 @@ mod tests {
                 "vmTypesOnDemand is the Python ORB's and orb does not act on it yet",
             ),
             (
-                json!({"abisInstanceRequirements": {"VCpuCount": {"Min": 2}}}),
-                "abisInstanceRequirements is the Python ORB's",
+                json!({"abisInstanceRequirements": {"VCpuCount": {"Min": 2}, "MemoryMiB": {"Min": 1}}}),
+                "not both",
             ),
             (
                 json!({"storageEncryption": true}),

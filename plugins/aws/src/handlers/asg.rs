@@ -86,8 +86,12 @@ impl Handler for Asg {
                 .launch_template(
                     LaunchTemplate::builder()
                         .launch_template_specification(spec)
-                        .set_overrides(Some(
-                            t.vm_types
+                        .set_overrides(Some(match &t.requirements {
+                            Some(r) => vec![LaunchTemplateOverrides::builder()
+                                .instance_requirements(crate::requirements::for_auto_scaling(r))
+                                .build()],
+                            None => t
+                                .vm_types
                                 .iter()
                                 .map(|(vm_type, weight)| {
                                     LaunchTemplateOverrides::builder()
@@ -99,7 +103,7 @@ impl Handler for Asg {
                                         .build()
                                 })
                                 .collect(),
-                        ))
+                        }))
                         .build(),
                 )
                 .instances_distribution(

@@ -18,7 +18,8 @@ use orb_plugin_api::{ErrorKind, Failure, MachineState, ProviderError, ProvisionR
 use std::collections::HashSet;
 
 use super::shared::{
-    deleted_with_instances, released_units, remaining, retire, terminate, type_subnet_pairs,
+    deleted_with_instances, released_units, remaining, retire, subnets_or_none, terminate,
+    type_subnet_pairs,
 };
 use super::{Handler, Release};
 use crate::cancel::Released;
@@ -54,8 +55,20 @@ fn on_demand_strategy(name: Option<&str>) -> FleetOnDemandAllocationStrategy {
     }
 }
 
-/// One override per instance type × subnet, with the type's weight.
+/// One override per instance type × subnet, with the type's weight; or, when the template
+/// gives requirements instead of types, one per subnet with them.
 fn overrides(t: &AwsTemplate) -> Vec<FleetLaunchTemplateOverridesRequest> {
+    if let Some(r) = &t.requirements {
+        return subnets_or_none(t)
+            .into_iter()
+            .map(|subnet| {
+                FleetLaunchTemplateOverridesRequest::builder()
+                    .set_subnet_id(subnet.map(str::to_owned))
+                    .instance_requirements(crate::requirements::for_ec2_fleet(r))
+                    .build()
+            })
+            .collect();
+    }
     type_subnet_pairs(t)
         .into_iter()
         .map(|(vm_type, subnet, weight)| {

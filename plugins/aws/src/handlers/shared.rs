@@ -92,14 +92,19 @@ pub async fn retire(
     }
 }
 
-/// Every instance type × subnet of a template, with the type's weight: the overrides of a
-/// fleet. A template without subnets gives one pair per type, with no subnet.
-pub fn type_subnet_pairs(t: &AwsTemplate) -> Vec<(&str, Option<&str>, f64)> {
-    let subnets: Vec<Option<&str>> = if t.subnets.is_empty() {
+/// The template's subnets, or one "none" (the account's default) when it names none.
+pub fn subnets_or_none(t: &AwsTemplate) -> Vec<Option<&str>> {
+    if t.subnets.is_empty() {
         vec![None]
     } else {
         t.subnets.iter().map(|s| Some(s.as_str())).collect()
-    };
+    }
+}
+
+/// Every instance type × subnet of a template, with the type's weight: the overrides of a
+/// fleet. A template without subnets gives one pair per type, with no subnet.
+pub fn type_subnet_pairs(t: &AwsTemplate) -> Vec<(&str, Option<&str>, f64)> {
+    let subnets = subnets_or_none(t);
     t.vm_types
         .iter()
         .flat_map(|(vm_type, weight)| {

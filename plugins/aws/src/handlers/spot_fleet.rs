@@ -13,7 +13,8 @@ use aws_sdk_ec2::types::{
 use orb_plugin_api::{ProviderError, ProvisionResult};
 
 use super::shared::{
-    deleted_with_instances, released_units, remaining, retire, terminate, type_subnet_pairs,
+    deleted_with_instances, released_units, remaining, retire, subnets_or_none, terminate,
+    type_subnet_pairs,
 };
 use super::{Handler, Release};
 use crate::cancel::Released;
@@ -47,17 +48,28 @@ impl Handler for SpotFleet {
     ) -> Result<ProvisionResult, ProviderError> {
         let t = &plan.template;
         let lt = for_request(ctx, plan).await?;
-        let overrides: Vec<LaunchTemplateOverrides> = type_subnet_pairs(t)
-            .into_iter()
-            .map(|(vm_type, subnet, weight)| {
-                LaunchTemplateOverrides::builder()
-                    .instance_type(vm_type.into())
-                    .set_subnet_id(subnet.map(str::to_owned))
-                    .weighted_capacity(weight)
-                    .set_priority(t.priority_of(vm_type))
-                    .build()
-            })
-            .collect();
+        let overrides: Vec<LaunchTemplateOverrides> = match &t.requirements {
+            Some(r) => subnets_or_none(t)
+                .into_iter()
+                .map(|subnet| {
+                    LaunchTemplateOverrides::builder()
+                        .set_subnet_id(subnet.map(str::to_owned))
+                        .instance_requirements(crate::requirements::for_spot_fleet(r))
+                        .build()
+                })
+                .collect(),
+            None => type_subnet_pairs(t)
+                .into_iter()
+                .map(|(vm_type, subnet, weight)| {
+                    LaunchTemplateOverrides::builder()
+                        .instance_type(vm_type.into())
+                        .set_subnet_id(subnet.map(str::to_owned))
+                        .weighted_capacity(weight)
+                        .set_priority(t.priority_of(vm_type))
+                        .build()
+                })
+                .collect(),
+        };
         let config = SpotFleetRequestConfigData::builder()
             .iam_fleet_role(t.fleet_role.clone().unwrap_or_default())
             .target_capacity(plan.count as i32)
