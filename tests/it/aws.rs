@@ -94,6 +94,27 @@ fn aws_calls(site: &HfSite) -> usize {
         .count()
 }
 
+/// Host Factory's whole cycle on `template`: `count` machines asked for and running, then
+/// returned and gone.
+fn cycle(site: &HfSite, template: &str, count: u32) {
+    let id = request(site, template, count);
+    let done = settle(site, &id);
+    assert_eq!(done["status"], "complete", "{template}: {done}");
+    let machines: Vec<Value> = done["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| json!({"name": m["name"], "machineId": m["machineId"]}))
+        .collect();
+    assert_eq!(machines.len(), count as usize, "{template}: {done}");
+    let returned = site
+        .call("requestReturnMachines", &json!({"machines": machines}))
+        .expect_code(0)
+        .json();
+    let gone = settle(site, returned["requestId"].as_str().unwrap());
+    assert_eq!(gone["status"], "complete", "{template}: {gone}");
+}
+
 fn inspect(moto: &Moto) -> Value {
     moto.python(&repo_root().join("scripts/moto-inspect.py"), &[])
 }
@@ -782,22 +803,7 @@ fn generated_examples_are_valid_as_written_and_each_runs_the_host_factory_cycle(
     // Two machines each: for one machine of a group half on demand, the emulator rounds both
     // halves down and launches none (AWS launches one).
     for template in &written {
-        let id = request(&site, template, 2);
-        let done = settle(&site, &id);
-        assert_eq!(done["status"], "complete", "{template}: {done}");
-        let machines: Vec<Value> = done["machines"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| json!({"name": m["name"], "machineId": m["machineId"]}))
-            .collect();
-        assert_eq!(machines.len(), 2, "{template}: {done}");
-        let returned = site
-            .call("requestReturnMachines", &json!({"machines": machines}))
-            .expect_code(0)
-            .json();
-        let gone = settle(&site, returned["requestId"].as_str().unwrap());
-        assert_eq!(gone["status"], "complete", "{template}: {gone}");
+        cycle(&site, template, 2);
     }
 }
 
@@ -815,20 +821,5 @@ fn a_group_chosen_by_instance_requirements_runs_the_host_factory_cycle() {
     );
     let site = site(&moto, json!({}), json!({"templates": [template]}));
     site.orb(&["templates", "validate"]).expect_code(0);
-    let id = request(&site, "ByRequirements", 2);
-    let done = settle(&site, &id);
-    assert_eq!(done["status"], "complete", "{done}");
-    let machines: Vec<Value> = done["machines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| json!({"name": m["name"], "machineId": m["machineId"]}))
-        .collect();
-    assert_eq!(machines.len(), 2, "{done}");
-    let returned = site
-        .call("requestReturnMachines", &json!({"machines": machines}))
-        .expect_code(0)
-        .json();
-    let gone = settle(&site, returned["requestId"].as_str().unwrap());
-    assert_eq!(gone["status"], "complete", "{gone}");
+    cycle(&site, "ByRequirements", 2);
 }

@@ -117,127 +117,77 @@ fn some<T>(items: Vec<T>) -> Option<Vec<T>> {
     (!items.is_empty()).then_some(items)
 }
 
+/// `r` built as the SDK module `$types` names it: the three services' types have the same
+/// shape under different names.
+macro_rules! requirements_of {
+    ($r:expr, $($types:ident)::+, $requirements:ident, $vcpus:ident, $memory:ident) => {{
+        use $($types)::+::{
+            $memory, $requirements, $vcpus, BurstablePerformance, CpuManufacturer,
+            InstanceGeneration,
+        };
+        let r = $r;
+        $requirements::builder()
+            .v_cpu_count($vcpus::builder().min(r.vcpus.0).set_max(r.vcpus.1).build())
+            .memory_mib(
+                $memory::builder()
+                    .min(r.memory_mib.0)
+                    .set_max(r.memory_mib.1)
+                    .build(),
+            )
+            .set_cpu_manufacturers(some(
+                r.cpu_manufacturers
+                    .iter()
+                    .map(|m| CpuManufacturer::from(m.as_str()))
+                    .collect(),
+            ))
+            .set_instance_generations(some(
+                r.instance_generations
+                    .iter()
+                    .map(|g| InstanceGeneration::from(g.as_str()))
+                    .collect(),
+            ))
+            .set_allowed_instance_types(some(r.allowed_instance_types.clone()))
+            .set_excluded_instance_types(some(r.excluded_instance_types.clone()))
+            .set_burstable_performance(
+                r.burstable_performance
+                    .as_deref()
+                    .map(BurstablePerformance::from),
+            )
+            .build()
+    }};
+}
+
 /// As EC2 Fleet takes them.
 pub fn for_ec2_fleet(r: &Requirements) -> aws_sdk_ec2::types::InstanceRequirementsRequest {
-    use aws_sdk_ec2::types::{
-        BurstablePerformance, CpuManufacturer, InstanceGeneration, InstanceRequirementsRequest,
-        MemoryMiBRequest, VCpuCountRangeRequest,
-    };
-    InstanceRequirementsRequest::builder()
-        .v_cpu_count(
-            VCpuCountRangeRequest::builder()
-                .min(r.vcpus.0)
-                .set_max(r.vcpus.1)
-                .build(),
-        )
-        .memory_mib(
-            MemoryMiBRequest::builder()
-                .min(r.memory_mib.0)
-                .set_max(r.memory_mib.1)
-                .build(),
-        )
-        .set_cpu_manufacturers(some(
-            r.cpu_manufacturers
-                .iter()
-                .map(|m| CpuManufacturer::from(m.as_str()))
-                .collect(),
-        ))
-        .set_instance_generations(some(
-            r.instance_generations
-                .iter()
-                .map(|g| InstanceGeneration::from(g.as_str()))
-                .collect(),
-        ))
-        .set_allowed_instance_types(some(r.allowed_instance_types.clone()))
-        .set_excluded_instance_types(some(r.excluded_instance_types.clone()))
-        .set_burstable_performance(
-            r.burstable_performance
-                .as_deref()
-                .map(BurstablePerformance::from),
-        )
-        .build()
+    requirements_of!(
+        r,
+        aws_sdk_ec2::types,
+        InstanceRequirementsRequest,
+        VCpuCountRangeRequest,
+        MemoryMiBRequest
+    )
 }
 
 /// As Spot Fleet takes them.
 pub fn for_spot_fleet(r: &Requirements) -> aws_sdk_ec2::types::InstanceRequirements {
-    use aws_sdk_ec2::types::{
-        BurstablePerformance, CpuManufacturer, InstanceGeneration, InstanceRequirements, MemoryMiB,
+    requirements_of!(
+        r,
+        aws_sdk_ec2::types,
+        InstanceRequirements,
         VCpuCountRange,
-    };
-    InstanceRequirements::builder()
-        .v_cpu_count(
-            VCpuCountRange::builder()
-                .min(r.vcpus.0)
-                .set_max(r.vcpus.1)
-                .build(),
-        )
-        .memory_mib(
-            MemoryMiB::builder()
-                .min(r.memory_mib.0)
-                .set_max(r.memory_mib.1)
-                .build(),
-        )
-        .set_cpu_manufacturers(some(
-            r.cpu_manufacturers
-                .iter()
-                .map(|m| CpuManufacturer::from(m.as_str()))
-                .collect(),
-        ))
-        .set_instance_generations(some(
-            r.instance_generations
-                .iter()
-                .map(|g| InstanceGeneration::from(g.as_str()))
-                .collect(),
-        ))
-        .set_allowed_instance_types(some(r.allowed_instance_types.clone()))
-        .set_excluded_instance_types(some(r.excluded_instance_types.clone()))
-        .set_burstable_performance(
-            r.burstable_performance
-                .as_deref()
-                .map(BurstablePerformance::from),
-        )
-        .build()
+        MemoryMiB
+    )
 }
 
 /// As Auto Scaling takes them.
 pub fn for_auto_scaling(r: &Requirements) -> aws_sdk_autoscaling::types::InstanceRequirements {
-    use aws_sdk_autoscaling::types::{
-        BurstablePerformance, CpuManufacturer, InstanceGeneration, InstanceRequirements,
-        MemoryMiBRequest, VCpuCountRequest,
-    };
-    InstanceRequirements::builder()
-        .v_cpu_count(
-            VCpuCountRequest::builder()
-                .min(r.vcpus.0)
-                .set_max(r.vcpus.1)
-                .build(),
-        )
-        .memory_mib(
-            MemoryMiBRequest::builder()
-                .min(r.memory_mib.0)
-                .set_max(r.memory_mib.1)
-                .build(),
-        )
-        .set_cpu_manufacturers(some(
-            r.cpu_manufacturers
-                .iter()
-                .map(|m| CpuManufacturer::from(m.as_str()))
-                .collect(),
-        ))
-        .set_instance_generations(some(
-            r.instance_generations
-                .iter()
-                .map(|g| InstanceGeneration::from(g.as_str()))
-                .collect(),
-        ))
-        .set_allowed_instance_types(some(r.allowed_instance_types.clone()))
-        .set_excluded_instance_types(some(r.excluded_instance_types.clone()))
-        .set_burstable_performance(
-            r.burstable_performance
-                .as_deref()
-                .map(BurstablePerformance::from),
-        )
-        .build()
+    requirements_of!(
+        r,
+        aws_sdk_autoscaling::types,
+        InstanceRequirements,
+        VCpuCountRequest,
+        MemoryMiBRequest
+    )
 }
 
 #[cfg(test)]
