@@ -823,3 +823,43 @@ fn a_group_chosen_by_instance_requirements_runs_the_host_factory_cycle() {
     site.orb(&["templates", "validate"]).expect_code(0);
     cycle(&site, "ByRequirements", 2);
 }
+
+#[test]
+fn settings_beside_an_operators_launch_template_launch_from_a_new_version_of_it() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("launch_template.py");
+    // Makes the operator's launch template, or tells how many versions it has.
+    std::fs::write(
+        &script,
+        r#"import boto3, json, sys
+ec2 = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                    region_name="us-east-1").client("ec2", endpoint_url=sys.argv[1])
+if sys.argv[2] == "make":
+    lt = ec2.create_launch_template(LaunchTemplateName="operators",
+        LaunchTemplateData={"ImageId": sys.argv[3]})["LaunchTemplate"]
+    print(json.dumps({"id": lt["LaunchTemplateId"]}))
+else:
+    versions = ec2.describe_launch_template_versions(LaunchTemplateId=sys.argv[3])
+    print(json.dumps({"versions": [v["VersionNumber"] for v in versions["LaunchTemplateVersions"]]}))
+"#,
+    )
+    .unwrap();
+    let made = moto.python(&script, &["make", moto.seed["image"].as_str().unwrap()]);
+    let id = made["id"].as_str().unwrap();
+    let s = &moto.seed;
+    // The image is given beside the key too: the emulator does not carry a source version's
+    // settings into a new version, as AWS does.
+    let template = json!({"templateId": "Theirs", "providerApi": "EC2Fleet", "maxNumber": -1,
+        "fleetType": "instant", "vmType": "t3.medium", "subnetIds": s["subnets"],
+        "launchTemplateId": id, "launchTemplateVersion": "1", "keyName": s["key_name"],
+        "imageId": s["image"]});
+    let site = site(&moto, json!({}), json!({"templates": [template]}));
+    cycle(&site, "Theirs", 2);
+    let versions = moto.python(&script, &["versions", id]);
+    assert_eq!(
+        versions["versions"].as_array().unwrap().len(),
+        2,
+        "{versions}"
+    );
+}

@@ -1,9 +1,11 @@
 //! Launch templates for EC2 Fleet, Spot Fleet and Auto Scaling groups.
 //!
-//! A request launches from the template's own launch template (`launchTemplateId`), or from
-//! one made for it: named after the request and created with a client token derived from the
-//! request id, so a retried or resumed provision finds the one it made. Templates made for a
-//! request are deleted with its last machine.
+//! A request launches from the template's own launch template (`launchTemplateId`) as it is,
+//! or from a new version of it holding the settings the template gives beside it (and orb's
+//! tags); or from one made for it: named after the request. Both are made with a client token
+//! derived from the request id, so a retried or resumed provision finds the one it made.
+//! Templates made for a request are deleted with its last machine; versions of an operator's
+//! template stay, described with the request id.
 
 use aws_sdk_ec2::types::{
     BlockDeviceMapping, Filter, LaunchTemplateBlockDeviceMappingRequest,
@@ -39,17 +41,23 @@ fn name_for(plan: &Plan, ctx: &Ctx<'_>) -> String {
     }
 }
 
-/// The launch template for `plan`, made when the template names none.
+/// The launch template for `plan`: the template's own (`launchTemplateId`), at its version,
+/// or at a new version of it holding what the template gives beside it; else one made for
+/// it.
 pub async fn for_request(ctx: &Ctx<'_>, plan: &Plan) -> Result<LaunchTemplateRef, ProviderError> {
-    if let Some(id) = &plan.template.launch_template_id {
-        return Ok(LaunchTemplateRef {
-            id: id.clone(),
-            version: plan
-                .template
-                .launch_template_version
-                .clone()
-                .unwrap_or_else(|| "$Latest".into()),
-        });
+    let t = &plan.template;
+    if let Some(id) = &t.launch_template_id {
+        let version = t
+            .launch_template_version
+            .clone()
+            .unwrap_or_else(|| "$Latest".into());
+        if !t.overrides_launch_template {
+            return Ok(LaunchTemplateRef {
+                id: id.clone(),
+                version,
+            });
+        }
+        return new_version(ctx, plan, id, &version).await;
     }
     let name = name_for(plan, ctx);
     if let Some(id) = find(ctx, &name).await? {
@@ -58,6 +66,47 @@ pub async fn for_request(ctx: &Ctx<'_>, plan: &Plan) -> Result<LaunchTemplateRef
             version: "$Latest".into(),
         });
     }
+    let data = data_of(plan);
+    let created = ctx
+        .clients
+        .ec2
+        .create_launch_template()
+        .launch_template_name(&name)
+        .client_token(format!("{}-lt", plan.request_id))
+        .launch_template_data(data)
+        .tag_specifications(crate::instances::tag_spec(
+            ResourceType::LaunchTemplate,
+            &plan.tags,
+        ))
+        .send()
+        .await;
+    match created {
+        Ok(out) => Ok(LaunchTemplateRef {
+            id: out
+                .launch_template()
+                .and_then(|lt| lt.launch_template_id())
+                .unwrap_or_default()
+                .to_owned(),
+            version: "$Latest".into(),
+        }),
+        Err(e) => {
+            let error = sdk_error("CreateLaunchTemplate", e);
+            // Made concurrently by another process for the same request: use it.
+            if error.already_exists() {
+                if let Some(id) = find(ctx, &name).await? {
+                    return Ok(LaunchTemplateRef {
+                        id,
+                        version: "$Latest".into(),
+                    });
+                }
+            }
+            Err(error.into())
+        }
+    }
+}
+
+/// The launch settings the template gives, with orb's tags on instances and volumes.
+fn data_of(plan: &Plan) -> RequestLaunchTemplateData {
     let t = &plan.template;
     let instance_tags: Vec<Tag> = plan
         .tags
@@ -65,7 +114,7 @@ pub async fn for_request(ctx: &Ctx<'_>, plan: &Plan) -> Result<LaunchTemplateRef
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect();
     let mut data = RequestLaunchTemplateData::builder()
-        .image_id(&plan.image_id)
+        .set_image_id((!plan.image_id.is_empty()).then(|| plan.image_id.clone()))
         .set_key_name(t.key_name.clone())
         .set_security_group_ids((!t.security_groups.is_empty()).then(|| t.security_groups.clone()))
         .set_user_data(
@@ -108,42 +157,38 @@ pub async fn for_request(ctx: &Ctx<'_>, plan: &Plan) -> Result<LaunchTemplateRef
                 .build(),
         );
     }
-    let created = ctx
+    data.build()
+}
+
+/// A new version of the operator's launch template `id`, from `source`, holding what the
+/// template gives beside it and orb's tags; made once per request (its client token).
+async fn new_version(
+    ctx: &Ctx<'_>,
+    plan: &Plan,
+    id: &str,
+    source: &str,
+) -> Result<LaunchTemplateRef, ProviderError> {
+    let out = ctx
         .clients
         .ec2
-        .create_launch_template()
-        .launch_template_name(&name)
-        .client_token(format!("{}-lt", plan.request_id))
-        .launch_template_data(data.build())
-        .tag_specifications(crate::instances::tag_spec(
-            ResourceType::LaunchTemplate,
-            &plan.tags,
-        ))
+        .create_launch_template_version()
+        .launch_template_id(id)
+        .source_version(source)
+        .client_token(format!("{}-ltv", plan.request_id))
+        .version_description(format!("orb {}", plan.request_id))
+        .launch_template_data(data_of(plan))
         .send()
-        .await;
-    match created {
-        Ok(out) => Ok(LaunchTemplateRef {
-            id: out
-                .launch_template()
-                .and_then(|lt| lt.launch_template_id())
-                .unwrap_or_default()
-                .to_owned(),
-            version: "$Latest".into(),
-        }),
-        Err(e) => {
-            let error = sdk_error("CreateLaunchTemplate", e);
-            // Made concurrently by another process for the same request: use it.
-            if error.already_exists() {
-                if let Some(id) = find(ctx, &name).await? {
-                    return Ok(LaunchTemplateRef {
-                        id,
-                        version: "$Latest".into(),
-                    });
-                }
-            }
-            Err(error.into())
-        }
-    }
+        .await
+        .map_err(|e| sdk_error("CreateLaunchTemplateVersion", e))?;
+    let version = out
+        .launch_template_version()
+        .and_then(|v| v.version_number())
+        .ok_or_else(|| ProviderError::internal("CreateLaunchTemplateVersion named no version"))?;
+    tracing::info!(launch_template = %id, version, "launch template version made for the request");
+    Ok(LaunchTemplateRef {
+        id: id.to_owned(),
+        version: version.to_string(),
+    })
 }
 
 async fn find(ctx: &Ctx<'_>, name: &str) -> Result<Option<String>, ProviderError> {

@@ -109,9 +109,10 @@ impl Provider for AwsProvider {
         let template = AwsTemplate::parse(&request.template, &self.config)
             .map_err(|problems| ProviderError::validation(problems.join("; ")))?;
         self.runtime.block_on(async {
-            let image_id = match &template.launch_template_id {
-                Some(_) => template.image.clone(),
-                None => crate::image::resolve(&self.ctx(), &template.image).await?,
+            // With a launch template of the operator's, an image is given only to override it.
+            let image_id = match template.image.is_empty() {
+                true => String::new(),
+                false => crate::image::resolve(&self.ctx(), &template.image).await?,
             };
             let plan = Plan {
                 // The configuration's default tags, under the template's and orb's own.

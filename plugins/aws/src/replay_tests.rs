@@ -510,6 +510,10 @@ fn provision_answers() -> Vec<(&'static str, String)> {
             "<CreateLaunchTemplateResponse {NS}><requestId>1</requestId><launchTemplate>\
              <launchTemplateId>lt-1</launchTemplateId><launchTemplateName>orb-req-1</launchTemplateName>\
              <latestVersionNumber>1</latestVersionNumber></launchTemplate></CreateLaunchTemplateResponse>")),
+        ("CreateLaunchTemplateVersion", format!(
+            "<CreateLaunchTemplateVersionResponse {NS}><requestId>1</requestId><launchTemplateVersion>\
+             <launchTemplateId>lt-9</launchTemplateId><versionNumber>5</versionNumber>\
+             </launchTemplateVersion></CreateLaunchTemplateVersionResponse>")),
         ("CreateFleet", format!(
             "<CreateFleetResponse {NS}><requestId>1</requestId><fleetId>fleet-1</fleetId>\
              <fleetInstanceSet><item><instanceIds><item>i-1</item></instanceIds>\
@@ -787,6 +791,58 @@ async fn instance_requirements_replace_the_instance_types_in_the_overrides() {
             "{api}: {call:#?}"
         );
     }
+}
+
+/// Settings beside an operator's launch template make a new version of it, from the version
+/// the template names, once per request; the fleet launches that version.
+#[tokio::test]
+async fn settings_beside_a_launch_template_make_a_new_version_of_it() {
+    let template = serde_json::json!({"templateId": "T", "maxNumber": 10, "providerApi": "EC2Fleet",
+        "subnetIds": ["subnet-a"], "vmType": "t3.medium", "launchTemplateId": "lt-9",
+        "launchTemplateVersion": "4", "imageId": "ami-1", "keyName": "ops"});
+    let (http, clients) = connect(Replay {
+        by_action: Arc::new(provision_answers()),
+        ..Default::default()
+    });
+    let config = AwsConfig::default();
+    let ctx = Ctx {
+        clients: &clients,
+        config: &config,
+        instance: "aws-test",
+    };
+    let template: orb_plugin_api::Template = serde_json::from_value(template).unwrap();
+    let plan = crate::context::Plan {
+        request_id: "req-1".into(),
+        image_id: "ami-1".into(),
+        count: 1,
+        tags: [("orb:request-id".to_owned(), "req-1".to_owned())].into(),
+        template: crate::template::AwsTemplate::parse(&template, &config).unwrap(),
+    };
+    crate::handlers::provision(&ctx, &plan).await.unwrap();
+    assert_eq!(
+        actions(&http)[..2],
+        ["CreateLaunchTemplateVersion", "CreateFleet"]
+    );
+    let bodies = http.bodies();
+    for expected in [
+        "LaunchTemplateId=lt-9",
+        "SourceVersion=4",
+        "ClientToken=req-1-ltv",
+        "LaunchTemplateData.KeyName=ops",
+        "LaunchTemplateData.ImageId=ami-1",
+        "LaunchTemplateData.TagSpecification.1.Tag.1.Key=orb%3Arequest-id",
+    ] {
+        assert!(
+            bodies[0].split('&').any(|p| p == expected),
+            "{expected} not in {}",
+            bodies[0]
+        );
+    }
+    assert!(
+        bodies[1].contains("LaunchTemplateConfigs.1.LaunchTemplateSpecification.Version=5"),
+        "{}",
+        bodies[1]
+    );
 }
 
 /// `template` served by the handler `api`.

@@ -135,6 +135,9 @@ pub struct AwsTemplate {
     pub launch_template_id: Option<String>,
     /// Its version (`$Latest` unless given).
     pub launch_template_version: Option<String>,
+    /// Whether the template gives settings beside its launch template, which then go in a new
+    /// version of it made for the request.
+    pub overrides_launch_template: bool,
     /// What instance types must offer, instead of naming them (`abisInstanceRequirements`).
     pub requirements: Option<crate::requirements::Requirements>,
     /// The EC2 `Context` of fleets and groups (reserved capacity).
@@ -443,10 +446,9 @@ impl AwsTemplate {
         if launch_template_version.is_some() && launch_template_id.is_none() {
             problems.push("launchTemplateVersion needs launchTemplateId".into());
         }
-        // orb does not make a new version of an operator's launch template: what it would
-        // change is refused, never dropped.
-        if launch_template_id.is_some() {
-            for key in [
+        // Settings given beside an operator's launch template go in a new version of it.
+        let overrides_launch_template = launch_template_id.is_some()
+            && [
                 "imageId",
                 "keyName",
                 "securityGroupIds",
@@ -456,16 +458,9 @@ impl AwsTemplate {
                 "rootDeviceVolumeSize",
                 "volumeType",
                 "iops",
-            ] {
-                if t.fields.contains_key(key) {
-                    problems.push(format!(
-                        "{key} with launchTemplateId: orb launches the launch template as it is; \
-                         put {key} in the launch template (a new version, named in \
-                         launchTemplateVersion) or leave launchTemplateId out"
-                    ));
-                }
-            }
-        }
+            ]
+            .iter()
+            .any(|key| t.fields.contains_key(*key));
         let context = string(t, "context");
         if context.is_some() && api == Api::RunInstances {
             problems
@@ -537,6 +532,7 @@ impl AwsTemplate {
             instance_profile: string(t, "instanceProfile"),
             launch_template_id,
             launch_template_version,
+            overrides_launch_template,
             requirements,
             context,
             vm_types_priority,
@@ -663,6 +659,10 @@ mod tests {
         assert_eq!(read.request_expiry_minutes, Some(30));
         assert!(read.valid_until().is_some());
         assert_eq!(read.user_data.as_deref(), Some("#!/bin/sh"));
+        // Beside an operator's launch template, the image (any setting) makes a new version.
+        let beside = with(json!({"launchTemplateId": "lt-1"})).unwrap();
+        assert!(beside.overrides_launch_template);
+        assert!(!read.overrides_launch_template);
 
         for (extra, says) in [
             (
@@ -676,10 +676,6 @@ mod tests {
             (
                 json!({"storageEncryption": true}),
                 "storageEncryption is the Python ORB's",
-            ),
-            (
-                json!({"launchTemplateId": "lt-1"}),
-                "imageId with launchTemplateId",
             ),
             (
                 json!({"launchTemplateVersion": "3"}),
