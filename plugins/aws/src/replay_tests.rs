@@ -534,9 +534,9 @@ fn provision_answers() -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Provisions 2 machines of `template` (a Host Factory template's JSON) for `req-1`; the
-/// parameters of the call named `create`, sorted, without the ones that differ per run.
-async fn create_call(template: serde_json::Value, create: &str) -> Vec<String> {
+/// Provisions `count` machines of `template` (a Host Factory template's JSON) for `req-1`,
+/// every call answered as [`provision_answers`] says; the calls, as recorded.
+async fn provisioned(template: serde_json::Value, count: u32) -> Replay {
     let (http, clients) = connect(Replay {
         by_action: Arc::new(provision_answers()),
         ..Default::default()
@@ -548,15 +548,21 @@ async fn create_call(template: serde_json::Value, create: &str) -> Vec<String> {
         instance: "aws-test",
     };
     let template: orb_plugin_api::Template = serde_json::from_value(template).unwrap();
-    let parsed = crate::template::AwsTemplate::parse(&template, &config).unwrap();
     let plan = crate::context::Plan {
         request_id: "req-1".into(),
         image_id: "ami-1".into(),
-        count: 2,
+        count,
         tags: [("orb:request-id".to_owned(), "req-1".to_owned())].into(),
-        template: parsed,
+        template: crate::template::AwsTemplate::parse(&template, &config).unwrap(),
     };
     crate::handlers::provision(&ctx, &plan).await.unwrap();
+    http
+}
+
+/// Provisions 2 machines of `template` for `req-1`; the parameters of the call named
+/// `create`, sorted.
+async fn create_call(template: serde_json::Value, create: &str) -> Vec<String> {
+    let http = provisioned(template, 2).await;
     let body = http
         .bodies()
         .into_iter()
@@ -800,25 +806,7 @@ async fn settings_beside_a_launch_template_make_a_new_version_of_it() {
     let template = serde_json::json!({"templateId": "T", "maxNumber": 10, "providerApi": "EC2Fleet",
         "subnetIds": ["subnet-a"], "vmType": "t3.medium", "launchTemplateId": "lt-9",
         "launchTemplateVersion": "4", "imageId": "ami-1", "keyName": "ops"});
-    let (http, clients) = connect(Replay {
-        by_action: Arc::new(provision_answers()),
-        ..Default::default()
-    });
-    let config = AwsConfig::default();
-    let ctx = Ctx {
-        clients: &clients,
-        config: &config,
-        instance: "aws-test",
-    };
-    let template: orb_plugin_api::Template = serde_json::from_value(template).unwrap();
-    let plan = crate::context::Plan {
-        request_id: "req-1".into(),
-        image_id: "ami-1".into(),
-        count: 1,
-        tags: [("orb:request-id".to_owned(), "req-1".to_owned())].into(),
-        template: crate::template::AwsTemplate::parse(&template, &config).unwrap(),
-    };
-    crate::handlers::provision(&ctx, &plan).await.unwrap();
+    let http = provisioned(template, 1).await;
     assert_eq!(
         actions(&http)[..2],
         ["CreateLaunchTemplateVersion", "CreateFleet"]

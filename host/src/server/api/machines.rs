@@ -93,7 +93,7 @@ pub(super) struct ReturnBody {
 impl ReturnBody {
     /// The machines the body names, checked; none when a request or `allMachines` finds none
     /// left to return.
-    async fn machines(self, s: &AppState) -> Result<Vec<MachineSpec>, ApiError> {
+    fn machines(self, s: &AppState) -> Result<Vec<MachineSpec>, ApiError> {
         let invalid =
             |message: &str| ApiError::invalid(StatusCode::UNPROCESSABLE_ENTITY, &["body"], message);
         let named = !self.machine_ids.is_empty() || !self.machines.is_empty();
@@ -142,7 +142,7 @@ pub(super) async fn return_machines(
     State(s): State<AppState>,
     Json(body): Json<ReturnBody>,
 ) -> ApiResult {
-    let specs = body.machines(&s).await?;
+    let specs = body.machines(&s)?;
     if specs.is_empty() {
         return Ok(Json(ReturnAnswer::nothing()).into_response());
     }
