@@ -22,12 +22,13 @@ env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "ORB_ROOT_DIR": str(root),
 
 
 def run(*args, input=None):
-    """Runs ORB's CLI; its JSON output."""
+    """Runs ORB's CLI in `root` (ORB writes files into its working directory); its JSON output."""
     if input is not None:
         path = root / f"in-{len(list(root.glob('in-*')))}.json"
         path.write_text(json.dumps(input))
         args = (*args, "-f", str(path))
-    out = subprocess.run([orb, *args], env=env, capture_output=True, text=True, timeout=300)
+    out = subprocess.run([orb, *args], env=env, cwd=root, capture_output=True, text=True,
+                         timeout=300)
     if out.returncode not in (0, 1):
         sys.exit(f"orb {' '.join(args)} failed ({out.returncode}): {out.stdout}{out.stderr}")
     start = out.stdout.find("{")

@@ -8,11 +8,23 @@ use crate::aws::site;
 use crate::support::{repo_root, HfSite, Moto};
 
 /// ORB's state in `storage` (`json` or `split`), made in `moto`: what the script printed.
+/// ORB writes files into its working directory; none may land in the checkout.
 fn orb_state(moto: &Moto, root: &std::path::Path, storage: &str) -> Value {
-    moto.python(
+    let entries = || {
+        let mut names: Vec<_> = std::fs::read_dir(".")
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        names
+    };
+    let before = entries();
+    let state = moto.python(
         &repo_root().join("scripts/orb-py-state.py"),
         &[root.to_str().unwrap(), storage, &moto.seed.to_string()],
-    )
+    );
+    assert_eq!(entries(), before, "ORB wrote into the test's working directory");
+    state
 }
 
 /// `orb migrate from-orb` of `state` into `site`, giving ORB's records to `mockinst`.
