@@ -23,7 +23,11 @@ fn orb_state(moto: &Moto, root: &std::path::Path, storage: &str) -> Value {
         &repo_root().join("scripts/orb-py-state.py"),
         &[root.to_str().unwrap(), storage, &moto.seed.to_string()],
     );
-    assert_eq!(entries(), before, "ORB wrote into the test's working directory");
+    assert_eq!(
+        entries(),
+        before,
+        "ORB wrote into the test's working directory"
+    );
     state
 }
 
@@ -40,6 +44,13 @@ fn import(site: &HfSite, state: &Value) -> crate::support::Run {
     ])
 }
 
+/// The ids in a list of ids.
+fn ids<'a>(list: impl IntoIterator<Item = &'a Value>) -> std::collections::BTreeSet<String> {
+    list.into_iter()
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// getRequestStatus through orb's script.
 fn status(site: &HfSite, id: &str) -> Value {
     site.call(
@@ -53,7 +64,7 @@ fn status(site: &HfSite, id: &str) -> Value {
 
 #[test]
 fn orbs_requests_carry_over_and_orb_returns_orbs_machines() {
-    for storage in ["json", "split"] {
+    for storage in ["json", "split", "sqlite"] {
         let moto = Moto::start();
         let root = tempfile::tempdir().unwrap();
         let state = orb_state(&moto, root.path(), storage);
@@ -61,31 +72,62 @@ fn orbs_requests_carry_over_and_orb_returns_orbs_machines() {
 
         let imported = import(&orb, &state);
         let counts = imported.expect_code(0).json();
+        // ORB's SQL store cannot return (it fails every update), and it saves a fleet's
+        // machines only until its first failed update: what it holds is imported.
+        let (returns, machines) = match storage {
+            "sqlite" => (
+                0,
+                state["machines"]
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .flat_map(|l| l.as_array().unwrap())
+                    .count(),
+            ),
+            _ => (1, 2),
+        };
         assert_eq!(counts["requests"]["imported"], 2, "{storage}: {counts}");
-        assert_eq!(counts["returns"]["imported"], 1, "{storage}: {counts}");
-        assert_eq!(counts["machines"]["imported"], 2, "{storage}: {counts}");
+        assert_eq!(
+            counts["returns"]["imported"], returns,
+            "{storage}: {counts}"
+        );
+        assert_eq!(
+            counts["machines"]["imported"], machines,
+            "{storage}: {counts}"
+        );
         assert_eq!(counts["refused"], json!([]), "{storage}: {counts}");
         // Again: nothing twice.
         let again = import(&orb, &state).expect_code(0).json();
         assert_eq!(again["requests"]["already_there"], 2, "{storage}: {again}");
         assert_eq!(again["machines"]["imported"], 0, "{storage}: {again}");
 
-        // ORB's requests answer from orb, with ORB's machines.
+        // ORB's requests answer from orb with ORB's machines; those ORB's SQL store left
+        // pending, orb follows until they settle (with the machines ORB never saved).
         for acquire in state["acquires"].as_array().unwrap() {
             let id = acquire.as_str().unwrap();
-            let answer = status(&orb, id);
-            assert_eq!(answer["requestId"], id, "{storage}: {answer}");
-            let machines: Vec<&Value> = answer["machines"]
+            let started = std::time::Instant::now();
+            let answer = loop {
+                let answer = status(&orb, id);
+                if answer["status"] != "running" {
+                    break answer;
+                }
+                assert!(started.elapsed().as_secs() < 60, "{storage}: {answer}");
+                std::thread::sleep(std::time::Duration::from_millis(500));
+            };
+            let machines = ids(answer["machines"]
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|m| &m["machineId"])
-                .collect();
-            let theirs: Vec<&Value> = state["machines"][id].as_array().unwrap().iter().collect();
-            assert_eq!(machines, theirs, "{storage}: {answer}");
+                .map(|m| &m["machineId"]));
+            let theirs = ids(state["machines"][id].as_array().unwrap());
+            match storage {
+                "sqlite" => assert!(theirs.is_subset(&machines), "{storage}: {answer}"),
+                _ => assert_eq!(machines, theirs, "{storage}: {answer}"),
+            }
         }
-        let ret = state["return"].as_str().unwrap();
-        assert_eq!(status(&orb, ret)["requestId"], ret, "{storage}");
+        if let Some(ret) = state["return"].as_str() {
+            assert_eq!(status(&orb, ret)["requestId"], ret, "{storage}");
+        }
 
         // orb returns the machine ORB left running, in the same cloud.
         let first = state["acquires"][0].as_str().unwrap();
@@ -121,9 +163,16 @@ fn what_is_not_orbs_store_is_refused_with_why() {
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("is not ORB's JSON store"), "{run:?}");
     let sqlite = dir.path().join("database.db");
-    std::fs::write(&sqlite, b"SQLite format 3\0....").unwrap();
+    rusqlite::Connection::open(&sqlite)
+        .unwrap()
+        .execute_batch("CREATE TABLE requests (x TEXT)")
+        .unwrap();
     let run = site.orb(&["migrate", "from-orb", sqlite.to_str().unwrap()]);
-    assert!(run.stderr.contains("not its SQL store yet"), "{run:?}");
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(
+        run.stderr.contains("not the Python ORB's SQL store"),
+        "{run:?}"
+    );
     // An instance orb's configuration lacks: every record is refused, named with why.
     std::fs::write(
         &garbage,

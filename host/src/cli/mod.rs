@@ -132,11 +132,13 @@ enum Command {
 #[derive(Debug, Subcommand)]
 enum MigrateCommand {
     /// Imports the Python ORB's requests, machines and return requests from its JSON store
-    /// (`<work>/data/request_database.json`, or the directory of its split files), so that orb
+    /// (`<work>/data/request_database.json`, or the directory of its split files) or its
+    /// SQLite store (`database.db`, read without being changed), so that orb
     /// follows and returns what ORB made. What orb's store holds already is left as it is, so
     /// it can be run again; every record not imported is listed with why (exit 1 when any).
     FromOrb {
-        /// ORB's store: its request_database.json, or the directory of its split files.
+        /// ORB's store: its request_database.json, the directory of its split files, or its
+        /// SQLite database.
         path: PathBuf,
         /// Give every record to this provider instance of orb's configuration, instead of the
         /// instance of ORB's name.

@@ -8,6 +8,7 @@
 //! machines by the `orb:request-id` tag ORB put on them, as it follows its own.
 
 mod orb_json;
+mod orb_sql;
 
 use std::path::{Path, PathBuf};
 
@@ -79,18 +80,14 @@ pub fn from_orb(
     instance: Option<&str>,
 ) -> Result<Imported, MigrateError> {
     let mut head = [0u8; 16];
-    if std::fs::File::open(path)
+    let is_sqlite = std::fs::File::open(path)
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
         .is_ok()
-        && head.starts_with(b"SQLite format 3")
-    {
-        return Err(MigrateError::NotAStore(format!(
-            "{} is a SQLite database: orb imports the Python ORB's JSON store (its \
-             request_database.json, or the directory of its split files), not its SQL store yet",
-            path.display()
-        )));
-    }
-    let state = orb_json::read(path)?;
+        && head.starts_with(b"SQLite format 3");
+    let state = match is_sqlite {
+        true => orb_sql::read(path)?,
+        false => orb_json::read(path)?,
+    };
     let mut imported = Imported::default();
     let instances = Instances { config, instance };
     let mut requests = Vec::new();
@@ -328,7 +325,11 @@ fn machine_of(m: &OrbMachine, instances: &Instances<'_>) -> Result<MachineRecord
         state: state_of(m.status.as_deref().unwrap_or("unknown")),
         private_ip: m.private_ip.clone(),
         public_ip: m.public_ip.clone(),
-        launch_time: m.launch_time.as_deref().and_then(epoch),
+        launch_time: match &m.launch_time {
+            Some(serde_json::Value::String(t)) => epoch(t),
+            Some(serde_json::Value::Number(n)) => n.as_i64(),
+            _ => None,
+        },
         instance_type: m.instance_type.clone(),
         price_type: m.price_type.clone(),
         resource_id: m.resource_id.clone(),
@@ -352,6 +353,7 @@ mod tests {
     fn orbs_times_and_statuses_read() {
         assert_eq!(epoch("1970-01-01T00:01:00.5+00:00"), Some(60));
         assert_eq!(epoch("1970-01-01T00:01:00Z"), Some(60));
+        assert_eq!(epoch("1970-01-01 00:01:00.933069+00:00"), Some(60));
         assert_eq!(epoch("yesterday"), None);
         assert_eq!(status_of("partial_pending"), Some(RequestStatus::Running));
         assert_eq!(status_of("partial"), Some(RequestStatus::CompleteWithError));

@@ -49,7 +49,8 @@ pub struct OrbMachine {
     pub private_ip: Option<String>,
     pub public_ip: Option<String>,
     pub private_dns_name: Option<String>,
-    pub launch_time: Option<String>,
+    /// RFC 3339 text, or seconds since the epoch.
+    pub launch_time: Option<serde_json::Value>,
     pub instance_type: Option<String>,
     pub price_type: Option<String>,
     pub resource_id: Option<String>,
