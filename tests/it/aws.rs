@@ -824,6 +824,31 @@ fn a_group_chosen_by_instance_requirements_runs_the_host_factory_cycle() {
     cycle(&site, "ByRequirements", 2);
 }
 
+/// The Python ORB's `vmTypesOnDemand` on a mix of spot and on demand: the whole Host Factory
+/// cycle on an instant fleet and on a group (the replay tests pin the overrides they make).
+#[test]
+fn on_demand_instance_types_of_a_mix_run_the_host_factory_cycle() {
+    let moto = Moto::start();
+    let mixed = |id: &str, api: &str| {
+        let mut t = base(&moto, id, api);
+        crate::support::merge(
+            &mut t,
+            json!({"fleetType": "instant", "priceType": "heterogeneous", "percentOnDemand": 50,
+                "vmTypes": {"t3.medium": 1}, "vmTypesOnDemand": {"t3.large": 1}}),
+        );
+        if api == "ASG" {
+            t.as_object_mut().unwrap().remove("fleetType");
+        }
+        t
+    };
+    let templates = json!({"templates": [mixed("MixFleet", "EC2Fleet"), mixed("MixGroup", "ASG")]});
+    let site = site(&moto, json!({}), templates);
+    site.orb(&["templates", "validate"]).expect_code(0);
+    for template in ["MixFleet", "MixGroup"] {
+        cycle(&site, template, 2);
+    }
+}
+
 #[test]
 fn settings_beside_an_operators_launch_template_launch_from_a_new_version_of_it() {
     let moto = Moto::start();

@@ -799,6 +799,47 @@ async fn instance_requirements_replace_the_instance_types_in_the_overrides() {
     }
 }
 
+/// A heterogeneous template's `vmTypesOnDemand` follow its `vmTypes` in each fleet's and
+/// group's overrides, with their weights.
+#[tokio::test]
+async fn on_demand_instance_types_follow_the_others_in_the_overrides() {
+    let mixed = serde_json::json!({"templateId": "T", "maxNumber": 10, "imageId": "ami-1",
+        "subnetIds": ["subnet-a"], "fleetRole": "arn:aws:iam::123456789012:role/fleet",
+        "priceType": "heterogeneous", "percentOnDemand": 50,
+        "vmTypes": {"t3.medium": 1}, "vmTypesOnDemand": {"m5.large": 2}});
+    for (api, create, first, second, weight) in [
+        (
+            "EC2Fleet",
+            "CreateFleet",
+            "LaunchTemplateConfigs.1.Overrides.1.InstanceType=t3.medium",
+            "LaunchTemplateConfigs.1.Overrides.2.InstanceType=m5.large",
+            "LaunchTemplateConfigs.1.Overrides.2.WeightedCapacity=2.0",
+        ),
+        (
+            "SpotFleet",
+            "RequestSpotFleet",
+            "SpotFleetRequestConfig.LaunchTemplateConfigs.1.Overrides.1.InstanceType=t3.medium",
+            "SpotFleetRequestConfig.LaunchTemplateConfigs.1.Overrides.2.InstanceType=m5.large",
+            "SpotFleetRequestConfig.LaunchTemplateConfigs.1.Overrides.2.WeightedCapacity=2.0",
+        ),
+        (
+            "ASG",
+            "CreateAutoScalingGroup",
+            "MixedInstancesPolicy.LaunchTemplate.Overrides.member.1.InstanceType=t3.medium",
+            "MixedInstancesPolicy.LaunchTemplate.Overrides.member.2.InstanceType=m5.large",
+            "MixedInstancesPolicy.LaunchTemplate.Overrides.member.2.WeightedCapacity=2",
+        ),
+    ] {
+        let call = create_call(of_api(&mixed, api), create).await;
+        for expected in [first, second, weight] {
+            assert!(
+                call.iter().any(|p| p == expected),
+                "{api}: {expected} not in {call:#?}"
+            );
+        }
+    }
+}
+
 /// Settings beside an operator's launch template make a new version of it, from the version
 /// the template names, once per request; the fleet launches that version.
 #[tokio::test]

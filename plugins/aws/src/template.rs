@@ -101,6 +101,9 @@ pub struct AwsTemplate {
     pub image: String,
     /// Instance types and their weights (capacity units).
     pub vm_types: Vec<(String, f64)>,
+    /// More instance types for the on-demand part of a heterogeneous template
+    /// (`vmTypesOnDemand`): offered after `vm_types`, in the same overrides.
+    pub vm_types_on_demand: Vec<(String, f64)>,
     /// Subnets, one per availability zone usually.
     pub subnets: Vec<String>,
     /// Security groups.
@@ -193,12 +196,63 @@ fn number(t: &Template, key: &str, problems: &mut Vec<String>) -> Option<f64> {
     }
 }
 
+/// `vmTypesOnDemand`: the instance types a heterogeneous template adds for its on-demand part,
+/// with their weights, as the Python ORB reads it. AWS's fleets and groups have one list of
+/// overrides for both purchase options, so these follow `vmTypes` in it.
+fn on_demand_types(
+    t: &Template,
+    api: Api,
+    price: Price,
+    vm_types: &[(String, f64)],
+    problems: &mut Vec<String>,
+) -> Vec<(String, f64)> {
+    let types: Vec<(String, f64)> = match t.fields.get("vmTypesOnDemand") {
+        None | Some(Value::Null) => return Vec::new(),
+        Some(Value::Object(types)) if !types.is_empty() => types
+            .iter()
+            .map(|(name, w)| (name.clone(), w.as_f64().unwrap_or(0.0)))
+            .collect(),
+        Some(other) => {
+            problems.push(format!(
+                "vmTypesOnDemand must map instance types to weights, not {other}"
+            ));
+            return Vec::new();
+        }
+    };
+    if price != Price::Heterogeneous {
+        problems.push(
+            "vmTypesOnDemand applies to priceType heterogeneous (the on-demand part of a mix): \
+             give the types in vmTypes"
+                .into(),
+        );
+    }
+    if api == Api::RunInstances {
+        problems.push("vmTypesOnDemand applies to EC2Fleet, SpotFleet and ASG".into());
+    }
+    if vm_types.is_empty() {
+        problems.push("vmTypesOnDemand needs vmTypes, the types of the spot part".into());
+    }
+    if types.iter().any(|(_, w)| *w <= 0.0) {
+        problems.push("every vmTypesOnDemand weight must be a number above 0".into());
+    }
+    if let Some((twice, _)) = types
+        .iter()
+        .find(|(name, _)| vm_types.iter().any(|(v, _)| v == name))
+    {
+        problems.push(format!(
+            "vmTypesOnDemand names {twice}, which vmTypes names too: give it once"
+        ));
+    }
+    types
+}
+
 /// The template keys this provider reads.
 const READ: &[&str] = &[
     "vmType",
     "vmTypes",
     "abisInstanceRequirements",
     "vmTypesPriority",
+    "vmTypesOnDemand",
     "imageId",
     "subnetIds",
     "securityGroupIds",
@@ -248,7 +302,6 @@ const ACCEPTED: &[&str] = &[
 /// The Python ORB's template keys that would change what is launched and that orb does not act
 /// on yet, each with what to do instead: refused, never ignored without a word.
 const NOT_YET: &[(&str, &str)] = &[
-    ("vmTypesOnDemand", "give the types in vmTypes"),
     ("ec2FleetConfig", "use the template's own keys"),
     (
         "launchTemplateSpec",
@@ -397,6 +450,7 @@ impl AwsTemplate {
             None if price == Price::Heterogeneous => 50,
             None => 0,
         };
+        let vm_types_on_demand = on_demand_types(t, api, price, &vm_types, &mut problems);
         let default_fleet_type = match api {
             Api::Ec2Fleet => config.handlers.ec2_fleet.settings().default_type,
             Api::SpotFleet => config.handlers.spot_fleet.settings().default_type,
@@ -483,12 +537,14 @@ impl AwsTemplate {
             if !matches!(api, Api::Ec2Fleet | Api::SpotFleet) {
                 problems.push("vmTypesPriority applies to EC2Fleet and SpotFleet".into());
             }
-            if let Some(stray) = vm_types_priority
-                .keys()
-                .find(|k| !vm_types.iter().any(|(v, _)| v == *k))
-            {
+            if let Some(stray) = vm_types_priority.keys().find(|k| {
+                !vm_types
+                    .iter()
+                    .chain(&vm_types_on_demand)
+                    .any(|(v, _)| v == *k)
+            }) {
                 problems.push(format!(
-                    "vmTypesPriority names {stray}, which vmTypes does not"
+                    "vmTypesPriority names {stray}, which neither vmTypes nor vmTypesOnDemand does"
                 ));
             }
         }
@@ -515,6 +571,7 @@ impl AwsTemplate {
             api,
             image,
             vm_types,
+            vm_types_on_demand,
             subnets,
             security_groups: list(t, "securityGroupIds"),
             key_name: string(t, "keyName"),
@@ -539,6 +596,12 @@ impl AwsTemplate {
             request_expiry_minutes,
             tags,
         })
+    }
+
+    /// Every instance type a fleet or group may launch, with its weight: `vmTypes`, then
+    /// `vmTypesOnDemand`.
+    pub fn offered_types(&self) -> impl Iterator<Item = &(String, f64)> {
+        self.vm_types.iter().chain(&self.vm_types_on_demand)
     }
 
     /// The priority of `vm_type` in fleets' overrides, when `vmTypesPriority` gives one.
@@ -666,8 +729,16 @@ mod tests {
 
         for (extra, says) in [
             (
-                json!({"vmTypesOnDemand": {"m5.large": 1}}),
-                "vmTypesOnDemand is the Python ORB's and orb does not act on it yet",
+                json!({"vmTypesOnDemand": {"c5.large": 1}}),
+                "vmTypesOnDemand applies to priceType heterogeneous",
+            ),
+            (
+                json!({"priceType": "heterogeneous", "vmTypesOnDemand": {"m5.large": 1}}),
+                "vmTypesOnDemand names m5.large, which vmTypes names too",
+            ),
+            (
+                json!({"priceType": "heterogeneous", "vmTypesOnDemand": {"c5.large": 0}}),
+                "every vmTypesOnDemand weight",
             ),
             (
                 json!({"abisInstanceRequirements": {"VCpuCount": {"Min": 2}, "MemoryMiB": {"Min": 1}}}),
@@ -683,7 +754,7 @@ mod tests {
             ),
             (
                 json!({"vmTypesPriority": {"c5.large": 1}}),
-                "vmTypesPriority names c5.large",
+                "vmTypesPriority names c5.large, which neither",
             ),
             (
                 json!({"providerApi": "RunInstances", "context": "c-1"}),

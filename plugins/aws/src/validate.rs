@@ -34,7 +34,7 @@ pub async fn validate(ctx: &Ctx<'_>, template: &Template) -> Vec<String> {
             )),
         }
     }
-    let types: Vec<String> = t.vm_types.iter().map(|(n, _)| n.clone()).collect();
+    let types: Vec<String> = t.offered_types().map(|(n, _)| n.clone()).collect();
     match crate::instance_types::describe(ctx, &types).await {
         Ok(known) => {
             for name in types

@@ -91,8 +91,7 @@ impl Handler for Asg {
                                 .instance_requirements(crate::requirements::for_auto_scaling(r))
                                 .build()],
                             None => t
-                                .vm_types
-                                .iter()
+                                .offered_types()
                                 .map(|(vm_type, weight)| {
                                     LaunchTemplateOverrides::builder()
                                         .instance_type(vm_type)

@@ -318,7 +318,7 @@ impl Handler for Ec2Fleet {
 
 fn weight_of(t: &AwsTemplate, instance_type: Option<&str>) -> f64 {
     instance_type
-        .and_then(|it| t.vm_types.iter().find(|(name, _)| name == it))
+        .and_then(|it| t.offered_types().find(|(name, _)| name == it))
         .map(|(_, w)| *w)
         .unwrap_or(1.0)
 }

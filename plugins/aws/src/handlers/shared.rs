@@ -105,8 +105,7 @@ pub fn subnets_or_none(t: &AwsTemplate) -> Vec<Option<&str>> {
 /// fleet. A template without subnets gives one pair per type, with no subnet.
 pub fn type_subnet_pairs(t: &AwsTemplate) -> Vec<(&str, Option<&str>, f64)> {
     let subnets = subnets_or_none(t);
-    t.vm_types
-        .iter()
+    t.offered_types()
         .flat_map(|(vm_type, weight)| {
             subnets
                 .iter()
