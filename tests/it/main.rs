@@ -9,6 +9,7 @@ mod crash;
 mod holding_proxy;
 mod hostfactory;
 mod migrate;
+mod operator_cli;
 mod orb_cli;
 mod orb_rest;
 mod plugins;

@@ -1,6 +1,7 @@
 //! The `orb` command line.
 
 mod config_cmd;
+mod docs_cmd;
 mod filter;
 mod hostfactory_cmd;
 mod listing;
@@ -44,7 +45,8 @@ use wait::WaitOptions;
 $ORB_CONFIG_DIR, $HF_PROVIDER_CONFDIR, ./config, <install>/config. Any key can be overridden \
 with ORB_<SECTION>__<KEY> (e.g. ORB_LOGGING__LEVEL=debug), and a provider type's instance \
 configuration with ORB_<TYPE>_<KEY> (e.g. ORB_AWS_REGION=eu-west-1). Provider libraries are \
-loaded from plugins.dir (ORB_PLUGINS_DIR).\n\nExit codes: 0 success, 1 failure, 2 usage error."
+loaded from plugins.dir (ORB_PLUGINS_DIR).\n\nExit codes: 0 success, 1 failure, 2 usage error, \
+130 interrupted (Ctrl-C)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -73,7 +75,7 @@ struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// The Symphony Host Factory calls, as the scripts in config/hostfactory/scripts run them.
-    /// Always JSON on stdout; exit 1 with a `message` on failure.
+    /// JSON on stdout unless --format says otherwise; exit 1 with a `message` on failure.
     #[command(name = "hostfactory", alias = "hf")]
     HostFactory {
         #[command(subcommand)]
@@ -126,6 +128,18 @@ enum Command {
     Migrate {
         #[command(subcommand)]
         command: MigrateCommand,
+    },
+    /// Prints the shell completion script of SHELL (e.g. `orb completions bash >
+    /// /etc/bash_completion.d/orb`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Prints the manual page orb(1), or writes a page for orb and for each command into DIR.
+    Man {
+        /// Write orb.1, orb-machines.1, orb-machines-request.1... here.
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -402,6 +416,14 @@ pub struct CommandOutput {
 }
 
 impl CommandOutput {
+    /// A successful command that printed its output itself.
+    pub fn silent() -> Self {
+        CommandOutput {
+            value: Value::Null,
+            success: true,
+        }
+    }
+
     /// A successful command that shows `view`.
     pub fn of(view: impl serde::Serialize) -> Self {
         CommandOutput {
@@ -454,23 +476,40 @@ pub fn main(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // Host Factory reads exactly one JSON object from stdout, success or not.
+    // Host Factory reads exactly one JSON object from stdout, success or not: JSON unless a
+    // person asks for another format.
     let host_factory = matches!(cli.command, Command::HostFactory { .. });
-    let format = if host_factory {
-        Format::Json
-    } else {
-        Format::or_default(cli.global.format)
+    let format = match (host_factory, cli.global.format) {
+        (true, format) => format.unwrap_or(Format::Json),
+        (false, format) => Format::or_default(format),
     };
     let output = cli.global.output.clone();
-    let result = runtime.block_on(run(cli));
-    // A provider call that timed out may still hold a blocking thread: do not wait for it.
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = run(cli) => Some(result),
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    // A provider call that timed out (or was interrupted) may still hold a blocking thread:
+    // do not wait for it.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    let Some(result) = result else {
+        // What was stored stays consistent (each change is one transaction): a request left
+        // running is finished by the next call that looks at it.
+        eprintln!("interrupted");
+        return ExitCode::from(130);
+    };
     match result {
         Ok(outcome) => {
             if !outcome.value.is_null() {
                 let text = render(&outcome.value, format);
                 match output.as_deref().filter(|_| !host_factory) {
-                    None => print!("{text}"),
+                    None => {
+                        if let Err(e) = render::to_stdout(&text) {
+                            eprintln!("error: cannot write the output: {e}");
+                            return ExitCode::FAILURE;
+                        }
+                    }
                     Some(file) => {
                         if let Err(e) = std::fs::write(file, text) {
                             eprintln!("error: cannot write {}: {e}", file.display());
@@ -491,10 +530,8 @@ pub fn main(cli: Cli) -> ExitCode {
                 .map(BrokerError::kind)
                 .unwrap_or("ConfigurationError");
             tracing::error!(error = %format!("{e:#}"), "host factory call failed");
-            print!(
-                "{}",
-                render(&hf_output::error(&format!("{e:#}"), kind), format)
-            );
+            // Nothing more to say when even this cannot be written.
+            let _ = render::to_stdout(&render(&hf_output::error(&format!("{e:#}"), kind), format));
             ExitCode::FAILURE
         }
         Err(e) => {
@@ -505,6 +542,12 @@ pub fn main(cli: Cli) -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<CommandOutput> {
+    // What needs no configuration.
+    match &cli.command {
+        Command::Completions { shell } => return docs_cmd::completions(*shell),
+        Command::Man { dir } => return docs_cmd::man(dir.as_deref()),
+        _ => {}
+    }
     let app = App::start(
         cli.global.config.as_deref(),
         cli.global.log_level.as_deref(),
@@ -650,6 +693,9 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
                     provider_instance,
                 },
         } => migrate_cmd::from_orb(app, &path, provider_instance.as_deref()),
+        Command::Completions { .. } | Command::Man { .. } => {
+            unreachable!("run answers them without a configuration")
+        }
     }
 }
 

@@ -29,6 +29,17 @@ impl Format {
     }
 }
 
+/// Writes `text` to stdout. A reader that went away (`orb ... | head`) is not an error: what
+/// it did not read, it did not want.
+pub fn to_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 /// `value` in `format`, ending with a newline.
 pub fn render(value: &Value, format: Format) -> String {
     let mut text = match format {

@@ -1,0 +1,140 @@
+//! The command line as a person at a terminal (and their scripts) expects it: completions,
+//! manual pages, exit codes, output that a closed pipe does not crash, `--format` honoured
+//! everywhere, on the real binary and the mock provider.
+
+use std::process::{Command, Stdio};
+
+use serde_json::json;
+
+use crate::support::HfSite;
+
+fn site() -> HfSite {
+    HfSite::with_config(
+        json!({
+            "provider": {"providers": [{"name": "mockinst", "type": "mock",
+                "config": {"pending_seconds": 0}}]},
+        }),
+        json!({"templates": [
+            {"templateId": "Small", "maxNumber": 50, "vmType": "m5.large", "imageId": "img"}
+        ]}),
+    )
+}
+
+#[test]
+fn completions_and_manual_pages_come_from_the_command_line_itself() {
+    let site = site();
+    for (shell, marker) in [
+        ("bash", "complete -F _orb"),
+        ("zsh", "#compdef orb"),
+        ("fish", "complete -c orb"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let run = site.orb(&["completions", shell]);
+        run.expect_code(0);
+        assert!(
+            run.stdout.contains(marker),
+            "{shell}: {}",
+            &run.stdout[..200.min(run.stdout.len())]
+        );
+        // Every command is offered.
+        assert!(run.stdout.contains("migrate"), "{shell}");
+    }
+    site.orb(&["completions", "tcsh"]).expect_code(2);
+
+    let page = site.orb(&["man"]);
+    page.expect_code(0);
+    assert!(page.stdout.contains(".TH orb 1"), "{}", page.stdout);
+    let dir = tempfile::tempdir().unwrap();
+    let written = site
+        .orb(&[
+            "man",
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .expect_code(0)
+        .json();
+    let count = written["written"].as_array().unwrap().len();
+    assert!(count > 20, "{written}");
+    let request = std::fs::read_to_string(dir.path().join("orb-machines-request.1")).unwrap();
+    assert!(request.contains("orb\\-machines\\-request"), "{request}");
+    assert!(request.contains("template"), "{request}");
+}
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_crash() {
+    let site = site();
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let out = site
+        .command(
+            Command::new(site.path().join("install/bin/orb")).args(["completions", "bash"]),
+            &[],
+        )
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
+fn host_factory_calls_answer_in_the_format_asked_for() {
+    let site = site();
+    let json = site
+        .call_args("getAvailableTemplates", &[])
+        .expect_code(0)
+        .json();
+    assert_eq!(json["templates"][0]["templateId"], "Small");
+    let yaml = site.orb(&["hostfactory", "getAvailableTemplates", "--format", "yaml"]);
+    yaml.expect_code(0);
+    assert!(yaml.stdout.contains("templateId: Small"), "{}", yaml.stdout);
+}
+
+#[test]
+fn an_interrupted_wait_exits_130_and_the_request_goes_on() {
+    let site = HfSite::with_config(
+        json!({
+            "provider": {"providers": [{"name": "mockinst", "type": "mock",
+                "config": {"pending_seconds": 30}}]},
+        }),
+        json!({"templates": [
+            {"templateId": "Slow", "maxNumber": 5, "vmType": "m5.large", "imageId": "img"}
+        ]}),
+    );
+    let child = site
+        .command(
+            Command::new(site.path().join("install/bin/orb")).args([
+                "machines", "request", "Slow", "1", "--wait", "--format", "json",
+            ]),
+            &[],
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Interrupted once the request is stored.
+    let started = std::time::Instant::now();
+    loop {
+        let listed = site.orb(&["requests", "list", "--format", "json"]).json();
+        if !listed["requests"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 30, "never stored");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    let listed = site.orb(&["requests", "list", "--format", "json"]).json();
+    assert_eq!(listed["requests"][0]["status"], "running", "{listed}");
+}
