@@ -56,7 +56,11 @@ impl App {
             .clone()
             .or_else(|| paths.log_dir.as_ref().map(|d| d.join("orb.log")));
         let sink = match (&log_file, logging_config.console_enabled) {
-            (Some(file), _) => Sink::File(file),
+            (Some(file), _) => Sink::File {
+                path: file,
+                max_size: logging_config.max_size,
+                backups: logging_config.backup_count,
+            },
             (None, true) => Sink::Stderr,
             (None, false) => Sink::Off,
         };

@@ -138,3 +138,48 @@ fn an_interrupted_wait_exits_130_and_the_request_goes_on() {
     let listed = site.orb(&["requests", "list", "--format", "json"]).json();
     assert_eq!(listed["requests"][0]["status"], "running", "{listed}");
 }
+
+#[test]
+fn the_log_file_rotates_by_size_under_parallel_processes() {
+    let site = HfSite::with_config(
+        json!({
+            "provider": {"providers": [{"name": "mockinst", "type": "mock",
+                "config": {"pending_seconds": 0}}]},
+            "logging": {"level": "debug", "max_size": 4000, "backup_count": 2},
+        }),
+        json!({"templates": [
+            {"templateId": "Small", "maxNumber": 50, "vmType": "m5.large", "imageId": "img"}
+        ]}),
+    );
+    let children: Vec<_> = (0..12)
+        .map(|_| {
+            site.command(
+                Command::new(site.path().join("install/bin/orb")).args([
+                    "templates",
+                    "list",
+                    "--format",
+                    "json",
+                ]),
+                &[],
+            )
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for mut child in children {
+        assert!(child.wait().unwrap().success());
+    }
+    let log = site.path().join("log/orb.log");
+    let size = |n: &str| {
+        std::fs::metadata(format!("{}{n}", log.display()))
+            .map(|m| m.len())
+            .ok()
+    };
+    for n in ["", ".1", ".2"] {
+        let len = size(n).unwrap_or_else(|| panic!("orb.log{n} missing"));
+        // A file ends at the line that would take it past its size.
+        assert!(len > 0 && len <= 4000, "orb.log{n}: {len} bytes");
+    }
+    assert_eq!(size(".3"), None, "only two older files are kept");
+}

@@ -264,6 +264,10 @@ pub struct LoggingConfig {
     pub console_enabled: bool,
     /// `text` or `json` (JSON lines).
     pub format: String,
+    /// The log file's largest size in bytes before it rotates (0: never), as the Python ORB's.
+    pub max_size: u64,
+    /// How many rotated files are kept (`orb.log.1` the newest).
+    pub backup_count: u32,
     /// Other keys, kept as written.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
@@ -276,6 +280,8 @@ impl Default for LoggingConfig {
             file_path: None,
             console_enabled: true,
             format: "text".into(),
+            max_size: 10 * 1024 * 1024,
+            backup_count: 5,
             extra: BTreeMap::new(),
         }
     }

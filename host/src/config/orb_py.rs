@@ -72,7 +72,6 @@ pub const KEYS: &[(&str, &[&str])] = &[
             "aurora_strategy",
         ],
     ),
-    ("logging.", &["max_size", "backup_count"]),
     (
         "server.",
         &[

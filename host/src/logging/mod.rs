@@ -1,6 +1,7 @@
 //! The host's log output. Logs never go to stdout, which carries command output only.
 
-use std::fs::OpenOptions;
+mod rotate;
+
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -26,8 +27,16 @@ pub fn parse_level(name: &str) -> Option<Level> {
 pub enum Sink<'a> {
     /// Standard error.
     Stderr,
-    /// A file, appended to.
-    File(&'a Path),
+    /// A file, appended to, rotated past `max_size` bytes (0: never) with `backups` older
+    /// files kept.
+    File {
+        /// The file.
+        path: &'a Path,
+        /// Its largest size.
+        max_size: u64,
+        /// How many older files are kept.
+        backups: u32,
+    },
     /// Nowhere.
     Off,
 }
@@ -37,11 +46,15 @@ pub fn init(level: Level, json: bool, sink: Sink<'_>) -> std::io::Result<()> {
     set_max_level_for_plugins(level);
     let writer = match sink {
         Sink::Stderr => BoxMakeWriter::new(std::io::stderr),
-        Sink::File(path) => {
+        Sink::File {
+            path,
+            max_size,
+            backups,
+        } => {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir)?;
             }
-            let file = OpenOptions::new().create(true).append(true).open(path)?;
+            let file = rotate::RotatingFile::open(path, max_size, backups)?;
             BoxMakeWriter::new(Mutex::new(file))
         }
         Sink::Off => BoxMakeWriter::new(std::io::sink),
