@@ -183,3 +183,68 @@ fn the_log_file_rotates_by_size_under_parallel_processes() {
     }
     assert_eq!(size(".3"), None, "only two older files are kept");
 }
+
+#[test]
+fn templates_are_added_changed_and_deleted_in_their_file_checked_first() {
+    let site = site();
+    let file = site.path().join("conf/mockinstprov_templates.json");
+    let templates_file = || std::fs::read_to_string(&file).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("big.json");
+    std::fs::write(
+        &new,
+        r#"{"templateId": "Big", "maxNumber": 5, "vmType": "m5.4xlarge", "imageId": "img"}"#,
+    )
+    .unwrap();
+    let added = site
+        .orb(&[
+            "templates",
+            "add",
+            new.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .expect_code(0)
+        .json();
+    assert_eq!(added["action"], "added", "{added}");
+    let before = templates_file();
+    let written: serde_json::Value = serde_json::from_str(&before).unwrap();
+    let ids: Vec<_> = written["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["templateId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["Small", "Big"], "the file's order is kept");
+
+    // Its id exists: refused, nothing written.
+    let again = site.orb(&["templates", "add", new.to_str().unwrap()]);
+    again.expect_code(1);
+    assert!(again.stderr.contains("exists"), "{}", again.stderr);
+    // A change that leaves it without an instance type: refused with the problem.
+    let bad = site.orb(&["templates", "update", "Big", "--unset", "vmType"]);
+    bad.expect_code(1);
+    assert!(bad.stderr.contains("vmType"), "{}", bad.stderr);
+    assert_eq!(templates_file(), before);
+
+    site.orb(&[
+        "templates",
+        "update",
+        "Big",
+        "--set",
+        "maxNumber=20",
+        "--set",
+        "imageId=img-2",
+    ])
+    .expect_code(0);
+    let shown = site
+        .orb(&["templates", "show", "Big", "--format", "json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(shown["maxNumber"], 20, "{shown}");
+    assert_eq!(shown["imageId"], "img-2", "{shown}");
+
+    site.orb(&["templates", "delete", "Big"]).expect_code(0);
+    site.orb(&["templates", "show", "Big"]).expect_code(1);
+    site.orb(&["templates", "delete", "Big"]).expect_code(1);
+}

@@ -215,6 +215,33 @@ enum TemplatesCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Adds a template to the templates file, checked first as it would be served (exit 1 and
+    /// nothing written when it has a problem or its id exists).
+    Add {
+        /// A JSON file holding the template (`-` for stdin); keys in either dialect.
+        file: PathBuf,
+    },
+    /// Changes a template in its file: the keys of FILE, then each --set, then each --unset;
+    /// checked first (exit 1 and nothing written when the result has a problem).
+    Update {
+        /// The template id.
+        template_id: String,
+        /// A JSON file of the keys to change (`-` for stdin); null removes a key.
+        file: Option<PathBuf>,
+        /// KEY=VALUE: VALUE as JSON when it parses (`maxNumber=20`, `vmTypes={"m5.large":1}`),
+        /// else as text (`imageId=ami-1`). Repeat for more.
+        #[arg(long, value_name = "KEY=VALUE")]
+        set: Vec<String>,
+        /// Removes KEY. Repeat for more.
+        #[arg(long, value_name = "KEY")]
+        unset: Vec<String>,
+    },
+    /// Removes a template from its file.
+    #[command(alias = "remove")]
+    Delete {
+        /// The template id.
+        template_id: String,
+    },
 }
 
 /// `--wait` and its options.
@@ -586,6 +613,19 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
                 provider_api,
                 force,
             } => templates_cmd::generate(app, provider_api.as_deref(), force).await?,
+            TemplatesCommand::Add { file } => templates_cmd::add(app, &file).await?,
+            TemplatesCommand::Update {
+                template_id,
+                file,
+                set,
+                unset,
+            } => {
+                let changes = templates_cmd::changes(file.as_deref(), &set, &unset)?;
+                templates_cmd::update(app, &template_id, changes).await?
+            }
+            TemplatesCommand::Delete { template_id } => {
+                templates_cmd::delete(app, &template_id).await?
+            }
         }),
         Command::Requests { command } => Ok(match command {
             RequestsCommand::List {

@@ -1,6 +1,8 @@
 //! `orb templates ...`: the templates the default provider instance serves.
 
-use serde_json::{json, Value};
+use std::path::Path;
+
+use serde_json::{json, Map, Value};
 
 use super::listing::ListArgs;
 use super::CommandOutput;
@@ -88,4 +90,101 @@ pub async fn generate(
         "kept": generated.kept,
         "replaced": generated.replaced,
     })))
+}
+
+/// The largest template file read: far above any template.
+const MAX_TEMPLATE_FILE: u64 = 1 << 20;
+
+/// The JSON object in `file` (`-`: stdin).
+fn object_in(file: &Path) -> Result<Map<String, Value>, BrokerError> {
+    use std::io::Read;
+    let mut text = String::new();
+    let read = if file == Path::new("-") {
+        std::io::stdin()
+            .take(MAX_TEMPLATE_FILE)
+            .read_to_string(&mut text)
+    } else {
+        std::fs::File::open(file).and_then(|f| f.take(MAX_TEMPLATE_FILE).read_to_string(&mut text))
+    };
+    read.map_err(|e| BrokerError::BadInput(format!("cannot read {}: {e}", file.display())))?;
+    match serde_json::from_str(&text) {
+        Ok(Value::Object(fields)) => Ok(fields),
+        Ok(_) => Err(BrokerError::BadInput(format!(
+            "{} must hold one JSON object, the template",
+            file.display()
+        ))),
+        Err(e) => Err(BrokerError::BadInput(format!(
+            "{} is not JSON: {e}",
+            file.display()
+        ))),
+    }
+}
+
+/// The changes of `orb templates update`: FILE's keys, then each `--set KEY=VALUE`, then each
+/// `--unset KEY` (a null, which removes the key).
+pub fn changes(
+    file: Option<&Path>,
+    set: &[String],
+    unset: &[String],
+) -> Result<Map<String, Value>, BrokerError> {
+    let mut changes = match file {
+        Some(file) => object_in(file)?,
+        None => Map::new(),
+    };
+    for pair in set {
+        let (key, value) = pair
+            .split_once('=')
+            .ok_or_else(|| BrokerError::BadInput(format!("--set {pair}: give KEY=VALUE")))?;
+        let value = serde_json::from_str(value).unwrap_or_else(|_| Value::from(value));
+        changes.insert(key.to_owned(), value);
+    }
+    for key in unset {
+        changes.insert(key.clone(), Value::Null);
+    }
+    if changes.is_empty() {
+        return Err(BrokerError::BadInput(
+            "nothing to change: give a file of keys, --set or --unset".into(),
+        ));
+    }
+    Ok(changes)
+}
+
+/// What a change to the templates file did.
+fn changed(template_id: &str, action: &str, file: &Path) -> CommandOutput {
+    CommandOutput::of(json!({
+        "templateId": template_id,
+        "action": action,
+        "file": file.display().to_string(),
+    }))
+}
+
+/// `orb templates add FILE`.
+pub async fn add(app: &App, file: &Path) -> Result<CommandOutput, BrokerError> {
+    let fields = object_in(file)?;
+    let broker = Broker::open(app)?;
+    let written = broker.add_template(fields.clone()).await?;
+    let id = crate::templates::normalize(&fields)
+        .get("templateId")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    Ok(changed(&id, "added", &written))
+}
+
+/// `orb templates update ID ...`.
+pub async fn update(
+    app: &App,
+    template_id: &str,
+    changes: Map<String, Value>,
+) -> Result<CommandOutput, BrokerError> {
+    let broker = Broker::open(app)?;
+    let written = broker.update_template(template_id, changes).await?;
+    Ok(changed(template_id, "updated", &written))
+}
+
+/// `orb templates delete ID`.
+pub async fn delete(app: &App, template_id: &str) -> Result<CommandOutput, BrokerError> {
+    let broker = Broker::open(app)?;
+    let written = broker.remove_template(template_id).await?;
+    Ok(changed(template_id, "deleted", &written))
 }
