@@ -567,14 +567,38 @@ fn health_reports_ec2_autoscaling_and_the_account_of_the_assumed_role() {
         .json();
     let checks = health["providers"][0]["checks"].as_array().unwrap();
     let names: Vec<&str> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["ec2", "autoscaling", "sts"]);
-    assert!(checks
+    assert_eq!(names, ["ec2", "autoscaling", "sts", "clock"]);
+    assert!(checks[..3]
         .iter()
         .all(|c| c["status"] == "healthy" && c["latencyMs"].is_number()));
     assert!(checks[2]["detail"]
         .as_str()
         .unwrap()
         .contains("123456789012"));
+    // The emulator's clock is this machine's: no skew to speak of.
+    assert_eq!(checks[3]["status"], "healthy", "{}", checks[3]);
+    assert!(
+        checks[3]["detail"]
+            .as_str()
+            .unwrap()
+            .ends_with(" s from the cloud's time"),
+        "{}",
+        checks[3]
+    );
+
+    // orb doctor shows the same checks, one line each.
+    let doctor = site
+        .orb(&["doctor", "--format", "json"])
+        .expect_code(0)
+        .json();
+    let lines: Vec<&str> = doctor["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["check"].as_str().unwrap())
+        .collect();
+    assert!(lines.iter().any(|l| l.ends_with(": clock")), "{doctor}");
+    assert!(lines.iter().any(|l| l.ends_with(": sts")), "{doctor}");
 }
 
 #[test]

@@ -248,3 +248,118 @@ fn templates_are_added_changed_and_deleted_in_their_file_checked_first() {
     site.orb(&["templates", "show", "Big"]).expect_code(1);
     site.orb(&["templates", "delete", "Big"]).expect_code(1);
 }
+
+/// The checks of `orb doctor` on `site` with `env`, by name: (status, detail, fix).
+fn doctor(site: &HfSite, env: &[(&str, &str)]) -> (i32, Vec<serde_json::Value>) {
+    let run = site.run(
+        Command::new(site.path().join("install/bin/orb")).args(["doctor", "--format", "json"]),
+        env,
+    );
+    let checks = run.json()["checks"].as_array().unwrap().clone();
+    (run.code, checks)
+}
+
+fn check<'a>(checks: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
+    checks
+        .iter()
+        .find(|c| c["check"] == name)
+        .unwrap_or_else(|| panic!("no check {name}: {checks:#?}"))
+}
+
+#[test]
+fn doctor_checks_each_part_and_names_a_fix_for_each_failure() {
+    let site = site();
+    let (code, checks) = doctor(&site, &[]);
+    assert_eq!(code, 0, "{checks:#?}");
+    for name in [
+        "configuration",
+        "plugins",
+        "provider type mock",
+        "database",
+        "host factory environment",
+        "host factory scripts",
+    ] {
+        assert_eq!(check(&checks, name)["status"], "ok", "{name}: {checks:#?}");
+    }
+    assert!(
+        check(&checks, "host factory scripts")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("answers 1 templates"),
+        "{checks:#?}"
+    );
+    assert!(
+        checks.iter().any(|c| c["check"]
+            .as_str()
+            .unwrap()
+            .starts_with("provider mockinst")),
+        "{checks:#?}"
+    );
+
+    // A script that is not executable, and a provider name the configuration lacks.
+    let script = site.path().join("install/scripts/getRequestStatus.sh");
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let (code, checks) = doctor(&site, &[("HF_PROVIDER_NAME", "elsewhere")]);
+    assert_eq!(code, 1, "{checks:#?}");
+    let scripts = check(&checks, "host factory scripts");
+    assert_eq!(scripts["status"], "fail");
+    assert!(scripts["detail"]
+        .as_str()
+        .unwrap()
+        .contains("getRequestStatus.sh"));
+    assert!(!scripts["fix"].as_str().unwrap().is_empty());
+    let environment = check(&checks, "host factory environment");
+    assert_eq!(environment["status"], "fail");
+    assert!(environment["detail"]
+        .as_str()
+        .unwrap()
+        .contains("elsewhere"));
+
+    // A configuration that does not load is the first check's failure, not a crash.
+    std::fs::write(site.path().join("conf/config.json"), "{ not json").unwrap();
+    let (code, checks) = doctor(&site, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(
+        check(&checks, "configuration")["status"],
+        "fail",
+        "{checks:#?}"
+    );
+}
+
+#[test]
+fn watch_follows_running_requests_until_they_end_in_plain_lines_off_a_terminal() {
+    let site = HfSite::with_config(
+        json!({
+            "provider": {"providers": [{"name": "mockinst", "type": "mock",
+                "config": {"pending_seconds": 2}}]},
+        }),
+        json!({"templates": [
+            {"templateId": "Small", "maxNumber": 50, "vmType": "m5.large", "imageId": "img"}
+        ]}),
+    );
+    let asked = site
+        .orb(&["machines", "request", "Small", "2", "--format", "json"])
+        .expect_code(0)
+        .json();
+    let id = asked["requests"][0]["requestId"]
+        .as_str()
+        .unwrap_or_else(|| asked["requestId"].as_str().unwrap())
+        .to_owned();
+    let watched = site.orb(&["requests", "watch", "--interval", "1", "--format", "json"]);
+    watched.expect_code(0);
+    let answer = watched.json();
+    assert_eq!(answer["requests"][0]["requestId"], id.as_str(), "{answer}");
+    assert_eq!(answer["requests"][0]["status"], "complete", "{answer}");
+    // Progress went to stderr, as lines: no bar, colour or cursor movement.
+    assert!(watched.stderr.contains("running 2/2"), "{}", watched.stderr);
+    assert!(watched.stderr.contains("pending"), "{}", watched.stderr);
+    assert!(!watched.stderr.contains('\u{1b}'), "{}", watched.stderr);
+
+    // Nothing running: nothing to follow.
+    let idle = site
+        .orb(&["requests", "watch", "--format", "json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(idle["requests"], json!([]));
+    site.orb(&["requests", "watch", "req-none"]).expect_code(1);
+}

@@ -13,7 +13,7 @@ mod reclaim;
 mod refresh;
 mod release;
 mod retry;
-mod state;
+pub(crate) mod state;
 mod steps;
 mod template_edit;
 mod undo;

@@ -41,6 +41,16 @@ pub fn open(app: &App) -> Result<Arc<dyn Store>, BrokerError> {
     Ok(Arc::new(Offloaded(SqliteStore::open(&path)?)))
 }
 
+/// Which store `app`'s configuration names, for people: the backend, and SQLite's file (never
+/// PostgreSQL's URL, which may hold a password).
+pub fn describe(app: &App) -> String {
+    if app.loaded.config.storage.is_postgres() {
+        "postgresql".into()
+    } else {
+        format!("sqlite {}", database_path(app).display())
+    }
+}
+
 /// The SQLite database file: `storage.path`, relative to the work directory.
 fn database_path(app: &App) -> PathBuf {
     match &app.loaded.config.storage.path {

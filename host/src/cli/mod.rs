@@ -2,12 +2,14 @@
 
 mod config_cmd;
 mod docs_cmd;
+mod doctor_cmd;
 mod filter;
 mod hostfactory_cmd;
 mod listing;
 mod machines_cmd;
 mod migrate_cmd;
 mod plugins_cmd;
+mod progress;
 mod providers_cmd;
 mod render;
 mod requests_cmd;
@@ -128,6 +130,15 @@ enum Command {
     Migrate {
         #[command(subcommand)]
         command: MigrateCommand,
+    },
+    /// Checks what orb needs, one line per check with a fix for each failure: the
+    /// configuration, the plugins directory, the database, each enabled provider instance
+    /// (credentials, connectivity, the clock against the cloud's), Host Factory's environment
+    /// and scripts. Exit 1 when any check fails.
+    Doctor {
+        /// The directory of Host Factory's scripts [default: beside the binary].
+        #[arg(long, value_name = "DIR")]
+        scripts: Option<PathBuf>,
     },
     /// Prints the shell completion script of SHELL (e.g. `orb completions bash >
     /// /etc/bash_completion.d/orb`).
@@ -294,6 +305,20 @@ enum RequestsCommand {
         /// A request id; repeat for more.
         #[arg(long = "request-id", short = 'r', value_name = "ID")]
         request_id_flags: Vec<String>,
+    },
+    /// Follows requests until they end: a bar per request on a terminal (machines running,
+    /// pending and failed, by purchase option), plain lines otherwise; then prints them as
+    /// `show` does. Without ids, every running request, and those that start meanwhile. Exit 1
+    /// unless each completed without error.
+    Watch {
+        /// Request ids [default: the running requests].
+        request_ids: Vec<String>,
+        /// Seconds to follow at most.
+        #[arg(long, default_value_t = 3600)]
+        timeout: u64,
+        /// Seconds between polls.
+        #[arg(long, default_value_t = 2)]
+        interval: u64,
     },
     /// Cancels an acquire request that is still running: whatever was made for it (fleets,
     /// groups, launch templates) is released and its machines are terminated, tracked by a
@@ -573,6 +598,10 @@ async fn run(cli: Cli) -> anyhow::Result<CommandOutput> {
     match &cli.command {
         Command::Completions { shell } => return docs_cmd::completions(*shell),
         Command::Man { dir } => return docs_cmd::man(dir.as_deref()),
+        // It reports a configuration that does not load, as its first check.
+        Command::Doctor { scripts } => {
+            return Ok(doctor_cmd::run(cli.global.config.as_deref(), scripts.as_deref()).await)
+        }
         _ => {}
     }
     let app = App::start(
@@ -649,6 +678,17 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
             } => {
                 request_ids.extend(request_id_flags);
                 requests_cmd::show(app, &request_ids).await?
+            }
+            RequestsCommand::Watch {
+                request_ids,
+                timeout,
+                interval,
+            } => {
+                let options = WaitOptions {
+                    timeout: Duration::from_secs(timeout),
+                    interval: Duration::from_secs(interval.max(1)),
+                };
+                requests_cmd::watch(app, &request_ids, options).await?
             }
             RequestsCommand::Cancel { request_id, reason } => {
                 requests_cmd::cancel(app, &request_id, reason.as_deref()).await?
@@ -733,7 +773,7 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
                     provider_instance,
                 },
         } => migrate_cmd::from_orb(app, &path, provider_instance.as_deref()),
-        Command::Completions { .. } | Command::Man { .. } => {
+        Command::Completions { .. } | Command::Man { .. } | Command::Doctor { .. } => {
             unreachable!("run answers them without a configuration")
         }
     }

@@ -43,6 +43,18 @@ pub async fn show(app: &App, ids: &[String]) -> Result<CommandOutput, BrokerErro
     })
 }
 
+/// `orb requests watch [ID...]`: follows the requests (the running ones when none are given)
+/// until they end.
+pub async fn watch(
+    app: &App,
+    ids: &[String],
+    options: super::wait::WaitOptions,
+) -> Result<CommandOutput, BrokerError> {
+    let broker = Broker::open(app)?;
+    let ids = (!ids.is_empty()).then_some(ids);
+    super::wait::follow(&broker, ids, options).await
+}
+
 /// `orb requests cancel ID`: cancels an acquire request; its resources are released and its
 /// machines terminated.
 pub async fn cancel(
