@@ -12,6 +12,7 @@ mod migrate;
 mod operator_cli;
 mod orb_cli;
 mod orb_rest;
+mod package;
 mod plugins;
 mod server;
 mod shared_state;

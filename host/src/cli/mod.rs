@@ -44,7 +44,7 @@ use wait::WaitOptions;
     version,
     about,
     after_help = "Configuration: --config, else ORB_CONFIG_FILE, else the first config.json in \
-$ORB_CONFIG_DIR, $HF_PROVIDER_CONFDIR, ./config, <install>/config. Any key can be overridden \
+$ORB_CONFIG_DIR, $HF_PROVIDER_CONFDIR, ./config, <install>/config, /etc/orb. Any key can be overridden \
 with ORB_<SECTION>__<KEY> (e.g. ORB_LOGGING__LEVEL=debug), and a provider type's instance \
 configuration with ORB_<TYPE>_<KEY> (e.g. ORB_AWS_REGION=eu-west-1). Provider libraries are \
 loaded from plugins.dir (ORB_PLUGINS_DIR).\n\nExit codes: 0 success, 1 failure, 2 usage error, \

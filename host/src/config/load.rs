@@ -112,6 +112,8 @@ pub fn find_config_file(
         exe_dir
             .and_then(Path::parent)
             .map(|d| d.join("config/config.json")),
+        // Where orb's Debian package puts it.
+        Some(PathBuf::from("/etc/orb/config.json")),
     ];
     Ok(candidates.into_iter().flatten().find(|p| p.is_file()))
 }
