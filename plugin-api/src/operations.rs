@@ -78,11 +78,33 @@ macro_rules! for_each_operation {
                 |p, _| p.config_notes();
             ExampleTemplates, example_templates, (), Vec<$crate::Template>, "1.3", None,
                 |p, _| p.example_templates();
+            DiscoverInfrastructure, discover_infrastructure, (), $crate::Discovery, "1.4",
+                Some($crate::operations::discovery_from_description),
+                |p, _| p.discover_infrastructure();
+            StopMachines, stop_machines, $crate::PowerRequest, $crate::PowerResult, "1.4", None,
+                |p, request| p.stop_machines(request);
+            StartMachines, start_machines, $crate::PowerRequest, $crate::PowerResult, "1.4", None,
+                |p, request| p.start_machines(request);
+            CheckProvision, check_provision, $crate::ProvisionRequest, Vec<String>, "1.4", None,
+                |p, request| p.check_provision(request);
+            CheckTerminate, check_terminate, $crate::TerminateRequest, Vec<String>, "1.4", None,
+                |p, request| p.check_terminate(request);
         }
     };
 }
 
 pub(crate) use for_each_operation;
+
+/// The fallback of [`op::DiscoverInfrastructure`]: a library older than 1.4 discovers what it
+/// describes (`describe_infrastructure`, since 1.1), with no details.
+pub fn discovery_from_description(
+    provider: &ProviderObject,
+    _: &(),
+) -> Result<crate::Discovery, ProviderError> {
+    provider
+        .call::<op::DescribeInfrastructure>(&())
+        .map(crate::Discovery::from)
+}
 
 /// The fallback of [`op::ConfigNotes`]: a library older than 1.2 reports no notes.
 pub fn no_config_notes(

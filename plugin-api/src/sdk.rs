@@ -14,9 +14,9 @@ use crate::ffi::{
 use crate::logging::InstanceScope;
 use crate::operations::{for_each_operation, op, Operation, OPERATIONS};
 use crate::{
-    CancelRequest, CancelResult, ConfigNote, ErrorKind, HealthReport, Infrastructure,
-    InstanceTypeInfo, MetricSample, ProviderError, ProvisionRequest, ProvisionResult, StatusQuery,
-    StatusResult, Template, TerminateRequest, TerminateResult,
+    CancelRequest, CancelResult, ConfigNote, Discovery, ErrorKind, HealthReport, Infrastructure,
+    InstanceTypeInfo, MetricSample, PowerRequest, PowerResult, ProviderError, ProvisionRequest,
+    ProvisionResult, StatusQuery, StatusResult, Template, TerminateRequest, TerminateResult,
 };
 
 /// A cloud provider, as a vendor implements it.
@@ -98,6 +98,41 @@ pub trait Provider: Send + Sync {
     /// support it.
     fn example_templates(&self) -> Result<Vec<Template>, ProviderError> {
         Err(ProviderError::unsupported("example_templates"))
+    }
+
+    /// What the cloud offers for setting up (since interface 1.4): `describe_infrastructure`'s
+    /// networks, with key pairs, images, instance types per zone and the like, each with its
+    /// details. By default, what `describe_infrastructure` describes.
+    fn discover_infrastructure(&self) -> Result<Discovery, ProviderError> {
+        self.describe_infrastructure().map(Discovery::from)
+    }
+
+    /// Stops machines, keeping them (since interface 1.4). Without it the host answers that
+    /// the provider does not support it.
+    fn stop_machines(&self, request: PowerRequest) -> Result<PowerResult, ProviderError> {
+        let _ = request;
+        Err(ProviderError::unsupported("stop_machines"))
+    }
+
+    /// Starts stopped machines (since interface 1.4).
+    fn start_machines(&self, request: PowerRequest) -> Result<PowerResult, ProviderError> {
+        let _ = request;
+        Err(ProviderError::unsupported("start_machines"))
+    }
+
+    /// Checks, without acting, whether `provision_machines` would be allowed to make this
+    /// request (since interface 1.4): the problems found, none when it would be. Nothing may
+    /// be created, changed or launched.
+    fn check_provision(&self, request: ProvisionRequest) -> Result<Vec<String>, ProviderError> {
+        let _ = request;
+        Err(ProviderError::unsupported("check_provision"))
+    }
+
+    /// Checks, without acting, whether `terminate_machines` would be allowed to terminate these
+    /// machines (since interface 1.4): the problems found, none when it would be.
+    fn check_terminate(&self, request: TerminateRequest) -> Result<Vec<String>, ProviderError> {
+        let _ = request;
+        Err(ProviderError::unsupported("check_terminate"))
     }
 }
 

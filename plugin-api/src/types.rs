@@ -569,6 +569,84 @@ pub struct InfrastructureResource {
     pub is_default: bool,
 }
 
+/// What a provider found in its cloud for setting up (since interface 1.4): the answer of
+/// `discover_infrastructure`, what `orb infra discover` shows and `orb init` builds on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Discovery {
+    /// Networks, subnets, security groups, key pairs, images, instance types, roles..., each
+    /// once.
+    #[serde(default)]
+    pub resources: Vec<Discovered>,
+}
+
+/// One resource of a [`Discovery`]: an [`InfrastructureResource`], with what else is known of
+/// it by kind in `details` (a subnet's `freeAddresses`, an instance type's `zones`, an image
+/// parameter's `imageId`...).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Discovered {
+    /// The resource.
+    #[serde(flatten)]
+    pub resource: InfrastructureResource,
+    /// What else is known of it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub details: BTreeMap<String, serde_json::Value>,
+}
+
+impl Discovered {
+    /// A resource of `kind` with the `id`, and nothing else known yet.
+    pub fn new(kind: &str, id: &str) -> Self {
+        Discovered {
+            resource: InfrastructureResource {
+                kind: kind.to_owned(),
+                id: id.to_owned(),
+                name: None,
+                network: None,
+                zone: None,
+                cidr: None,
+                is_default: false,
+            },
+            details: BTreeMap::new(),
+        }
+    }
+}
+
+impl From<Infrastructure> for Discovery {
+    fn from(found: Infrastructure) -> Self {
+        Discovery {
+            resources: found
+                .resources
+                .into_iter()
+                .map(|resource| Discovered {
+                    resource,
+                    details: BTreeMap::new(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Asks a provider to stop or start machines (since interface 1.4).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PowerRequest {
+    /// The machines.
+    pub machines: Vec<MachineRef>,
+}
+
+/// What a provider did with a [`PowerRequest`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PowerResult {
+    /// Machines now stopping (or starting).
+    #[serde(default)]
+    pub changed: Vec<String>,
+    /// Machines that could not be stopped (or started), and why.
+    #[serde(default)]
+    pub failed: Vec<MachineFailure>,
+}
+
 /// A key of an instance's configuration that is accepted without effect (since interface 1.2):
 /// the answer of `config_notes`, shown by `orb config show`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -664,6 +664,104 @@ fn the_infrastructure_is_described_from_the_account() {
     );
 }
 
+/// `orb infra discover` finds what templates name, `show` reads it back without the cloud, and
+/// `validate` checks templates against it.
+#[test]
+fn the_account_is_discovered_kept_and_templates_are_checked_against_it() {
+    let moto = Moto::start();
+    let site = site(&moto, json!({}), templates(&moto));
+    let found = site
+        .orb(&["infra", "discover", "--format", "json"])
+        .expect_code(0)
+        .json();
+    let resources = found["resources"].as_array().unwrap();
+    let of_kind =
+        |kind: &str| -> Vec<&Value> { resources.iter().filter(|r| r["kind"] == kind).collect() };
+    let subnet = moto.seed["subnets"][0].as_str().unwrap();
+    let subnet = of_kind("subnet")
+        .into_iter()
+        .find(|s| s["id"] == subnet)
+        .unwrap_or_else(|| panic!("{found}"));
+    assert!(
+        subnet["details"]["freeAddresses"].as_u64().unwrap() > 0,
+        "{subnet}"
+    );
+    let key = moto.seed["key_name"].as_str().unwrap();
+    assert!(
+        of_kind("key_pair").iter().any(|k| k["id"] == key),
+        "{found}"
+    );
+    assert!(
+        of_kind("image").iter().any(|i| i["id"]
+            == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+            && i["details"]["imageId"]
+                .as_str()
+                .unwrap()
+                .starts_with("ami-")),
+        "{found}"
+    );
+    let medium = of_kind("instance_type")
+        .into_iter()
+        .find(|t| t["id"] == "t3.medium")
+        .unwrap_or_else(|| panic!("{found}"));
+    assert!(
+        medium["details"]["zones"].as_array().unwrap().len() > 1,
+        "{medium}"
+    );
+    assert!(
+        of_kind("fleet_role")[0]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:iam::"),
+        "{found}"
+    );
+    assert!(found["counts"]["subnet"].as_u64().unwrap() >= 2, "{found}");
+
+    // Kept: shown again as found, without asking the cloud.
+    let calls = aws_calls(&site);
+    let shown = site
+        .orb(&["infra", "show", "--format", "json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(shown["resources"], found["resources"]);
+    assert_eq!(aws_calls(&site), calls, "show asked the cloud");
+
+    // The templates served pass; a file naming what the account lacks does not.
+    let valid = site
+        .orb(&["infra", "validate", "--format", "json"])
+        .expect_code(0)
+        .json();
+    assert!(valid["templates"].as_array().unwrap().len() >= 5, "{valid}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("templates.json");
+    let mut wrong = base(&moto, "Wrong", "EC2Fleet");
+    crate::support::merge(
+        &mut wrong,
+        json!({"vmTypes": {"x9.nothing": 1}, "keyName": "nobody",
+            "subnetIds": ["subnet-00000000"]}),
+    );
+    std::fs::write(&file, json!({"templates": [wrong]}).to_string()).unwrap();
+    let checked = site.orb(&[
+        "infra",
+        "validate",
+        file.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    checked.expect_code(1);
+    let problems = checked.json()["templates"][0]["problems"].clone();
+    for expected in [
+        "instance type: x9.nothing is not in the account",
+        "keyName: nobody is not in the account",
+        "subnetIds: subnet-00000000 is not in the account",
+    ] {
+        assert!(
+            problems.as_array().unwrap().iter().any(|p| p == expected),
+            "{expected}: {problems}"
+        );
+    }
+}
+
 #[test]
 fn instance_type_facts_are_asked_of_the_cloud_once_for_every_process() {
     let moto = Moto::start();

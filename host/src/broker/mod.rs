@@ -6,6 +6,7 @@
 
 mod acquire;
 mod cancel;
+mod discovery;
 mod orphans;
 pub mod owner;
 mod purge;
@@ -35,6 +36,7 @@ use crate::storage::{Store, StoreError};
 use crate::templates::{hf_attributes, host_problems, instance_type_of, load_catalog, Catalog};
 
 pub use cancel::CancelReport;
+pub use discovery::SavedDiscovery;
 pub use purge::Purged;
 pub use reclaim::Reclaimed;
 pub use refresh::{MachineView, RequestView};

@@ -5,6 +5,7 @@ mod docs_cmd;
 mod doctor_cmd;
 mod filter;
 mod hostfactory_cmd;
+mod infra_cmd;
 mod listing;
 mod machines_cmd;
 mod migrate_cmd;
@@ -120,6 +121,11 @@ enum Command {
     Providers {
         #[command(subcommand)]
         command: ProvidersCommand,
+    },
+    /// What a provider instance's cloud offers for templates, and templates checked against it.
+    Infra {
+        #[command(subcommand)]
+        command: InfraCommand,
     },
     /// The effective configuration.
     Config {
@@ -453,6 +459,35 @@ enum ProvidersCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum InfraCommand {
+    /// Asks the cloud of the default instance (or --name) for its networks, subnets (with their
+    /// zones and free addresses), security groups, key pairs, image parameters, the instance
+    /// types offered in each zone and the Spot Fleet role; keeps the answer for show and
+    /// validate.
+    Discover {
+        /// Ask this instance.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Shows the last discovery kept (exit 1 when there is none).
+    Show {
+        /// Of this instance.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Checks templates against the last discovery (made now when there is none): their
+    /// subnets, security groups (in the subnets' network), key pair, instance types (offered in
+    /// each subnet's zone) and image parameters. Exit 1 when any template has a problem.
+    Validate {
+        /// A templates file [default: the templates the instance serves].
+        file: Option<PathBuf>,
+        /// Against this instance's discovery.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Shows the effective configuration, every layer applied, with secrets redacted.
     Show,
@@ -763,6 +798,13 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
         Command::Providers {
             command: ProvidersCommand::Infrastructure { name },
         } => providers_cmd::infrastructure(app, name.as_deref()).await,
+        Command::Infra { command } => Ok(match command {
+            InfraCommand::Discover { name } => infra_cmd::discover(app, name.as_deref()).await?,
+            InfraCommand::Show { name } => infra_cmd::show(app, name.as_deref())?,
+            InfraCommand::Validate { file, name } => {
+                infra_cmd::validate(app, name.as_deref(), file.as_deref()).await?
+            }
+        }),
         Command::Config {
             command: ConfigCommand::Show,
         } => Ok(config_cmd::show(app).await),

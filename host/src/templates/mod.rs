@@ -5,6 +5,7 @@
 mod attributes;
 mod edit;
 mod files;
+pub mod infra_check;
 mod normalize;
 
 use orb_plugin_api::Template;
@@ -14,6 +15,7 @@ use crate::config::{Env, OrbConfig, Paths, ProviderInstanceConfig};
 
 pub use attributes::{hf_attributes, instance_type_of};
 pub use edit::{find, replace, EditError, TemplateFiles, Written};
+pub use files::read as read_file;
 pub use normalize::normalize;
 
 /// The templates available to one provider instance.

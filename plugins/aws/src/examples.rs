@@ -7,15 +7,11 @@ use orb_plugin_api::{InfrastructureResource, ProviderError, Template};
 use serde_json::{json, Value};
 
 use crate::context::Ctx;
-use crate::errors::sdk_error;
 use crate::template::Api;
 
 /// Amazon Linux 2023 for x86-64, as AWS publishes it.
 const IMAGE: &str =
     "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64";
-
-/// The Spot Fleet role AWS's console creates, when the configuration names none.
-const SPOT_FLEET_ROLE: &str = "aws-ec2-spot-fleet-tagging-role";
 
 /// Two instance types of the same size, so that a fleet has a choice.
 fn two_types() -> Value {
@@ -92,22 +88,7 @@ pub async fn templates(ctx: &Ctx<'_>) -> Result<Vec<Template>, ProviderError> {
             network.id
         )));
     }
-    let fleet_role = match &ctx.config.fleet_role {
-        Some(role) => role.clone(),
-        None => {
-            let account = ctx
-                .clients
-                .sts
-                .get_caller_identity()
-                .send()
-                .await
-                .map_err(|e| sdk_error("GetCallerIdentity", e))?;
-            format!(
-                "arn:aws:iam::{}:role/{SPOT_FLEET_ROLE}",
-                account.account().unwrap_or_default()
-            )
-        }
-    };
+    let fleet_role = crate::infrastructure::fleet_role(ctx).await?;
     let mut base = json!({"maxNumber": 10, "imageId": IMAGE, "subnetIds": subnets});
     if let Some(group) = group {
         base["securityGroupIds"] = json!([group.id]);

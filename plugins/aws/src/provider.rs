@@ -4,9 +4,9 @@
 //! providers from blocking threads; async work never crosses the plugin boundary).
 
 use orb_plugin_api::{
-    CancelRequest, CancelResult, ConfigNote, HealthReport, Infrastructure, InstanceTypeInfo,
-    MetricSample, Provider, ProviderContext, ProviderError, ProvisionRequest, ProvisionResult,
-    StatusQuery, StatusResult, Template, TerminateRequest, TerminateResult,
+    CancelRequest, CancelResult, ConfigNote, Discovery, HealthReport, Infrastructure,
+    InstanceTypeInfo, MetricSample, Provider, ProviderContext, ProviderError, ProvisionRequest,
+    ProvisionResult, StatusQuery, StatusResult, Template, TerminateRequest, TerminateResult,
 };
 use tokio::runtime::Runtime;
 
@@ -163,6 +163,11 @@ impl Provider for AwsProvider {
     fn describe_infrastructure(&self) -> Result<Infrastructure, ProviderError> {
         self.runtime
             .block_on(crate::infrastructure::describe(&self.ctx()))
+    }
+
+    fn discover_infrastructure(&self) -> Result<Discovery, ProviderError> {
+        self.runtime
+            .block_on(crate::infrastructure::discover(&self.ctx()))
     }
 
     fn config_notes(&self) -> Result<Vec<ConfigNote>, ProviderError> {
