@@ -1010,3 +1010,159 @@ else:
         "{versions}"
     );
 }
+
+/// `orb init` from flags: the instance built and checked against the account, then a
+/// configuration and the example templates written, which `orb doctor` passes and Host Factory
+/// can serve; never over files that exist without `--force`, nothing when the credentials fail.
+#[test]
+fn init_writes_a_configuration_that_works_and_replaces_nothing_unasked() {
+    let moto = Moto::start();
+    let site = site(&moto, json!({}), json!({"templates": []}));
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("conf");
+    let init = |extra: &[&str]| {
+        let mut args = vec![
+            "init",
+            "--provider-type",
+            "aws",
+            "--region",
+            "us-east-1",
+            "--credentials",
+            "environment",
+            "--endpoint-url",
+            &moto.endpoint,
+            "--dir",
+            conf.to_str().unwrap(),
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        site.run(
+            std::process::Command::new(site.path().join("install/bin/orb")).args(&args),
+            &[
+                ("AWS_ACCESS_KEY_ID", "testing"),
+                ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ],
+        )
+    };
+    let written = init(&[]);
+    written.expect_code(0);
+    let answer = written.json();
+    assert_eq!(answer["provider"], "aws-us-east-1", "{answer}");
+    assert_eq!(answer["templates"].as_array().unwrap().len(), 8, "{answer}");
+    assert!(answer["found"]["subnets"].as_u64().unwrap() > 0, "{answer}");
+    assert!(
+        answer["next"].as_str().unwrap().contains("orb doctor"),
+        "{answer}"
+    );
+    let config = std::fs::read_to_string(conf.join("config.json")).unwrap();
+    assert!(
+        !config.contains("testing"),
+        "no secret is written: {config}"
+    );
+
+    // The written configuration works as it is.
+    let config_file = conf.join("config.json");
+    let with_config = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend([
+            "--config",
+            config_file.to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+        site.run(
+            std::process::Command::new(site.path().join("install/bin/orb")).args(&all),
+            &[
+                ("AWS_ACCESS_KEY_ID", "testing"),
+                ("AWS_SECRET_ACCESS_KEY", "testing"),
+                ("HF_PROVIDER_CONFDIR", conf.to_str().unwrap()),
+                ("HF_PROVIDER_NAME", "aws-us-east-1"),
+            ],
+        )
+    };
+    with_config(&["doctor"]).expect_code(0);
+    with_config(&["templates", "validate"]).expect_code(0);
+
+    // Again: refused, nothing changed; with --force, replaced.
+    let before = std::fs::read_to_string(&config_file).unwrap();
+    let again = init(&[]);
+    again.expect_code(1);
+    assert!(again.stderr.contains("--force"), "{}", again.stderr);
+    init(&["--force"]).expect_code(0);
+
+    // Credentials that do not work: nothing written.
+    let elsewhere = dir.path().join("elsewhere");
+    let failed = site.run(
+        std::process::Command::new(site.path().join("install/bin/orb")).args([
+            "init",
+            "--credentials",
+            "profile",
+            "--profile",
+            "nobody",
+            "--endpoint-url",
+            &moto.endpoint,
+            "--dir",
+            elsewhere.to_str().unwrap(),
+        ]),
+        &[
+            ("AWS_CONFIG_FILE", "/nonexistent"),
+            ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent"),
+        ],
+    );
+    failed.expect_code(1);
+    assert!(
+        failed.stderr.contains("nothing was written"),
+        "{}",
+        failed.stderr
+    );
+    assert!(!elsewhere.exists());
+    assert_eq!(
+        std::fs::read_to_string(&config_file).unwrap().len(),
+        before.len()
+    );
+}
+
+/// `orb init` on a terminal asks what its flags do not say, and takes the defaults offered.
+#[test]
+fn init_asks_on_a_terminal() {
+    let moto = Moto::start();
+    let site = site(&moto, json!({}), json!({"templates": []}));
+    let dir = tempfile::tempdir().unwrap();
+    let answers = json!([
+        ["Provider type", "\r"],
+        ["Region", "\r"],
+        ["Credentials from", "\r"]
+    ]);
+    let mut command = std::process::Command::new("python3");
+    command
+        .arg(repo_root().join("tests/tools/answer-on-a-terminal.py"))
+        .args([
+            answers.to_string().as_str(),
+            site.path().join("install/bin/orb").to_str().unwrap(),
+            "init",
+            "--endpoint-url",
+            &moto.endpoint,
+            "--dir",
+            dir.path().to_str().unwrap(),
+            "--format",
+            "json",
+        ]);
+    let run = site.run(
+        &mut command,
+        &[
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("TERM", "xterm"),
+        ],
+    );
+    let answer = run.json();
+    assert_eq!(answer["code"], 0, "{answer}");
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("config.json")).unwrap())
+            .unwrap();
+    let instance = &config["provider"]["providers"][0];
+    assert_eq!(instance["name"], "aws-us-east-1", "{config}");
+    assert_eq!(instance["config"]["region"], "us-east-1", "{config}");
+    assert!(dir.path().join("awsprov_templates.json").is_file());
+}

@@ -6,6 +6,7 @@ mod doctor_cmd;
 mod filter;
 mod hostfactory_cmd;
 mod infra_cmd;
+mod init_cmd;
 mod listing;
 mod machines_cmd;
 mod migrate_cmd;
@@ -137,6 +138,11 @@ enum Command {
         #[command(subcommand)]
         command: MigrateCommand,
     },
+    /// Writes a working config.json and templates file into the configuration directory: asks
+    /// on a terminal (or takes flags), tests the credentials, discovers the network, writes the
+    /// provider's example templates, checked. Replaces nothing without --force; writes nothing
+    /// when a step fails.
+    Init(init_cmd::InitArgs),
     /// Checks what orb needs, one line per check with a fix for each failure: the
     /// configuration, the plugins directory, the database, each enabled provider instance
     /// (credentials, connectivity, the clock against the cloud's), Host Factory's environment
@@ -798,6 +804,7 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
         Command::Providers {
             command: ProvidersCommand::Infrastructure { name },
         } => providers_cmd::infrastructure(app, name.as_deref()).await,
+        Command::Init(args) => Ok(init_cmd::run(app, args).await?),
         Command::Infra { command } => Ok(match command {
             InfraCommand::Discover { name } => infra_cmd::discover(app, name.as_deref()).await?,
             InfraCommand::Show { name } => infra_cmd::show(app, name.as_deref())?,
