@@ -120,7 +120,7 @@ fn ask(mut args: InitArgs) -> Result<InitArgs, InitError> {
         args.credentials = Some(
             match dialoguer::Select::with_theme(&theme)
                 .with_prompt("Credentials from")
-                .items(&choices)
+                .items(choices)
                 .default(0)
                 .interact()?
             {
