@@ -1166,3 +1166,46 @@ fn init_asks_on_a_terminal() {
     assert_eq!(instance["config"]["region"], "us-east-1", "{config}");
     assert!(dir.path().join("awsprov_templates.json").is_file());
 }
+
+/// `orb machines stop|start` on AWS: StopInstances and StartInstances for a machine of its
+/// own, and a refusal for a member of an Auto Scaling group (the group would replace it).
+#[test]
+fn machines_stop_and_start_on_aws_and_group_members_are_refused() {
+    let moto = Moto::start();
+    let site = site(&moto, json!({}), templates(&moto));
+    let done = settle(&site, &request(&site, "RunInstances", 1));
+    let machine = done["machines"][0]["machineId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let stopped = site
+        .orb(&["machines", "stop", &machine, "--force", "--format", "json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(stopped["machines"][0]["result"], "stopping", "{stopped}");
+    assert_eq!(inspect(&moto)["instances"][&machine], "stopped");
+    let started = site
+        .orb(&["machines", "start", &machine, "--format", "json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(started["machines"][0]["result"], "starting", "{started}");
+    assert_eq!(inspect(&moto)["instances"][&machine], "running");
+
+    let grouped = settle(&site, &request(&site, "Group", 1));
+    let member = grouped["machines"][0]["machineId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let refused = site.orb(&["machines", "stop", &member, "--force", "--format", "json"]);
+    refused.expect_code(1);
+    let outcome = &refused.json()["machines"][0];
+    assert_eq!(outcome["result"], "failed", "{outcome}");
+    assert!(
+        outcome["message"]
+            .as_str()
+            .unwrap()
+            .contains("Auto Scaling group"),
+        "{outcome}"
+    );
+    assert_eq!(inspect(&moto)["instances"][&member], "running");
+}

@@ -363,3 +363,58 @@ fn watch_follows_running_requests_until_they_end_in_plain_lines_off_a_terminal()
     assert_eq!(idle["requests"], json!([]));
     site.orb(&["requests", "watch", "req-none"]).expect_code(1);
 }
+
+#[test]
+fn machines_stop_and_start_through_their_provider_and_a_stop_is_confirmed() {
+    let site = site();
+    let asked = site
+        .orb(&[
+            "machines", "request", "Small", "1", "--wait", "--format", "json",
+        ])
+        .expect_code(0)
+        .json();
+    let machine = asked["requests"][0]["machines"][0]["machineId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let state = |site: &HfSite| {
+        site.orb(&["machines", "show", &machine, "--format", "json"])
+            .expect_code(0)
+            .json()["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // Host Factory would return a stopped machine: a stop is confirmed.
+    let unconfirmed = site.orb(&["machines", "stop", &machine]);
+    unconfirmed.expect_code(1);
+    assert!(
+        unconfirmed.stderr.contains("--force"),
+        "{}",
+        unconfirmed.stderr
+    );
+    assert_eq!(state(&site), "running");
+
+    let stopped = site
+        .orb(&[
+            "machines", "stop", &machine, "i-nobody", "--force", "--format", "json",
+        ])
+        .json();
+    let outcomes = stopped["machines"].as_array().unwrap();
+    assert_eq!(outcomes[0]["machine"], "i-nobody", "{stopped}");
+    assert_eq!(outcomes[0]["result"], "refused", "{stopped}");
+    assert_eq!(outcomes[1]["result"], "stopping", "{stopped}");
+    assert!(matches!(state(&site).as_str(), "stopping" | "stopped"));
+
+    let begun = std::time::Instant::now();
+    while state(&site) != "stopped" {
+        assert!(begun.elapsed().as_secs() < 10, "never stopped");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let started = site
+        .orb(&["machines", "start", &machine, "--format", "json"])
+        .expect_code(0)
+        .json();
+    assert_eq!(started["machines"][0]["result"], "starting", "{started}");
+    assert!(matches!(state(&site).as_str(), "pending" | "running"));
+}

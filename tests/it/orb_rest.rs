@@ -690,6 +690,29 @@ fn purges_and_clean_ups_never_forget_a_machine_that_is_up() {
     );
 }
 
+/// A machine's status sync asks its provider even when its request finished long ago: a
+/// machine terminated behind orb's back shows as terminated.
+#[test]
+fn a_machine_sync_asks_the_cloud_whatever_its_request() {
+    let site = site();
+    let server = Server::start(&site);
+    let (_, machines) = running_request(&server, 1);
+    // Terminated in the cloud, without orb: the mock cloud's own state says so.
+    let cloud_file = site.path().join("work/mock-mockinst.json");
+    let mut cloud: Value =
+        serde_json::from_str(&std::fs::read_to_string(&cloud_file).unwrap()).unwrap();
+    cloud["machines"][&machines[0]]["terminate_at"] = json!(1.0);
+    std::fs::write(&cloud_file, cloud.to_string()).unwrap();
+    let stored = server.get(&format!("/api/v1/machines/{}", machines[0])).1;
+    assert_eq!(stored["status"], "running", "{stored}");
+    let synced = server
+        .get(&format!("/api/v1/machines/{}/status", machines[0]))
+        .1;
+    assert_eq!(synced["status"], "terminated", "{synced}");
+    let stored = server.get(&format!("/api/v1/machines/{}", machines[0])).1;
+    assert_eq!(stored["status"], "terminated", "kept: {stored}");
+}
+
 #[test]
 fn the_service_tells_what_it_is_and_counts_what_it_holds() {
     let site = site();

@@ -9,6 +9,7 @@ mod cancel;
 mod discovery;
 mod orphans;
 pub mod owner;
+mod power;
 mod purge;
 mod reclaim;
 mod refresh;
@@ -37,6 +38,7 @@ use crate::templates::{hf_attributes, host_problems, instance_type_of, load_cata
 
 pub use cancel::CancelReport;
 pub use discovery::SavedDiscovery;
+pub use power::Power;
 pub use purge::Purged;
 pub use reclaim::Reclaimed;
 pub use refresh::{MachineView, RequestView};

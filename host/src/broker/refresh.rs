@@ -83,6 +83,41 @@ impl Broker {
         Ok(self.status(&running, true).await?.1)
     }
 
+    /// `records` as their providers report them now (one status call per provider instance,
+    /// by machine id), stored. A machine its provider does not report is left as it was.
+    /// Unlike [`Broker::request_status`], this also refreshes machines of finished requests.
+    pub async fn refresh_machines(
+        &self,
+        mut records: Vec<MachineRecord>,
+    ) -> Result<Vec<MachineRecord>, BrokerError> {
+        let mut queries: BTreeMap<String, StatusQuery> = BTreeMap::new();
+        for record in &records {
+            queries
+                .entry(record.provider_instance.clone())
+                .or_default()
+                .machine_ids
+                .push(record.machine_id.clone());
+        }
+        let now = now();
+        for (instance, query) in queries {
+            let answer = self
+                .provider_named(&instance)
+                .await?
+                .call::<op::MachineStatus>(&query)
+                .await?;
+            for machine in answer.machines {
+                if let Some(record) = records
+                    .iter_mut()
+                    .find(|r| r.machine_id == machine.machine_id && r.provider_instance == instance)
+                {
+                    record.refresh(&machine, now);
+                }
+            }
+        }
+        self.store.upsert_machines(&records)?;
+        Ok(records)
+    }
+
     /// The status of each of `request_ids`, in order, as stored: no provider is called.
     pub async fn stored_status(
         &self,

@@ -111,3 +111,20 @@ pub async fn return_machines(
         }),
     }
 }
+
+/// `orb machines stop|start ID...`: each machine's outcome; fails unless every one changed.
+pub async fn power(
+    app: &App,
+    power: crate::broker::Power,
+    machines: &[String],
+    confirmed: bool,
+) -> Result<CommandOutput, BrokerError> {
+    let broker = Broker::open(app)?;
+    let outcomes = broker.power(power, machines, confirmed).await?;
+    Ok(CommandOutput {
+        success: outcomes
+            .iter()
+            .all(|o| matches!(o.result, "stopping" | "starting")),
+        value: serde_json::json!({ "machines": crate::views::to_json(&outcomes) }),
+    })
+}

@@ -28,7 +28,7 @@ use serde_json::Value;
 use crate::app::App;
 pub use hostfactory_cmd::HfCall;
 
-use crate::broker::{BrokerError, Unreturned};
+use crate::broker::{BrokerError, Power, Unreturned};
 use crate::dialect::Dialect;
 use crate::domain::{RequestKind, RequestStatus};
 use crate::hostfactory::output as hf_output;
@@ -399,6 +399,23 @@ enum MachinesCommand {
         #[command(flatten)]
         wait: WaitArgs,
     },
+    /// Stops machines, keeping them, where their provider can (exit 1 when any is not
+    /// stopping). Host Factory counts a stopped machine as taken back by the cloud and
+    /// returns it: --force confirms.
+    Stop {
+        /// Machine ids or host names.
+        #[arg(required = true)]
+        machines: Vec<String>,
+        /// Stop them although Host Factory may hold them.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Starts stopped machines, where their provider can (exit 1 when any is not starting).
+    Start {
+        /// Machine ids or host names.
+        #[arg(required = true)]
+        machines: Vec<String>,
+    },
     /// Returns machines: named by id or host name (or -m), every machine of an acquire
     /// request (-r), or every machine orb holds (--all --force); only those neither gone nor
     /// being returned.
@@ -766,6 +783,12 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
                 let template = template_id.or(template_id_flag).unwrap_or_default();
                 let count = count.or(count_flag).unwrap_or_default();
                 machines_cmd::request(app, &template, count, wait.options()).await?
+            }
+            MachinesCommand::Stop { machines, force } => {
+                machines_cmd::power(app, Power::Stop, &machines, force).await?
+            }
+            MachinesCommand::Start { machines } => {
+                machines_cmd::power(app, Power::Start, &machines, false).await?
             }
             MachinesCommand::Return {
                 mut machines,

@@ -32,6 +32,7 @@ mod instances;
 mod launch_template;
 mod orb_py;
 mod pacing;
+mod power;
 pub mod provider;
 pub(crate) mod requirements;
 mod status;

@@ -5,8 +5,9 @@
 
 use orb_plugin_api::{
     CancelRequest, CancelResult, ConfigNote, Discovery, HealthReport, Infrastructure,
-    InstanceTypeInfo, MetricSample, Provider, ProviderContext, ProviderError, ProvisionRequest,
-    ProvisionResult, StatusQuery, StatusResult, Template, TerminateRequest, TerminateResult,
+    InstanceTypeInfo, MetricSample, PowerRequest, PowerResult, Provider, ProviderContext,
+    ProviderError, ProvisionRequest, ProvisionResult, StatusQuery, StatusResult, Template,
+    TerminateRequest, TerminateResult,
 };
 use tokio::runtime::Runtime;
 
@@ -168,6 +169,22 @@ impl Provider for AwsProvider {
     fn discover_infrastructure(&self) -> Result<Discovery, ProviderError> {
         self.runtime
             .block_on(crate::infrastructure::discover(&self.ctx()))
+    }
+
+    fn stop_machines(&self, request: PowerRequest) -> Result<PowerResult, ProviderError> {
+        self.runtime.block_on(crate::power::power(
+            &self.ctx(),
+            crate::power::Power::Stop,
+            &request,
+        ))
+    }
+
+    fn start_machines(&self, request: PowerRequest) -> Result<PowerResult, ProviderError> {
+        self.runtime.block_on(crate::power::power(
+            &self.ctx(),
+            crate::power::Power::Start,
+            &request,
+        ))
     }
 
     fn config_notes(&self) -> Result<Vec<ConfigNote>, ProviderError> {

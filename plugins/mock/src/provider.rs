@@ -5,9 +5,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use orb_plugin_api::{
     ErrorKind, Failure, HealthCheck, HealthReport, HealthStatus, Infrastructure,
-    InfrastructureResource, InstanceTypeInfo, Machine, MachineState, Provider, ProviderContext,
-    ProviderError, ProvisionRequest, ProvisionResult, StatusQuery, StatusResult, Template,
-    TerminateRequest, TerminateResult,
+    InfrastructureResource, InstanceTypeInfo, Machine, MachineFailure, MachineState, PowerRequest,
+    PowerResult, Provider, ProviderContext, ProviderError, ProvisionRequest, ProvisionResult,
+    StatusQuery, StatusResult, Template, TerminateRequest, TerminateResult,
 };
 
 use crate::config::{MockConfig, BUILT_IN_INSTANCE_TYPES};
@@ -49,6 +49,33 @@ impl MockProvider {
             instance: ctx.instance_name.clone(),
             state: StateFile::new(path)?,
             config,
+        })
+    }
+
+    /// Applies `change` to each machine of `request`, under the state file's lock.
+    fn power(
+        &self,
+        request: &PowerRequest,
+        change: impl Fn(&mut MockMachine, f64, &Timing) -> Result<(), String>,
+    ) -> Result<PowerResult, ProviderError> {
+        let now = now();
+        let timing = self.timing();
+        self.state.update(|state| {
+            let mut result = PowerResult::default();
+            for target in &request.machines {
+                let outcome = match state.machines.get_mut(&target.machine_id) {
+                    Some(m) => change(m, now, &timing),
+                    None => Err("no such machine".to_owned()),
+                };
+                match outcome {
+                    Ok(()) => result.changed.push(target.machine_id.clone()),
+                    Err(message) => result.failed.push(MachineFailure {
+                        machine_id: target.machine_id.clone(),
+                        message,
+                    }),
+                }
+            }
+            Ok(result)
         })
     }
 
@@ -273,6 +300,7 @@ impl Provider for MockProvider {
                     launched_at: now,
                     failed: unit_hash(&format!("fail:{key}")) < self.config.failure_rate,
                     terminate_at: None,
+                    stopped_at: None,
                     tags: tags.clone(),
                 };
                 machines.push(self.to_machine(&machine, now));
@@ -343,6 +371,33 @@ impl Provider for MockProvider {
             "mock machines terminating"
         );
         Ok(result)
+    }
+
+    /// Stops running machines: stopping, then stopped after `shutdown_seconds`.
+    fn stop_machines(&self, request: PowerRequest) -> Result<PowerResult, ProviderError> {
+        self.enter("stop_machines");
+        self.power(&request, |m, now, timing| match m.state_at(now, timing) {
+            MachineState::Running | MachineState::Pending => {
+                m.stopped_at = Some(now);
+                Ok(())
+            }
+            MachineState::Stopping | MachineState::Stopped => Ok(()),
+            state => Err(format!("cannot stop a machine that is {}", state.as_str())),
+        })
+    }
+
+    /// Starts stopped machines: pending again, then running after `pending_seconds`.
+    fn start_machines(&self, request: PowerRequest) -> Result<PowerResult, ProviderError> {
+        self.enter("start_machines");
+        self.power(&request, |m, now, timing| match m.state_at(now, timing) {
+            MachineState::Stopped => {
+                m.stopped_at = None;
+                m.launched_at = now;
+                Ok(())
+            }
+            MachineState::Running | MachineState::Pending => Ok(()),
+            state => Err(format!("cannot start a machine that is {}", state.as_str())),
+        })
     }
 
     fn machine_status(&self, query: StatusQuery) -> Result<StatusResult, ProviderError> {

@@ -43,6 +43,9 @@ pub struct MockMachine {
     pub failed: bool,
     /// When termination was asked for.
     pub terminate_at: Option<f64>,
+    /// When a stop was asked for, while it stays stopped.
+    #[serde(default)]
+    pub stopped_at: Option<f64>,
     /// Its tags.
     #[serde(default)]
     pub tags: BTreeMap<String, String>,
@@ -65,8 +68,20 @@ impl MockMachine {
         match gone_at {
             Some(t) if now >= t => MachineState::Terminated,
             _ if self.terminate_at.is_some() => MachineState::ShuttingDown,
-            _ if now >= self.launched_at + timing.pending_seconds => MachineState::Running,
-            _ => MachineState::Pending,
+            _ => match self.stopped_at {
+                Some(t) if now >= t + timing.shutdown_seconds => MachineState::Stopped,
+                Some(_) => MachineState::Stopping,
+                None => self.started_state(now, timing),
+            },
+        }
+    }
+
+    /// Its state at `now` while it is not stopped or going.
+    fn started_state(&self, now: f64, timing: &Timing) -> MachineState {
+        if now >= self.launched_at + timing.pending_seconds {
+            MachineState::Running
+        } else {
+            MachineState::Pending
         }
     }
 
@@ -194,6 +209,7 @@ mod tests {
             launched_at: 100.0,
             failed: false,
             terminate_at: None,
+            stopped_at: None,
             tags: BTreeMap::new(),
         }
     }

@@ -224,18 +224,15 @@ pub(super) async fn show_machine(State(s): State<AppState>, Path(id): Path<Strin
     Ok(Json(MachineSummary::from(&stored_machine(&s.broker(), &id)?)).into_response())
 }
 
-/// One machine, refreshed from its provider first (the status of its request is read through
-/// the provider, as Host Factory's getRequestStatus does).
+/// One machine, refreshed from its provider first, whether its request is finished or not.
 #[utoipa::path(get, path = "/api/v1/machines/{machine_id}/status", tag = "machines", security(("bearer" = [])),
     params(("machine_id" = String, Path, description = "Machine id")),
     responses((status = 200, description = "The machine, as its provider reports it now", body = MachineSummary), (status = 404, description = "No such machine", body = ErrorBody)))]
 pub(super) async fn sync_machine(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     let broker = s.broker();
     let machine = stored_machine(&broker, &id)?;
-    broker
-        .request_status(std::slice::from_ref(&machine.request_id))
-        .await?;
-    Ok(Json(MachineSummary::from(&stored_machine(&broker, &id)?)).into_response())
+    let refreshed = broker.refresh_machines(vec![machine]).await?;
+    Ok(Json(MachineSummary::from(&refreshed[0])).into_response())
 }
 
 /// The stored machine `id`; 404 when there is none.
