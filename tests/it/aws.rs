@@ -1209,3 +1209,55 @@ fn machines_stop_and_start_on_aws_and_group_members_are_refused() {
     );
     assert_eq!(inspect(&moto)["instances"][&member], "running");
 }
+
+/// `--dry-run` on AWS: RunInstances, the launch template and CreateFleet, and then
+/// TerminateInstances, run dry against the emulator; nothing is made, stored or terminated.
+#[test]
+fn dry_runs_on_aws_make_nothing() {
+    let moto = Moto::start();
+    let site = site(&moto, json!({}), templates(&moto));
+    let before = inspect(&moto);
+    for template in ["RunInstances", "FleetInstant"] {
+        let checked = site
+            .orb(&[
+                "machines",
+                "request",
+                template,
+                "2",
+                "--dry-run",
+                "--format",
+                "json",
+            ])
+            .expect_code(0)
+            .json();
+        assert_eq!(checked["wouldSucceed"], true, "{template}: {checked}");
+    }
+    assert_eq!(inspect(&moto), before, "a dry run made something");
+    let listed = site.orb(&["requests", "list", "--format", "json"]).json();
+    assert_eq!(listed["requests"], json!([]));
+    let dry_calls = site
+        .log()
+        .lines()
+        .filter(|l| l.contains("aws call") && l.contains("operation="))
+        .count();
+    assert!(dry_calls >= 3, "the cloud was asked: {dry_calls} calls");
+
+    let done = settle(&site, &request(&site, "RunInstances", 1));
+    let machine = done["machines"][0]["machineId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let checked = site
+        .orb(&[
+            "machines",
+            "return",
+            &machine,
+            "--dry-run",
+            "--format",
+            "json",
+        ])
+        .expect_code(0)
+        .json();
+    assert_eq!(checked["wouldSucceed"], true, "{checked}");
+    assert_eq!(inspect(&moto)["instances"][&machine], "running");
+}

@@ -418,3 +418,82 @@ fn machines_stop_and_start_through_their_provider_and_a_stop_is_confirmed() {
     assert_eq!(started["machines"][0]["result"], "starting", "{started}");
     assert!(matches!(state(&site).as_str(), "pending" | "running"));
 }
+
+#[test]
+fn a_dry_run_checks_a_request_and_a_return_and_does_nothing() {
+    let site = site();
+    let checked = site
+        .orb(&[
+            "machines",
+            "request",
+            "Small",
+            "2",
+            "--dry-run",
+            "--format",
+            "json",
+        ])
+        .expect_code(0)
+        .json();
+    assert_eq!(checked["dryRun"], true, "{checked}");
+    assert_eq!(checked["wouldSucceed"], true, "{checked}");
+    let listed = site.orb(&["requests", "list", "--format", "json"]).json();
+    assert_eq!(listed["requests"], json!([]), "nothing stored");
+    let cloud = site.path().join("work/mock-mockinst.json");
+    let launched = || {
+        std::fs::read_to_string(&cloud)
+            .ok()
+            .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            .map_or(0, |c| c["machines"].as_object().map_or(0, |m| m.len()))
+    };
+    assert_eq!(launched(), 0, "nothing launched");
+    // The host's own checks come first.
+    site.orb(&["machines", "request", "Small", "0", "--dry-run"])
+        .expect_code(1);
+    site.orb(&["machines", "request", "Nothing", "1", "--dry-run"])
+        .expect_code(1);
+
+    let asked = site
+        .orb(&[
+            "machines", "request", "Small", "1", "--wait", "--format", "json",
+        ])
+        .expect_code(0)
+        .json();
+    let machine = asked["requests"][0]["machines"][0]["machineId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let checked = site
+        .orb(&[
+            "machines",
+            "return",
+            &machine,
+            "--dry-run",
+            "--format",
+            "json",
+        ])
+        .expect_code(0)
+        .json();
+    assert_eq!(checked["wouldSucceed"], true, "{checked}");
+    let shown = site
+        .orb(&["machines", "show", &machine, "--format", "json"])
+        .json();
+    assert_eq!(shown["status"], "running", "not returned: {shown}");
+    assert!(shown["returnRequestId"].is_null(), "{shown}");
+    let refused = site.orb(&[
+        "machines",
+        "return",
+        "i-nobody",
+        "--dry-run",
+        "--format",
+        "json",
+    ]);
+    refused.expect_code(1);
+    assert!(
+        refused.json()["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("not a machine of orb's"),
+        "{}",
+        refused.stdout
+    );
+}

@@ -31,20 +31,7 @@ impl Broker {
         template_id: &str,
         count: i64,
     ) -> Result<(Request, Template, ProviderInstanceConfig), BrokerError> {
-        if count <= 0 {
-            return Err(BrokerError::BadInput(format!(
-                "machineCount must be a whole number above 0, not {count}"
-            )));
-        }
-        let bound = self.config.request.max_machines_per_request;
-        let count = match u32::try_from(count) {
-            Ok(count) if count <= bound => count,
-            _ => {
-                return Err(BrokerError::BadInput(format!(
-                    "machineCount {count} is above the most one request may ask for ({bound}, request.max_machines_per_request)"
-                )))
-            }
-        };
+        let count = self.checked_count(count)?;
         let (template, instance) = self.template(template_id).await?;
         let now = now();
         let request = Request {
@@ -74,6 +61,22 @@ impl Broker {
             Admission::Full { in_use } => Err(BrokerError::BadInput(format!(
                 "machineCount {count} is above what template '{template_id}' allows now: maxNumber is {}, {in_use} machines are active or on their way",
                 template.max_number
+            ))),
+        }
+    }
+
+    /// `count` as a machine count, when one request may ask for it.
+    pub(super) fn checked_count(&self, count: i64) -> Result<u32, BrokerError> {
+        if count <= 0 {
+            return Err(BrokerError::BadInput(format!(
+                "machineCount must be a whole number above 0, not {count}"
+            )));
+        }
+        let bound = self.config.request.max_machines_per_request;
+        match u32::try_from(count) {
+            Ok(count) if count <= bound => Ok(count),
+            _ => Err(BrokerError::BadInput(format!(
+                "machineCount {count} is above the most one request may ask for ({bound}, request.max_machines_per_request)"
             ))),
         }
     }

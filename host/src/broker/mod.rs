@@ -7,6 +7,7 @@
 mod acquire;
 mod cancel;
 mod discovery;
+mod dry_run;
 mod orphans;
 pub mod owner;
 mod power;
@@ -38,6 +39,7 @@ use crate::templates::{hf_attributes, host_problems, instance_type_of, load_cata
 
 pub use cancel::CancelReport;
 pub use discovery::SavedDiscovery;
+pub use dry_run::DryRun;
 pub use power::Power;
 pub use purge::Purged;
 pub use reclaim::Reclaimed;

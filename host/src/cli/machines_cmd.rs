@@ -49,8 +49,14 @@ pub async fn request(
     template_id: &str,
     count: i64,
     wait: Option<WaitOptions>,
+    dry_run: bool,
 ) -> Result<CommandOutput, BrokerError> {
     let broker = Broker::open(app)?;
+    if dry_run {
+        return Ok(dry_run_output(
+            broker.check_request(template_id, count).await?,
+        ));
+    }
     let request = broker.request_machines(template_id, count).await?;
     match wait {
         Some(options) => wait_for(&broker, &request.request_id, options).await,
@@ -58,6 +64,14 @@ pub async fn request(
             value: output::accepted(&request.request_id, &request.message),
             success: true,
         }),
+    }
+}
+
+/// A dry run's answer: it succeeds when the call would.
+fn dry_run_output(found: crate::broker::DryRun) -> CommandOutput {
+    CommandOutput {
+        success: found.would_succeed,
+        value: to_json(&found),
     }
 }
 
@@ -75,6 +89,7 @@ pub async fn return_machines(
     app: &App,
     which: Returned,
     wait: Option<WaitOptions>,
+    dry_run: bool,
 ) -> Result<CommandOutput, BrokerError> {
     let broker = Broker::open(app)?;
     let specs: Vec<MachineSpec> = match which {
@@ -95,6 +110,9 @@ pub async fn return_machines(
     };
     if specs.is_empty() {
         return Ok(CommandOutput::of(ReturnAnswer::nothing()));
+    }
+    if dry_run {
+        return Ok(dry_run_output(broker.check_return(&specs).await?));
     }
     let (request, summary) = broker.return_machines(&specs).await?;
     match wait {

@@ -398,6 +398,10 @@ enum MachinesCommand {
         count_flag: Option<i64>,
         #[command(flatten)]
         wait: WaitArgs,
+        /// Check the request without making it: the host's checks, then the provider's (on
+        /// AWS, the API's DryRun); nothing is stored or launched. Exit 1 when it would fail.
+        #[arg(long, conflicts_with = "wait")]
+        dry_run: bool,
     },
     /// Stops machines, keeping them, where their provider can (exit 1 when any is not
     /// stopping). Host Factory counts a stopped machine as taken back by the cloud and
@@ -438,6 +442,11 @@ enum MachinesCommand {
         force: bool,
         #[command(flatten)]
         wait: WaitArgs,
+        /// Check the return without making it: each machine orb's and up, and the provider
+        /// allowed to terminate it (on AWS, TerminateInstances' DryRun); nothing is stored or
+        /// terminated. Exit 1 when it would fail.
+        #[arg(long, conflicts_with = "wait")]
+        dry_run: bool,
     },
 }
 
@@ -779,10 +788,11 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
                 template_id_flag,
                 count_flag,
                 wait,
+                dry_run,
             } => {
                 let template = template_id.or(template_id_flag).unwrap_or_default();
                 let count = count.or(count_flag).unwrap_or_default();
-                machines_cmd::request(app, &template, count, wait.options()).await?
+                machines_cmd::request(app, &template, count, wait.options(), dry_run).await?
             }
             MachinesCommand::Stop { machines, force } => {
                 machines_cmd::power(app, Power::Stop, &machines, force).await?
@@ -797,6 +807,7 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
                 all,
                 force: _,
                 wait,
+                dry_run,
             } => {
                 machines.extend(machine_id_flags);
                 let which = match (request_id, all) {
@@ -806,7 +817,7 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
                         ..Default::default()
                     }),
                 };
-                machines_cmd::return_machines(app, which, wait.options()).await?
+                machines_cmd::return_machines(app, which, wait.options(), dry_run).await?
             }
         }),
         Command::Plugins {

@@ -135,6 +135,27 @@ impl From<AwsError> for ProviderError {
     }
 }
 
+/// What a dry run of `operation` says: nothing when the call would have been made (AWS
+/// answers `DryRunOperation`), else what stops it. A call that went through did not run dry:
+/// that is said too.
+pub fn dry_run<T, E>(
+    operation: &str,
+    result: Result<T, SdkError<E, HttpResponse>>,
+) -> Option<String>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Ok(_) => Some(format!(
+            "{operation} acted although asked to run dry: the endpoint does not honour DryRun"
+        )),
+        Err(e) => {
+            let error = sdk_error(operation, e);
+            (error.code.as_deref() != Some("DryRunOperation")).then(|| error.message().to_owned())
+        }
+    }
+}
+
 /// The error of a failed SDK call of `operation`.
 pub fn sdk_error<E>(operation: &str, error: SdkError<E, HttpResponse>) -> AwsError
 where

@@ -21,10 +21,70 @@ use crate::errors::sdk_error;
 /// The launch template a request launches from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LaunchTemplateRef {
-    /// Its id.
+    /// Its id; its name, in a dry run (the template orb would make does not exist).
     pub id: String,
     /// The version to launch.
     pub version: String,
+    /// Whether `id` is the name of a template orb would make.
+    pub by_name: bool,
+}
+
+impl LaunchTemplateRef {
+    /// An existing template, at `version`.
+    fn existing(id: String, version: String) -> Self {
+        LaunchTemplateRef {
+            id,
+            version,
+            by_name: false,
+        }
+    }
+
+    /// Its id, unless it is named.
+    pub fn template_id(&self) -> Option<String> {
+        (!self.by_name).then(|| self.id.clone())
+    }
+
+    /// Its name, when it is named.
+    pub fn template_name(&self) -> Option<String> {
+        self.by_name.then(|| self.id.clone())
+    }
+}
+
+/// The launch template a dry run of `plan` names, and what stops making it: the operator's
+/// own, when the template names one and gives nothing beside it; else the one orb would make,
+/// by name, after a dry run of its creation.
+pub async fn check(ctx: &Ctx<'_>, plan: &Plan) -> (LaunchTemplateRef, Vec<String>) {
+    let t = &plan.template;
+    if let (Some(id), false) = (&t.launch_template_id, t.overrides_launch_template) {
+        let version = t
+            .launch_template_version
+            .clone()
+            .unwrap_or_else(|| "$Latest".into());
+        return (LaunchTemplateRef::existing(id.clone(), version), Vec::new());
+    }
+    let name = name_for(plan, ctx);
+    let made = ctx
+        .clients
+        .ec2
+        .create_launch_template()
+        .dry_run(true)
+        .launch_template_name(&name)
+        .launch_template_data(data_of(plan))
+        .tag_specifications(crate::instances::tag_spec(
+            ResourceType::LaunchTemplate,
+            &plan.tags,
+        ))
+        .send()
+        .await;
+    let problems = crate::errors::dry_run("CreateLaunchTemplate", made)
+        .into_iter()
+        .collect();
+    let named = LaunchTemplateRef {
+        id: name,
+        version: "$Latest".into(),
+        by_name: true,
+    };
+    (named, problems)
 }
 
 /// The name of the launch template made for one request.
@@ -52,19 +112,13 @@ pub async fn for_request(ctx: &Ctx<'_>, plan: &Plan) -> Result<LaunchTemplateRef
             .clone()
             .unwrap_or_else(|| "$Latest".into());
         if !t.overrides_launch_template {
-            return Ok(LaunchTemplateRef {
-                id: id.clone(),
-                version,
-            });
+            return Ok(LaunchTemplateRef::existing(id.clone(), version));
         }
         return new_version(ctx, plan, id, &version).await;
     }
     let name = name_for(plan, ctx);
     if let Some(id) = find(ctx, &name).await? {
-        return Ok(LaunchTemplateRef {
-            id,
-            version: "$Latest".into(),
-        });
+        return Ok(LaunchTemplateRef::existing(id, "$Latest".into()));
     }
     let data = data_of(plan);
     let created = ctx
@@ -81,23 +135,19 @@ pub async fn for_request(ctx: &Ctx<'_>, plan: &Plan) -> Result<LaunchTemplateRef
         .send()
         .await;
     match created {
-        Ok(out) => Ok(LaunchTemplateRef {
-            id: out
-                .launch_template()
+        Ok(out) => Ok(LaunchTemplateRef::existing(
+            out.launch_template()
                 .and_then(|lt| lt.launch_template_id())
                 .unwrap_or_default()
                 .to_owned(),
-            version: "$Latest".into(),
-        }),
+            "$Latest".into(),
+        )),
         Err(e) => {
             let error = sdk_error("CreateLaunchTemplate", e);
             // Made concurrently by another process for the same request: use it.
             if error.already_exists() {
                 if let Some(id) = find(ctx, &name).await? {
-                    return Ok(LaunchTemplateRef {
-                        id,
-                        version: "$Latest".into(),
-                    });
+                    return Ok(LaunchTemplateRef::existing(id, "$Latest".into()));
                 }
             }
             Err(error.into())
@@ -185,10 +235,10 @@ async fn new_version(
         .and_then(|v| v.version_number())
         .ok_or_else(|| ProviderError::internal("CreateLaunchTemplateVersion named no version"))?;
     tracing::info!(launch_template = %id, version, "launch template version made for the request");
-    Ok(LaunchTemplateRef {
-        id: id.to_owned(),
-        version: version.to_string(),
-    })
+    Ok(LaunchTemplateRef::existing(
+        id.to_owned(),
+        version.to_string(),
+    ))
 }
 
 async fn find(ctx: &Ctx<'_>, name: &str) -> Result<Option<String>, ProviderError> {

@@ -34,6 +34,32 @@ pub fn new_aws_provider(ctx: ProviderContext) -> Result<Box<dyn Provider>, Provi
 }
 
 impl AwsProvider {
+    /// What provisioning `request` from `template` takes: its image resolved and its tags.
+    async fn plan(
+        &self,
+        template: AwsTemplate,
+        request: &ProvisionRequest,
+    ) -> Result<Plan, ProviderError> {
+        // With a launch template of the operator's, an image is given only to override it.
+        let image_id = match template.image.is_empty() {
+            true => String::new(),
+            false => crate::image::resolve(&self.ctx(), &template.image).await?,
+        };
+        Ok(Plan {
+            // The configuration's default tags, under the template's and orb's own.
+            tags: template
+                .tags
+                .clone()
+                .into_iter()
+                .chain(request.tags(&self.instance))
+                .collect(),
+            request_id: request.request_id.clone(),
+            count: request.count,
+            image_id,
+            template,
+        })
+    }
+
     /// A provider for the instance described by `ctx`.
     pub fn new(ctx: &ProviderContext) -> Result<Self, ProviderError> {
         let mut translated = ctx.clone();
@@ -110,26 +136,28 @@ impl Provider for AwsProvider {
         let template = AwsTemplate::parse(&request.template, &self.config)
             .map_err(|problems| ProviderError::validation(problems.join("; ")))?;
         self.runtime.block_on(async {
-            // With a launch template of the operator's, an image is given only to override it.
-            let image_id = match template.image.is_empty() {
-                true => String::new(),
-                false => crate::image::resolve(&self.ctx(), &template.image).await?,
-            };
-            let plan = Plan {
-                // The configuration's default tags, under the template's and orb's own.
-                tags: template
-                    .tags
-                    .clone()
-                    .into_iter()
-                    .chain(request.tags(&self.instance))
-                    .collect(),
-                request_id: request.request_id.clone(),
-                count: request.count,
-                image_id,
-                template,
-            };
+            let plan = self.plan(template, &request).await?;
             handlers::provision(&self.ctx(), &plan).await
         })
+    }
+
+    fn check_provision(&self, request: ProvisionRequest) -> Result<Vec<String>, ProviderError> {
+        let template = match AwsTemplate::parse(&request.template, &self.config) {
+            Ok(template) => template,
+            Err(problems) => return Ok(problems),
+        };
+        self.runtime.block_on(async {
+            Ok(match self.plan(template, &request).await {
+                Ok(plan) => handlers::check(&self.ctx(), &plan).await,
+                Err(e) => vec![e.message],
+            })
+        })
+    }
+
+    fn check_terminate(&self, request: TerminateRequest) -> Result<Vec<String>, ProviderError> {
+        Ok(self
+            .runtime
+            .block_on(crate::terminate::check(&self.ctx(), &request)))
     }
 
     fn terminate_machines(

@@ -886,3 +886,96 @@ fn insta_like(actual: &[String], expected: &[&str]) {
     let actual: Vec<&str> = actual.iter().map(String::as_str).collect();
     assert_eq!(actual, expected);
 }
+
+/// An EC2 error answer with `code`.
+fn ec2_error(status: u16, code: &str) -> (u16, String) {
+    (
+        status,
+        format!(
+            "<Response><Errors><Error><Code>{code}</Code><Message>{code} said</Message></Error>\
+             </Errors><RequestID>1</RequestID></Response>"
+        ),
+    )
+}
+
+/// Each handler's dry run sends its calls with `DryRun=true`, makes nothing, and reads AWS's
+/// `DryRunOperation` as "would succeed" and anything else as what stops it.
+#[tokio::test]
+async fn each_handlers_dry_run_runs_its_calls_dry() {
+    let base = serde_json::json!({"templateId": "T", "maxNumber": 10, "imageId": "ami-1",
+        "subnetIds": ["subnet-a"], "vmType": "t3.medium",
+        "fleetRole": "arn:aws:iam::123456789012:role/fleet"});
+    let would = || ec2_error(412, "DryRunOperation");
+    let no_groups = (
+        200,
+        "<DescribeAutoScalingGroupsResponse xmlns=\"http://autoscaling.amazonaws.com/doc/2011-01-01/\">\
+         <DescribeAutoScalingGroupsResult><AutoScalingGroups/></DescribeAutoScalingGroupsResult>\
+         </DescribeAutoScalingGroupsResponse>"
+            .to_owned(),
+    );
+    for (api, answers, dry) in [
+        ("RunInstances", vec![would()], vec!["RunInstances"]),
+        (
+            "EC2Fleet",
+            vec![would(), would()],
+            vec!["CreateLaunchTemplate", "CreateFleet"],
+        ),
+        (
+            "SpotFleet",
+            vec![would(), would()],
+            vec!["CreateLaunchTemplate", "RequestSpotFleet"],
+        ),
+        (
+            "ASG",
+            vec![would(), no_groups.clone()],
+            vec!["CreateLaunchTemplate"],
+        ),
+    ] {
+        let (http, clients) = replay(answers);
+        let config = AwsConfig::default();
+        let ctx = Ctx {
+            clients: &clients,
+            config: &config,
+            instance: "aws-test",
+        };
+        let template: orb_plugin_api::Template =
+            serde_json::from_value(of_api(&base, api)).unwrap();
+        let plan = crate::context::Plan {
+            request_id: "req-1".into(),
+            image_id: "ami-1".into(),
+            count: 2,
+            tags: [("orb:request-id".to_owned(), "req-1".to_owned())].into(),
+            template: crate::template::AwsTemplate::parse(&template, &config).unwrap(),
+        };
+        let problems = crate::handlers::check(&ctx, &plan).await;
+        assert_eq!(problems, Vec::<String>::new(), "{api}");
+        let sent: Vec<String> = http
+            .bodies()
+            .iter()
+            .filter(|b| b.contains("DryRun=true"))
+            .map(|b| action_of(b))
+            .collect();
+        assert_eq!(sent, dry, "{api}: {:?}", actions(&http));
+        assert!(
+            !actions(&http).iter().any(|a| a == "CreateAutoScalingGroup"),
+            "{api}"
+        );
+
+        // Not allowed: said, with AWS's code.
+        let (_, clients) = replay(vec![
+            ec2_error(403, "UnauthorizedOperation"),
+            ec2_error(403, "UnauthorizedOperation"),
+            no_groups.clone(),
+        ]);
+        let ctx = Ctx {
+            clients: &clients,
+            config: &config,
+            instance: "aws-test",
+        };
+        let problems = crate::handlers::check(&ctx, &plan).await;
+        assert!(
+            problems.iter().any(|p| p.contains("UnauthorizedOperation")),
+            "{api}: {problems:?}"
+        );
+    }
+}

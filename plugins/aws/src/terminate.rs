@@ -17,6 +17,32 @@ use crate::handlers::{self, Release};
 use crate::instances::{by_ids, by_requests, to_machine};
 use crate::template::Api;
 
+/// The most instances one TerminateInstances call names.
+const TERMINATE_PER_CALL: usize = 1000;
+
+/// What would stop terminating the machines `request` names: TerminateInstances run dry,
+/// 1,000 at a time (a fleet's or group's own deletion has no dry run).
+pub async fn check(ctx: &Ctx<'_>, request: &TerminateRequest) -> Vec<String> {
+    let ids: Vec<String> = request
+        .machines
+        .iter()
+        .map(|m| m.machine_id.clone())
+        .collect();
+    let mut problems = Vec::new();
+    for batch in ids.chunks(TERMINATE_PER_CALL) {
+        let terminated = ctx
+            .clients
+            .ec2
+            .terminate_instances()
+            .dry_run(true)
+            .set_instance_ids(Some(batch.to_vec()))
+            .send()
+            .await;
+        problems.extend(crate::errors::dry_run("TerminateInstances", terminated));
+    }
+    problems
+}
+
 /// Terminates the machines `request` names, each through the handler of the resource that
 /// owns it, so that nothing replaces them.
 pub async fn terminate(

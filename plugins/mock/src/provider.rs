@@ -428,6 +428,31 @@ impl Provider for MockProvider {
         Ok(StatusResult { machines })
     }
 
+    /// The template's problems; the mock cloud has room for any count.
+    fn check_provision(&self, request: ProvisionRequest) -> Result<Vec<String>, ProviderError> {
+        self.enter("check_provision");
+        self.validate_template(&request.template)
+    }
+
+    /// Machines the mock cloud does not have up.
+    fn check_terminate(&self, request: TerminateRequest) -> Result<Vec<String>, ProviderError> {
+        self.enter("check_terminate");
+        let now = now();
+        let timing = self.timing();
+        let state = self.state.read()?;
+        Ok(request
+            .machines
+            .iter()
+            .filter(|m| {
+                state
+                    .machines
+                    .get(&m.machine_id)
+                    .is_none_or(|found| found.state_at(now, &timing).is_gone())
+            })
+            .map(|m| format!("{}: not up in the mock cloud", m.machine_id))
+            .collect())
+    }
+
     fn validate_template(&self, template: &Template) -> Result<Vec<String>, ProviderError> {
         self.enter("validate_template");
         let mut problems = Vec::new();

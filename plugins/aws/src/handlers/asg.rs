@@ -18,7 +18,7 @@ use super::{Handler, Release};
 use crate::cancel::Released;
 use crate::context::{Ctx, Plan};
 use crate::errors::sdk_error;
-use crate::launch_template::for_request;
+use crate::launch_template::{self, for_request};
 use crate::template::Price;
 
 /// Most group names per `DescribeAutoScalingGroups` call.
@@ -35,6 +35,20 @@ pub fn group_name(request_id: &str) -> String {
 }
 
 impl Handler for Asg {
+    /// AWS's CreateAutoScalingGroup has no dry run: the launch template's creation runs dry,
+    /// and the group's name is checked free (a describe, which also checks Auto Scaling
+    /// answers); the group's own permission is not checked.
+    async fn check(&self, ctx: &Ctx<'_>, plan: &Plan) -> Vec<String> {
+        let (_, mut problems) = launch_template::check(ctx, plan).await;
+        let name = group_name(&plan.request_id);
+        match group(ctx, &name).await {
+            Ok(None) => {}
+            Ok(Some(_)) => problems.push(format!("the group {name} exists already")),
+            Err(e) => problems.push(e.message),
+        }
+        problems
+    }
+
     async fn provision(
         &self,
         ctx: &Ctx<'_>,
@@ -54,7 +68,8 @@ impl Handler for Asg {
         }
         let lt = for_request(ctx, plan).await?;
         let spec = LaunchTemplateSpecification::builder()
-            .launch_template_id(&lt.id)
+            .set_launch_template_id(lt.template_id())
+            .set_launch_template_name(lt.template_name())
             .version(&lt.version)
             .build();
         let mut call = ctx

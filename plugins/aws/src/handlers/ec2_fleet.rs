@@ -7,6 +7,7 @@
 //! instance nor replaces the returned ones (the Python ORB's issue #76). A return of the fleet's
 //! last live instances deletes the fleet with them in one call, then its launch template.
 
+use aws_sdk_ec2::operation::create_fleet::builders::CreateFleetFluentBuilder;
 use aws_sdk_ec2::types::{
     DefaultTargetCapacityType, FleetExcessCapacityTerminationPolicy,
     FleetLaunchTemplateConfigRequest, FleetLaunchTemplateOverridesRequest,
@@ -24,9 +25,9 @@ use super::shared::{
 use super::{Handler, Release};
 use crate::cancel::Released;
 use crate::context::{Ctx, Plan};
-use crate::errors::{classify_code, sdk_error};
+use crate::errors::{classify_code, dry_run, sdk_error};
 use crate::instances::{by_ids, by_requests, tag_spec, to_machine};
-use crate::launch_template::for_request;
+use crate::launch_template::{self, for_request, LaunchTemplateRef};
 use crate::template::{AwsTemplate, FleetType};
 
 /// The EC2 Fleet handler.
@@ -82,7 +83,77 @@ fn overrides(t: &AwsTemplate) -> Vec<FleetLaunchTemplateOverridesRequest> {
         .collect()
 }
 
+/// The CreateFleet call of `plan`, launching from `lt`.
+fn create_call(ctx: &Ctx<'_>, plan: &Plan, lt: &LaunchTemplateRef) -> CreateFleetFluentBuilder {
+    let t = &plan.template;
+    let on_demand = t.on_demand_units(plan.count) as i32;
+    let total = plan.count as i32;
+    let kind = match t.fleet_type {
+        FleetType::Instant => AwsFleetType::Instant,
+        FleetType::Request => AwsFleetType::Request,
+        FleetType::Maintain => AwsFleetType::Maintain,
+    };
+    let mut call = ctx
+        .clients
+        .ec2
+        .create_fleet()
+        .client_token(&plan.request_id)
+        .r#type(kind)
+        .launch_template_configs(
+            FleetLaunchTemplateConfigRequest::builder()
+                .launch_template_specification(
+                    FleetLaunchTemplateSpecificationRequest::builder()
+                        .set_launch_template_id(lt.template_id())
+                        .set_launch_template_name(lt.template_name())
+                        .version(&lt.version)
+                        .build(),
+                )
+                .set_overrides(Some(overrides(t)))
+                .build(),
+        )
+        .target_capacity_specification(
+            TargetCapacitySpecificationRequest::builder()
+                .total_target_capacity(total)
+                .on_demand_target_capacity(on_demand)
+                .spot_target_capacity(total - on_demand)
+                .default_target_capacity_type(if on_demand > 0 {
+                    DefaultTargetCapacityType::OnDemand
+                } else {
+                    DefaultTargetCapacityType::Spot
+                })
+                .build(),
+        )
+        .on_demand_options(
+            OnDemandOptionsRequest::builder()
+                .allocation_strategy(on_demand_strategy(
+                    t.allocation_strategy_on_demand.as_deref(),
+                ))
+                .build(),
+        )
+        .spot_options(
+            SpotOptionsRequest::builder()
+                .allocation_strategy(spot_strategy(t.allocation_strategy.as_deref()))
+                .set_max_total_price(t.max_spot_price.clone())
+                .build(),
+        )
+        .tag_specifications(tag_spec(ResourceType::Fleet, &plan.tags))
+        .set_context(t.context.clone());
+    if t.fleet_type != FleetType::Instant {
+        call = call
+            .excess_capacity_termination_policy(FleetExcessCapacityTerminationPolicy::NoTermination)
+            .set_valid_until(t.valid_until());
+    }
+    call
+}
+
 impl Handler for Ec2Fleet {
+    async fn check(&self, ctx: &Ctx<'_>, plan: &Plan) -> Vec<String> {
+        let (lt, mut problems) = launch_template::check(ctx, plan).await;
+        let created = create_call(ctx, plan, &lt).dry_run(true).send().await;
+        problems.extend(dry_run("CreateFleet", created));
+        problems
+    }
+
     async fn provision(
         &self,
         ctx: &Ctx<'_>,
@@ -90,65 +161,10 @@ impl Handler for Ec2Fleet {
     ) -> Result<ProvisionResult, ProviderError> {
         let t = &plan.template;
         let lt = for_request(ctx, plan).await?;
-        let on_demand = t.on_demand_units(plan.count) as i32;
-        let total = plan.count as i32;
-        let kind = match t.fleet_type {
-            FleetType::Instant => AwsFleetType::Instant,
-            FleetType::Request => AwsFleetType::Request,
-            FleetType::Maintain => AwsFleetType::Maintain,
-        };
-        let mut call = ctx
-            .clients
-            .ec2
-            .create_fleet()
-            .client_token(&plan.request_id)
-            .r#type(kind)
-            .launch_template_configs(
-                FleetLaunchTemplateConfigRequest::builder()
-                    .launch_template_specification(
-                        FleetLaunchTemplateSpecificationRequest::builder()
-                            .launch_template_id(&lt.id)
-                            .version(&lt.version)
-                            .build(),
-                    )
-                    .set_overrides(Some(overrides(t)))
-                    .build(),
-            )
-            .target_capacity_specification(
-                TargetCapacitySpecificationRequest::builder()
-                    .total_target_capacity(total)
-                    .on_demand_target_capacity(on_demand)
-                    .spot_target_capacity(total - on_demand)
-                    .default_target_capacity_type(if on_demand > 0 {
-                        DefaultTargetCapacityType::OnDemand
-                    } else {
-                        DefaultTargetCapacityType::Spot
-                    })
-                    .build(),
-            )
-            .on_demand_options(
-                OnDemandOptionsRequest::builder()
-                    .allocation_strategy(on_demand_strategy(
-                        t.allocation_strategy_on_demand.as_deref(),
-                    ))
-                    .build(),
-            )
-            .spot_options(
-                SpotOptionsRequest::builder()
-                    .allocation_strategy(spot_strategy(t.allocation_strategy.as_deref()))
-                    .set_max_total_price(t.max_spot_price.clone())
-                    .build(),
-            )
-            .tag_specifications(tag_spec(ResourceType::Fleet, &plan.tags))
-            .set_context(t.context.clone());
-        if t.fleet_type != FleetType::Instant {
-            call = call
-                .excess_capacity_termination_policy(
-                    FleetExcessCapacityTerminationPolicy::NoTermination,
-                )
-                .set_valid_until(t.valid_until());
-        }
-        let out = call.send().await.map_err(|e| sdk_error("CreateFleet", e))?;
+        let out = create_call(ctx, plan, &lt)
+            .send()
+            .await
+            .map_err(|e| sdk_error("CreateFleet", e))?;
         let fleet_id = out.fleet_id().unwrap_or_default().to_owned();
         let mut result = ProvisionResult {
             resource_ids: vec![fleet_id.clone()],

@@ -21,6 +21,10 @@ pub use spot_fleet::SpotFleet;
 
 /// A way to provision.
 pub trait Handler {
+    /// What would stop `plan` from being provisioned, found without making anything: the
+    /// create calls run dry (AWS's `DryRun`). Nothing when it would go through.
+    async fn check(&self, ctx: &Ctx<'_>, plan: &Plan) -> Vec<String>;
+
     /// Starts provisioning `plan`.
     async fn provision(&self, ctx: &Ctx<'_>, plan: &Plan)
         -> Result<ProvisionResult, ProviderError>;
@@ -46,6 +50,16 @@ pub async fn provision(ctx: &Ctx<'_>, plan: &Plan) -> Result<ProvisionResult, Pr
         Api::Ec2Fleet => Ec2Fleet.provision(ctx, plan).await,
         Api::SpotFleet => SpotFleet.provision(ctx, plan).await,
         Api::Asg => Asg.provision(ctx, plan).await,
+    }
+}
+
+/// What would stop `plan`, through the handler of its template's API.
+pub async fn check(ctx: &Ctx<'_>, plan: &Plan) -> Vec<String> {
+    match plan.template.api {
+        Api::RunInstances => RunInstances.check(ctx, plan).await,
+        Api::Ec2Fleet => Ec2Fleet.check(ctx, plan).await,
+        Api::SpotFleet => SpotFleet.check(ctx, plan).await,
+        Api::Asg => Asg.check(ctx, plan).await,
     }
 }
 

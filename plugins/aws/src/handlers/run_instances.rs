@@ -1,6 +1,7 @@
 //! RunInstances: batches of at most `max_instances_per_call`, on demand or spot, with a client
 //! token per batch derived from the request id.
 
+use aws_sdk_ec2::operation::run_instances::builders::RunInstancesFluentBuilder;
 use aws_sdk_ec2::types::{
     IamInstanceProfileSpecification, InstanceMarketOptionsRequest, InstanceType, MarketType,
     ResourceType, SpotMarketOptions,
@@ -11,7 +12,7 @@ use super::shared::{is_shortfall, shortfall, terminate};
 use super::{Handler, Release};
 use crate::cancel::Released;
 use crate::context::{Ctx, Plan};
-use crate::errors::sdk_error;
+use crate::errors::{dry_run, sdk_error};
 use crate::instances::{tag_spec, to_machine};
 use crate::launch_template::root_volume;
 use crate::template::Price;
@@ -19,7 +20,74 @@ use crate::template::Price;
 /// The RunInstances handler.
 pub struct RunInstances;
 
+/// The RunInstances call of batch number `batch` (of `size` instances) of `plan`.
+fn batch_call(ctx: &Ctx<'_>, plan: &Plan, batch: usize, size: u32) -> RunInstancesFluentBuilder {
+    let settings = ctx.config.handlers.run_instances.settings();
+    let t = &plan.template;
+    let instance_type = InstanceType::from(t.vm_types[0].0.as_str());
+    let subnet = (!t.subnets.is_empty()).then(|| t.subnets[batch % t.subnets.len()].clone());
+    let mut call = ctx
+        .clients
+        .ec2
+        .run_instances()
+        .client_token(format!("{}-{batch}", plan.request_id))
+        .image_id(&plan.image_id)
+        .instance_type(instance_type.clone())
+        .min_count(if settings.allow_partial {
+            1
+        } else {
+            size as i32
+        })
+        .max_count(size as i32)
+        .set_subnet_id(subnet)
+        .set_security_group_ids((!t.security_groups.is_empty()).then(|| t.security_groups.clone()))
+        .set_key_name(t.key_name.clone())
+        .set_user_data(
+            t.user_data
+                .as_ref()
+                .map(|u| aws_smithy_types::base64::encode(u.as_bytes())),
+        )
+        .tag_specifications(tag_spec(ResourceType::Instance, &plan.tags))
+        .tag_specifications(tag_spec(ResourceType::Volume, &plan.tags));
+    if let Some(profile) = &t.instance_profile {
+        let spec = IamInstanceProfileSpecification::builder();
+        call = call.iam_instance_profile(if profile.starts_with("arn:") {
+            spec.arn(profile).build()
+        } else {
+            spec.name(profile).build()
+        });
+    }
+    if let Some(volume) = root_volume(t) {
+        call = call.block_device_mappings(volume);
+    }
+    if t.price == Price::Spot {
+        call = call.instance_market_options(
+            InstanceMarketOptionsRequest::builder()
+                .market_type(MarketType::Spot)
+                .spot_options(
+                    SpotMarketOptions::builder()
+                        .set_max_price(t.max_spot_price.clone())
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    call
+}
+
 impl Handler for RunInstances {
+    async fn check(&self, ctx: &Ctx<'_>, plan: &Plan) -> Vec<String> {
+        let per_call = ctx
+            .config
+            .handlers
+            .run_instances
+            .settings()
+            .max_instances_per_call;
+        let size = plan.count.min(per_call.max(1));
+        let launched = batch_call(ctx, plan, 0, size).dry_run(true).send().await;
+        dry_run("RunInstances", launched).into_iter().collect()
+    }
+
     async fn provision(
         &self,
         ctx: &Ctx<'_>,
@@ -27,63 +95,12 @@ impl Handler for RunInstances {
     ) -> Result<ProvisionResult, ProviderError> {
         let settings = ctx.config.handlers.run_instances.settings();
         let per_call = settings.max_instances_per_call.max(1);
-        let t = &plan.template;
-        let instance_type = InstanceType::from(t.vm_types[0].0.as_str());
         let mut result = ProvisionResult::default();
         let mut launched = 0u32;
         let mut batch = 0usize;
         while launched < plan.count {
             let size = (plan.count - launched).min(per_call);
-            let subnet =
-                (!t.subnets.is_empty()).then(|| t.subnets[batch % t.subnets.len()].clone());
-            let mut call = ctx
-                .clients
-                .ec2
-                .run_instances()
-                .client_token(format!("{}-{batch}", plan.request_id))
-                .image_id(&plan.image_id)
-                .instance_type(instance_type.clone())
-                .min_count(if settings.allow_partial {
-                    1
-                } else {
-                    size as i32
-                })
-                .max_count(size as i32)
-                .set_subnet_id(subnet)
-                .set_security_group_ids(
-                    (!t.security_groups.is_empty()).then(|| t.security_groups.clone()),
-                )
-                .set_key_name(t.key_name.clone())
-                .set_user_data(
-                    t.user_data
-                        .as_ref()
-                        .map(|u| aws_smithy_types::base64::encode(u.as_bytes())),
-                )
-                .tag_specifications(tag_spec(ResourceType::Instance, &plan.tags))
-                .tag_specifications(tag_spec(ResourceType::Volume, &plan.tags));
-            if let Some(profile) = &t.instance_profile {
-                let spec = IamInstanceProfileSpecification::builder();
-                call = call.iam_instance_profile(if profile.starts_with("arn:") {
-                    spec.arn(profile).build()
-                } else {
-                    spec.name(profile).build()
-                });
-            }
-            if let Some(volume) = root_volume(t) {
-                call = call.block_device_mappings(volume);
-            }
-            if t.price == Price::Spot {
-                call = call.instance_market_options(
-                    InstanceMarketOptionsRequest::builder()
-                        .market_type(MarketType::Spot)
-                        .spot_options(
-                            SpotMarketOptions::builder()
-                                .set_max_price(t.max_spot_price.clone())
-                                .build(),
-                        )
-                        .build(),
-                );
-            }
+            let call = batch_call(ctx, plan, batch, size);
             match call.send().await {
                 Ok(out) => {
                     let got = out.instances().len() as u32;

@@ -5,6 +5,7 @@
 //! exactly the returned instances are terminated; an empty request is cancelled and its launch
 //! template deleted.
 
+use aws_sdk_ec2::operation::request_spot_fleet::builders::RequestSpotFleetFluentBuilder;
 use aws_sdk_ec2::types::{
     AllocationStrategy, ExcessCapacityTerminationPolicy, FleetLaunchTemplateSpecification,
     FleetType as AwsFleetType, LaunchTemplateConfig, LaunchTemplateOverrides, ResourceType,
@@ -19,9 +20,9 @@ use super::shared::{
 use super::{Handler, Release};
 use crate::cancel::Released;
 use crate::context::{Ctx, Plan};
-use crate::errors::sdk_error;
+use crate::errors::{dry_run, sdk_error};
 use crate::instances::tag_spec;
-use crate::launch_template::for_request;
+use crate::launch_template::{self, for_request, LaunchTemplateRef};
 use crate::template::FleetType;
 
 /// The Spot Fleet handler.
@@ -40,69 +41,85 @@ fn strategy(name: Option<&str>) -> AllocationStrategy {
     }
 }
 
+/// The RequestSpotFleet call of `plan`, launching from `lt`.
+fn request_call(
+    ctx: &Ctx<'_>,
+    plan: &Plan,
+    lt: &LaunchTemplateRef,
+) -> RequestSpotFleetFluentBuilder {
+    let t = &plan.template;
+    let overrides: Vec<LaunchTemplateOverrides> = match &t.requirements {
+        Some(r) => subnets_or_none(t)
+            .into_iter()
+            .map(|subnet| {
+                LaunchTemplateOverrides::builder()
+                    .set_subnet_id(subnet.map(str::to_owned))
+                    .instance_requirements(crate::requirements::for_spot_fleet(r))
+                    .build()
+            })
+            .collect(),
+        None => type_subnet_pairs(t)
+            .into_iter()
+            .map(|(vm_type, subnet, weight)| {
+                LaunchTemplateOverrides::builder()
+                    .instance_type(vm_type.into())
+                    .set_subnet_id(subnet.map(str::to_owned))
+                    .weighted_capacity(weight)
+                    .set_priority(t.priority_of(vm_type))
+                    .build()
+            })
+            .collect(),
+    };
+    let config = SpotFleetRequestConfigData::builder()
+        .iam_fleet_role(t.fleet_role.clone().unwrap_or_default())
+        .target_capacity(plan.count as i32)
+        .on_demand_target_capacity(t.on_demand_units(plan.count) as i32)
+        .allocation_strategy(strategy(t.allocation_strategy.as_deref()))
+        .set_spot_price(t.max_spot_price.clone())
+        .client_token(&plan.request_id)
+        .r#type(if t.fleet_type == FleetType::Maintain {
+            AwsFleetType::Maintain
+        } else {
+            AwsFleetType::Request
+        })
+        .excess_capacity_termination_policy(ExcessCapacityTerminationPolicy::NoTermination)
+        .launch_template_configs(
+            LaunchTemplateConfig::builder()
+                .launch_template_specification(
+                    FleetLaunchTemplateSpecification::builder()
+                        .set_launch_template_id(lt.template_id())
+                        .set_launch_template_name(lt.template_name())
+                        .version(&lt.version)
+                        .build(),
+                )
+                .set_overrides(Some(overrides))
+                .build(),
+        )
+        .tag_specifications(tag_spec(ResourceType::SpotFleetRequest, &plan.tags))
+        .set_context(t.context.clone())
+        .set_valid_until(t.valid_until())
+        .build();
+    ctx.clients
+        .ec2
+        .request_spot_fleet()
+        .spot_fleet_request_config(config)
+}
+
 impl Handler for SpotFleet {
+    async fn check(&self, ctx: &Ctx<'_>, plan: &Plan) -> Vec<String> {
+        let (lt, mut problems) = launch_template::check(ctx, plan).await;
+        let requested = request_call(ctx, plan, &lt).dry_run(true).send().await;
+        problems.extend(dry_run("RequestSpotFleet", requested));
+        problems
+    }
+
     async fn provision(
         &self,
         ctx: &Ctx<'_>,
         plan: &Plan,
     ) -> Result<ProvisionResult, ProviderError> {
-        let t = &plan.template;
         let lt = for_request(ctx, plan).await?;
-        let overrides: Vec<LaunchTemplateOverrides> = match &t.requirements {
-            Some(r) => subnets_or_none(t)
-                .into_iter()
-                .map(|subnet| {
-                    LaunchTemplateOverrides::builder()
-                        .set_subnet_id(subnet.map(str::to_owned))
-                        .instance_requirements(crate::requirements::for_spot_fleet(r))
-                        .build()
-                })
-                .collect(),
-            None => type_subnet_pairs(t)
-                .into_iter()
-                .map(|(vm_type, subnet, weight)| {
-                    LaunchTemplateOverrides::builder()
-                        .instance_type(vm_type.into())
-                        .set_subnet_id(subnet.map(str::to_owned))
-                        .weighted_capacity(weight)
-                        .set_priority(t.priority_of(vm_type))
-                        .build()
-                })
-                .collect(),
-        };
-        let config = SpotFleetRequestConfigData::builder()
-            .iam_fleet_role(t.fleet_role.clone().unwrap_or_default())
-            .target_capacity(plan.count as i32)
-            .on_demand_target_capacity(t.on_demand_units(plan.count) as i32)
-            .allocation_strategy(strategy(t.allocation_strategy.as_deref()))
-            .set_spot_price(t.max_spot_price.clone())
-            .client_token(&plan.request_id)
-            .r#type(if t.fleet_type == FleetType::Maintain {
-                AwsFleetType::Maintain
-            } else {
-                AwsFleetType::Request
-            })
-            .excess_capacity_termination_policy(ExcessCapacityTerminationPolicy::NoTermination)
-            .launch_template_configs(
-                LaunchTemplateConfig::builder()
-                    .launch_template_specification(
-                        FleetLaunchTemplateSpecification::builder()
-                            .launch_template_id(&lt.id)
-                            .version(&lt.version)
-                            .build(),
-                    )
-                    .set_overrides(Some(overrides))
-                    .build(),
-            )
-            .tag_specifications(tag_spec(ResourceType::SpotFleetRequest, &plan.tags))
-            .set_context(t.context.clone())
-            .set_valid_until(t.valid_until())
-            .build();
-        let out = ctx
-            .clients
-            .ec2
-            .request_spot_fleet()
-            .spot_fleet_request_config(config)
+        let out = request_call(ctx, plan, &lt)
             .send()
             .await
             .map_err(|e| sdk_error("RequestSpotFleet", e))?;
