@@ -55,9 +55,20 @@ fn examples(fleet_role: &str) -> Vec<(&'static str, Api, Value)> {
                    "fleetRole": fleet_role}),
         ),
         (
+            "SpotFleet-Request-Mixed",
+            Api::SpotFleet,
+            json!({"fleetType": "request", "vmTypes": two_types(), "priceType": "heterogeneous",
+                   "percentOnDemand": 50, "fleetRole": fleet_role}),
+        ),
+        (
             "ASG-OnDemand",
             Api::Asg,
             json!({"vmType": "t3.medium", "priceType": "ondemand"}),
+        ),
+        (
+            "ASG-Spot",
+            Api::Asg,
+            json!({"vmTypes": two_types(), "priceType": "spot"}),
         ),
         (
             "ASG-Mixed",
