@@ -115,6 +115,8 @@ pub struct MachineSummary {
     pub private_ip_address: Option<String>,
     /// Its instance type.
     pub instance_type: Option<String>,
+    /// The availability zone it runs in, when its provider says.
+    pub zone: Option<String>,
     /// When it was launched (RFC 3339).
     pub launch_time: Option<String>,
 }
@@ -130,6 +132,7 @@ impl From<&MachineRecord> for MachineSummary {
             template_id: m.template_id.clone(),
             private_ip_address: m.private_ip.clone(),
             instance_type: m.instance_type.clone(),
+            zone: m.zone.clone(),
             launch_time: m.launch_time.map(time),
         }
     }

@@ -251,6 +251,9 @@ pub struct Machine {
     /// `ondemand` or `spot`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price_type: Option<String>,
+    /// The availability zone it runs in (since interface 1.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zone: Option<String>,
     /// When the cloud announced it will reclaim the machine (spot interruption notice),
     /// seconds since the epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -277,6 +280,7 @@ impl Machine {
             launch_time: None,
             instance_type: None,
             price_type: None,
+            zone: None,
             reclaim_notice_at: None,
             message: None,
             tags: BTreeMap::new(),

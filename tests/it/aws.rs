@@ -1063,7 +1063,11 @@ fn init_writes_a_configuration_that_works_and_replaces_nothing_unasked() {
     written.expect_code(0);
     let answer = written.json();
     assert_eq!(answer["provider"], "aws-us-east-1", "{answer}");
-    assert_eq!(answer["templates"].as_array().unwrap().len(), 10, "{answer}");
+    assert_eq!(
+        answer["templates"].as_array().unwrap().len(),
+        10,
+        "{answer}"
+    );
     assert!(answer["found"]["subnets"].as_u64().unwrap() > 0, "{answer}");
     assert!(
         answer["next"].as_str().unwrap().contains("orb doctor"),
@@ -1192,6 +1196,14 @@ fn machines_stop_and_start_on_aws_and_group_members_are_refused() {
         .as_str()
         .unwrap()
         .to_owned();
+    // Its zone, as EC2 places it, is kept.
+    let shown = site
+        .orb(&["machines", "show", &machine, "--format", "json"])
+        .json();
+    assert!(
+        shown["zone"].as_str().unwrap().starts_with("us-east-1"),
+        "{shown}"
+    );
     let stopped = site
         .orb(&["machines", "stop", &machine, "--force", "--format", "json"])
         .expect_code(0)

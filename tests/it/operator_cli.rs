@@ -353,6 +353,14 @@ fn watch_follows_running_requests_until_they_end_in_plain_lines_off_a_terminal()
     // Progress went to stderr, as lines: no bar, colour or cursor movement.
     assert!(watched.stderr.contains("running 2/2"), "{}", watched.stderr);
     assert!(watched.stderr.contains("pending"), "{}", watched.stderr);
+    // By purchase option and zone: the mock places machines in its two zones in turn.
+    assert!(
+        watched
+            .stderr
+            .contains("(ondemand 2; mock-1a 1, mock-1b 1)"),
+        "{}",
+        watched.stderr
+    );
     assert!(!watched.stderr.contains('\u{1b}'), "{}", watched.stderr);
 
     // Nothing running: nothing to follow.

@@ -319,7 +319,7 @@ enum RequestsCommand {
         request_id_flags: Vec<String>,
     },
     /// Follows requests until they end: a bar per request on a terminal (machines running,
-    /// pending and failed, by purchase option), plain lines otherwise; then prints them as
+    /// pending and failed, by purchase option and zone), plain lines otherwise; then prints them as
     /// `show` does. Without ids, every running request, and those that start meanwhile. Exit 1
     /// unless each completed without error.
     Watch {

@@ -18,6 +18,7 @@ struct Tally {
     executing: u64,
     failed: u64,
     by_price: BTreeMap<String, u64>,
+    by_zone: BTreeMap<String, u64>,
     message: String,
 }
 
@@ -27,17 +28,19 @@ impl Tally {
         let count =
             |r: MachineResult| view.machines.iter().filter(|m| m.result == r).count() as u64;
         let mut by_price = BTreeMap::new();
-        for machine in view
+        let mut by_zone = BTreeMap::new();
+        for record in view
             .machines
             .iter()
             .filter(|m| m.result == MachineResult::Succeed)
+            .filter_map(|m| m.record.as_ref())
         {
-            let price = machine
-                .record
-                .as_ref()
-                .and_then(|r| r.price_type.clone())
-                .unwrap_or_else(|| "unknown".into());
-            *by_price.entry(price).or_default() += 1;
+            if let Some(price) = &record.price_type {
+                *by_price.entry(price.clone()).or_default() += 1;
+            }
+            if let Some(zone) = &record.zone {
+                *by_zone.entry(zone.clone()).or_default() += 1;
+            }
         }
         Some(Tally {
             status: request.status.as_str().to_owned(),
@@ -46,11 +49,13 @@ impl Tally {
             executing: count(MachineResult::Executing),
             failed: count(MachineResult::Fail),
             by_price,
+            by_zone,
             message: request.message.clone(),
         })
     }
 
-    /// `running 2/3, pending 1, failed 0 (ondemand 2)`, in the words of the request's kind.
+    /// `running 2/3, pending 1, failed 0 (ondemand 2; us-east-1a 1, us-east-1b 1)`, in the
+    /// words of the request's kind.
     fn line(&self, kind: RequestKind) -> String {
         let (done, executing) = match kind {
             RequestKind::Acquire => ("running", "pending"),
@@ -60,13 +65,19 @@ impl Tally {
             "{}: {done} {}/{}, {executing} {}, failed {}",
             self.status, self.done, self.asked, self.executing, self.failed
         );
-        if !self.by_price.is_empty() {
-            let prices: Vec<String> = self
-                .by_price
+        let counted = |counts: &BTreeMap<String, u64>| {
+            counts
                 .iter()
-                .map(|(price, n)| format!("{price} {n}"))
-                .collect();
-            line.push_str(&format!(" ({})", prices.join(", ")));
+                .map(|(what, n)| format!("{what} {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let parts: Vec<String> = [counted(&self.by_price), counted(&self.by_zone)]
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect();
+        if !parts.is_empty() {
+            line.push_str(&format!(" ({})", parts.join("; ")));
         }
         line
     }

@@ -55,6 +55,8 @@ pub struct MachineRecord {
     pub instance_type: Option<String>,
     /// `ondemand` or `spot`.
     pub price_type: Option<String>,
+    /// The availability zone it runs in, when its provider says.
+    pub zone: Option<String>,
     /// The cloud resource it belongs to.
     pub resource_id: Option<String>,
     /// Why it is in its state.
@@ -91,6 +93,7 @@ impl MachineRecord {
             launch_time: machine.launch_time,
             instance_type: machine.instance_type.clone(),
             price_type: machine.price_type.clone(),
+            zone: machine.zone.clone(),
             resource_id: machine.resource_id.clone(),
             message: machine.message.clone(),
             reclaim_notice_at: machine.reclaim_notice_at,
@@ -128,6 +131,7 @@ impl MachineRecord {
         self.launch_time = machine.launch_time.or(self.launch_time);
         self.instance_type = machine.instance_type.clone().or(self.instance_type.take());
         self.price_type = machine.price_type.clone().or(self.price_type.take());
+        self.zone = machine.zone.clone().or(self.zone.take());
         self.resource_id = machine.resource_id.clone().or(self.resource_id.take());
         self.message = machine.message.clone();
         self.reclaim_notice_at = machine.reclaim_notice_at.or(self.reclaim_notice_at);

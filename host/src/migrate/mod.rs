@@ -332,6 +332,7 @@ fn machine_of(m: &OrbMachine, instances: &Instances<'_>) -> Result<MachineRecord
         },
         instance_type: m.instance_type.clone(),
         price_type: m.price_type.clone(),
+        zone: m.availability_zone.clone(),
         resource_id: m.resource_id.clone(),
         message: None,
         reclaim_notice_at: None,

@@ -53,6 +53,7 @@ pub struct OrbMachine {
     pub launch_time: Option<serde_json::Value>,
     pub instance_type: Option<String>,
     pub price_type: Option<String>,
+    pub availability_zone: Option<String>,
     pub resource_id: Option<String>,
     #[serde(default)]
     pub tags: BTreeMap<String, String>,

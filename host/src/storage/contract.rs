@@ -59,6 +59,7 @@ pub fn machine(id: &str, request_id: &str, name: &str) -> MachineRecord {
         launch_time: Some(11),
         instance_type: Some("m5.large".into()),
         price_type: Some("ondemand".into()),
+        zone: Some("us-east-1a".into()),
         resource_id: None,
         message: None,
         reclaim_notice_at: None,

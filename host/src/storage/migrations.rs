@@ -36,6 +36,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0008_events",
         include_str!("../../migrations/0008_events.sql"),
     ),
+    (
+        "0009_machine_zone",
+        include_str!("../../migrations/0009_machine_zone.sql"),
+    ),
 ];
 
 /// The schema version this orb writes.

@@ -52,6 +52,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0004_events",
         include_str!("../../migrations/postgres/0004_events.sql"),
     ),
+    (
+        "0005_machine_zone",
+        include_str!("../../migrations/postgres/0005_machine_zone.sql"),
+    ),
 ];
 
 /// The advisory lock that one migrating process holds (the bytes of "orb-migr").
@@ -482,6 +486,7 @@ fn machine_from_row(row: &Row) -> Result<MachineRecord, StoreError> {
         created_at: row.try_get(15).map_err(corrupt)?,
         updated_at: row.try_get(16).map_err(corrupt)?,
         tags: row.try_get(17).map_err(corrupt)?,
+        zone: row.try_get(18).map_err(corrupt)?,
     }
     .decode()
     .map_err(corrupt)
@@ -606,7 +611,8 @@ async fn write_machines(tx: &Transaction<'_>, machines: &[MachineRecord]) -> Res
     let statement = tx
         .prepare(&format!(
             "INSERT INTO machines ({MACHINE_COLUMNS}) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+             $19) \
              ON CONFLICT (machine_id) DO UPDATE SET \
              name = COALESCE(excluded.name, machines.name), \
              state = excluded.state, private_ip = excluded.private_ip, \
@@ -614,7 +620,8 @@ async fn write_machines(tx: &Transaction<'_>, machines: &[MachineRecord]) -> Res
              instance_type = excluded.instance_type, price_type = excluded.price_type, \
              resource_id = COALESCE(excluded.resource_id, machines.resource_id), \
              message = excluded.message, reclaim_notice_at = excluded.reclaim_notice_at, \
-             tags = excluded.tags, updated_at = excluded.updated_at \
+             tags = excluded.tags, zone = COALESCE(excluded.zone, machines.zone), \
+             updated_at = excluded.updated_at \
              WHERE excluded.updated_at >= machines.updated_at"
         ))
         .await?;
@@ -640,6 +647,7 @@ async fn write_machines(tx: &Transaction<'_>, machines: &[MachineRecord]) -> Res
                 &m.created_at,
                 &m.updated_at,
                 &tags_text(m),
+                &m.zone,
             ],
         )
         .await?;

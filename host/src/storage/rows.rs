@@ -15,7 +15,7 @@ pub const REQUEST_COLUMNS: &str = "request_id, kind, provider_instance, provider
 pub const MACHINE_COLUMNS: &str = "machine_id, request_id, return_request_id, \
     provider_instance, template_id, name, state, private_ip, public_ip, launch_time, \
     instance_type, price_type, resource_id, message, reclaim_notice_at, created_at, updated_at, \
-    tags";
+    tags, zone";
 
 /// The changes numbered above `?1`, at most `?2`, in order (SQLite's placeholders).
 pub const EVENTS_AFTER_SQLITE: &str =
@@ -159,6 +159,7 @@ pub struct MachineRow {
     pub created_at: i64,
     pub updated_at: i64,
     pub tags: Option<String>,
+    pub zone: Option<String>,
 }
 
 impl MachineRow {
@@ -185,6 +186,7 @@ impl MachineRow {
             launch_time: self.launch_time,
             instance_type: self.instance_type,
             price_type: self.price_type,
+            zone: self.zone,
             resource_id: self.resource_id,
             message: self.message,
             reclaim_notice_at: self.reclaim_notice_at,

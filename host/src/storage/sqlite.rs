@@ -241,6 +241,7 @@ fn machine_from_row(row: &Row<'_>) -> rusqlite::Result<MachineRecord> {
         created_at: row.get(15)?,
         updated_at: row.get(16)?,
         tags: row.get(17)?,
+        zone: row.get(18)?,
     }
     .decode()
     .map_err(corrupt)
@@ -330,14 +331,15 @@ fn write_machines(
 ) -> Result<(), StoreError> {
     let mut stmt = tx.prepare_cached(&format!(
         "INSERT INTO machines ({MACHINE_COLUMNS}) VALUES \
-         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18) \
+         (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) \
          ON CONFLICT (machine_id) DO UPDATE SET name = COALESCE(excluded.name, name), \
          state = excluded.state, private_ip = excluded.private_ip, \
          public_ip = excluded.public_ip, launch_time = excluded.launch_time, \
          instance_type = excluded.instance_type, price_type = excluded.price_type, \
          resource_id = COALESCE(excluded.resource_id, resource_id), \
          message = excluded.message, reclaim_notice_at = excluded.reclaim_notice_at, \
-         tags = excluded.tags, updated_at = excluded.updated_at \
+         tags = excluded.tags, zone = COALESCE(excluded.zone, zone), \
+         updated_at = excluded.updated_at \
          WHERE excluded.updated_at >= machines.updated_at"
     ))?;
     for m in machines {
@@ -360,6 +362,7 @@ fn write_machines(
             m.created_at,
             m.updated_at,
             tags_text(m),
+            m.zone,
         ])?;
     }
     Ok(())

@@ -159,6 +159,10 @@ pub fn to_machine(instance: &Instance) -> Machine {
             }
             .to_owned(),
         ),
+        zone: instance
+            .placement()
+            .and_then(|p| p.availability_zone())
+            .map(str::to_owned),
         reclaim_notice_at: None,
         message: instance
             .state_reason()

@@ -25,6 +25,9 @@ pub fn new_mock_provider(ctx: ProviderContext) -> Result<Box<dyn Provider>, Prov
     Ok(Box::new(MockProvider::new(&ctx)?))
 }
 
+/// The mock network's zones, a subnet in each.
+const MOCK_ZONES: [&str; 2] = ["mock-1a", "mock-1b"];
+
 impl MockProvider {
     /// A provider for the instance described by `ctx`.
     pub fn new(ctx: &ProviderContext) -> Result<Self, ProviderError> {
@@ -111,6 +114,7 @@ impl MockProvider {
             launch_time: Some(m.launched_at as i64),
             instance_type: m.instance_type.clone(),
             price_type: Some(m.price_type.clone()),
+            zone: m.zone.clone(),
             reclaim_notice_at: m
                 .reclaim_notice_at(&timing)
                 .filter(|t| now >= *t)
@@ -175,8 +179,8 @@ impl Provider for MockProvider {
         Ok(Infrastructure {
             resources: vec![
                 item("network", "mock-net", None),
-                item("subnet", "mock-subnet-a", Some("mock-1a")),
-                item("subnet", "mock-subnet-b", Some("mock-1b")),
+                item("subnet", "mock-subnet-a", Some(MOCK_ZONES[0])),
+                item("subnet", "mock-subnet-b", Some(MOCK_ZONES[1])),
                 item("security_group", "mock-sg", None),
             ],
         })
@@ -300,6 +304,8 @@ impl Provider for MockProvider {
                     launched_at: now,
                     failed: unit_hash(&format!("fail:{key}")) < self.config.failure_rate,
                     terminate_at: None,
+                    // Placed across the mock network's two zones in turn.
+                    zone: Some(MOCK_ZONES[n as usize % MOCK_ZONES.len()].to_owned()),
                     stopped_at: None,
                     tags: tags.clone(),
                 };

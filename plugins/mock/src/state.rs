@@ -43,6 +43,9 @@ pub struct MockMachine {
     pub failed: bool,
     /// When termination was asked for.
     pub terminate_at: Option<f64>,
+    /// The zone it runs in (one of the mock network's two).
+    #[serde(default)]
+    pub zone: Option<String>,
     /// When a stop was asked for, while it stays stopped.
     #[serde(default)]
     pub stopped_at: Option<f64>,
@@ -209,6 +212,7 @@ mod tests {
             launched_at: 100.0,
             failed: false,
             terminate_at: None,
+            zone: None,
             stopped_at: None,
             tags: BTreeMap::new(),
         }
