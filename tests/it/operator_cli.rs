@@ -505,3 +505,52 @@ fn a_dry_run_checks_a_request_and_a_return_and_does_nothing() {
         refused.stdout
     );
 }
+
+#[test]
+fn on_a_terminal_watch_draws_bars_unless_no_color_is_set() {
+    let site = HfSite::with_config(
+        json!({
+            "provider": {"providers": [{"name": "mockinst", "type": "mock",
+                "config": {"pending_seconds": 2}}]},
+        }),
+        json!({"templates": [
+            {"templateId": "Small", "maxNumber": 50, "vmType": "m5.large", "imageId": "img"}
+        ]}),
+    );
+    let on_terminal = |no_color: bool| {
+        let asked = site
+            .orb(&["machines", "request", "Small", "1", "--format", "json"])
+            .expect_code(0)
+            .json();
+        let id = asked["requestId"].as_str().unwrap().to_owned();
+        let mut command = Command::new("python3");
+        command
+            .arg(crate::support::repo_root().join("tests/tools/answer-on-a-terminal.py"))
+            .args([
+                "[]",
+                site.path().join("install/bin/orb").to_str().unwrap(),
+                "requests",
+                "watch",
+                &id,
+                "--interval",
+                "1",
+            ]);
+        let mut env = vec![("TERM", "xterm")];
+        if no_color {
+            env.push(("NO_COLOR", "1"));
+        }
+        let shown = site.run(&mut command, &env).json();
+        assert_eq!(shown["code"], 0, "{shown}");
+        shown["output"].as_str().unwrap().to_owned()
+    };
+    let bars = on_terminal(false);
+    assert!(bars.contains("] 1/1"), "a bar: {bars}");
+    assert!(bars.contains('\u{1b}'), "drawn in place: {bars}");
+    let plain = on_terminal(true);
+    assert!(!plain.contains("] 1/1"), "no bar: {plain}");
+    assert!(
+        !plain.contains('\u{1b}'),
+        "no colour or cursor movement: {plain}"
+    );
+    assert!(plain.contains("running 1/1"), "{plain}");
+}
