@@ -14,6 +14,7 @@ mod orb_cli;
 mod orb_rest;
 mod package;
 mod plugins;
+mod routing;
 mod server;
 mod shared_state;
 mod support;

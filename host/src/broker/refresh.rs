@@ -8,7 +8,7 @@
 //! are.
 
 use orb_plugin_api::operations::op;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use orb_plugin_api::{Machine, MachineRef, MachineState, StatusQuery, TerminateRequest};
 
@@ -48,10 +48,27 @@ pub struct RequestView {
 /// What a provider reported for one instance's status query.
 type Reported = HashMap<String, Machine>;
 
-/// What the store holds of a request: its machines (acquire), or what it named (return).
+/// What the store holds of a request: its machines (acquire), or what it named with what orb
+/// knows of each (return).
 enum Stored {
     Machines(Vec<MachineRecord>),
-    Items(Vec<ReturnItem>),
+    Named(Vec<Named>),
+}
+
+impl Stored {
+    /// The provider instances whose reports this request's refresh needs: an acquire
+    /// request's own; each named machine's, for a return (the request's own for a machine
+    /// orb does not know).
+    fn instances<'a>(&'a self, request: &'a Request) -> BTreeSet<&'a str> {
+        match self {
+            Stored::Machines(_) => [request.provider_instance.as_str()].into(),
+            Stored::Named(named) => named
+                .iter()
+                .filter(|n| n.item.machine_id.is_some())
+                .map(|n| n.instance(request))
+                .collect(),
+        }
+    }
 }
 
 impl Broker {
@@ -149,8 +166,24 @@ impl Broker {
                 Some(r) if r.kind == RequestKind::Acquire => {
                     Stored::Machines(self.store.machines_of_request(&r.request_id)?)
                 }
-                Some(r) => Stored::Items(self.store.return_items(&r.request_id)?),
-                None => Stored::Items(Vec::new()),
+                Some(r) => {
+                    let items = self.store.return_items(&r.request_id)?;
+                    let mut named = Vec::with_capacity(items.len());
+                    for item in items {
+                        let record = match &item.machine_id {
+                            Some(id) => self.store.get_machine(id)?,
+                            None => None,
+                        };
+                        let state = record.as_ref().map(|r| r.state);
+                        named.push(Named {
+                            item,
+                            record,
+                            state,
+                        });
+                    }
+                    Stored::Named(named)
+                }
+                None => Stored::Named(Vec::new()),
             });
         }
         let mut reported = HashMap::new();
@@ -177,7 +210,22 @@ impl Broker {
             };
             let live =
                 refresh && !request.status.is_terminal() && request.phase == Phase::Submitted;
-            let reported = reported.get(&request.provider_instance).filter(|_| live);
+            // What every instance this request needs reported, once all of them answered.
+            let reported: Option<Reported> = live
+                .then(|| {
+                    stored
+                        .instances(&request)
+                        .into_iter()
+                        .map(|instance| reported.get(instance))
+                        .collect::<Option<Vec<&Reported>>>()
+                })
+                .flatten()
+                .map(|all| {
+                    all.into_iter()
+                        .flat_map(|r| r.iter().map(|(id, m)| (id.clone(), m.clone())))
+                        .collect()
+                });
+            let reported = reported.as_ref();
             // Past its deadline a live request settles, whether its provider answered or not.
             let settle = live && (reported.is_some() || now >= request.deadline_at);
             let past_deadline = now >= request.deadline_at;
@@ -189,20 +237,7 @@ impl Broker {
                     }
                     acquire_view(records, past_deadline)
                 }
-                Stored::Items(items) => {
-                    let mut named = Vec::with_capacity(items.len());
-                    for item in items {
-                        let record = match &item.machine_id {
-                            Some(id) => self.store.get_machine(id)?,
-                            None => None,
-                        };
-                        let state = record.as_ref().map(|r| r.state);
-                        named.push(Named {
-                            item,
-                            record,
-                            state,
-                        });
-                    }
+                Stored::Named(mut named) => {
                     if live {
                         self.refresh_return(&mut request, &mut named, reported, settle, now)
                             .await?;
@@ -227,11 +262,11 @@ impl Broker {
     ) -> Result<(HashMap<String, Reported>, bool), BrokerError> {
         let mut queries: BTreeMap<&str, StatusQuery> = BTreeMap::new();
         for (request, stored) in live {
-            let query = queries
-                .entry(request.provider_instance.as_str())
-                .or_default();
             match stored {
                 Stored::Machines(records) => {
+                    let query = queries
+                        .entry(request.provider_instance.as_str())
+                        .or_default();
                     query.request_ids.push(request.request_id.clone());
                     query
                         .resource_ids
@@ -240,9 +275,18 @@ impl Broker {
                         .machine_ids
                         .extend(records.iter().map(|m| m.machine_id.clone()));
                 }
-                Stored::Items(items) => query
-                    .machine_ids
-                    .extend(items.iter().filter_map(|i| i.machine_id.clone())),
+                // Each named machine is asked of the instance that made it.
+                Stored::Named(named) => {
+                    for n in named {
+                        if let Some(id) = &n.item.machine_id {
+                            queries
+                                .entry(n.instance(request))
+                                .or_default()
+                                .machine_ids
+                                .push(id.clone());
+                        }
+                    }
+                }
             }
         }
         let mut reported = HashMap::new();
@@ -352,7 +396,9 @@ impl Broker {
                 resource_id: m.resource_id.clone(),
             })
             .collect();
-        let terminated = self.terminate_for(request, machines).await;
+        let terminated = self
+            .terminate_for(request, &request.provider_instance, machines)
+            .await;
         let timeout = request.deadline_at - request.created_at;
         for m in stragglers {
             m.message = Some(match &terminated {
@@ -412,17 +458,18 @@ impl Broker {
         Ok(())
     }
 
-    /// Terminates `machines` through the provider instance of `request`.
+    /// Terminates `machines` of `request` through the provider `instance` that made them.
     async fn terminate_for(
         &self,
         request: &Request,
+        instance: &str,
         machines: Vec<MachineRef>,
     ) -> Result<orb_plugin_api::TerminateResult, BrokerError> {
         let call = TerminateRequest {
             request_id: request.request_id.clone(),
             machines,
         };
-        self.provider_named(&request.provider_instance)
+        self.provider_named(instance)
             .await?
             .call::<op::TerminateMachines>(&call)
             .await
@@ -446,44 +493,47 @@ impl Broker {
         if up.is_empty() {
             return;
         }
-        let machines: Vec<MachineRef> = up
-            .iter()
-            .filter_map(|n| {
-                Some(MachineRef {
-                    machine_id: n.item.machine_id.clone()?,
-                    request_id: n.record.as_ref().map(|r| r.request_id.clone()),
-                    resource_id: n.record.as_ref().and_then(|r| r.resource_id.clone()),
-                })
-            })
-            .collect();
+        // Each machine through the instance that made it.
+        let mut by_instance: BTreeMap<String, Vec<MachineRef>> = BTreeMap::new();
+        for n in &up {
+            if let Some(machine_id) = n.item.machine_id.clone() {
+                by_instance
+                    .entry(n.instance(request).to_owned())
+                    .or_default()
+                    .push(MachineRef {
+                        machine_id,
+                        request_id: n.record.as_ref().map(|r| r.request_id.clone()),
+                        resource_id: n.record.as_ref().and_then(|r| r.resource_id.clone()),
+                    });
+            }
+        }
         tracing::warn!(
             request = %request.request_id,
-            machines = machines.len(),
+            machines = up.len(),
             "returned machines are still up; terminating them again"
         );
-        match self.terminate_for(request, machines).await {
-            Ok(result) => {
-                let going: HashSet<&str> = result
-                    .terminating
-                    .iter()
-                    .chain(&result.already_gone)
-                    .map(String::as_str)
-                    .collect();
-                for n in up {
-                    if n.item
-                        .machine_id
-                        .as_deref()
-                        .is_some_and(|id| going.contains(id))
-                    {
-                        n.state = Some(MachineState::ShuttingDown);
-                    }
+        let mut going: HashSet<String> = HashSet::new();
+        for (instance, machines) in by_instance {
+            match self.terminate_for(request, &instance, machines).await {
+                Ok(result) => {
+                    going.extend(result.terminating.into_iter().chain(result.already_gone))
                 }
+                Err(e) => tracing::warn!(
+                    request = %request.request_id,
+                    instance,
+                    error = %e,
+                    "terminating returned machines again failed; the next status call tries again"
+                ),
             }
-            Err(e) => tracing::warn!(
-                request = %request.request_id,
-                error = %e,
-                "terminating returned machines again failed; the next status call tries again"
-            ),
+        }
+        for n in up {
+            if n.item
+                .machine_id
+                .as_ref()
+                .is_some_and(|id| going.contains(id))
+            {
+                n.state = Some(MachineState::ShuttingDown);
+            }
         }
     }
 }
@@ -502,6 +552,15 @@ struct Named {
 }
 
 impl Named {
+    /// The provider instance that made it: its record's, else the return's.
+    fn instance<'a>(&'a self, request: &'a Request) -> &'a str {
+        self.record
+            .as_ref()
+            .map_or(request.provider_instance.as_str(), |r| {
+                r.provider_instance.as_str()
+            })
+    }
+
     fn result(&self, past_deadline: bool) -> MachineResult {
         match &self.item.error {
             Some(_) => MachineResult::Fail,
