@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use orb_plugin_api::MetricSample;
 
+use crate::domain::CircuitState;
+
 /// A provider call's instance, operation and whether it succeeded.
 type CallKey = (String, &'static str, bool);
 
@@ -40,12 +42,14 @@ pub struct Replica {
     pub database_latency: Duration,
 }
 
-/// The metrics page: `replica` is this process's leadership and database latency, `requests` are (kind, status, count), `machines` (state, count), and
+/// The metrics page: `replica` is this process's leadership and database latency, `requests` are (kind, status, count), `machines` (state, count),
+/// `circuits` each instance's circuit breaker (instance, state, failures in a row), and
 /// `provider_samples` each provider instance's own counters.
 pub fn render(
     replica: &Replica,
     requests: &[(String, String, u64)],
     machines: &[(String, u64)],
+    circuits: &[(String, CircuitState, u32)],
     provider_samples: &[(String, Vec<MetricSample>)],
 ) -> String {
     let mut out = String::new();
@@ -70,6 +74,27 @@ pub fn render(
     out.push_str("# HELP orb_machines Machines by state.\n# TYPE orb_machines gauge\n");
     for (state, n) in machines {
         let _ = writeln!(out, "orb_machines{} {n}", labels(&[("state", state)]));
+    }
+    out.push_str("# HELP orb_provider_circuit_open Whether the instance's circuit breaker is open (1: skipped), half-open (0.5) or closed (0).\n# TYPE orb_provider_circuit_open gauge\n");
+    for (instance, state, _) in circuits {
+        let value = match state {
+            CircuitState::Closed => "0",
+            CircuitState::HalfOpen => "0.5",
+            CircuitState::Open => "1",
+        };
+        let _ = writeln!(
+            out,
+            "orb_provider_circuit_open{} {value}",
+            labels(&[("instance", instance)])
+        );
+    }
+    out.push_str("# HELP orb_provider_failures_in_a_row Failures in a row counting towards opening the instance's circuit.\n# TYPE orb_provider_failures_in_a_row gauge\n");
+    for (instance, _, failures) in circuits {
+        let _ = writeln!(
+            out,
+            "orb_provider_failures_in_a_row{} {failures}",
+            labels(&[("instance", instance)])
+        );
     }
     let mut counts = String::from("# HELP orb_provider_calls_total Provider calls by instance, operation and outcome.\n# TYPE orb_provider_calls_total counter\n");
     let mut seconds = String::from("# HELP orb_provider_call_seconds_total Seconds spent in provider calls.\n# TYPE orb_provider_call_seconds_total counter\n");
@@ -117,6 +142,7 @@ mod tests {
             },
             &[("acquire".into(), "complete".into(), 3)],
             &[("running".into(), 5)],
+            &[("aws-1".into(), CircuitState::Open, 5)],
             &[(
                 "aws-1".into(),
                 vec![MetricSample {
@@ -131,6 +157,8 @@ mod tests {
             "{page}"
         );
         assert!(page.contains("orb_machines{state=\"running\"} 5"));
+        assert!(page.contains("orb_provider_circuit_open{instance=\"aws-1\"} 1"));
+        assert!(page.contains("orb_provider_failures_in_a_row{instance=\"aws-1\"} 5"));
         assert!(page.contains("\norb_leader 1\n"), "{page}");
         assert!(
             page.contains("\norb_database_latency_seconds 0.001500\n"),

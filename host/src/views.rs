@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::broker::{CancelReport, ReturnSummary};
 use crate::config::ProviderInstanceConfig;
-use crate::domain::{MachineRecord, Request};
+use crate::domain::{CircuitState, MachineRecord, Request};
 use crate::plugins::PluginSet;
 
 /// A view as JSON: views hold only strings, numbers and lists, so this cannot fail.
@@ -156,6 +156,10 @@ pub struct ProviderSummary {
     pub plugin: Option<String>,
     /// `ready`, `disabled`, or `no plugin offers this type`.
     pub status: &'static str,
+    /// Its circuit breaker: `closed`, `open` (skipped) or `half_open` (may be tried again).
+    pub circuit: &'static str,
+    /// Its failures in a row that count towards opening the circuit.
+    pub failures: u32,
 }
 
 /// `{"providers": [...]}`.
@@ -166,12 +170,21 @@ pub struct ProviderList {
 }
 
 impl ProviderList {
-    /// The configured `instances`, with the plugin of `plugins` that offers each one's type.
-    pub fn of(instances: &[ProviderInstanceConfig], plugins: &PluginSet) -> Self {
+    /// The configured `instances`, with the plugin of `plugins` that offers each one's type
+    /// and the state of its circuit among `circuits` (closed when absent).
+    pub fn of(
+        instances: &[ProviderInstanceConfig],
+        plugins: &PluginSet,
+        circuits: &[(String, CircuitState, u32)],
+    ) -> Self {
         let providers = instances
             .iter()
             .map(|p| {
                 let plugin = plugins.for_type(&p.provider_type);
+                let (circuit, failures) = circuits
+                    .iter()
+                    .find(|(name, _, _)| *name == p.name)
+                    .map_or((CircuitState::Closed, 0), |(_, state, n)| (*state, *n));
                 ProviderSummary {
                     name: p.name.clone(),
                     provider_type: p.provider_type.clone(),
@@ -184,6 +197,8 @@ impl ProviderList {
                         (true, Some(_)) => "ready",
                         (true, None) => "no plugin offers this type",
                     },
+                    circuit: circuit.as_str(),
+                    failures,
                 }
             })
             .collect();

@@ -32,7 +32,13 @@ impl Broker {
         count: i64,
     ) -> Result<(Request, Template, ProviderInstanceConfig), BrokerError> {
         let count = self.checked_count(count)?;
-        let (template, instance) = self.template(template_id).await?;
+        let super::routing::Candidate { template, instance } = self
+            .route(template_id)
+            .await?
+            .into_iter()
+            .next()
+            .expect("a route has a candidate");
+        let instance = &instance;
         let now = now();
         let request = Request {
             request_id: RequestKind::Acquire.new_id(),
@@ -96,6 +102,7 @@ impl Broker {
             Err(e) => return Err(e),
             Ok(result) => Ok(result),
         };
+        self.record_call(&instance.name, answer.as_ref().err().map(|e| e.error.kind));
         let now = now();
         request.phase = Phase::Submitted;
         request.owner = None;

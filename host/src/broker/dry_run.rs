@@ -44,14 +44,19 @@ impl Broker {
         count: i64,
     ) -> Result<DryRun, BrokerError> {
         let count = self.checked_count(count)?;
-        let (template, instance) = self.template(template_id).await?;
+        let super::routing::Candidate { template, instance } = self
+            .route(template_id)
+            .await?
+            .into_iter()
+            .next()
+            .expect("a route has a candidate");
         let call = ProvisionRequest {
             request_id: RequestKind::Acquire.new_id(),
             template,
             count,
         };
         let problems = self
-            .provider(instance)
+            .provider(&instance)
             .await?
             .call::<op::CheckProvision>(&call)
             .await?;

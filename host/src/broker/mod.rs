@@ -16,6 +16,7 @@ mod reclaim;
 mod refresh;
 mod release;
 mod retry;
+mod routing;
 pub(crate) mod state;
 mod steps;
 mod template_edit;

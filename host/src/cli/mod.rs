@@ -831,7 +831,7 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
         } => plugins_cmd::new(app, &name, dir.as_deref()),
         Command::Providers {
             command: ProvidersCommand::List,
-        } => Ok(providers_cmd::list(app)),
+        } => providers_cmd::list(app),
         Command::Providers {
             command: ProvidersCommand::Health { name },
         } => providers_cmd::health(app, name.as_deref()).await,

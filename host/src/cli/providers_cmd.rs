@@ -6,12 +6,15 @@ use crate::providers::health;
 use crate::views::ProviderList;
 use orb_plugin_api::operations::op;
 
-/// `orb providers list`: every configured instance and the plugin that offers its type.
-pub fn list(app: &App) -> CommandOutput {
-    CommandOutput::of(ProviderList::of(
+/// `orb providers list`: every configured instance, the plugin that offers its type, and its
+/// circuit breaker.
+pub fn list(app: &App) -> anyhow::Result<CommandOutput> {
+    let broker = crate::broker::Broker::open(app)?;
+    Ok(CommandOutput::of(ProviderList::of(
         &app.loaded.config.provider.providers,
         app.factory().plugins(),
-    ))
+        &broker.circuit_states()?,
+    )))
 }
 
 /// `orb providers health`: builds, initialises and health-checks every enabled instance (or

@@ -10,6 +10,7 @@ mod model;
 mod orb_py;
 mod paths;
 mod redact;
+mod routing;
 
 pub use env::Env;
 pub use keys::without_effect;
@@ -17,3 +18,4 @@ pub use load::{find_config_file, load, LoadedConfig};
 pub use model::*;
 pub use paths::Paths;
 pub use redact::redact;
+pub use routing::{CircuitBreakerConfig, Pools, SelectionPolicy};

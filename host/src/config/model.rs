@@ -84,6 +84,12 @@ pub struct ProviderSection {
     /// Seconds a provider's instance-type facts (vCPUs, memory) stay in the store before they
     /// are asked for again; 0 asks on every listing.
     pub instance_type_cache_seconds: u64,
+    /// How a request orders its candidate instances (`priority` by default).
+    pub selection_policy: super::SelectionPolicy,
+    /// Named groups of instances that serve as one.
+    pub pools: super::Pools,
+    /// When an instance is skipped for failing.
+    pub circuit_breaker: super::CircuitBreakerConfig,
     /// Other keys, kept as written.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
@@ -97,6 +103,9 @@ impl Default for ProviderSection {
             default_provider_instance: None,
             call_timeouts: CallTimeouts::default(),
             instance_type_cache_seconds: 24 * 3600,
+            selection_policy: super::SelectionPolicy::default(),
+            pools: super::Pools::default(),
+            circuit_breaker: super::CircuitBreakerConfig::default(),
             extra: BTreeMap::new(),
         }
     }
@@ -167,6 +176,9 @@ pub struct ProviderInstanceConfig {
     /// Template defaults for this instance.
     #[serde(default)]
     pub template_defaults: Map<String, Value>,
+    /// The most active machines it may hold; `least_loaded` picks by the room left under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_machines: Option<u32>,
     /// Other keys, kept as written.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,

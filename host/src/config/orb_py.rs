@@ -35,11 +35,9 @@ pub const KEYS: &[(&str, &[&str])] = &[
     (
         "provider.",
         &[
-            "selection_policy",
             "active_provider",
             "default_provider_type",
             "health_check_interval",
-            "circuit_breaker",
         ],
     ),
     (

@@ -6,10 +6,12 @@
 //! Partial fulfilment is an outcome like any other: the request completes with error, listing
 //! the machines that did start.
 
+mod circuit;
 mod machine;
 mod request;
 mod status;
 
+pub use circuit::{Circuit, CircuitState};
 pub use machine::{MachineRecord, MachineResult, ReturnItem};
 pub use request::{Phase, Request, RequestKind, RequestStatus};
 pub use status::{acquire_outcome, acquire_result, reclaim_grace, return_outcome, return_result};

@@ -661,6 +661,34 @@ pub fn changes_are_numbered_in_order_and_the_newest_ten_thousand_kept(open: &Ope
     assert!(newest - oldest >= 9_000, "{oldest}..{newest}");
 }
 
+/// A circuit is shared by every process: failures counted by two stores add up, a success
+/// through either closes it; turns count up across processes, each taken once.
+pub fn circuits_and_turns_are_shared_by_every_process(open: &Opener) {
+    let (a, b) = (open(), open());
+    assert_eq!(a.record_call("east", true, 100, 3).unwrap().failures, 1);
+    assert_eq!(b.record_call("east", true, 101, 3).unwrap().failures, 2);
+    let opened = a.record_call("east", true, 102, 3).unwrap();
+    assert_eq!(opened.opened_at, Some(102));
+    assert_eq!(b.circuits().unwrap(), vec![opened]);
+    let closed = b.record_call("east", false, 200, 3).unwrap();
+    assert_eq!(closed, crate::domain::Circuit::closed("east"));
+    assert_eq!(a.circuits().unwrap(), vec![closed]);
+
+    let turns: Vec<u64> = std::thread::scope(|s| {
+        let takers: Vec<_> = (0..8)
+            .map(|i| {
+                let store = if i % 2 == 0 { &a } else { &b };
+                s.spawn(move || store.next_turn("pool").unwrap())
+            })
+            .collect();
+        takers.into_iter().map(|t| t.join().unwrap()).collect()
+    });
+    let mut sorted = turns.clone();
+    sorted.sort();
+    assert_eq!(sorted, (0..8).collect::<Vec<u64>>(), "{turns:?}");
+    assert_eq!(a.next_turn("other").unwrap(), 0);
+}
+
 /// Runs each contract test on each backend.
 macro_rules! on_every_backend {
     ($($test:ident),* $(,)?) => {
@@ -705,4 +733,5 @@ on_every_backend!(
     listings_page_filter_and_count_alike,
     a_purge_never_forgets_a_machine_that_is_up,
     changes_are_numbered_in_order_and_the_newest_ten_thousand_kept,
+    circuits_and_turns_are_shared_by_every_process,
 );

@@ -40,6 +40,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0009_machine_zone",
         include_str!("../../migrations/0009_machine_zone.sql"),
     ),
+    (
+        "0010_routing",
+        include_str!("../../migrations/0010_routing.sql"),
+    ),
 ];
 
 /// The schema version this orb writes.

@@ -17,7 +17,9 @@ mod sqlite;
 
 use orb_plugin_api::InstanceTypeInfo;
 
-use crate::domain::{MachineRecord, Phase, Request, RequestKind, RequestStatus, ReturnItem};
+use crate::domain::{
+    Circuit, MachineRecord, Phase, Request, RequestKind, RequestStatus, ReturnItem,
+};
 
 pub use filesystem::network_filesystem;
 pub use offload::Offloaded;
@@ -400,6 +402,24 @@ pub trait Store: Send + Sync {
 
     /// Gives the lease `name` up, when `holder` holds it.
     fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError>;
+
+    /// Records a call of `provider_instance` that `failed` (or not) at `now` in its circuit
+    /// ([`Circuit::after`], opening at `threshold`); the read and the write share one
+    /// transaction. The circuit as it stands.
+    fn record_call(
+        &self,
+        provider_instance: &str,
+        failed: bool,
+        now: i64,
+        threshold: u32,
+    ) -> Result<Circuit, StoreError>;
+
+    /// Every circuit that ever recorded a failure.
+    fn circuits(&self) -> Result<Vec<Circuit>, StoreError>;
+
+    /// The turn of `key` before this call, counting up from 0 across every process: what
+    /// round-robin policies start from.
+    fn next_turn(&self, key: &str) -> Result<u64, StoreError>;
 
     /// Keeps what `provider_instance` reported of `types` at `now`, over earlier facts.
     fn save_instance_types(

@@ -16,7 +16,7 @@ use tokio::runtime::{Handle, RuntimeFlavor};
 use super::{
     Admission, Cancellation, ChangeEvent, Lease, MachineFilter, RequestFilter, Store, StoreError,
 };
-use crate::domain::{MachineRecord, Phase, Request, ReturnItem};
+use crate::domain::{Circuit, MachineRecord, Phase, Request, ReturnItem};
 
 /// Wraps a [`Store`] so its calls hand the async worker's other tasks off while they block.
 pub struct Offloaded<S>(pub S);
@@ -176,6 +176,27 @@ impl<S: Store> Store for Offloaded<S> {
         now: i64,
     ) -> Result<(), StoreError> {
         offload(|| self.0.save_instance_types(provider_instance, types, now))
+    }
+
+    fn record_call(
+        &self,
+        provider_instance: &str,
+        failed: bool,
+        now: i64,
+        threshold: u32,
+    ) -> Result<Circuit, StoreError> {
+        offload(|| {
+            self.0
+                .record_call(provider_instance, failed, now, threshold)
+        })
+    }
+
+    fn circuits(&self) -> Result<Vec<Circuit>, StoreError> {
+        offload(|| self.0.circuits())
+    }
+
+    fn next_turn(&self, key: &str) -> Result<u64, StoreError> {
+        offload(|| self.0.next_turn(key))
     }
 
     fn hold_lease(

@@ -31,7 +31,7 @@ use super::{
     cancellation, lease_step, refused_write, Admission, Cancellation, ChangeEvent, Lease,
     MachineFilter, RequestFilter, Store, StoreError,
 };
-use crate::domain::{MachineRecord, Phase, Request, ReturnItem};
+use crate::domain::{Circuit, MachineRecord, Phase, Request, ReturnItem};
 
 /// Every migration of the PostgreSQL schema, in order; the schema version is the number
 /// applied.
@@ -55,6 +55,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0005_machine_zone",
         include_str!("../../migrations/postgres/0005_machine_zone.sql"),
+    ),
+    (
+        "0006_routing",
+        include_str!("../../migrations/postgres/0006_routing.sql"),
     ),
 ];
 
@@ -1089,6 +1093,77 @@ impl Store for PostgresStore {
                 })
             })
             .transpose()
+    }
+
+    fn record_call(
+        &self,
+        provider_instance: &str,
+        failed: bool,
+        now: i64,
+        threshold: u32,
+    ) -> Result<Circuit, StoreError> {
+        let instance = provider_instance.to_owned();
+        self.run(serializable!(self, |tx| {
+            let stored = tx
+                .query_opt(
+                    "SELECT failures, opened_at FROM circuits WHERE provider_instance = $1",
+                    &[&instance],
+                )
+                .await?
+                .map(|r| (r.get::<_, i64>(0), r.get::<_, Option<i64>>(1)));
+            let before = match stored {
+                Some((failures, opened_at)) => Circuit {
+                    provider_instance: instance.clone(),
+                    failures: u32::try_from(failures).unwrap_or(u32::MAX),
+                    opened_at,
+                },
+                None => Circuit::closed(&instance),
+            };
+            let after = before.clone().after(failed, now, threshold);
+            if after != before {
+                tx.execute(
+                    "INSERT INTO circuits (provider_instance, failures, opened_at) \
+                     VALUES ($1, $2, $3) ON CONFLICT (provider_instance) DO UPDATE SET \
+                     failures = excluded.failures, opened_at = excluded.opened_at",
+                    &[&instance, &i64::from(after.failures), &after.opened_at],
+                )
+                .await?;
+            }
+            Ok(after)
+        }))
+    }
+
+    fn circuits(&self) -> Result<Vec<Circuit>, StoreError> {
+        let rows = self.query(
+            "SELECT provider_instance, failures, opened_at FROM circuits \
+             ORDER BY provider_instance"
+                .into(),
+            Vec::new(),
+        )?;
+        rows.iter()
+            .map(|r| {
+                Ok(Circuit {
+                    provider_instance: r.try_get(0).map_err(corrupt)?,
+                    failures: u32::try_from(r.try_get::<_, i64>(1).map_err(corrupt)?)
+                        .unwrap_or(u32::MAX),
+                    opened_at: r.try_get(2).map_err(corrupt)?,
+                })
+            })
+            .collect()
+    }
+
+    fn next_turn(&self, key: &str) -> Result<u64, StoreError> {
+        let key = key.to_owned();
+        self.run(serializable!(self, |tx| {
+            let row = tx
+                .query_one(
+                    "INSERT INTO turns (key, n) VALUES ($1, 1) ON CONFLICT (key) \
+                     DO UPDATE SET n = turns.n + 1 RETURNING n - 1",
+                    &[&key],
+                )
+                .await?;
+            Ok(row.get::<_, i64>(0) as u64)
+        }))
     }
 
     fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {

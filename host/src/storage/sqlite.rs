@@ -27,7 +27,7 @@ use super::{
     cancellation, lease_step, refused_write, Admission, Cancellation, ChangeEvent, Lease,
     MachineFilter, RequestFilter, Store, StoreError,
 };
-use crate::domain::{MachineRecord, Phase, Request, ReturnItem};
+use crate::domain::{Circuit, MachineRecord, Phase, Request, ReturnItem};
 
 /// How many reader connections a store may open beside its main one.
 const READERS: usize = 4;
@@ -785,6 +785,71 @@ impl Store for SqliteStore {
                 })
             },
         )
+    }
+
+    fn record_call(
+        &self,
+        provider_instance: &str,
+        failed: bool,
+        now: i64,
+        threshold: u32,
+    ) -> Result<Circuit, StoreError> {
+        self.write(|tx| {
+            let stored = tx
+                .query_row(
+                    "SELECT failures, opened_at FROM circuits WHERE provider_instance = ?1",
+                    [provider_instance],
+                    |r| Ok((r.get::<_, u32>(0)?, r.get::<_, Option<i64>>(1)?)),
+                )
+                .optional()?;
+            let before = match stored {
+                Some((failures, opened_at)) => Circuit {
+                    provider_instance: provider_instance.to_owned(),
+                    failures,
+                    opened_at,
+                },
+                None => Circuit::closed(provider_instance),
+            };
+            let after = before.clone().after(failed, now, threshold);
+            if after != before {
+                tx.execute(
+                    "INSERT INTO circuits (provider_instance, failures, opened_at) \
+                     VALUES (?1, ?2, ?3) ON CONFLICT (provider_instance) DO UPDATE SET \
+                     failures = excluded.failures, opened_at = excluded.opened_at",
+                    params![provider_instance, after.failures, after.opened_at],
+                )?;
+            }
+            Ok(after)
+        })
+    }
+
+    fn circuits(&self) -> Result<Vec<Circuit>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT provider_instance, failures, opened_at FROM circuits \
+                 ORDER BY provider_instance",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(Circuit {
+                    provider_instance: r.get(0)?,
+                    failures: r.get(1)?,
+                    opened_at: r.get(2)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+
+    fn next_turn(&self, key: &str) -> Result<u64, StoreError> {
+        self.write(|tx| {
+            let turn: i64 = tx.query_row(
+                "INSERT INTO turns (key, n) VALUES (?1, 1) ON CONFLICT (key) \
+                 DO UPDATE SET n = n + 1 RETURNING n - 1",
+                [key],
+                |r| r.get(0),
+            )?;
+            Ok(turn as u64)
+        })
     }
 
     fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {

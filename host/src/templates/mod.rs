@@ -65,7 +65,7 @@ pub fn load_catalog(
             Ok(t) if catalog.get(&t.template_id).is_some() => {
                 tracing::debug!(template = %t.template_id, "duplicate template id; the first one is used");
             }
-            Ok(t) if serves(instance, &t) => catalog.templates.push(t),
+            Ok(t) if serves(config, instance, &t) => catalog.templates.push(t),
             Ok(_) => {}
             Err(problem) => catalog.problems.push(problem),
         }
@@ -159,10 +159,24 @@ pub fn host_problems(t: &Template) -> Vec<String> {
 }
 
 /// Whether `instance` may serve `template`.
-fn serves(instance: &ProviderInstanceConfig, template: &Template) -> bool {
-    template
-        .str_field("providerName")
-        .is_none_or(|n| n == instance.name)
+/// Whether `instance` serves `template`: not pinned by `providerName` to another instance or
+/// to a pool without it, nor by `providerType` to another type, nor by `providerInstances` to
+/// others.
+fn serves(config: &OrbConfig, instance: &ProviderInstanceConfig, template: &Template) -> bool {
+    let named = |n: &str| {
+        n == instance.name
+            || config
+                .provider
+                .pools
+                .get(n)
+                .is_some_and(|pool| pool.instances.contains(&instance.name))
+    };
+    let listed = match template.fields.get("providerInstances") {
+        Some(Value::Array(names)) => names.iter().any(|n| n.as_str() == Some(&instance.name)),
+        _ => true,
+    };
+    listed
+        && template.str_field("providerName").is_none_or(named)
         && template
             .str_field("providerType")
             .is_none_or(|t| t == instance.provider_type)

@@ -26,6 +26,9 @@ pub struct MockConfig {
     /// The first this-many provision calls of the instance fail with a retryable throttling
     /// error.
     pub retryable_errors: u32,
+    /// Every provision call fails at once as if the cloud could not be reached (not
+    /// retryable): an instance that cannot serve.
+    pub unavailable: bool,
     /// Operations that panic (`health_check`, `provision_machines`...), for tests of the
     /// plugin boundary.
     pub panic_in: Vec<String>,
@@ -68,6 +71,7 @@ impl Default for MockConfig {
             fulfil_ratio: 1.0,
             latency_ms: 0,
             retryable_errors: 0,
+            unavailable: false,
             panic_in: Vec::new(),
             reclaim_after_seconds: None,
             templates: Vec::new(),

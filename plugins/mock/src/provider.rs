@@ -244,6 +244,13 @@ impl Provider for MockProvider {
         request: ProvisionRequest,
     ) -> Result<ProvisionResult, ProviderError> {
         self.enter("provision_machines");
+        if self.config.unavailable {
+            return Err(ProviderError::new(
+                ErrorKind::Unavailable,
+                "simulated outage: the mock cloud cannot be reached (mock config unavailable)",
+            )
+            .with_retryable(false));
+        }
         let now = now();
         let retryable_errors = self.config.retryable_errors;
         let (launched, result) = self.state.update(|state| {

@@ -65,7 +65,8 @@ pub(super) async fn metrics(State(s): State<AppState>) -> ApiResult {
         .machine_counts()
         .map_err(crate::broker::BrokerError::from)?;
     let samples = broker.provider_metrics().await;
-    let page = crate::metrics::render(&replica, &requests, &machines, &samples);
+    let circuits = broker.circuit_states()?;
+    let page = crate::metrics::render(&replica, &requests, &machines, &circuits, &samples);
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,

@@ -9,6 +9,7 @@ pub(super) async fn list_providers(State(s): State<AppState>) -> ApiResult {
     Ok(Json(ProviderList::of(
         &broker.config().provider.providers,
         broker.plugins(),
+        &broker.circuit_states()?,
     ))
     .into_response())
 }
