@@ -190,13 +190,14 @@ fn an_instance_that_keeps_failing_is_skipped_by_every_process_until_its_cool_dow
             &env,
         )
     };
+    // a fails twice (b takes the requests), and its circuit opens.
     for _ in 0..2 {
-        let failed = request();
-        failed.expect_code(1);
+        let served = request();
+        served.expect_code(0);
         assert!(
-            failed.stderr.contains("simulated outage"),
+            served.stdout.contains("simulated outage"),
             "{}",
-            failed.stderr
+            served.stdout
         );
     }
     let listed = shown(&site, &["providers", "list"]);
@@ -206,7 +207,10 @@ fn an_instance_that_keeps_failing_is_skipped_by_every_process_until_its_cool_dow
         (Some("a"), Some("open")),
         "{listed}"
     );
-    // Open: skipped; b serves.
+    // Open: skipped, not even asked; b serves.
+    let skipped = request();
+    skipped.expect_code(0);
+    assert!(!skipped.stdout.contains("outage"), "{}", skipped.stdout);
     assert_eq!(served_by(&site, "first", 1), "b");
     // After the cool-down, a is tried again; it works now, and its circuit closes.
     std::fs::write(&config_file, healthy.to_string()).unwrap();
@@ -219,5 +223,133 @@ fn an_instance_that_keeps_failing_is_skipped_by_every_process_until_its_cool_dow
     assert_eq!(
         shown(&site, &["providers", "list"])["providers"][0]["circuit"],
         "closed"
+    );
+}
+
+/// The machines a mock instance's cloud holds, by id: whether each is being terminated.
+fn cloud(site: &HfSite, instance: &str) -> std::collections::BTreeMap<String, bool> {
+    let text = std::fs::read_to_string(site.path().join(format!("work/mock-{instance}.json")))
+        .unwrap_or_else(|_| "{}".into());
+    let state: Value = serde_json::from_str(&text).unwrap();
+    state["machines"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(id, v)| (id.clone(), !v["terminate_at"].is_null()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Two instances behind the pool `first`: `a` has room for half of what it is asked.
+fn half_full(pending_seconds: u32) -> HfSite {
+    pools(json!({"provider": {"providers": [
+        {"name": "a", "type": "mock", "priority": 1,
+            "config": {"fulfil_ratio": 0.5, "pending_seconds": pending_seconds}},
+        {"name": "b", "type": "mock", "priority": 2, "config": {"pending_seconds": pending_seconds}},
+        {"name": "c", "type": "mock", "priority": 3, "enabled": false, "config": {}}
+    ]}}))
+}
+
+/// Asks the pool `first` for `count` machines through Host Factory's script; the request id.
+fn hf_request(site: &HfSite, count: u32) -> String {
+    let file =
+        site.input_file(&json!({"template": {"templateId": "Small", "machineCount": count}}));
+    let asked = site
+        .run(
+            Command::new(site.path().join("install/scripts/requestMachines.sh"))
+                .args(["-f", file.to_str().unwrap()]),
+            &[("HF_PROVIDER_NAME", "first")],
+        )
+        .expect_code(0)
+        .json();
+    asked["requestId"].as_str().unwrap().to_owned()
+}
+
+/// getRequestStatus through Host Factory's script.
+fn hf_status(site: &HfSite, id: &str) -> Value {
+    let file = site.input_file(&json!({"requests": [{"requestId": id}]}));
+    site.run(
+        Command::new(site.path().join("install/scripts/getRequestStatus.sh"))
+            .args(["-f", file.to_str().unwrap()]),
+        &[("HF_PROVIDER_NAME", "first")],
+    )
+    .expect_code(0)
+    .json()["requests"][0]
+        .clone()
+}
+
+#[test]
+fn what_one_instance_cannot_provide_goes_to_the_next_and_returns_through_each() {
+    let site = half_full(0);
+    let id = hf_request(&site, 4);
+    let done = hf_status(&site, &id);
+    assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(done["machines"].as_array().unwrap().len(), 4, "{done}");
+    let message = done["message"].as_str().unwrap();
+    assert!(
+        message.contains("a: 2 of 4") && message.contains("b: 2 of 2"),
+        "where the machines came from: {message}"
+    );
+    let (in_a, in_b) = (cloud(&site, "a"), cloud(&site, "b"));
+    assert_eq!((in_a.len(), in_b.len()), (2, 2));
+
+    // A return of all four terminates each in its own cloud.
+    let machines: Vec<Value> = done["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| json!({"name": m["name"], "machineId": m["machineId"]}))
+        .collect();
+    let file = site.input_file(&json!({"machines": machines}));
+    let back = site
+        .run(
+            Command::new(site.path().join("install/scripts/requestReturnMachines.sh"))
+                .args(["-f", file.to_str().unwrap()]),
+            &[("HF_PROVIDER_NAME", "first")],
+        )
+        .expect_code(0)
+        .json();
+    let gone = hf_status(&site, back["requestId"].as_str().unwrap());
+    assert_eq!(gone["status"], "complete", "{gone}");
+    assert!(
+        cloud(&site, "a").values().all(|t| *t),
+        "{:?}",
+        cloud(&site, "a")
+    );
+    assert!(
+        cloud(&site, "b").values().all(|t| *t),
+        "{:?}",
+        cloud(&site, "b")
+    );
+}
+
+#[test]
+fn an_outage_fails_over_and_a_cancel_reaches_every_instance_asked() {
+    // a is down: b takes the whole request.
+    let site = pools(json!({"provider": {"providers": [
+        {"name": "a", "type": "mock", "priority": 1, "config": {"unavailable": true}},
+        {"name": "b", "type": "mock", "priority": 2, "config": {}},
+        {"name": "c", "type": "mock", "priority": 3, "enabled": false, "config": {}}
+    ]}}));
+    let id = hf_request(&site, 2);
+    let done = hf_status(&site, &id);
+    assert_eq!(done["status"], "complete", "{done}");
+    assert_eq!(cloud(&site, "b").len(), 2);
+    assert!(
+        done["message"].as_str().unwrap().contains("a: 0 of 2"),
+        "{done}"
+    );
+
+    // A request still pending on two instances, cancelled: both release their machines.
+    let site = half_full(60);
+    let id = hf_request(&site, 4);
+    assert_eq!(hf_status(&site, &id)["status"], "running");
+    site.orb(&["requests", "cancel", &id]).expect_code(0);
+    let (in_a, in_b) = (cloud(&site, "a"), cloud(&site, "b"));
+    assert_eq!((in_a.len(), in_b.len()), (2, 2));
+    assert!(
+        in_a.values().chain(in_b.values()).all(|t| *t),
+        "{in_a:?} {in_b:?}"
     );
 }

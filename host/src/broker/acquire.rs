@@ -1,6 +1,6 @@
 //! Acquiring machines: `requestMachines`.
 
-use orb_plugin_api::{ErrorKind, ProvisionResult, Template};
+use orb_plugin_api::{ErrorKind, Template};
 
 use super::owner::this_process;
 use super::{Broker, BrokerError};
@@ -59,6 +59,7 @@ impl Broker {
             updated_at: now,
             deadline_at: now + self.request_timeout(),
             attempts: 0,
+            placements: Vec::new(),
             version: 0,
         };
         let cap = u64::try_from(template.max_number).ok();
@@ -96,19 +97,18 @@ impl Broker {
         instance: &ProviderInstanceConfig,
         template: Template,
     ) -> Result<(), BrokerError> {
-        let answer = match self.call_provision(request, instance, template).await {
+        let answer = match self.provision_across(request, instance, template).await {
             Err(BrokerError::Provider(e)) => Err(e),
             // No provider to call: the request stays `accepted`, for a later call to finish.
             Err(e) => return Err(e),
-            Ok(result) => Ok(result),
+            Ok(provisioned) => Ok(provisioned),
         };
-        self.record_call(&instance.name, answer.as_ref().err().map(|e| e.error.kind));
         let now = now();
         request.phase = Phase::Submitted;
         request.owner = None;
         request.updated_at = now;
-        let result: ProvisionResult = match answer {
-            Ok(result) => result,
+        let (result, machines, placements) = match answer {
+            Ok(p) => (p.result, p.machines, p.placements),
             Err(e) => {
                 request.status = RequestStatus::CompleteWithError;
                 request.message = format!("provisioning failed: {}", e.error.message);
@@ -131,10 +131,14 @@ impl Broker {
         };
         request.resource_ids = result.resource_ids.clone();
         request.unfulfilled = result.failures.iter().map(|f| f.count).sum();
-        let machines: Vec<MachineRecord> = result
-            .machines
+        request.placements = placements;
+        let machines: Vec<MachineRecord> = machines
             .iter()
-            .map(|m| MachineRecord::of_request(m, request, now))
+            .map(|(instance, m)| {
+                let mut record = MachineRecord::of_request(m, request, now);
+                record.provider_instance = instance.clone();
+                record
+            })
             .collect();
         // The provider says it could provide nothing: a failure, not a submitted request.
         let nothing = machines.is_empty() && request.unfulfilled >= request.requested;

@@ -8,6 +8,7 @@ mod acquire;
 mod cancel;
 mod discovery;
 mod dry_run;
+mod failover;
 mod orphans;
 pub mod owner;
 mod power;
@@ -166,12 +167,25 @@ impl Broker {
     }
 
     /// The provider instance that serves calls: the one named by `HF_PROVIDER_NAME` when it
-    /// is set (an error when it names no instance), else `provider.default_provider_instance`,
+    /// is set (a pool's first enabled instance by priority; an error when it names neither),
+    /// else `provider.default_provider_instance`,
     /// else the enabled instance of lowest priority (then highest weight).
     pub fn default_instance(&self) -> Result<&ProviderInstanceConfig, BrokerError> {
         let providers = &self.config.provider.providers;
         let named = |name: &str| providers.iter().find(|p| p.name == name);
         if let Some(name) = self.env.get("HF_PROVIDER_NAME") {
+            // A pool: its first enabled instance, by priority.
+            if let Some(pool) = self.config.provider.pools.get(name) {
+                return providers
+                    .iter()
+                    .filter(|p| p.enabled && pool.instances.contains(&p.name))
+                    .min_by_key(|p| (p.priority, std::cmp::Reverse(p.weight)))
+                    .ok_or_else(|| {
+                        BrokerError::Config(format!(
+                            "HF_PROVIDER_NAME '{name}' names a pool with no enabled instance"
+                        ))
+                    });
+            }
             return named(name).ok_or_else(|| {
                 BrokerError::Config(format!(
                     "HF_PROVIDER_NAME '{name}' names no configured provider instance; configured: {}",

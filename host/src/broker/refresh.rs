@@ -61,7 +61,7 @@ impl Stored {
     /// orb does not know).
     fn instances<'a>(&'a self, request: &'a Request) -> BTreeSet<&'a str> {
         match self {
-            Stored::Machines(_) => [request.provider_instance.as_str()].into(),
+            Stored::Machines(_) => request.instances().collect(),
             Stored::Named(named) => named
                 .iter()
                 .filter(|n| n.item.machine_id.is_some())
@@ -263,17 +263,21 @@ impl Broker {
         let mut queries: BTreeMap<&str, StatusQuery> = BTreeMap::new();
         for (request, stored) in live {
             match stored {
+                // Each instance the request asked, about what it made.
                 Stored::Machines(records) => {
-                    let query = queries
-                        .entry(request.provider_instance.as_str())
-                        .or_default();
-                    query.request_ids.push(request.request_id.clone());
-                    query
-                        .resource_ids
-                        .extend(request.resource_ids.iter().cloned());
-                    query
-                        .machine_ids
-                        .extend(records.iter().map(|m| m.machine_id.clone()));
+                    for instance in request.instances() {
+                        let query = queries.entry(instance).or_default();
+                        query.request_ids.push(request.request_id.clone());
+                        query
+                            .resource_ids
+                            .extend(request.resource_ids_of(instance).iter().cloned());
+                        query.machine_ids.extend(
+                            records
+                                .iter()
+                                .filter(|m| m.provider_instance == instance)
+                                .map(|m| m.machine_id.clone()),
+                        );
+                    }
                 }
                 // Each named machine is asked of the instance that made it.
                 Stored::Named(named) => {
@@ -349,7 +353,16 @@ impl Broker {
                                 .as_ref()
                                 .is_some_and(|r| request.resource_ids.contains(r))
                     })
-                    .map(|m| MachineRecord::of_request(m, request, now)),
+                    .map(|m| {
+                        let mut record = MachineRecord::of_request(m, request, now);
+                        // Made by the instance that tagged it, when the request asked several.
+                        if let Some(instance) = m.tags.get(orb_plugin_api::tags::PROVIDER) {
+                            if request.instances().any(|i| i == instance) {
+                                record.provider_instance = instance.clone();
+                            }
+                        }
+                        record
+                    }),
             );
         }
         if !settle {
@@ -388,17 +401,23 @@ impl Broker {
         if stragglers.is_empty() {
             return;
         }
-        let machines = stragglers
-            .iter()
-            .map(|m| MachineRef {
-                machine_id: m.machine_id.clone(),
-                request_id: Some(request.request_id.clone()),
-                resource_id: m.resource_id.clone(),
-            })
-            .collect();
-        let terminated = self
-            .terminate_for(request, &request.provider_instance, machines)
-            .await;
+        let mut by_instance: BTreeMap<String, Vec<MachineRef>> = BTreeMap::new();
+        for m in &stragglers {
+            by_instance
+                .entry(m.provider_instance.clone())
+                .or_default()
+                .push(MachineRef {
+                    machine_id: m.machine_id.clone(),
+                    request_id: Some(request.request_id.clone()),
+                    resource_id: m.resource_id.clone(),
+                });
+        }
+        let mut terminated = Ok(());
+        for (instance, machines) in by_instance {
+            if let Err(e) = self.terminate_for(request, &instance, machines).await {
+                terminated = Err(e);
+            }
+        }
         let timeout = request.deadline_at - request.created_at;
         for m in stragglers {
             m.message = Some(match &terminated {

@@ -15,18 +15,20 @@ use crate::domain::{now, Phase, Request, RequestKind, RequestStatus};
 use crate::storage::MachineFilter;
 
 impl Broker {
-    /// Asks the provider to provision a stored request, retrying what may succeed on retry.
+    /// Asks the provider of `instance` to provision `count` machines of a stored request,
+    /// retrying what may succeed on retry.
     pub(super) async fn call_provision(
         &self,
         request: &Request,
         instance: &ProviderInstanceConfig,
         template: Template,
+        count: u32,
     ) -> Result<ProvisionResult, BrokerError> {
         let provider = self.provider(instance).await?;
         let call = ProvisionRequest {
             request_id: request.request_id.clone(),
             template,
-            count: request.requested,
+            count,
         };
         Ok(with_retries("provision_machines", || {
             provider.call::<op::ProvisionMachines>(&call)
@@ -124,6 +126,7 @@ impl Broker {
             updated_at: now,
             deadline_at: now + self.request_timeout(),
             attempts: 0,
+            placements: Vec::new(),
             version: 0,
         })
     }

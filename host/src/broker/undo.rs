@@ -29,7 +29,10 @@ impl Broker {
         let template = stored_template(&request);
         if let Some(template) = template {
             let instance = self.instance(&request.provider_instance)?.clone();
-            match self.call_provision(&request, &instance, template).await {
+            match self
+                .call_provision(&request, &instance, template, request.requested)
+                .await
+            {
                 Ok(made) => request.resource_ids = made.resource_ids,
                 Err(e) => {
                     tracing::warn!(request_id = %request.request_id, error = %e, "the interrupted provision could not be redone; undoing what is tagged with the request")
@@ -73,27 +76,45 @@ impl Broker {
             .next()
             .unwrap_or_default()
             .to_owned();
-        let call = CancelRequest {
-            request_id: request.request_id.clone(),
-            resource_ids: request.resource_ids.clone(),
-            machine_ids: self
-                .store
-                .machines_of_request(&request.request_id)?
-                .into_iter()
-                .map(|m| m.machine_id)
-                .collect(),
-        };
-        let answer = match self.provider_named(&request.provider_instance).await {
-            Ok(provider) => with_retries("cancel_request", || {
-                provider.call::<op::CancelRequest>(&call)
-            })
-            .await
-            .map_err(BrokerError::from),
-            Err(e) => Err(e),
-        };
+        // Each instance the request asked releases what it made.
+        let known = self.store.machines_of_request(&request.request_id)?;
+        let mut answer = Ok(Vec::new());
+        let mut released = Vec::new();
+        for instance in request.instances() {
+            let call = CancelRequest {
+                request_id: request.request_id.clone(),
+                resource_ids: request.resource_ids_of(instance).to_vec(),
+                machine_ids: known
+                    .iter()
+                    .filter(|m| m.provider_instance == instance)
+                    .map(|m| m.machine_id.clone())
+                    .collect(),
+            };
+            let answered = match self.provider_named(instance).await {
+                Ok(provider) => with_retries("cancel_request", || {
+                    provider.call::<op::CancelRequest>(&call)
+                })
+                .await
+                .map_err(BrokerError::from),
+                Err(e) => Err(e),
+            };
+            match (answered, &mut answer) {
+                (Ok(result), Ok(terminating)) => {
+                    released.extend(result.released);
+                    terminating.extend(
+                        result
+                            .terminating
+                            .into_iter()
+                            .map(|m| (instance.to_owned(), m)),
+                    );
+                }
+                (Err(e), Ok(_)) => answer = Err(e),
+                (_, Err(_)) => {}
+            }
+        }
         let now = now();
-        let result = match answer {
-            Ok(result) => result,
+        let terminating = match answer {
+            Ok(terminating) => terminating,
             Err(e) => {
                 tracing::error!(request_id = %request.request_id, error = %e, "the cancelled request's resources were not released; cancel it again to retry");
                 request.message =
@@ -104,14 +125,18 @@ impl Broker {
                 return Err(e);
             }
         };
-        let mut records = Vec::with_capacity(result.terminating.len());
-        for machine in &result.terminating {
+        let mut records = Vec::with_capacity(terminating.len());
+        for (instance, machine) in &terminating {
             records.push(match self.store.get_machine(&machine.machine_id)? {
                 Some(mut record) => {
                     record.refresh(machine, now);
                     record
                 }
-                None => MachineRecord::of_request(machine, &request, now),
+                None => {
+                    let mut record = MachineRecord::of_request(machine, &request, now);
+                    record.provider_instance = instance.clone();
+                    record
+                }
             });
         }
         self.store.upsert_machines(&records)?;
@@ -147,7 +172,7 @@ impl Broker {
         tracing::info!(
             request_id = %request.request_id,
             terminating = records.len(),
-            released = ?result.released,
+            released = ?released,
             return_request_id = ?return_request_id,
             "cancelled request undone"
         );
@@ -155,7 +180,7 @@ impl Broker {
             request,
             return_request_id,
             terminating: records.len(),
-            released: result.released,
+            released,
             in_flight: false,
         })
     }

@@ -13,7 +13,7 @@ mod status;
 
 pub use circuit::{Circuit, CircuitState};
 pub use machine::{MachineRecord, MachineResult, ReturnItem};
-pub use request::{Phase, Request, RequestKind, RequestStatus};
+pub use request::{Phase, Placement, Request, RequestKind, RequestStatus};
 pub use status::{acquire_outcome, acquire_result, reclaim_grace, return_outcome, return_result};
 
 /// Seconds since the epoch, now.

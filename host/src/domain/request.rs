@@ -119,6 +119,45 @@ impl Phase {
     }
 }
 
+impl Request {
+    /// The provider instances it asked: its own, and each of its placements'.
+    pub fn instances(&self) -> impl Iterator<Item = &str> {
+        let placed = self
+            .placements
+            .iter()
+            .map(|p| p.instance.as_str())
+            .filter(move |i| *i != self.provider_instance);
+        std::iter::once(self.provider_instance.as_str()).chain(placed)
+    }
+
+    /// The resources `instance` made for it.
+    pub fn resource_ids_of(&self, instance: &str) -> &[String] {
+        match self.placements.iter().find(|p| p.instance == instance) {
+            Some(p) => &p.resource_ids,
+            None if instance == self.provider_instance => &self.resource_ids,
+            None => &[],
+        }
+    }
+}
+
+/// One instance's part of an acquire request that failed over.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Placement {
+    /// The provider instance asked.
+    pub instance: String,
+    /// How many machines (units) it was asked for.
+    pub asked: u32,
+    /// How many it took on.
+    pub got: u32,
+    /// Why it did not take the rest, when it did not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The cloud resources it made for the request.
+    #[serde(default)]
+    pub resource_ids: Vec<String>,
+}
+
 /// A request, as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Request {
@@ -158,6 +197,9 @@ pub struct Request {
     pub deadline_at: i64,
     /// How many times a process took it over from an owner that died.
     pub attempts: u32,
+    /// Where its machines were asked for, in order, when more than its own instance was
+    /// asked (an acquire that failed over): each instance, what it was asked and got.
+    pub placements: Vec<Placement>,
     /// The stored row's version when this copy was read or written: a write of an older copy
     /// is refused.
     pub version: i64,

@@ -285,6 +285,7 @@ fn request_of(r: &OrbRequest, instances: &Instances<'_>) -> Result<Request, Stri
             .and_then(epoch)
             .unwrap_or(updated_at),
         attempts: 0,
+        placements: Vec::new(),
         version: 0,
     })
 }

@@ -41,6 +41,7 @@ pub fn request(id: &str, kind: RequestKind) -> Request {
         updated_at: 10,
         deadline_at: 310,
         attempts: 0,
+        placements: Vec::new(),
         version: 0,
     }
 }

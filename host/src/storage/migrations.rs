@@ -44,6 +44,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
         "0010_routing",
         include_str!("../../migrations/0010_routing.sql"),
     ),
+    (
+        "0011_placements",
+        include_str!("../../migrations/0011_placements.sql"),
+    ),
 ];
 
 /// The schema version this orb writes.

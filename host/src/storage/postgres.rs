@@ -24,8 +24,8 @@ use tokio_postgres::{IsolationLevel, Row, Transaction};
 use super::conditions::{self, Conditions};
 use super::postgres_tls::RustlsConnect;
 use super::rows::{
-    self, in_use, may_bring, purgeable, resource_ids_text, tags_text, MachineRow, RequestRow,
-    MACHINE_COLUMNS, REQUEST_COLUMNS,
+    self, in_use, may_bring, placements_text, purgeable, resource_ids_text, tags_text, MachineRow,
+    RequestRow, MACHINE_COLUMNS, REQUEST_COLUMNS,
 };
 use super::{
     cancellation, lease_step, refused_write, Admission, Cancellation, ChangeEvent, Lease,
@@ -59,6 +59,10 @@ const MIGRATIONS: &[(&str, &str)] = &[
     (
         "0006_routing",
         include_str!("../../migrations/postgres/0006_routing.sql"),
+    ),
+    (
+        "0007_placements",
+        include_str!("../../migrations/postgres/0007_placements.sql"),
     ),
 ];
 
@@ -465,6 +469,7 @@ fn request_from_row(row: &Row) -> Result<Request, StoreError> {
         deadline_at: row.try_get(16).map_err(corrupt)?,
         attempts: row.try_get(17).map_err(corrupt)?,
         version: row.try_get(18).map_err(corrupt)?,
+        placements: row.try_get(19).map_err(corrupt)?,
     }
     .decode()
     .map_err(corrupt)
@@ -539,7 +544,7 @@ async fn write_request(tx: &Transaction<'_>, r: &mut Request, insert: bool) -> R
         tx.execute(
             &format!(
                 "INSERT INTO requests ({REQUEST_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-                 $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
+                 $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
             ),
             &[
                 &r.request_id,
@@ -561,6 +566,7 @@ async fn write_request(tx: &Transaction<'_>, r: &mut Request, insert: bool) -> R
                 &r.deadline_at,
                 &i64::from(r.attempts),
                 &r.version,
+                &placements_text(r),
             ],
         )
         .await?
@@ -569,7 +575,8 @@ async fn write_request(tx: &Transaction<'_>, r: &mut Request, insert: bool) -> R
         // row another process wrote since the copy was read not at all.
         tx.execute(
             "UPDATE requests SET status = $2, phase = $3, message = $4, unfulfilled = $5, \
-             resource_ids = $6, owner = $7, updated_at = $8, version = version + 1 \
+             resource_ids = $6, owner = $7, updated_at = $8, placements = $10, \
+             version = version + 1 \
              WHERE request_id = $1 AND version = $9 \
              AND (phase != 'cancelled' OR $3 = 'cancelled')",
             &[
@@ -582,6 +589,7 @@ async fn write_request(tx: &Transaction<'_>, r: &mut Request, insert: bool) -> R
                 &r.owner,
                 &r.updated_at,
                 &r.version,
+                &placements_text(r),
             ],
         )
         .await?

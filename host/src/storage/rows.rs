@@ -9,7 +9,7 @@ use crate::domain::{MachineRecord, Phase, Request, RequestKind, RequestStatus};
 /// The columns of `requests`, in the order the rows below take them.
 pub const REQUEST_COLUMNS: &str = "request_id, kind, provider_instance, provider_type, \
     template_id, provider_api, requested, status, phase, message, unfulfilled, resource_ids, \
-    template, owner, created_at, updated_at, deadline_at, attempts, version";
+    template, owner, created_at, updated_at, deadline_at, attempts, version, placements";
 
 /// The columns of `machines`, in the order the rows below take them.
 pub const MACHINE_COLUMNS: &str = "machine_id, request_id, return_request_id, \
@@ -90,6 +90,7 @@ pub struct RequestRow {
     pub deadline_at: i64,
     pub attempts: i64,
     pub version: i64,
+    pub placements: Option<String>,
 }
 
 /// A value that does not read: what it was meant to be and what it holds.
@@ -124,6 +125,12 @@ impl RequestRow {
             requested: count("requested count", self.requested)?,
             unfulfilled: count("unfulfilled count", self.unfulfilled)?,
             attempts: count("attempts", self.attempts)?,
+            placements: match self.placements {
+                Some(text) => {
+                    serde_json::from_str(&text).map_err(|_| corrupt("placements", &text))?
+                }
+                None => Vec::new(),
+            },
             request_id: self.request_id,
             provider_instance: self.provider_instance,
             provider_type: self.provider_type,
@@ -194,6 +201,12 @@ impl MachineRow {
             updated_at: self.updated_at,
         })
     }
+}
+
+/// A request's placements as stored: none when it has none.
+pub fn placements_text(request: &Request) -> Option<String> {
+    (!request.placements.is_empty())
+        .then(|| serde_json::to_string(&request.placements).expect("placements serialize"))
 }
 
 /// A request's resource ids as stored.

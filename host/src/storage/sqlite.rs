@@ -20,8 +20,8 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row, Tra
 use super::conditions::{self, Conditions};
 use super::migrations::migrate;
 use super::rows::{
-    self, in_use, may_bring, purgeable, resource_ids_text, tags_text, MachineRow, RequestRow,
-    MACHINE_COLUMNS, REQUEST_COLUMNS,
+    self, in_use, may_bring, placements_text, purgeable, resource_ids_text, tags_text, MachineRow,
+    RequestRow, MACHINE_COLUMNS, REQUEST_COLUMNS,
 };
 use super::{
     cancellation, lease_step, refused_write, Admission, Cancellation, ChangeEvent, Lease,
@@ -215,6 +215,7 @@ fn request_from_row(row: &Row<'_>) -> rusqlite::Result<Request> {
         updated_at: row.get(15)?,
         deadline_at: row.get(16)?,
         attempts: row.get(17)?,
+        placements: row.get(19)?,
         version: row.get(18)?,
     }
     .decode()
@@ -257,7 +258,7 @@ fn write_request(
         tx.execute(
             &format!(
                 "INSERT INTO requests ({REQUEST_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, \
-                 ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
+                 ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
             ),
             params![
                 r.request_id,
@@ -279,6 +280,7 @@ fn write_request(
                 r.deadline_at,
                 r.attempts,
                 r.version,
+                placements_text(r),
             ],
         )?
     } else {
@@ -288,7 +290,8 @@ fn write_request(
         // cancelled, and a row another process wrote since the copy was read not at all.
         tx.execute(
             "UPDATE requests SET status = ?2, phase = ?3, message = ?4, unfulfilled = ?5, \
-             resource_ids = ?6, owner = ?7, updated_at = ?8, version = version + 1 \
+             resource_ids = ?6, owner = ?7, updated_at = ?8, placements = ?10, \
+             version = version + 1 \
              WHERE request_id = ?1 AND version = ?9 \
              AND (phase != 'cancelled' OR ?3 = 'cancelled')",
             params![
@@ -301,6 +304,7 @@ fn write_request(
                 r.owner,
                 r.updated_at,
                 r.version,
+                placements_text(r),
             ],
         )?
     };

@@ -295,7 +295,8 @@ impl Provider for MockProvider {
             for index in 0..capacity {
                 state.launched += 1;
                 let n = state.launched;
-                let key = format!("{}#{index}", request.request_id);
+                // Ids are unique across instances, as a cloud's are: each instance its own.
+                let key = format!("{}/{}#{index}", self.instance, request.request_id);
                 let private_ip =
                     format!("10.{}.{}.{}", (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
                 let machine = MockMachine {
