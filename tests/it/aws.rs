@@ -1287,3 +1287,88 @@ fn dry_runs_on_aws_make_nothing() {
     assert_eq!(checked["wouldSucceed"], true, "{checked}");
     assert_eq!(inspect(&moto)["instances"][&machine], "running");
 }
+
+/// Two AWS instances on two emulators behind one pool: requests take turns between them, one
+/// return takes machines of both (each terminated in its own cloud), and an instance that
+/// cannot be reached fails over to the other.
+#[test]
+fn two_clouds_behind_one_pool_share_requests_returns_and_outages() {
+    let (east, west) = (Moto::start(), Moto::start());
+    let instance = |name: &str, moto: &Moto, priority: i64| {
+        let mut config = moto.provider_config();
+        crate::support::merge(&mut config, json!({"max_retries": 1}));
+        json!({"name": name, "type": "aws", "priority": priority, "config": config})
+    };
+    let fleet = |moto: &Moto| {
+        let mut t = base(moto, "Fleet", "EC2Fleet");
+        crate::support::merge(
+            &mut t,
+            json!({"fleetType": "instant", "vmTypes": {"t3.medium": 1}, "providerName": "both"}),
+        );
+        t
+    };
+    // Each instance reads its own templates file, on its own network.
+    let site = HfSite::with_plugin(
+        json!({
+            "provider": {
+                "providers": [instance("east", &east, 1), instance("west", &west, 2)],
+                "pools": {"both": {"instances": ["east", "west"], "policy": "round_robin"}}
+            },
+            "logging": {"level": "debug"}
+        }),
+        json!({"templates": []}),
+        &aws_plugin(),
+        vec![
+            ("AWS_EC2_METADATA_DISABLED".into(), "true".into()),
+            ("HF_PROVIDER_NAME".into(), "both".into()),
+        ],
+    );
+    for (name, moto) in [("east", &east), ("west", &west)] {
+        std::fs::write(
+            site.path().join(format!("conf/{name}_templates.json")),
+            json!({"templates": [fleet(moto)]}).to_string(),
+        )
+        .unwrap();
+    }
+    let first = settle(&site, &request(&site, "Fleet", 1));
+    let second = settle(&site, &request(&site, "Fleet", 1));
+    let servers: Vec<&str> = [&first, &second]
+        .iter()
+        .map(|r| r["providerName"].as_str().unwrap())
+        .collect();
+    assert_eq!(servers, ["east", "west"], "turns");
+    let machines: Vec<Value> = [&first, &second]
+        .iter()
+        .flat_map(|r| r["machines"].as_array().unwrap().clone())
+        .map(|m| json!({"name": m["name"], "machineId": m["machineId"]}))
+        .collect();
+    let back = site
+        .call("requestReturnMachines", &json!({"machines": machines}))
+        .expect_code(0)
+        .json();
+    let gone = settle(&site, back["requestId"].as_str().unwrap());
+    assert_eq!(gone["status"], "complete", "{gone}");
+    for (moto, done) in [(&east, &first), (&west, &second)] {
+        let id = done["machines"][0]["machineId"].as_str().unwrap();
+        assert_eq!(inspect(moto)["instances"][id], "terminated", "{id}");
+    }
+
+    // East cannot be reached: its turn fails over to west, in the same request.
+    let config_file = site.path().join("conf/config.json");
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_file).unwrap()).unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    config["provider"]["providers"][0]["config"]["endpoint_url"] = json!(dead);
+    std::fs::write(&config_file, config.to_string()).unwrap();
+    let failed_over = settle(&site, &request(&site, "Fleet", 1));
+    assert_eq!(failed_over["status"], "complete", "{failed_over}");
+    let message = failed_over["message"].as_str().unwrap();
+    assert!(
+        message.contains("east: 0 of 1") && message.contains("west: 1 of 1"),
+        "{message}"
+    );
+    let id = failed_over["machines"][0]["machineId"].as_str().unwrap();
+    assert_eq!(inspect(&west)["instances"][id], "running");
+}

@@ -353,3 +353,46 @@ fn an_outage_fails_over_and_a_cancel_reaches_every_instance_asked() {
         "{in_a:?} {in_b:?}"
     );
 }
+
+#[test]
+fn a_pool_lists_what_any_of_its_instances_serves() {
+    let site = pools(json!({}));
+    std::fs::remove_file(site.path().join("conf/templates.json")).unwrap();
+    for (instance, id) in [("a", "OnlyA"), ("b", "OnlyB")] {
+        std::fs::write(
+            site.path().join(format!("conf/{instance}_templates.json")),
+            json!({"templates": [{"templateId": id, "maxNumber": 5, "vmType": "m5.large", "imageId": "img"}]})
+                .to_string(),
+        )
+        .unwrap();
+    }
+    let listed = site
+        .run(
+            &mut Command::new(site.path().join("install/scripts/getAvailableTemplates.sh")),
+            &[("HF_PROVIDER_NAME", "first")],
+        )
+        .expect_code(0)
+        .json();
+    let ids: Vec<&str> = listed["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["templateId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["OnlyA", "OnlyB"], "{listed}");
+    // A request for b's template goes to b.
+    let env = [("HF_PROVIDER_NAME", "first")];
+    let asked = site
+        .run(
+            Command::new(site.path().join("install/bin/orb"))
+                .args(["machines", "request", "OnlyB", "1", "--format", "json"]),
+            &env,
+        )
+        .expect_code(0)
+        .json();
+    let id = asked["requestId"].as_str().unwrap();
+    assert_eq!(
+        shown(&site, &["requests", "show", id])["requests"][0]["providerName"],
+        "b"
+    );
+}

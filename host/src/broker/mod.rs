@@ -350,32 +350,57 @@ impl Broker {
         Ok(known)
     }
 
-    /// The templates of the default instance, each with the attributes to report for it.
+    /// The templates Host Factory may request, each with the attributes to report for it: the
+    /// default instance's, or those of every instance of the pool `HF_PROVIDER_NAME` names.
     pub async fn templates_with_attributes(
         &self,
     ) -> Result<(Vec<(Template, Value)>, &ProviderInstanceConfig), BrokerError> {
         let instance = self.default_instance()?;
-        let catalog = self.sound_catalog(instance).await?;
-        let names: BTreeSet<String> = catalog
-            .templates
-            .iter()
-            .filter_map(instance_type_of)
-            .collect();
-        let names: Vec<String> = names.into_iter().collect();
-        let types = self.instance_types(instance, &names).await?;
-        let types: HashMap<String, InstanceTypeInfo> =
-            types.into_iter().map(|t| (t.name.clone(), t)).collect();
-        let templates = catalog
-            .templates
-            .into_iter()
-            .map(|t| {
+        // A pool lists what any of its instances serves, the first instance's of an id.
+        let listed: Vec<&ProviderInstanceConfig> = match self
+            .env
+            .get("HF_PROVIDER_NAME")
+            .and_then(|name| self.config.provider.pools.get(name))
+        {
+            Some(pool) => {
+                let mut members: Vec<&ProviderInstanceConfig> = self
+                    .config
+                    .provider
+                    .providers
+                    .iter()
+                    .filter(|p| p.enabled && pool.instances.contains(&p.name))
+                    .collect();
+                members.sort_by_key(|p| (p.priority, std::cmp::Reverse(p.weight)));
+                members
+            }
+            None => vec![instance],
+        };
+        let mut templates: Vec<(Template, Value)> = Vec::new();
+        for member in listed {
+            let catalog = self.sound_catalog(member).await?;
+            let names: BTreeSet<String> = catalog
+                .templates
+                .iter()
+                .filter_map(instance_type_of)
+                .collect();
+            let names: Vec<String> = names.into_iter().collect();
+            let types = self.instance_types(member, &names).await?;
+            let types: HashMap<String, InstanceTypeInfo> =
+                types.into_iter().map(|t| (t.name.clone(), t)).collect();
+            for t in catalog.templates {
+                if templates
+                    .iter()
+                    .any(|(seen, _)| seen.template_id == t.template_id)
+                {
+                    continue;
+                }
                 let (attributes, warning) = hf_attributes(&t, &types);
                 if let Some(warning) = warning {
                     tracing::warn!("{warning}");
                 }
-                (t, attributes)
-            })
-            .collect();
+                templates.push((t, attributes));
+            }
+        }
         Ok((templates, instance))
     }
 
