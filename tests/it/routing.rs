@@ -396,3 +396,40 @@ fn a_pool_lists_what_any_of_its_instances_serves() {
         "b"
     );
 }
+
+/// The server's background health check counts in the circuits too: an instance that fails
+/// it is skipped by every process, before any request fails on it.
+#[test]
+fn a_failing_health_check_opens_the_circuit_for_every_process() {
+    let site = pools(json!({
+        "provider": {
+            "providers": [
+                {"name": "a", "type": "mock", "priority": 1, "config": {"unavailable": true}},
+                {"name": "b", "type": "mock", "priority": 2, "config": {}},
+                {"name": "c", "type": "mock", "priority": 3, "enabled": false, "config": {}}
+            ],
+            "circuit_breaker": {"failure_threshold": 2, "recovery_timeout": 600}
+        },
+        "server": {"health_interval_seconds": 1}
+    }));
+    let _server = crate::server::Server::start(&site);
+    let started = std::time::Instant::now();
+    loop {
+        let listed = shown(&site, &["providers", "list"]);
+        if listed["providers"][0]["circuit"] == "open" {
+            assert_eq!(listed["providers"][1]["circuit"], "closed", "{listed}");
+            break;
+        }
+        assert!(started.elapsed().as_secs() < 20, "never opened: {listed}");
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    // A request is not even tried on a.
+    let env = [("HF_PROVIDER_NAME", "first")];
+    let served = site.run(
+        Command::new(site.path().join("install/bin/orb"))
+            .args(["machines", "request", "Small", "1", "--format", "json"]),
+        &env,
+    );
+    served.expect_code(0);
+    assert!(!served.stdout.contains("outage"), "{}", served.stdout);
+}

@@ -433,10 +433,20 @@ impl Broker {
             .iter()
             .filter(|p| p.enabled)
             .collect();
-        crate::providers::health::report(&instances, |instance| async move {
-            self.provider(instance).await.map_err(|e| e.to_string())
-        })
-        .await
+        let (healthy, report) =
+            crate::providers::health::report(&instances, |instance| async move {
+                self.provider(instance).await.map_err(|e| e.to_string())
+            })
+            .await;
+        // What the check found counts in each instance's circuit, as a call would.
+        for checked in &report.providers {
+            if checked.status == orb_plugin_api::HealthStatus::Unhealthy.as_str() {
+                self.record_call(&checked.name, Some(orb_plugin_api::ErrorKind::Unavailable));
+            } else if checked.status == orb_plugin_api::HealthStatus::Healthy.as_str() {
+                self.record_call(&checked.name, None);
+            }
+        }
+        (healthy, report)
     }
 
     /// Every problem of `template`, at once: what Host Factory requires of any template, and

@@ -27,7 +27,7 @@ pub struct MockConfig {
     /// error.
     pub retryable_errors: u32,
     /// Every provision call fails at once as if the cloud could not be reached (not
-    /// retryable): an instance that cannot serve.
+    /// retryable), and the health check says so: an instance that cannot serve.
     pub unavailable: bool,
     /// Operations that panic (`health_check`, `provision_machines`...), for tests of the
     /// plugin boundary.

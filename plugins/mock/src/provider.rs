@@ -230,8 +230,17 @@ impl Provider for MockProvider {
                 detail: Some(e.message),
             },
         };
-        tracing::debug!(status = check.status.as_str(), "mock health checked");
-        Ok(HealthReport::from_checks(vec![check]))
+        let mut checks = vec![check];
+        if self.config.unavailable {
+            checks.push(HealthCheck {
+                name: "cloud".into(),
+                status: HealthStatus::Unhealthy,
+                latency_ms: None,
+                detail: Some("simulated outage (mock config unavailable)".into()),
+            });
+        }
+        tracing::debug!(status = checks[0].status.as_str(), "mock health checked");
+        Ok(HealthReport::from_checks(checks))
     }
 
     fn available_templates(&self) -> Result<Vec<Template>, ProviderError> {
