@@ -98,7 +98,8 @@ fn pools(extra: Value) -> HfSite {
             "pools": {
                 "first": pool("priority"), "turns": pool("round_robin"),
                 "weights": pool("WEIGHTED_ROUND_ROBIN"), "emptiest": pool("least_loaded"),
-                "any": pool("random")
+                "any": pool("random"),
+                "split": {"instances": ["a", "b", "c"], "spread": true}
             }
         },
         "logging": {"level": "debug"}
@@ -432,4 +433,37 @@ fn a_failing_health_check_opens_the_circuit_for_every_process() {
     );
     served.expect_code(0);
     assert!(!served.stdout.contains("outage"), "{}", served.stdout);
+}
+
+/// A pool that spreads splits each request across its instances by weight (1, 3 and 1).
+#[test]
+fn a_spreading_pool_splits_a_request_by_weight() {
+    let site = pools(json!({}));
+    let env = [("HF_PROVIDER_NAME", "split")];
+    let asked = site
+        .run(
+            Command::new(site.path().join("install/bin/orb"))
+                .args(["machines", "request", "Small", "10", "--format", "json"]),
+            &env,
+        )
+        .expect_code(0)
+        .json();
+    let message = asked["message"].as_str().unwrap();
+    assert!(
+        message.contains("a: 2 of 2, b: 6 of 6, c: 2 of 2"),
+        "{message}"
+    );
+    let counts: Vec<usize> = ["a", "b", "c"]
+        .iter()
+        .map(|i| cloud(&site, i).len())
+        .collect();
+    assert_eq!(counts, [2, 6, 2]);
+    let id = asked["requestId"].as_str().unwrap();
+    let status = shown(&site, &["requests", "show", id]);
+    assert_eq!(status["requests"][0]["status"], "complete", "{status}");
+    assert_eq!(
+        status["requests"][0]["machines"].as_array().unwrap().len(),
+        10,
+        "{status}"
+    );
 }

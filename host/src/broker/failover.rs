@@ -5,6 +5,8 @@
 //! does not fail over. Each instance asked is recorded in the request's placements, so its
 //! machines are found, refreshed, returned and cancelled through it.
 
+use std::collections::VecDeque;
+
 use orb_plugin_api::{ErrorKind, Failure, Machine, ProvisionResult, Template};
 
 use super::routing::Candidate;
@@ -36,9 +38,10 @@ pub(super) struct Provisioned {
 }
 
 impl Broker {
-    /// Provisions `request` on `instance` (with `template` as it serves it), then what it could
-    /// not take on the next candidates. An error when no instance made anything and the last
-    /// refusal was an error.
+    /// Provisions `request` on `instance` (with `template` as it serves it), or, when the
+    /// request spreads, on every candidate by weight; then what was not taken on the next
+    /// candidates not asked yet. An error when no instance made anything and the last refusal
+    /// was an error.
     pub(super) async fn provision_across(
         &self,
         request: &Request,
@@ -46,51 +49,74 @@ impl Broker {
         template: Template,
     ) -> Result<Provisioned, BrokerError> {
         let mut out = Provisioned::default();
-        let mut remaining = request.requested;
-        let mut next = Some(Candidate {
+        let mut route: Option<Vec<Candidate>> = None;
+        let first = Candidate {
             instance: instance.clone(),
             template,
-        });
-        let mut route: Option<Vec<Candidate>> = None;
+        };
+        let mut queue: VecDeque<(Candidate, u32)> = VecDeque::new();
+        if self.spreads(&first.template) {
+            let candidates = self.route_of(request, &mut route).await;
+            queue.extend(shares(&candidates, request.requested));
+        }
+        if queue.is_empty() {
+            queue.push_back((first, request.requested));
+        }
+        // What the instances asked could not take and another may: failures held until the
+        // next instance is asked for their count.
+        let mut short: Vec<Failure> = Vec::new();
         let mut last_error: Option<BrokerError> = None;
         let mut notes = Vec::new();
-        while let Some(Candidate { instance, template }) = next.take() {
+        while let Some((Candidate { instance, template }, count)) = queue.pop_front() {
             let answer = self
-                .call_provision(request, &instance, template, remaining)
+                .call_provision(request, &instance, template, count)
                 .await;
             let mut placement = Placement {
                 instance: instance.name.clone(),
-                asked: remaining,
+                asked: count,
                 got: 0,
                 error: None,
                 resource_ids: Vec::new(),
             };
-            let go_on = match answer {
+            match answer {
                 Err(BrokerError::Provider(e)) => {
                     self.record_call(&instance.name, Some(e.error.kind));
                     placement.error = Some(e.error.message.clone());
-                    let go_on = fails_over(e.error.kind);
+                    let failure = Failure {
+                        count,
+                        kind: e.error.kind,
+                        code: None,
+                        message: e.error.message.clone(),
+                    };
+                    if fails_over(e.error.kind) {
+                        short.push(failure);
+                    } else {
+                        out.result.failures.push(failure);
+                    }
                     last_error = Some(BrokerError::Provider(e));
-                    go_on
                 }
                 // No provider to call at all: nothing was asked of it.
-                Err(other) if out.placements.is_empty() => return Err(other),
+                Err(other) if out.placements.is_empty() && queue.is_empty() => return Err(other),
                 Err(other) => {
                     placement.error = Some(other.to_string());
+                    out.result.failures.push(Failure {
+                        count,
+                        kind: ErrorKind::Internal,
+                        code: None,
+                        message: other.to_string(),
+                    });
                     last_error = Some(other);
-                    false
                 }
                 Ok(result) => {
                     self.record_call(&instance.name, None);
-                    last_error = None;
-                    let (short, kept): (Vec<Failure>, Vec<Failure>) = result
+                    let (moved, kept): (Vec<Failure>, Vec<Failure>) = result
                         .failures
                         .into_iter()
                         .partition(|f| fails_over(f.kind));
-                    let lost: u32 = short.iter().chain(&kept).map(|f| f.count).sum();
-                    placement.got = remaining.saturating_sub(lost);
+                    let lost: u32 = moved.iter().chain(&kept).map(|f| f.count).sum();
+                    placement.got = count.saturating_sub(lost);
                     placement.resource_ids = result.resource_ids.clone();
-                    let reasons: Vec<&str> = short
+                    let reasons: Vec<&str> = moved
                         .iter()
                         .chain(&kept)
                         .map(|f| f.message.as_str())
@@ -110,33 +136,26 @@ impl Broker {
                             .map(|m| (instance.name.clone(), m)),
                     );
                     notes.extend(result.message);
-                    out.result.failures.extend(kept.clone());
-                    remaining = short.iter().map(|f| f.count).sum();
-                    // What is short for good stays a failure unless another instance takes it.
-                    out.result.failures.extend(short);
-                    remaining > 0
+                    out.result.failures.extend(kept);
+                    short.extend(moved);
                 }
-            };
+            }
             out.placements.push(placement);
-            if !go_on {
-                break;
-            }
-            if route.is_none() {
-                route = Some(match &request.template_id {
-                    Some(id) => self.route(id).await.unwrap_or_default(),
-                    None => Vec::new(),
-                });
-            }
-            next = route
-                .iter()
-                .flatten()
-                .find(|c| !out.placements.iter().any(|p| p.instance == c.instance.name))
-                .cloned();
-            if next.is_some() {
-                // The next instance is asked for what is still short.
-                out.result.failures.retain(|f| !fails_over(f.kind));
+            let missing: u32 = short.iter().map(|f| f.count).sum();
+            if queue.is_empty() && missing > 0 {
+                let candidates = self.route_of(request, &mut route).await;
+                // The next instance not asked yet takes what is still short.
+                if let Some(next) = candidates
+                    .into_iter()
+                    .find(|c| !out.placements.iter().any(|p| p.instance == c.instance.name))
+                {
+                    short.clear();
+                    queue.push_back((next, missing));
+                }
             }
         }
+        // What no instance took stays short.
+        out.result.failures.extend(short);
         let made_nothing = out.machines.is_empty() && out.result.resource_ids.is_empty();
         match last_error {
             Some(error) if made_nothing && out.placements.len() == 1 => return Err(error),
@@ -157,17 +176,8 @@ impl Broker {
                     ),
                 }));
             }
-            // The last instance asked refused what was left: that much is short.
-            Some(error) => out.result.failures.push(Failure {
-                count: remaining,
-                kind: match &error {
-                    BrokerError::Provider(e) => e.error.kind,
-                    _ => ErrorKind::Internal,
-                },
-                code: None,
-                message: error.to_string(),
-            }),
-            None => {}
+            // Its refusals are among the failures already.
+            Some(_) | None => {}
         }
         if out.placements.len() > 1 {
             notes.push(format!("machines from {}", where_from(&out.placements)));
@@ -177,6 +187,65 @@ impl Broker {
         out.result.message = (!notes.is_empty()).then(|| notes.join("; "));
         Ok(out)
     }
+}
+
+impl Broker {
+    /// Whether a request of `template` is split across its candidates: the template's
+    /// `spread`, else the pool `HF_PROVIDER_NAME` names.
+    fn spreads(&self, template: &Template) -> bool {
+        match template
+            .fields
+            .get("spread")
+            .and_then(serde_json::Value::as_bool)
+        {
+            Some(spread) => spread,
+            None => self
+                .env
+                .get("HF_PROVIDER_NAME")
+                .and_then(|name| self.config.provider.pools.get(name))
+                .is_some_and(|pool| pool.spread),
+        }
+    }
+
+    /// The candidates of `request`'s template, looked up once.
+    async fn route_of(
+        &self,
+        request: &Request,
+        route: &mut Option<Vec<Candidate>>,
+    ) -> Vec<Candidate> {
+        if route.is_none() {
+            *route = Some(match &request.template_id {
+                Some(id) => self.route(id).await.unwrap_or_default(),
+                None => Vec::new(),
+            });
+        }
+        route.clone().unwrap_or_default()
+    }
+}
+
+/// `count` split across `candidates` by weight, in their order; the remainder of the division
+/// to the first. Candidates whose share is 0 are left to take what the others cannot.
+fn shares(candidates: &[Candidate], count: u32) -> Vec<(Candidate, u32)> {
+    let total: u64 = candidates
+        .iter()
+        .map(|c| u64::from(c.instance.weight.max(1)))
+        .sum();
+    if total == 0 {
+        return Vec::new();
+    }
+    let mut shares: Vec<(Candidate, u32)> = candidates
+        .iter()
+        .map(|c| {
+            let share = u64::from(count) * u64::from(c.instance.weight.max(1)) / total;
+            (c.clone(), share as u32)
+        })
+        .collect();
+    let given: u32 = shares.iter().map(|(_, n)| n).sum();
+    if let Some((_, first)) = shares.first_mut() {
+        *first += count - given;
+    }
+    shares.retain(|(_, n)| *n > 0);
+    shares
 }
 
 /// `a: 1 of 3 (why), b: 2 of 2`: what each instance asked took.

@@ -60,6 +60,9 @@ pub struct PoolConfig {
     pub instances: Vec<String>,
     /// Its policy, over `provider.selection_policy`.
     pub policy: Option<SelectionPolicy>,
+    /// Split each request across its instances by `weight`, in the policy's order, instead of
+    /// asking one first.
+    pub spread: bool,
 }
 
 /// `provider.circuit_breaker`: an instance that fails this many times in a row, in a way that
