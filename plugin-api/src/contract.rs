@@ -98,6 +98,7 @@ fn provision(s: &Subject<'_>, request_id: &str, count: u32) -> Result<Vec<Machin
         request_id: request_id.to_owned(),
         template: s.template.clone(),
         count,
+        attempt: 0,
     };
     s.provider
         .call::<op::ProvisionMachines>(&request)

@@ -132,6 +132,15 @@ pub struct ProvisionRequest {
     pub template: Template,
     /// How many machines (or capacity units) to provision.
     pub count: u32,
+    /// 0 for the request itself; 1, 2... for a top-up of what an earlier attempt of the same
+    /// request could not provide (since interface 1.4). Providers derive their idempotency
+    /// tokens from the request id and this, and tag what they make with the request id alone.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub attempt: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// What a provider started for a [`ProvisionRequest`].

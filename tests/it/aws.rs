@@ -308,22 +308,24 @@ fn cancelling_releases_every_handlers_resources_and_terminates_the_machines() {
 }
 
 #[test]
-fn a_run_instances_shortfall_is_a_partial_fulfilment() {
-    // RunInstances with MinCount 1 may launch fewer than asked; moto always launches MinCount.
+fn a_run_instances_shortfall_is_topped_up_on_the_same_instance() {
+    // RunInstances with MinCount 1 may launch fewer than asked; moto always launches MinCount:
+    // 1 of 3, then each top-up (its own client token) 1 more.
     let moto = Moto::start();
     let site = site(&moto, json!({}), templates(&moto));
     let id = request(&site, "RunInstances", 3);
     let done = settle(&site, &id);
-    assert_eq!(done["status"], "complete_with_error", "{done}");
-    assert_eq!(done["machines"].as_array().unwrap().len(), 1);
-    assert_eq!(done["machines"][0]["result"], "succeed");
-    assert!(
-        done["message"]
-            .as_str()
-            .unwrap()
-            .contains("2 could not be provisioned"),
-        "{done}"
-    );
+    assert_eq!(done["status"], "complete", "{done}");
+    let machines = done["machines"].as_array().unwrap();
+    assert_eq!(machines.len(), 3, "{done}");
+    assert!(machines.iter().all(|m| m["result"] == "succeed"), "{done}");
+    let launched = inspect(&moto)["instances"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|s| *s == "running")
+        .count();
+    assert_eq!(launched, 3, "no more than asked");
 }
 
 #[test]

@@ -242,14 +242,16 @@ fn the_full_cycle_through_the_scripts_matches_orbs_outputs() {
 
 #[test]
 fn partial_fulfilment_completes_with_the_machines_that_started() {
+    // The cloud has room for half of what it is asked each time: 2 of 4, then (topped up) 1 of
+    // 2, then none of 1; the request completes with the 3 that started.
     let site = site(json!({"fulfil_ratio": 0.5}));
     let id = request(&site, "OnDemand-m5", 4);
     let s = status(&site, &id);
     assert_eq!(s["status"], "complete_with_error", "{s}");
-    assert_eq!(machines(&s).len(), 2);
+    assert_eq!(machines(&s).len(), 3);
     assert!(machines(&s).iter().all(|m| m["result"] == "succeed"));
     let message = s["message"].as_str().unwrap();
-    assert!(message.contains("2 could not be provisioned"), "{message}");
+    assert!(message.contains("1 could not be provisioned"), "{message}");
 }
 
 #[test]

@@ -242,14 +242,17 @@ fn cloud(site: &HfSite, instance: &str) -> std::collections::BTreeMap<String, bo
         .unwrap_or_default()
 }
 
-/// Two instances behind the pool `first`: `a` has room for half of what it is asked.
-fn half_full(pending_seconds: u32) -> HfSite {
-    pools(json!({"provider": {"providers": [
-        {"name": "a", "type": "mock", "priority": 1,
-            "config": {"fulfil_ratio": 0.5, "pending_seconds": pending_seconds}},
-        {"name": "b", "type": "mock", "priority": 2, "config": {"pending_seconds": pending_seconds}},
-        {"name": "c", "type": "mock", "priority": 3, "enabled": false, "config": {}}
-    ]}}))
+/// Two instances behind the pool `first`: `a` has room for half of what it is asked, and is
+/// asked `top_ups` more times before what it lacks fails over.
+fn half_full(pending_seconds: u32, top_ups: u32) -> HfSite {
+    pools(
+        json!({"request": {"fulfillment_max_retries": top_ups}, "provider": {"providers": [
+            {"name": "a", "type": "mock", "priority": 1,
+                "config": {"fulfil_ratio": 0.5, "pending_seconds": pending_seconds}},
+            {"name": "b", "type": "mock", "priority": 2, "config": {"pending_seconds": pending_seconds}},
+            {"name": "c", "type": "mock", "priority": 3, "enabled": false, "config": {}}
+        ]}}),
+    )
 }
 
 /// Asks the pool `first` for `count` machines through Host Factory's script; the request id.
@@ -282,7 +285,7 @@ fn hf_status(site: &HfSite, id: &str) -> Value {
 
 #[test]
 fn what_one_instance_cannot_provide_goes_to_the_next_and_returns_through_each() {
-    let site = half_full(0);
+    let site = half_full(0, 0);
     let id = hf_request(&site, 4);
     let done = hf_status(&site, &id);
     assert_eq!(done["status"], "complete", "{done}");
@@ -343,7 +346,7 @@ fn an_outage_fails_over_and_a_cancel_reaches_every_instance_asked() {
     );
 
     // A request still pending on two instances, cancelled: both release their machines.
-    let site = half_full(60);
+    let site = half_full(60, 0);
     let id = hf_request(&site, 4);
     assert_eq!(hf_status(&site, &id)["status"], "running");
     site.orb(&["requests", "cancel", &id]).expect_code(0);
@@ -466,4 +469,22 @@ fn a_spreading_pool_splits_a_request_by_weight() {
         10,
         "{status}"
     );
+}
+
+/// A synchronous shortfall is topped up on the same instance first: `a` gives half of what it
+/// is asked each time (2 of 4, then 1 of 2, then none of 1), and only the last machine fails
+/// over.
+#[test]
+fn a_shortfall_is_topped_up_on_the_same_instance_before_it_fails_over() {
+    let site = half_full(0, 3);
+    let id = hf_request(&site, 4);
+    let done = hf_status(&site, &id);
+    assert_eq!(done["status"], "complete", "{done}");
+    let message = done["message"].as_str().unwrap();
+    assert!(
+        message.contains("a: 3 of 4") && message.contains("b: 1 of 1"),
+        "{message}"
+    );
+    assert_eq!((cloud(&site, "a").len(), cloud(&site, "b").len()), (3, 1));
+    assert_eq!(done["machines"].as_array().unwrap().len(), 4, "{done}");
 }

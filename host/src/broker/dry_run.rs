@@ -54,6 +54,7 @@ impl Broker {
             request_id: RequestKind::Acquire.new_id(),
             template,
             count,
+            attempt: 0,
         };
         let problems = self
             .provider(&instance)

@@ -67,9 +67,10 @@ impl Broker {
         let mut short: Vec<Failure> = Vec::new();
         let mut last_error: Option<BrokerError> = None;
         let mut notes = Vec::new();
+        let top_ups = self.config.request.fulfillment_max_retries;
         while let Some((Candidate { instance, template }, count)) = queue.pop_front() {
             let answer = self
-                .call_provision(request, &instance, template, count)
+                .call_provision(request, &instance, template.clone(), count, 0)
                 .await;
             let mut placement = Placement {
                 instance: instance.name.clone(),
@@ -107,8 +108,37 @@ impl Broker {
                     });
                     last_error = Some(other);
                 }
-                Ok(result) => {
+                Ok(mut result) => {
                     self.record_call(&instance.name, None);
+                    // A synchronous shortfall (machines came, not all) is topped up on the
+                    // same instance first, a bounded number of times.
+                    let mut attempt = 0;
+                    while attempt < top_ups
+                        && !result.machines.is_empty()
+                        && result.failures.iter().any(|f| fails_over(f.kind))
+                    {
+                        attempt += 1;
+                        let missing: u32 = result
+                            .failures
+                            .iter()
+                            .filter(|f| fails_over(f.kind))
+                            .map(|f| f.count)
+                            .sum();
+                        let Ok(more) = self
+                            .call_provision(request, &instance, template.clone(), missing, attempt)
+                            .await
+                        else {
+                            break;
+                        };
+                        let gained = more.machines.len();
+                        result.failures.retain(|f| !fails_over(f.kind));
+                        result.failures.extend(more.failures);
+                        result.machines.extend(more.machines);
+                        result.resource_ids.extend(more.resource_ids);
+                        if gained == 0 {
+                            break;
+                        }
+                    }
                     let (moved, kept): (Vec<Failure>, Vec<Failure>) = result
                         .failures
                         .into_iter()

@@ -15,20 +15,22 @@ use crate::domain::{now, Phase, Request, RequestKind, RequestStatus};
 use crate::storage::MachineFilter;
 
 impl Broker {
-    /// Asks the provider of `instance` to provision `count` machines of a stored request,
-    /// retrying what may succeed on retry.
+    /// Asks the provider of `instance` to provision `count` machines of a stored request (a
+    /// top-up of it when `attempt` is above 0), retrying what may succeed on retry.
     pub(super) async fn call_provision(
         &self,
         request: &Request,
         instance: &ProviderInstanceConfig,
         template: Template,
         count: u32,
+        attempt: u32,
     ) -> Result<ProvisionResult, BrokerError> {
         let provider = self.provider(instance).await?;
         let call = ProvisionRequest {
             request_id: request.request_id.clone(),
             template,
             count,
+            attempt,
         };
         Ok(with_retries("provision_machines", || {
             provider.call::<op::ProvisionMachines>(&call)

@@ -30,7 +30,7 @@ impl Broker {
         if let Some(template) = template {
             let instance = self.instance(&request.provider_instance)?.clone();
             match self
-                .call_provision(&request, &instance, template, request.requested)
+                .call_provision(&request, &instance, template, request.requested, 0)
                 .await
             {
                 Ok(made) => request.resource_ids = made.resource_ids,

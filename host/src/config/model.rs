@@ -454,6 +454,9 @@ pub struct RequestConfig {
     pub orphans: OrphanPolicy,
     /// The most machines one request may ask for, whatever its template allows.
     pub max_machines_per_request: u32,
+    /// How many times a synchronous shortfall (some machines came, not all) is topped up on
+    /// the same instance before what is still missing fails over (the Python ORB's key).
+    pub fulfillment_max_retries: u32,
     /// Other keys, kept as written.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
@@ -465,6 +468,7 @@ impl Default for RequestConfig {
             default_timeout: 300,
             orphans: OrphanPolicy::Adopt,
             max_machines_per_request: 1000,
+            fulfillment_max_retries: 3,
             extra: BTreeMap::new(),
         }
     }

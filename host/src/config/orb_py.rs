@@ -104,7 +104,6 @@ pub const KEYS: &[(&str, &[&str])] = &[
         "request.",
         &[
             "default_grace_period",
-            "fulfillment_max_retries",
             "concurrency_max_retries",
             "fulfillment_timeout_seconds",
             "fulfillment_batch_size",

@@ -57,6 +57,7 @@ impl AwsProvider {
             count: request.count,
             image_id,
             template,
+            attempt: request.attempt,
         })
     }
 

@@ -554,6 +554,7 @@ async fn provisioned(template: serde_json::Value, count: u32) -> Replay {
         count,
         tags: [("orb:request-id".to_owned(), "req-1".to_owned())].into(),
         template: crate::template::AwsTemplate::parse(&template, &config).unwrap(),
+        attempt: 0,
     };
     crate::handlers::provision(&ctx, &plan).await.unwrap();
     http
@@ -946,6 +947,7 @@ async fn each_handlers_dry_run_runs_its_calls_dry() {
             count: 2,
             tags: [("orb:request-id".to_owned(), "req-1".to_owned())].into(),
             template: crate::template::AwsTemplate::parse(&template, &config).unwrap(),
+            attempt: 0,
         };
         let problems = crate::handlers::check(&ctx, &plan).await;
         assert_eq!(problems, Vec::<String>::new(), "{api}");

@@ -267,7 +267,7 @@ impl Provider for MockProvider {
             let existing: Vec<&MockMachine> = state
                 .machines
                 .values()
-                .filter(|m| m.request_id == request.request_id)
+                .filter(|m| m.request_id == request.request_id && m.attempt == request.attempt)
                 .collect();
             if !existing.is_empty() {
                 let machines = existing.iter().map(|m| self.to_machine(m, now)).collect();
@@ -305,7 +305,10 @@ impl Provider for MockProvider {
                 state.launched += 1;
                 let n = state.launched;
                 // Ids are unique across instances, as a cloud's are: each instance its own.
-                let key = format!("{}/{}#{index}", self.instance, request.request_id);
+                let key = match request.attempt {
+                    0 => format!("{}/{}#{index}", self.instance, request.request_id),
+                    n => format!("{}/{}~{n}#{index}", self.instance, request.request_id),
+                };
                 let private_ip =
                     format!("10.{}.{}.{}", (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
                 let machine = MockMachine {
@@ -321,6 +324,7 @@ impl Provider for MockProvider {
                     launched_at: now,
                     failed: unit_hash(&format!("fail:{key}")) < self.config.failure_rate,
                     terminate_at: None,
+                    attempt: request.attempt,
                     // Placed across the mock network's two zones in turn.
                     zone: Some(MOCK_ZONES[n as usize % MOCK_ZONES.len()].to_owned()),
                     stopped_at: None,
@@ -550,6 +554,7 @@ mod tests {
 
     fn provision(p: &MockProvider, request_id: &str, count: u32) -> ProvisionResult {
         p.provision_machines(ProvisionRequest {
+            attempt: 0,
             request_id: request_id.into(),
             template: template(),
             count,
@@ -615,6 +620,7 @@ mod tests {
             .insert("instanceTags".into(), json!("team=hpc; env=prod"));
         let r = p
             .provision_machines(ProvisionRequest {
+                attempt: 0,
                 request_id: "req-9".into(),
                 template: t,
                 count: 1,
@@ -632,6 +638,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = provider(dir.path(), json!({"retryable_errors": 2}));
         let req = ProvisionRequest {
+            attempt: 0,
             request_id: "req-3".into(),
             template: template(),
             count: 1,

@@ -43,6 +43,9 @@ pub struct MockMachine {
     pub failed: bool,
     /// When termination was asked for.
     pub terminate_at: Option<f64>,
+    /// The attempt of its request that launched it (0, or a top-up's number).
+    #[serde(default)]
+    pub attempt: u32,
     /// The zone it runs in (one of the mock network's two).
     #[serde(default)]
     pub zone: Option<String>,
@@ -212,6 +215,7 @@ mod tests {
             launched_at: 100.0,
             failed: false,
             terminate_at: None,
+            attempt: 0,
             zone: None,
             stopped_at: None,
             tags: BTreeMap::new(),

@@ -97,7 +97,7 @@ fn create_call(ctx: &Ctx<'_>, plan: &Plan, lt: &LaunchTemplateRef) -> CreateFlee
         .clients
         .ec2
         .create_fleet()
-        .client_token(&plan.request_id)
+        .client_token(plan.token(""))
         .r#type(kind)
         .launch_template_configs(
             FleetLaunchTemplateConfigRequest::builder()

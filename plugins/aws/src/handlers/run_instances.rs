@@ -30,7 +30,7 @@ fn batch_call(ctx: &Ctx<'_>, plan: &Plan, batch: usize, size: u32) -> RunInstanc
         .clients
         .ec2
         .run_instances()
-        .client_token(format!("{}-{batch}", plan.request_id))
+        .client_token(plan.token(&format!("-{batch}")))
         .image_id(&plan.image_id)
         .instance_type(instance_type.clone())
         .min_count(if settings.allow_partial {

@@ -76,7 +76,7 @@ fn request_call(
         .on_demand_target_capacity(t.on_demand_units(plan.count) as i32)
         .allocation_strategy(strategy(t.allocation_strategy.as_deref()))
         .set_spot_price(t.max_spot_price.clone())
-        .client_token(&plan.request_id)
+        .client_token(plan.token(""))
         .r#type(if t.fleet_type == FleetType::Maintain {
             AwsFleetType::Maintain
         } else {
