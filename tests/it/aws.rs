@@ -1373,4 +1373,15 @@ fn two_clouds_behind_one_pool_share_requests_returns_and_outages() {
     );
     let id = failed_over["machines"][0]["machineId"].as_str().unwrap();
     assert_eq!(inspect(&west)["instances"][id], "running");
+
+    // East back, but without the EC2 Fleet handler: it does not offer the template's API, and
+    // west takes the request.
+    config["provider"]["providers"][0]["config"]["endpoint_url"] = json!(east.endpoint);
+    config["provider"]["providers"][0]["config"]["handlers"] = json!({"ec2_fleet": false});
+    std::fs::write(&config_file, config.to_string()).unwrap();
+    let elsewhere = settle(&site, &request(&site, "Fleet", 1));
+    assert_eq!(elsewhere["status"], "complete", "{elsewhere}");
+    let message = elsewhere["message"].as_str().unwrap();
+    assert!(message.contains("handler is disabled"), "{message}");
+    assert!(message.contains("west: 1 of 1"), "{message}");
 }

@@ -1,6 +1,6 @@
 //! Failing over within one acquire request: what an instance refuses or cannot provide, for a
 //! reason another instance may not share (capacity, limits, throttling past its retries, an
-//! outage, credentials), goes to the next candidate of the request's route, until the count is
+//! outage, credentials, its own configuration, such as a handler it does not offer), goes to the next candidate of the request's route, until the count is
 //! met or the candidates run out. A refusal another instance would repeat (a bad template)
 //! does not fail over. Each instance asked is recorded in the request's placements, so its
 //! machines are found, refreshed, returned and cancelled through it.
@@ -23,6 +23,7 @@ fn fails_over(kind: ErrorKind) -> bool {
             | ErrorKind::Throttling
             | ErrorKind::Unavailable
             | ErrorKind::Auth
+            | ErrorKind::Config
     )
 }
 

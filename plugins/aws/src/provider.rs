@@ -134,6 +134,10 @@ impl Provider for AwsProvider {
         &self,
         request: ProvisionRequest,
     ) -> Result<ProvisionResult, ProviderError> {
+        // A handler this instance does not offer: another instance may (the host fails over).
+        if let Some(why) = crate::template::not_offered(&request.template, &self.config) {
+            return Err(ProviderError::new(orb_plugin_api::ErrorKind::Config, why));
+        }
         let template = AwsTemplate::parse(&request.template, &self.config)
             .map_err(|problems| ProviderError::validation(problems.join("; ")))?;
         self.runtime.block_on(async {

@@ -369,6 +369,18 @@ fn unknown_keys(t: &Template) -> Vec<String> {
     not_yet.chain(unknown).collect()
 }
 
+/// Why this instance does not offer the handler `t` asks for (its `providerApi`, disabled in
+/// the instance's `handlers`), if it does not: another instance may.
+pub fn not_offered(t: &Template, config: &AwsConfig) -> Option<String> {
+    let api = Api::parse(t.provider_api.as_deref()?)?;
+    (!api.enabled(config)).then(|| {
+        format!(
+            "the {} handler is disabled in this provider's configuration (handlers)",
+            api.name()
+        )
+    })
+}
+
 impl AwsTemplate {
     /// Reads `t`, or returns every problem found.
     pub fn parse(t: &Template, config: &AwsConfig) -> Result<AwsTemplate, Vec<String>> {
