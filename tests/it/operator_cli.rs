@@ -9,10 +9,15 @@ use serde_json::json;
 use crate::support::HfSite;
 
 fn site() -> HfSite {
+    slow_site(0)
+}
+
+/// A site whose mock machines take `pending_seconds` to start, with one template, `Small`.
+fn slow_site(pending_seconds: u32) -> HfSite {
     HfSite::with_config(
         json!({
             "provider": {"providers": [{"name": "mockinst", "type": "mock",
-                "config": {"pending_seconds": 0}}]},
+                "config": {"pending_seconds": pending_seconds}}]},
         }),
         json!({"templates": [
             {"templateId": "Small", "maxNumber": 50, "vmType": "m5.large", "imageId": "img"}
@@ -96,19 +101,11 @@ fn host_factory_calls_answer_in_the_format_asked_for() {
 
 #[test]
 fn an_interrupted_wait_exits_130_and_the_request_goes_on() {
-    let site = HfSite::with_config(
-        json!({
-            "provider": {"providers": [{"name": "mockinst", "type": "mock",
-                "config": {"pending_seconds": 30}}]},
-        }),
-        json!({"templates": [
-            {"templateId": "Slow", "maxNumber": 5, "vmType": "m5.large", "imageId": "img"}
-        ]}),
-    );
+    let site = slow_site(30);
     let child = site
         .command(
             Command::new(site.path().join("install/bin/orb")).args([
-                "machines", "request", "Slow", "1", "--wait", "--format", "json",
+                "machines", "request", "Small", "1", "--wait", "--format", "json",
             ]),
             &[],
         )
@@ -151,7 +148,7 @@ fn the_log_file_rotates_by_size_under_parallel_processes() {
             {"templateId": "Small", "maxNumber": 50, "vmType": "m5.large", "imageId": "img"}
         ]}),
     );
-    let children: Vec<_> = (0..12)
+    let children: Vec<_> = (0..24)
         .map(|_| {
             site.command(
                 Command::new(site.path().join("install/bin/orb")).args([
@@ -328,15 +325,7 @@ fn doctor_checks_each_part_and_names_a_fix_for_each_failure() {
 
 #[test]
 fn watch_follows_running_requests_until_they_end_in_plain_lines_off_a_terminal() {
-    let site = HfSite::with_config(
-        json!({
-            "provider": {"providers": [{"name": "mockinst", "type": "mock",
-                "config": {"pending_seconds": 2}}]},
-        }),
-        json!({"templates": [
-            {"templateId": "Small", "maxNumber": 50, "vmType": "m5.large", "imageId": "img"}
-        ]}),
-    );
+    let site = slow_site(2);
     let asked = site
         .orb(&["machines", "request", "Small", "2", "--format", "json"])
         .expect_code(0)
@@ -508,15 +497,7 @@ fn a_dry_run_checks_a_request_and_a_return_and_does_nothing() {
 
 #[test]
 fn on_a_terminal_watch_draws_bars_unless_no_color_is_set() {
-    let site = HfSite::with_config(
-        json!({
-            "provider": {"providers": [{"name": "mockinst", "type": "mock",
-                "config": {"pending_seconds": 2}}]},
-        }),
-        json!({"templates": [
-            {"templateId": "Small", "maxNumber": 50, "vmType": "m5.large", "imageId": "img"}
-        ]}),
-    );
+    let site = slow_site(2);
     let on_terminal = |no_color: bool| {
         let asked = site
             .orb(&["machines", "request", "Small", "1", "--format", "json"])

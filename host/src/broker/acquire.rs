@@ -32,12 +32,8 @@ impl Broker {
         count: i64,
     ) -> Result<(Request, Template, ProviderInstanceConfig), BrokerError> {
         let count = self.checked_count(count)?;
-        let super::routing::Candidate { template, instance } = self
-            .route(template_id)
-            .await?
-            .into_iter()
-            .next()
-            .expect("a route has a candidate");
+        let super::routing::Candidate { template, instance } =
+            self.first_candidate(template_id).await?;
         let instance = &instance;
         let now = now();
         let request = Request {

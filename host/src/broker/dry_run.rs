@@ -44,12 +44,8 @@ impl Broker {
         count: i64,
     ) -> Result<DryRun, BrokerError> {
         let count = self.checked_count(count)?;
-        let super::routing::Candidate { template, instance } = self
-            .route(template_id)
-            .await?
-            .into_iter()
-            .next()
-            .expect("a route has a candidate");
+        let super::routing::Candidate { template, instance } =
+            self.first_candidate(template_id).await?;
         let call = ProvisionRequest {
             request_id: RequestKind::Acquire.new_id(),
             template,

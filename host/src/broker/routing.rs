@@ -164,6 +164,19 @@ impl Broker {
         }
     }
 
+    /// The first candidate for `template_id`: the instance a request is stored with.
+    pub(super) async fn first_candidate(
+        &self,
+        template_id: &str,
+    ) -> Result<Candidate, BrokerError> {
+        Ok(self
+            .route(template_id)
+            .await?
+            .into_iter()
+            .next()
+            .expect("a route has a candidate"))
+    }
+
     /// `serving` in the order `policy` gives.
     fn ordered(
         &self,

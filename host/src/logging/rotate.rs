@@ -1,12 +1,15 @@
 //! A log file that rotates by size, shared by the many `orb` processes Host Factory starts:
 //! `orb.log` grows to `max_size` bytes, then becomes `orb.log.1` (`.1` becomes `.2`, and so on;
-//! the oldest beyond `backups` goes). One process rotates at a time, under an exclusive lock on
-//! `orb.log.lock`; the others notice that the name points at a new file and follow it.
+//! the oldest beyond `backups` goes). Every write takes an exclusive lock on `orb.log.lock`, so
+//! the size check, a rotation and the write are one step across processes: a process whose
+//! file another rotated follows the name to the new one first.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+
+use rustix::fs::{flock, FlockOperation};
 
 /// A log file that rotates when a write would take it past its size.
 #[derive(Debug)]
@@ -15,17 +18,34 @@ pub struct RotatingFile {
     max_size: u64,
     backups: u32,
     file: File,
+    /// `orb.log.lock`, held around each write when the file rotates.
+    lock: Option<File>,
 }
 
 impl RotatingFile {
     /// Opens `path` for appending; it rotates past `max_size` bytes (0: never), keeping
     /// `backups` older files.
     pub fn open(path: &Path, max_size: u64, backups: u32) -> io::Result<Self> {
+        let lock = match max_size {
+            0 => None,
+            _ => {
+                let mut name = path.to_owned().into_os_string();
+                name.push(".lock");
+                Some(
+                    OpenOptions::new()
+                        .create(true)
+                        .truncate(false)
+                        .write(true)
+                        .open(PathBuf::from(name))?,
+                )
+            }
+        };
         Ok(RotatingFile {
             path: path.to_owned(),
             max_size,
             backups,
             file: append(path)?,
+            lock,
         })
     }
 
@@ -36,42 +56,33 @@ impl RotatingFile {
         name.into()
     }
 
-    /// Makes room for `incoming` bytes: rotates when the file is full, or follows the name to
-    /// the new file another process rotated to.
+    /// Under the lock, makes room for `incoming` bytes: follows the name to the file another
+    /// process rotated to, then rotates when this one is full.
     fn make_room(&mut self, incoming: usize) -> io::Result<()> {
-        let size = self.file.metadata()?.len();
-        if self.max_size == 0 || size == 0 || size + incoming as u64 <= self.max_size {
-            return Ok(());
-        }
-        let mut lock_name = self.path.clone().into_os_string();
-        lock_name.push(".lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(PathBuf::from(lock_name))?;
-        rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)?;
-        // Under the lock: has another process rotated already?
         let ours = self.file.metadata()?;
-        let rotated = match std::fs::metadata(&self.path) {
+        let moved = match std::fs::metadata(&self.path) {
             Ok(now) => now.ino() != ours.ino() || now.dev() != ours.dev(),
             Err(_) => true,
         };
-        if !rotated {
-            if self.backups == 0 {
-                std::fs::remove_file(&self.path)?;
-            } else {
-                for n in (1..self.backups).rev() {
-                    match std::fs::rename(self.backup(n), self.backup(n + 1)) {
-                        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
-                        _ => {}
-                    }
+        if moved {
+            self.file = append(&self.path)?;
+        }
+        let size = self.file.metadata()?.len();
+        if size == 0 || size + incoming as u64 <= self.max_size {
+            return Ok(());
+        }
+        if self.backups == 0 {
+            std::fs::remove_file(&self.path)?;
+        } else {
+            for n in (1..self.backups).rev() {
+                match std::fs::rename(self.backup(n), self.backup(n + 1)) {
+                    Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+                    _ => {}
                 }
-                std::fs::rename(&self.path, self.backup(1))?;
             }
+            std::fs::rename(&self.path, self.backup(1))?;
         }
         self.file = append(&self.path)?;
-        // The lock goes with its file.
         Ok(())
     }
 }
@@ -82,9 +93,21 @@ fn append(path: &Path) -> io::Result<File> {
 
 impl Write for RotatingFile {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        // A log line is never lost to a failed rotation: it goes to the file at hand.
-        let _ = self.make_room(buf.len());
-        self.file.write(buf)
+        let Some(lock) = self.lock.take() else {
+            return self.file.write(buf);
+        };
+        // A log line is never lost to a lock or a rotation that failed: it goes to the file
+        // at hand.
+        let locked = flock(&lock, FlockOperation::LockExclusive).is_ok();
+        if locked {
+            let _ = self.make_room(buf.len());
+        }
+        let written = self.file.write(buf);
+        if locked {
+            let _ = flock(&lock, FlockOperation::Unlock);
+        }
+        self.lock = Some(lock);
+        written
     }
 
     fn flush(&mut self) -> io::Result<()> {
