@@ -148,6 +148,20 @@ impl Broker {
             failure,
             Some(ErrorKind::Unavailable | ErrorKind::Auth | ErrorKind::Throttling)
         );
+        // A success of an instance with a clean record changes nothing: no write (and no
+        // write lock) for the common case.
+        if !failed {
+            match self.store.circuits() {
+                Ok(circuits)
+                    if !circuits.iter().any(|c| {
+                        c.provider_instance == instance && (c.failures > 0 || c.opened_at.is_some())
+                    }) =>
+                {
+                    return
+                }
+                _ => {}
+            }
+        }
         match self
             .store
             .record_call(instance, failed, now(), breaker.failure_threshold)
