@@ -175,7 +175,7 @@ fn least_loaded_picks_the_most_room_under_each_instances_cap() {
 /// it open, skip the instance, and try it again after the cool-down.
 #[test]
 fn an_instance_that_keeps_failing_is_skipped_by_every_process_until_its_cool_down() {
-    let breaker = json!({"circuit_breaker": {"failure_threshold": 2, "recovery_timeout": 2}});
+    let breaker = json!({"circuit_breaker": {"failure_threshold": 2, "recovery_timeout": 5}});
     let site = pools(json!({"provider": breaker.clone()}));
     let config_file = site.path().join("conf/config.json");
     let healthy: Value =
@@ -215,7 +215,7 @@ fn an_instance_that_keeps_failing_is_skipped_by_every_process_until_its_cool_dow
     assert_eq!(served_by(&site, "first", 1), "b");
     // After the cool-down, a is tried again; it works now, and its circuit closes.
     std::fs::write(&config_file, healthy.to_string()).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(2100));
+    std::thread::sleep(std::time::Duration::from_millis(5100));
     assert_eq!(
         shown(&site, &["providers", "list"])["providers"][0]["circuit"],
         "half_open"
