@@ -12,6 +12,7 @@ pub(crate) mod dialect;
 pub(crate) mod domain;
 pub(crate) mod hostfactory;
 pub(crate) mod logging;
+pub mod mcp;
 pub(crate) mod metrics;
 pub(crate) mod migrate;
 pub mod plugins;

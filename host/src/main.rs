@@ -10,6 +10,11 @@ fn main() -> std::process::ExitCode {
             host,
             port,
         } => orb::server::main(config.as_deref(), log_level.as_deref(), host, port),
+        Invocation::Mcp {
+            config,
+            log_level,
+            role,
+        } => orb::mcp::main(config.as_deref(), log_level.as_deref(), role),
         Invocation::Command(cli) => orb::cli::main(cli),
     }
 }

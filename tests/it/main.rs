@@ -8,6 +8,7 @@ mod contract;
 mod crash;
 mod holding_proxy;
 mod hostfactory;
+mod mcp;
 mod migrate;
 mod operator_cli;
 mod orb_cli;

@@ -152,6 +152,11 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         scripts: Option<PathBuf>,
     },
+    /// The Model Context Protocol server, for AI agents.
+    Mcp {
+        #[command(subcommand)]
+        command: McpCommand,
+    },
     /// Prints the shell completion script of SHELL (e.g. `orb completions bash >
     /// /etc/bash_completion.d/orb`).
     Completions {
@@ -491,6 +496,19 @@ enum ProvidersCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum McpCommand {
+    /// Serves the broker over stdio to one MCP client (the client starts `orb mcp serve`):
+    /// tools to list and validate templates, request, follow, return and cancel machines, list
+    /// requests and machines, check providers' health; resources for templates and requests; a
+    /// prompt to provision and wait. Logs never go to stdout.
+    Serve {
+        /// `viewer` gets the read-only tools alone.
+        #[arg(long, value_enum, default_value = "operator")]
+        role: crate::mcp::McpRole,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum InfraCommand {
     /// Asks the cloud of the default instance (or --name) for its networks, subnets (with their
     /// zones and free addresses), security groups, key pairs, image parameters, the instance
@@ -565,6 +583,15 @@ pub enum Invocation {
         /// `--port`.
         port: Option<u16>,
     },
+    /// `orb mcp serve`.
+    Mcp {
+        /// `--config`.
+        config: Option<PathBuf>,
+        /// `--log-level`.
+        log_level: Option<String>,
+        /// `--role`.
+        role: crate::mcp::McpRole,
+    },
     /// Any other command, for [`main`].
     Command(Cli),
 }
@@ -578,6 +605,13 @@ pub fn parse() -> Invocation {
             log_level: cli.global.log_level,
             host,
             port,
+        },
+        Command::Mcp {
+            command: McpCommand::Serve { role },
+        } => Invocation::Mcp {
+            config: cli.global.config,
+            log_level: cli.global.log_level,
+            role,
         },
         _ => Invocation::Command(cli),
     }
@@ -856,6 +890,7 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
                     provider_instance,
                 },
         } => migrate_cmd::from_orb(app, &path, provider_instance.as_deref()),
+        Command::Mcp { .. } => unreachable!("parse hands `orb mcp serve` to the MCP server"),
         Command::Completions { .. } | Command::Man { .. } | Command::Doctor { .. } => {
             unreachable!("run answers them without a configuration")
         }

@@ -1,0 +1,185 @@
+//! `orb mcp serve` driven by the official MCP Python SDK's client (PyPI `mcp`, installed by
+//! `scripts/mcp-client install`): every tool listed with its input schema and called, a
+//! request followed to completion on the mock provider, resources and the prompt read, and a
+//! viewer kept to the read-only tools.
+
+use serde_json::{json, Value};
+
+use crate::support::{repo_root, HfSite};
+
+/// What the client saw of `orb mcp serve --role role` on `site`, given `calls` and a template
+/// to follow a request of.
+fn drive(site: &HfSite, role: &str, calls: Value, follow: Option<&str>) -> Value {
+    let python = repo_root().join("target/mcp-venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run `scripts/mcp-client install` (scripts/test does)",
+        python.display()
+    );
+    let root = site.path();
+    let plan = json!({
+        "command": [root.join("install/bin/orb"), "mcp", "serve", "--role", role],
+        "env": {
+            "PATH": "/usr/bin:/bin",
+            "HF_PROVIDER_NAME": "mockinst",
+            "HF_PROVIDER_CONFDIR": root.join("conf"),
+            "HF_PROVIDER_WORKDIR": root.join("work"),
+            "HF_PROVIDER_LOGDIR": root.join("log"),
+        },
+        "calls": calls,
+        "follow": follow,
+    });
+    let run = site.run(
+        std::process::Command::new(python)
+            .arg(repo_root().join("tests/tools/mcp-client.py"))
+            .arg(plan.to_string()),
+        &[],
+    );
+    run.expect_code(0);
+    run.json()
+}
+
+fn site() -> HfSite {
+    HfSite::with_config(
+        json!({
+            "provider": {"providers": [{"name": "mockinst", "type": "mock",
+                "config": {"pending_seconds": 1}}]},
+            "logging": {"level": "debug"}
+        }),
+        json!({"templates": [
+            {"templateId": "Small", "maxNumber": 50, "vmType": "m5.large", "imageId": "img"}
+        ]}),
+    )
+}
+
+/// The text answer of the call of `tool` in what the client `seen`, as JSON.
+fn called<'a>(seen: &'a Value, tool: &str) -> &'a Value {
+    &seen["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c[0] == tool)
+        .unwrap_or_else(|| panic!("{tool} not called: {seen}"))[1]
+}
+
+fn json_of(answer: &Value) -> Value {
+    assert_eq!(answer["error"], false, "{answer}");
+    serde_json::from_str(answer["text"].as_str().unwrap()).unwrap()
+}
+
+#[test]
+fn an_agent_lists_calls_every_tool_and_follows_a_request_to_completion() {
+    let site = site();
+    let seen = drive(
+        &site,
+        "operator",
+        json!([
+            ["list_templates", {}],
+            ["show_template", {"template_id": "Small"}],
+            ["validate_template", {"template_id": "Small"}],
+            ["provider_health", {}],
+            ["request_machines", {"template_id": "Small", "count": 1}],
+            ["list_requests", {"status": "running"}],
+            ["list_machines", {}],
+            ["show_template", {"template_id": "Nothing"}],
+        ]),
+        Some("Small"),
+    );
+    let tools = seen["tools"].as_object().unwrap();
+    for tool in [
+        "list_templates",
+        "show_template",
+        "validate_template",
+        "request_machines",
+        "request_status",
+        "return_machines",
+        "cancel_request",
+        "list_requests",
+        "list_machines",
+        "provider_health",
+    ] {
+        assert!(tools.contains_key(tool), "{tool}: {seen}");
+    }
+    // Each input is described by a JSON schema.
+    assert_eq!(
+        tools["request_machines"]["properties"]["count"]["type"], "integer",
+        "{seen}"
+    );
+    assert_eq!(
+        json_of(called(&seen, "list_templates"))["templates"][0]["templateId"],
+        "Small"
+    );
+    assert_eq!(
+        json_of(called(&seen, "show_template"))["templateId"],
+        "Small"
+    );
+    assert_eq!(json_of(called(&seen, "validate_template"))["valid"], true);
+    assert_eq!(json_of(called(&seen, "provider_health"))["healthy"], true);
+    let asked = json_of(called(&seen, "request_machines"));
+    assert!(
+        asked["requestId"].as_str().unwrap().starts_with("req-"),
+        "{asked}"
+    );
+    // An error is the tool's answer, for the agent to read.
+    let missing = &seen["calls"][7][1];
+    assert_eq!(missing["error"], true, "{missing}");
+    assert!(missing["text"].as_str().unwrap().contains("does not exist"));
+
+    // The followed request completed, with its machines; its resource says the same.
+    assert_eq!(seen["followed"]["status"], "complete", "{seen}");
+    assert_eq!(seen["followed"]["machines"].as_array().unwrap().len(), 2);
+    assert_eq!(seen["resource"]["requests"][0]["status"], "complete");
+    assert!(seen["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r == "orb://templates"));
+    assert_eq!(seen["templates"]["templates"][0]["templateId"], "Small");
+    assert_eq!(seen["prompts"], json!(["provision_and_wait"]));
+    assert!(seen["prompt"]
+        .as_str()
+        .unwrap()
+        .contains("3 machines of the template Small"));
+
+    // Return what was made, then cancel: through the tools too.
+    let listed = site
+        .orb(&["machines", "list", "--format", "json"])
+        .expect_code(0)
+        .json();
+    let machines: Vec<Value> = listed["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["machineId"].clone())
+        .collect();
+    let seen = drive(
+        &site,
+        "operator",
+        json!([["return_machines", {"machines": machines}], ["cancel_request", {"request_id": "req-none"}]]),
+        None,
+    );
+    let returned = json_of(called(&seen, "return_machines"));
+    assert_eq!(returned["terminating"], 3, "{returned}");
+    assert_eq!(called(&seen, "cancel_request")["error"], true);
+}
+
+#[test]
+fn a_viewer_gets_the_read_only_tools_alone() {
+    let site = site();
+    let seen = drive(
+        &site,
+        "viewer",
+        json!([["list_templates", {}], ["request_machines", {"template_id": "Small", "count": 1}]]),
+        None,
+    );
+    let tools = seen["tools"].as_object().unwrap();
+    assert!(tools.contains_key("list_requests"), "{seen}");
+    for acting in ["request_machines", "return_machines", "cancel_request"] {
+        assert!(!tools.contains_key(acting), "{acting}: {seen}");
+    }
+    assert_eq!(called(&seen, "list_templates")["error"], false);
+    let refused = called(&seen, "request_machines");
+    assert_eq!(refused["error"], true, "{refused}");
+    let listed = site.orb(&["requests", "list", "--format", "json"]).json();
+    assert_eq!(listed["requests"], json!([]), "nothing was requested");
+}

@@ -1,0 +1,64 @@
+"""Drives `orb mcp serve` with the official MCP Python SDK's client, as an agent would: lists
+the tools, resources and prompts, calls every tool it is given, and follows a request to its
+end. Prints what it saw as JSON.
+
+Usage: python mcp-client.py '<JSON: {"command": [...], "env": {...}, "calls": [[tool, args], ...],
+       "follow": template_id or null}>'"""
+import asyncio
+import json
+import sys
+
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+plan = json.loads(sys.argv[1])
+
+
+def text_of(result):
+    """A tool result's text and whether it is an error."""
+    texts = [c.text for c in result.content if getattr(c, "type", "") == "text"]
+    return {"error": bool(result.is_error), "text": "\n".join(texts)}
+
+
+async def main():
+    server = StdioServerParameters(command=plan["command"][0], args=plan["command"][1:],
+                                   env=plan["env"])
+    seen = {}
+    async with stdio_client(server) as (read, write):
+        async with ClientSession(read, write) as session:
+            await session.initialize()
+            tools = (await session.list_tools()).tools
+            seen["tools"] = {t.name: t.input_schema for t in tools}
+            seen["calls"] = []
+            for name, args in plan["calls"]:
+                try:
+                    result = await session.call_tool(name, args)
+                    seen["calls"].append([name, text_of(result)])
+                except Exception as e:  # the server refused the call itself
+                    seen["calls"].append([name, {"error": True, "refused": str(e)}])
+            if plan.get("follow"):
+                asked = json.loads(text_of(await session.call_tool(
+                    "request_machines", {"template_id": plan["follow"], "count": 2}))["text"])
+                request_id = asked["requestId"]
+                for _ in range(60):
+                    status = json.loads(text_of(await session.call_tool(
+                        "request_status", {"request_ids": [request_id]}))["text"])
+                    if status["requests"][0]["status"] != "running":
+                        break
+                    await asyncio.sleep(0.5)
+                seen["followed"] = status["requests"][0]
+                read_back = await session.read_resource(f"orb://requests/{request_id}")
+                seen["resource"] = json.loads(read_back.contents[0].text)
+            resources = (await session.list_resources()).resources
+            seen["resources"] = [str(r.uri) for r in resources]
+            templates = await session.read_resource("orb://templates")
+            seen["templates"] = json.loads(templates.contents[0].text)
+            prompts = (await session.list_prompts()).prompts
+            seen["prompts"] = [p.name for p in prompts]
+            prompt = await session.get_prompt("provision_and_wait",
+                                              {"template_id": "Small", "count": "3"})
+            seen["prompt"] = prompt.messages[0].content.text
+    print(json.dumps(seen))
+
+
+asyncio.run(main())
