@@ -7,15 +7,25 @@ use serde_json::{json, Value};
 
 use crate::support::{repo_root, HfSite};
 
-/// What the client saw of `orb mcp serve --role role` on `site`, given `calls` and a template
-/// to follow a request of.
-fn drive(site: &HfSite, role: &str, calls: Value, follow: Option<&str>) -> Value {
+/// What the client saw, given `plan` (where the server is, the calls, a template to follow).
+fn client(site: &HfSite, plan: Value) -> crate::support::Run {
     let python = repo_root().join("target/mcp-venv/bin/python");
     assert!(
         python.exists(),
         "{} is missing: run `scripts/mcp-client install` (scripts/test does)",
         python.display()
     );
+    site.run(
+        std::process::Command::new(python)
+            .arg(repo_root().join("tests/tools/mcp-client.py"))
+            .arg(plan.to_string()),
+        &[],
+    )
+}
+
+/// What the client saw of `orb mcp serve --role role` on `site`, given `calls` and a template
+/// to follow a request of.
+fn drive(site: &HfSite, role: &str, calls: Value, follow: Option<&str>) -> Value {
     let root = site.path();
     let plan = json!({
         "command": [root.join("install/bin/orb"), "mcp", "serve", "--role", role],
@@ -29,12 +39,7 @@ fn drive(site: &HfSite, role: &str, calls: Value, follow: Option<&str>) -> Value
         "calls": calls,
         "follow": follow,
     });
-    let run = site.run(
-        std::process::Command::new(python)
-            .arg(repo_root().join("tests/tools/mcp-client.py"))
-            .arg(plan.to_string()),
-        &[],
-    );
+    let run = client(site, plan);
     run.expect_code(0);
     run.json()
 }
@@ -182,4 +187,67 @@ fn a_viewer_gets_the_read_only_tools_alone() {
     assert_eq!(refused["error"], true, "{refused}");
     let listed = site.orb(&["requests", "list", "--format", "json"]).json();
     assert_eq!(listed["requests"], json!([]), "nothing was requested");
+}
+
+/// `orb serve` answers MCP at `/mcp` over streamable HTTP, behind its authorization: no token is
+/// refused, a viewer's token gets the read-only tools, an operator's follows a request to its
+/// end.
+#[test]
+fn orb_serve_answers_mcp_over_http_as_each_token_allows() {
+    let site = HfSite::with_config(
+        json!({
+            "provider": {"providers": [{"name": "mockinst", "type": "mock",
+                "config": {"pending_seconds": 1}}]},
+            "server": {"auth": {"enabled": true, "tokens": [
+                {"token": "viewer-secret-that-is-32-bytes-long!!", "role": "viewer"},
+                {"token": "operator-secret-that-is-32-bytes-long", "role": "operator"}
+            ]}},
+        }),
+        json!({"templates": [
+            {"templateId": "Small", "maxNumber": 50, "vmType": "m5.large", "imageId": "img"}
+        ]}),
+    );
+    let server = crate::server::Server::start(&site);
+    let url = format!("{}/mcp", server.address());
+    let over_http = |token: Option<&str>, calls: Value, follow: Option<&str>| {
+        client(
+            &site,
+            json!({"url": url, "token": token, "calls": calls, "follow": follow}),
+        )
+    };
+    let refused = over_http(None, json!([]), None);
+    assert_ne!(refused.code, 0, "no token, no session");
+    let (code, body) = server.call(
+        "POST",
+        "/mcp",
+        Some(json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})),
+        None,
+    );
+    assert_eq!(code, 401, "{body}");
+
+    let viewer = over_http(
+        Some("viewer-secret-that-is-32-bytes-long!!"),
+        json!([["request_machines", {"template_id": "Small", "count": 1}]]),
+        None,
+    );
+    viewer.expect_code(0);
+    let seen = viewer.json();
+    assert!(
+        !seen["tools"]
+            .as_object()
+            .unwrap()
+            .contains_key("request_machines"),
+        "{seen}"
+    );
+    assert_eq!(called(&seen, "request_machines")["error"], true, "{seen}");
+
+    let operator = over_http(
+        Some("operator-secret-that-is-32-bytes-long"),
+        json!([["list_templates", {}]]),
+        Some("Small"),
+    );
+    operator.expect_code(0);
+    let seen = operator.json();
+    assert_eq!(seen["followed"]["status"], "complete", "{seen}");
+    assert_eq!(seen["followed"]["machines"].as_array().unwrap().len(), 2);
 }

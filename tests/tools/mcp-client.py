@@ -1,15 +1,20 @@
-"""Drives `orb mcp serve` with the official MCP Python SDK's client, as an agent would: lists
-the tools, resources and prompts, calls every tool it is given, and follows a request to its
-end. Prints what it saw as JSON.
+"""Drives orb's MCP server with the official MCP Python SDK's client, as an agent would: over
+stdio (`orb mcp serve`, started here) or streamable HTTP (`orb serve`'s `/mcp`, with a bearer
+token). Lists the tools, resources and prompts, calls every tool it is given, and follows a
+request to its end. Prints what it saw as JSON.
 
-Usage: python mcp-client.py '<JSON: {"command": [...], "env": {...}, "calls": [[tool, args], ...],
-       "follow": template_id or null}>'"""
+Usage: python mcp-client.py '<JSON: {"command": [...], "env": {...}} or {"url": ..., "token": ...},
+       with "calls": [[tool, args], ...] and "follow": template_id or null>'"""
 import asyncio
 import json
 import sys
 
+import contextlib
+
+import httpx2
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
 
 plan = json.loads(sys.argv[1])
 
@@ -20,11 +25,24 @@ def text_of(result):
     return {"error": bool(result.is_error), "text": "\n".join(texts)}
 
 
+@contextlib.asynccontextmanager
+async def transport():
+    """The streams to the server the plan names."""
+    if "url" in plan:
+        headers = {"Authorization": f"Bearer {plan['token']}"} if plan.get("token") else {}
+        async with httpx2.AsyncClient(headers=headers, timeout=60) as client:
+            async with streamable_http_client(plan["url"], http_client=client) as streams:
+                yield streams[0], streams[1]
+    else:
+        server = StdioServerParameters(command=plan["command"][0], args=plan["command"][1:],
+                                       env=plan["env"])
+        async with stdio_client(server) as (read, write):
+            yield read, write
+
+
 async def main():
-    server = StdioServerParameters(command=plan["command"][0], args=plan["command"][1:],
-                                   env=plan["env"])
     seen = {}
-    async with stdio_client(server) as (read, write):
+    async with transport() as (read, write):
         async with ClientSession(read, write) as session:
             await session.initialize()
             tools = (await session.list_tools()).tools

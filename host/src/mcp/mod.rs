@@ -341,9 +341,24 @@ impl OrbMcp {
         Ok(json!({ "templates": rows }))
     }
 
-    /// Whether the caller may use the tool `name`.
-    fn allowed(&self, name: &str) -> bool {
-        self.role == McpRole::Operator || !ACTING_TOOLS.contains(&name)
+    /// What the caller of a request may do: over HTTP, what its token grants (`orb serve`'s
+    /// authorization puts the role among the request's extensions); over stdio, the server's
+    /// role.
+    fn role_in(&self, context: &RequestContext<RoleServer>) -> McpRole {
+        let granted = context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<crate::config::Role>());
+        match granted {
+            Some(crate::config::Role::Viewer) => McpRole::Viewer,
+            Some(_) => McpRole::Operator,
+            None => self.role,
+        }
+    }
+
+    /// Whether a caller of `role` may use the tool `name`.
+    fn allowed(role: McpRole, name: &str) -> bool {
+        role == McpRole::Operator || !ACTING_TOOLS.contains(&name)
     }
 }
 
@@ -365,13 +380,14 @@ impl ServerHandler for OrbMcp {
     async fn list_tools(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
+        let role = self.role_in(&context);
         let tools = self
             .tool_router
             .list_all()
             .into_iter()
-            .filter(|t| self.allowed(&t.name))
+            .filter(|t| Self::allowed(role, &t.name))
             .collect();
         Ok(ListToolsResult::with_all_items(tools))
     }
@@ -381,7 +397,7 @@ impl ServerHandler for OrbMcp {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        if !self.allowed(&request.name) {
+        if !Self::allowed(self.role_in(&context), &request.name) {
             return Err(ErrorData::invalid_request(
                 format!(
                     "{} changes machines: a viewer may not call it",
@@ -492,6 +508,27 @@ impl ServerHandler for OrbMcp {
         );
         Ok(GetPromptResult::new(vec![PromptMessage::new_text(Role::User, text)]).into())
     }
+}
+
+/// The MCP server over streamable HTTP, for `orb serve` to mount at `/mcp` behind its
+/// authorization: each session is served by the broker `broker` gives at its start, and each
+/// call answered as the caller's token allows; `stop` ends every session and stream, so that
+/// they do not hold up the server's graceful stop. Host names are `orb serve`'s to check.
+pub fn http_service(
+    broker: impl Fn() -> Arc<Broker> + Send + Sync + 'static,
+    stop: tokio_util::sync::CancellationToken,
+) -> rmcp::transport::streamable_http_server::StreamableHttpService<
+    OrbMcp,
+    rmcp::transport::streamable_http_server::session::local::LocalSessionManager,
+> {
+    let mut config = rmcp::transport::streamable_http_server::StreamableHttpServerConfig::default()
+        .disable_allowed_hosts();
+    config.cancellation_token = stop;
+    rmcp::transport::streamable_http_server::StreamableHttpService::new(
+        move || Ok(OrbMcp::new(broker(), McpRole::Viewer)),
+        Default::default(),
+        config,
+    )
 }
 
 /// `orb mcp serve`: serves the broker over stdin and stdout until the client closes them.

@@ -109,6 +109,11 @@ pub async fn check_host(
 /// configuration (`/api/v1/config/`), to change templates and to purge stored rows, as the
 /// Python ORB requires; else viewer to read, operator to change.
 fn required(method: &Method, path: &str) -> Role {
+    // The MCP endpoint is POSTed for reads too: each tool is allowed by the caller's role
+    // inside it.
+    if path == "/mcp" || path.starts_with("/mcp/") {
+        return Role::Viewer;
+    }
     let reads = method == Method::GET || method == Method::HEAD;
     let template_change = path.starts_with("/api/v1/templates")
         && !reads
@@ -180,6 +185,8 @@ pub async fn authorize(
         role,
         authenticated: auth.enabled,
     });
+    // For the MCP server, which keeps what a viewer may not do to itself.
+    request.extensions_mut().insert(role);
     Ok(next.run(request).await)
 }
 

@@ -122,9 +122,25 @@ pub fn router(state: AppState) -> Router {
     } else {
         described = described.merge(docs);
     }
+    let mcp_state = state.clone();
+    let mcp_stop = tokio_util::sync::CancellationToken::new();
+    let mut stopping = state.stopping.clone();
+    let cancel = mcp_stop.clone();
+    tokio::spawn(async move {
+        while !*stopping.borrow() {
+            if stopping.changed().await.is_err() {
+                break;
+            }
+        }
+        cancel.cancel();
+    });
     let guarded = Router::new()
         .nest("/api/v1", api)
         .merge(described)
+        .nest_service(
+            "/mcp",
+            crate::mcp::http_service(move || mcp_state.broker(), mcp_stop),
+        )
         .layer(from_fn_with_state(state.clone(), auth::authorize));
     Router::new()
         .merge(guarded)
