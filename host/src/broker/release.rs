@@ -90,6 +90,24 @@ impl Broker {
             .collect())
     }
 
+    /// The machines `names` names, each an id when the store knows a machine of that id, else
+    /// a host name.
+    pub fn specs_of(&self, names: &[String]) -> Vec<MachineSpec> {
+        names
+            .iter()
+            .map(|m| match self.store.get_machine(m) {
+                Ok(Some(_)) => MachineSpec {
+                    machine_id: Some(m.clone()),
+                    name: None,
+                },
+                _ => MachineSpec {
+                    machine_id: None,
+                    name: Some(m.clone()),
+                },
+            })
+            .collect()
+    }
+
     /// Returns the named machines: stores a return request naming them and claiming those of
     /// orb's that are neither gone nor being returned, then asks their providers to terminate
     /// them. A machine named twice is returned once.

@@ -93,19 +93,7 @@ pub async fn return_machines(
 ) -> Result<CommandOutput, BrokerError> {
     let broker = Broker::open(app)?;
     let specs: Vec<MachineSpec> = match which {
-        Returned::Named(machines) => machines
-            .iter()
-            .map(|m| match broker.store().get_machine(m) {
-                Ok(Some(_)) => MachineSpec {
-                    machine_id: Some(m.clone()),
-                    name: None,
-                },
-                _ => MachineSpec {
-                    machine_id: None,
-                    name: Some(m.clone()),
-                },
-            })
-            .collect(),
+        Returned::Named(machines) => broker.specs_of(&machines),
         Returned::Unreturned(which) => broker.unreturned(which)?,
     };
     if specs.is_empty() {

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::app::App;
-use crate::broker::{Broker, BrokerError, MachineSpec};
+use crate::broker::{Broker, BrokerError};
 use crate::hostfactory::output;
 use crate::storage::{MachineFilter, RequestFilter};
 use crate::views::{to_json, MachineSummary, RequestSummary, TemplateProblems, TemplateView};
@@ -221,20 +221,7 @@ impl OrbMcp {
         Parameters(input): Parameters<MachinesInput>,
     ) -> Result<CallToolResult, ErrorData> {
         answer(async {
-            let specs: Vec<MachineSpec> = input
-                .machines
-                .iter()
-                .map(|m| match self.broker.store().get_machine(m) {
-                    Ok(Some(_)) => MachineSpec {
-                        machine_id: Some(m.clone()),
-                        name: None,
-                    },
-                    _ => MachineSpec {
-                        machine_id: None,
-                        name: Some(m.clone()),
-                    },
-                })
-                .collect();
+            let specs = self.broker.specs_of(&input.machines);
             let (request, summary) = self.broker.return_machines(&specs).await?;
             Ok(json!({"requestId": request.request_id, "terminating": summary.terminating,
                 "alreadyGone": summary.already_gone,
