@@ -324,6 +324,28 @@ pub struct TemplateView {
 }
 
 impl TemplateView {
+    /// The template `template_id` as `broker` serves it, with its attributes; not found when
+    /// none of that id is served.
+    pub async fn served(
+        broker: &crate::broker::Broker,
+        template_id: &str,
+    ) -> Result<TemplateView, crate::broker::BrokerError> {
+        let (templates, instance) = broker.templates_with_attributes().await?;
+        let (template, attributes) = templates
+            .iter()
+            .find(|(t, _)| t.template_id == template_id)
+            .ok_or_else(|| {
+                crate::broker::BrokerError::NotFound(format!(
+                    "template '{template_id}' does not exist"
+                ))
+            })?;
+        Ok(TemplateView::of(
+            template,
+            attributes.clone(),
+            &instance.provider_type,
+        ))
+    }
+
     /// `t` with its `attributes`, served by a provider of `provider_type`.
     pub fn of(t: &Template, attributes: Value, provider_type: &str) -> Self {
         let mut fields: Map<String, Value> = t

@@ -1374,8 +1374,9 @@ fn two_clouds_behind_one_pool_share_requests_returns_and_outages() {
     let id = failed_over["machines"][0]["machineId"].as_str().unwrap();
     assert_eq!(inspect(&west)["instances"][id], "running");
 
-    // East back, but without the EC2 Fleet handler: it does not offer the template's API, and
-    // west takes the request.
+    // East back, first by priority, but without the EC2 Fleet handler: it does not offer the
+    // template's API, and west takes the request.
+    config["provider"]["pools"]["both"]["policy"] = json!("priority");
     config["provider"]["providers"][0]["config"]["endpoint_url"] = json!(east.endpoint);
     config["provider"]["providers"][0]["config"]["handlers"] = json!({"ec2_fleet": false});
     std::fs::write(&config_file, config.to_string()).unwrap();

@@ -246,7 +246,7 @@ impl Broker {
     ) -> Vec<Candidate> {
         if route.is_none() {
             *route = Some(match &request.template_id {
-                Some(id) => self.route(id).await.unwrap_or_default(),
+                Some(id) => self.failover_route(id).await.unwrap_or_default(),
                 None => Vec::new(),
             });
         }

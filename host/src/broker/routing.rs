@@ -50,6 +50,28 @@ impl Broker {
     /// The candidates for `template_id`, in order; an error naming the templates there are
     /// when no instance in scope serves it, or why none may serve now.
     pub async fn route(&self, template_id: &str) -> Result<Vec<Candidate>, BrokerError> {
+        self.route_by(template_id, None).await
+    }
+
+    /// The candidates a request of `template_id` fails over and spreads to: by priority,
+    /// whatever the policy, so that a provision redone after its process died asks the same
+    /// instances in the same order as the first (the policy chose the first instance, which
+    /// the request keeps).
+    pub(super) async fn failover_route(
+        &self,
+        template_id: &str,
+    ) -> Result<Vec<Candidate>, BrokerError> {
+        self.route_by(template_id, Some(SelectionPolicy::Priority))
+            .await
+    }
+
+    /// The candidates for `template_id`, ordered by `policy` when given, else by the policy
+    /// the template, its pool or the configuration names.
+    async fn route_by(
+        &self,
+        template_id: &str,
+        policy: Option<SelectionPolicy>,
+    ) -> Result<Vec<Candidate>, BrokerError> {
         let (scope, pool_policy) = self.scope()?;
         let mut serving = Vec::new();
         let mut known = std::collections::BTreeSet::new();
@@ -75,11 +97,12 @@ impl Broker {
                 }
             )));
         }
-        let policy = match serving[0].template.str_field("selectionPolicy") {
-            Some(name) => SelectionPolicy::parse(name).map_err(|e| {
+        let policy = match (policy, serving[0].template.str_field("selectionPolicy")) {
+            (Some(policy), _) => policy,
+            (None, Some(name)) => SelectionPolicy::parse(name).map_err(|e| {
                 BrokerError::Invalid(vec![format!("template '{template_id}': {e}")])
             })?,
-            None => pool_policy.unwrap_or(self.config.provider.selection_policy),
+            (None, None) => pool_policy.unwrap_or(self.config.provider.selection_policy),
         };
         let candidates = self.ordered(serving, policy, template_id)?;
         let breaker = &self.config.provider.circuit_breaker;

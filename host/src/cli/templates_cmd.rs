@@ -37,16 +37,9 @@ pub async fn list(app: &App, list: &ListArgs) -> Result<CommandOutput, BrokerErr
 /// `orb templates show ID`: the template as merged with its defaults, with its attributes.
 pub async fn show(app: &App, template_id: &str) -> Result<CommandOutput, BrokerError> {
     let broker = Broker::open(app)?;
-    let (templates, instance) = broker.templates_with_attributes().await?;
-    let (template, attrs) = templates
-        .iter()
-        .find(|(t, _)| t.template_id == template_id)
-        .ok_or_else(|| BrokerError::BadInput(format!("template '{template_id}' does not exist")))?;
-    Ok(CommandOutput::of(TemplateView::of(
-        template,
-        attrs.clone(),
-        &instance.provider_type,
-    )))
+    Ok(CommandOutput::of(
+        TemplateView::served(&broker, template_id).await?,
+    ))
 }
 
 /// `orb templates validate [ID]`: every problem of every template (or of one), at once: the

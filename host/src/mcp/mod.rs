@@ -134,24 +134,9 @@ impl OrbMcp {
         Parameters(input): Parameters<TemplateInput>,
     ) -> Result<CallToolResult, ErrorData> {
         answer(
-            async {
-                let (templates, instance) = self.broker.templates_with_attributes().await?;
-                let (template, attributes) = templates
-                    .iter()
-                    .find(|(t, _)| t.template_id == input.template_id)
-                    .ok_or_else(|| {
-                        BrokerError::NotFound(format!(
-                            "template '{}' does not exist",
-                            input.template_id
-                        ))
-                    })?;
-                Ok(to_json(&TemplateView::of(
-                    template,
-                    attributes.clone(),
-                    &instance.provider_type,
-                )))
-            }
-            .await,
+            TemplateView::served(&self.broker, &input.template_id)
+                .await
+                .map(|view| to_json(&view)),
         )
     }
 

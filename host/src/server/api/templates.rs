@@ -74,13 +74,7 @@ pub(super) async fn list_templates(
     params(("template_id" = String, Path, description = "Template id")),
     responses((status = 200, description = "The template", body = TemplateView), (status = 404, description = "No such template", body = ErrorBody)))]
 pub(super) async fn show_template(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
-    let broker = s.broker();
-    let (templates, instance) = broker.templates_with_attributes().await?;
-    let (t, a) = templates
-        .iter()
-        .find(|(t, _)| t.template_id == id)
-        .ok_or_else(|| ApiError::not_found(format!("template '{id}' does not exist")))?;
-    Ok(Json(TemplateView::of(t, a.clone(), &instance.provider_type)).into_response())
+    Ok(Json(TemplateView::served(&s.broker(), &id).await?).into_response())
 }
 
 /// Every problem of the template in the body, or of the stored template it names
