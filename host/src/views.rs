@@ -154,6 +154,8 @@ pub struct ProviderSummary {
     pub weight: u32,
     /// `<plugin name> <version>`, when a loaded plugin offers the type.
     pub plugin: Option<String>,
+    /// The plugin interface version that plugin was built against.
+    pub interface: Option<String>,
     /// `ready`, `disabled`, or `no plugin offers this type`.
     pub status: &'static str,
     /// Its circuit breaker: `closed`, `open` (skipped) or `half_open` (may be tried again).
@@ -192,6 +194,7 @@ impl ProviderList {
                     priority: p.priority,
                     weight: p.weight,
                     plugin: plugin.map(|pl| format!("{} {}", pl.name, pl.version)),
+                    interface: plugin.map(|pl| pl.interface_version.clone()),
                     status: match (p.enabled, plugin) {
                         (false, _) => "disabled",
                         (true, Some(_)) => "ready",

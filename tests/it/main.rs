@@ -4,6 +4,7 @@
 //! per area.
 
 mod aws;
+mod console;
 mod contract;
 mod crash;
 mod holding_proxy;

@@ -105,16 +105,79 @@ pub async fn check_host(
     Ok(next.run(request).await)
 }
 
+/// Whether a change may come from where the browser says it does: a change a browser sends
+/// from a page of another site (`Sec-Fetch-Site: cross-site`, or an `Origin` whose host is not
+/// the request's `Host`) is a cross-site request forgery. Reads, and callers that are not
+/// browsers (no `Origin`), pass.
+fn same_site(method: &Method, origin: Option<&str>, fetch_site: Option<&str>, host: Option<&str>) -> bool {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return true;
+    }
+    if fetch_site.is_some_and(|site| site == "cross-site" || site == "same-site") {
+        return false;
+    }
+    match origin {
+        None => true,
+        Some(origin) => {
+            let origin_host = origin
+                .split_once("://")
+                .map(|(_, rest)| rest.trim_end_matches('/'));
+            origin_host.is_some() && origin_host == host
+        }
+    }
+}
+
+/// Refuses a change sent by a browser from another site's page (403): the console's own calls
+/// come from its origin.
+pub async fn refuse_cross_site(request: Request, next: Next) -> Result<Response, ApiError> {
+    if let Some(refused) = cross_site(&request) {
+        return Err(refused);
+    }
+    Ok(next.run(request).await)
+}
+
+/// Why `request` is refused as a cross-site change, if it is.
+fn cross_site(request: &Request) -> Option<ApiError> {
+    let header = |name: header::HeaderName| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+    };
+    let origin = header(header::ORIGIN);
+    if same_site(
+        request.method(),
+        origin,
+        header(header::HeaderName::from_static("sec-fetch-site")),
+        header(header::HOST),
+    ) {
+        return None;
+    }
+    Some(ApiError::new(
+        StatusCode::FORBIDDEN,
+        "CrossSiteRequest",
+        format!(
+            "{} {} came from another site's page ({}); changes are taken from orb's own console and from callers that are not browsers",
+            request.method(),
+            request.uri().path(),
+            origin.unwrap_or("Sec-Fetch-Site: cross-site")
+        ),
+    ))
+}
+
 /// The role a request needs: admin to administer (`/api/v1/admin/`), to read or change the
 /// configuration (`/api/v1/config/`), to change templates and to purge stored rows, as the
-/// Python ORB requires; else viewer to read, operator to change.
+/// Python ORB requires; else viewer to read (and to validate a template), operator to change.
 fn required(method: &Method, path: &str) -> Role {
     // The MCP endpoint is POSTed for reads too: each tool is allowed by the caller's role
     // inside it.
     if path == "/mcp" || path.starts_with("/mcp/") {
         return Role::Viewer;
     }
-    let reads = method == Method::GET || method == Method::HEAD;
+    // Validating a template changes nothing: a viewer may, as the console's templates page does.
+    let reads = method == Method::GET
+        || method == Method::HEAD
+        || (method == Method::POST && path == "/api/v1/templates/validate");
     let template_change = path.starts_with("/api/v1/templates")
         && !reads
         && !path.ends_with("/validate")
@@ -205,6 +268,20 @@ mod tests {
     use crate::config::TokenConfig;
 
     #[test]
+    fn a_change_from_another_sites_page_is_refused() {
+        let host = Some("127.0.0.1:8000");
+        let post = Method::POST;
+        assert!(same_site(&post, None, None, host), "not a browser");
+        assert!(same_site(&post, Some("http://127.0.0.1:8000"), Some("same-origin"), host));
+        assert!(!same_site(&post, Some("http://evil.example"), None, host));
+        assert!(!same_site(&post, Some("http://127.0.0.1:8001"), None, host));
+        assert!(!same_site(&post, Some("null"), None, host));
+        assert!(!same_site(&Method::DELETE, None, Some("cross-site"), host));
+        assert!(!same_site(&post, Some("http://127.0.0.1:8000"), Some("same-site"), host));
+        assert!(same_site(&Method::GET, Some("http://evil.example"), Some("cross-site"), host));
+    }
+
+    #[test]
     fn tokens_grant_their_role_and_others_nothing() {
         let auth = AuthConfig {
             enabled: true,
@@ -246,7 +323,7 @@ mod tests {
             assert_eq!(required(&method, path), Role::Admin, "{method} {path}");
         }
         for (method, path, role) in [
-            (Method::POST, "/api/v1/templates/validate", Role::Operator),
+            (Method::POST, "/api/v1/templates/validate", Role::Viewer),
             (Method::POST, "/api/v1/templates/refresh", Role::Operator),
             (Method::GET, "/api/v1/templates/", Role::Viewer),
             (Method::DELETE, "/api/v1/requests/req-1", Role::Operator),

@@ -5,6 +5,7 @@
 
 mod api;
 mod auth;
+mod console;
 pub(crate) mod dialect;
 mod error;
 mod health;

@@ -379,8 +379,13 @@ pub trait Store: Send + Sync {
     /// How many requests there are of each kind and status.
     fn request_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError>;
 
-    /// How many machines there are in each state.
-    fn machine_counts(&self) -> Result<Vec<(String, u64)>, StoreError>;
+    /// How many machines each provider instance has in each state: (instance, state, count).
+    fn machine_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError>;
+
+    /// How many machines were alive at each of `times` (seconds since the epoch): seen by then,
+    /// and not terminated by then (a terminated machine ended when it was last written). Only
+    /// the first 100 times are counted.
+    fn machines_alive_at(&self, times: &[i64]) -> Result<Vec<u64>, StoreError>;
 
     /// What `provider_instance` reported of the instance types among `names`, fetched at or
     /// after `since` (seconds since the epoch).

@@ -156,8 +156,12 @@ impl<S: Store> Store for Offloaded<S> {
         offload(|| self.0.request_counts())
     }
 
-    fn machine_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+    fn machine_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
         offload(|| self.0.machine_counts())
+    }
+
+    fn machines_alive_at(&self, times: &[i64]) -> Result<Vec<u64>, StoreError> {
+        offload(|| self.0.machines_alive_at(times))
     }
 
     fn instance_types(

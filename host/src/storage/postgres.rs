@@ -1022,15 +1022,35 @@ impl Store for PostgresStore {
         })
     }
 
-    fn machine_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
-        let rows = self.query(
-            "SELECT state, COUNT(*) FROM machines GROUP BY state ORDER BY state".into(),
-            Vec::new(),
-        )?;
+    fn machine_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
+        let rows = self.query(rows::MACHINE_COUNTS.into(), Vec::new())?;
         decoded(rows, |row| {
-            let n: i64 = row.try_get(1).map_err(corrupt)?;
-            Ok((row.try_get(0).map_err(corrupt)?, n.max(0) as u64))
+            let n: i64 = row.try_get(2).map_err(corrupt)?;
+            Ok((
+                row.try_get(0).map_err(corrupt)?,
+                row.try_get(1).map_err(corrupt)?,
+                n.max(0) as u64,
+            ))
         })
+    }
+
+    fn machines_alive_at(&self, times: &[i64]) -> Result<Vec<u64>, StoreError> {
+        let times = &times[..times.len().min(rows::MAX_TIMES)];
+        if times.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = rows::alive_at(times.len(), |i| format!("${}", i + 1));
+        let params: Vec<Param> = times.iter().map(|t| Box::new(*t) as Param).collect();
+        let rows = self.query(sql, params)?;
+        let Some(row) = rows.first() else {
+            return Ok(vec![0; times.len()]);
+        };
+        (0..times.len())
+            .map(|i| {
+                let n: i64 = row.try_get(i).map_err(corrupt)?;
+                Ok(n.max(0) as u64)
+            })
+            .collect()
     }
 
     fn instance_types(

@@ -28,6 +28,31 @@ pub const EVENTS_AFTER_POSTGRES: &str =
 /// The numbers of the oldest and newest change kept, 0 and 0 when none is.
 pub const EVENT_BOUNDS: &str = "SELECT COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0) FROM events";
 
+/// How many machines there are of each instance and state.
+pub const MACHINE_COUNTS: &str = "SELECT provider_instance, state, COUNT(*) FROM machines \
+     GROUP BY provider_instance, state ORDER BY provider_instance, state";
+
+/// The most times [`alive_at`] counts in one scan.
+pub const MAX_TIMES: usize = 100;
+
+/// One scan counting the machines alive at each of `n` times, the `i`th time (from 0) bound to
+/// the placeholder `placeholder(i)`: seen by then and not terminated by then. A machine that
+/// could not be created was never alive.
+pub fn alive_at(n: usize, placeholder: impl Fn(usize) -> String) -> String {
+    let counts: Vec<String> = (0..n.min(MAX_TIMES))
+        .map(|i| {
+            let t = placeholder(i);
+            format!(
+                "COUNT(*) FILTER (WHERE created_at <= {t} AND (state <> 'terminated' OR updated_at > {t}))"
+            )
+        })
+        .collect();
+    format!(
+        "SELECT {} FROM machines WHERE state <> 'failed'",
+        counts.join(", ")
+    )
+}
+
 /// The condition on a machine `m` that it counts against its template's cap: it runs (or may
 /// run) until its termination is under way. A machine a return claims but has not terminated
 /// yet (the return's process died, or the provider refused) still counts.

@@ -713,12 +713,25 @@ impl Store for SqliteStore {
         })
     }
 
-    fn machine_counts(&self) -> Result<Vec<(String, u64)>, StoreError> {
+    fn machine_counts(&self) -> Result<Vec<(String, String, u64)>, StoreError> {
         self.read(|conn| {
-            let mut stmt =
-                conn.prepare("SELECT state, COUNT(*) FROM machines GROUP BY state ORDER BY state")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            let mut stmt = conn.prepare_cached(rows::MACHINE_COUNTS)?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
             Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+    }
+
+    fn machines_alive_at(&self, times: &[i64]) -> Result<Vec<u64>, StoreError> {
+        let times = &times[..times.len().min(rows::MAX_TIMES)];
+        if times.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = rows::alive_at(times.len(), |i| format!("?{}", i + 1));
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(&sql)?;
+            Ok(stmt.query_row(params_from_iter(times), |r| {
+                (0..times.len()).map(|i| r.get::<_, u64>(i)).collect()
+            })?)
         })
     }
 

@@ -145,9 +145,11 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(guarded)
         .merge(public)
+        .merge(super::console::router())
         .layer(from_fn_with_state(state.clone(), super::dialect::speak))
         .layer(from_fn_with_state(state.clone(), rate_limit::limit))
         .layer(from_fn_with_state(state.clone(), auth::check_host))
+        .layer(axum::middleware::from_fn(auth::refuse_cross_site))
         .layer(DefaultBodyLimit::max(state.config.server.max_request_size))
         .layer(axum::middleware::from_fn(super::error::json_errors))
         .with_state(state)
@@ -227,9 +229,9 @@ impl Modify for BearerAuth {
         MachineProblem, ProviderList, ProviderSummary, StatusAnswer, RequestEntry, RequestStatusView,
         MissingRequest, MachineStatusView, ProvidersHealth, ServiceHealth, Probe, TemplatesAnswer,
         TemplateProblems, AcceptedRequest, ReloadOutcome, TemplateChanged, MachinePage, PurgedRow,
-        MachineMetrics, Timeline, TimelineEvent, Column, CurrentUser, Dashboard, Telemetry,
+        MachineMetrics, Timeline, TimelineEvent, Attempt, Column, CurrentUser, Dashboard, Telemetry,
         ServiceInfo, ConfigSources, ConfigValidity, CleanupBody, WipeBody, PurgeAnswer, Columns,
-        ColumnsByInstance, ConfigTree, ConfigValue, GenerateBody, GeneratedTemplates, InitBody, Initialised
+        ColumnsByInstance, MachinesAt, RecentChange, ConfigTree, ConfigValue, GenerateBody, GeneratedTemplates, InitBody, Initialised
     )),
     modifiers(&BearerAuth)
 )]

@@ -61,9 +61,14 @@ pub(super) async fn metrics(State(s): State<AppState>) -> ApiResult {
         leader: s.leadership.is_leader(),
         database_latency: asked.elapsed(),
     };
-    let machines = store
+    let mut machines: BTreeMap<String, u64> = BTreeMap::new();
+    for (_, state, n) in store
         .machine_counts()
-        .map_err(crate::broker::BrokerError::from)?;
+        .map_err(crate::broker::BrokerError::from)?
+    {
+        *machines.entry(state).or_default() += n;
+    }
+    let machines: Vec<(String, u64)> = machines.into_iter().collect();
     let samples = broker.provider_metrics().await;
     let circuits = broker.circuit_states()?;
     let page = crate::metrics::render(&replica, &requests, &machines, &circuits, &samples);

@@ -282,6 +282,19 @@ pub(super) struct TimelineEvent {
     detail: String,
 }
 
+/// One provider instance an acquire asked, when it failed over or was spread.
+#[derive(Serialize, ToSchema)]
+pub(super) struct Attempt {
+    /// The provider instance asked.
+    instance: String,
+    /// How many machines it was asked for.
+    asked: u32,
+    /// How many it took on.
+    got: u32,
+    /// Why it did not take the rest.
+    error: Option<String>,
+}
+
 /// A request's life, oldest first.
 #[derive(Serialize, ToSchema)]
 pub(super) struct Timeline {
@@ -289,6 +302,8 @@ pub(super) struct Timeline {
     request_id: String,
     /// What happened to it, from the times orb keeps.
     events: Vec<TimelineEvent>,
+    /// Each provider instance asked, in order, when more than its own was; else empty.
+    attempts: Vec<Attempt>,
 }
 
 /// A request's life, from the times orb keeps of it and of its machines: made, each machine
@@ -340,8 +355,19 @@ pub(super) async fn request_timeline(
         events.push((request.updated_at, "completed", request.message.clone()));
     }
     events.sort_by_key(|(at, _, _)| *at);
+    let attempts = request
+        .placements
+        .iter()
+        .map(|p| Attempt {
+            instance: p.instance.clone(),
+            asked: p.asked,
+            got: p.got,
+            error: p.error.clone(),
+        })
+        .collect();
     Ok(Json(Timeline {
         request_id: id,
+        attempts,
         events: events
             .into_iter()
             .map(|(at, event, detail)| TimelineEvent {
