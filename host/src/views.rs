@@ -26,7 +26,7 @@ pub fn time(seconds: i64) -> String {
 }
 
 /// A stored request, as listings show it.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestSummary {
     /// The request id (`req-...` for acquires, `ret-...` for returns).
@@ -64,7 +64,7 @@ impl From<&Request> for RequestSummary {
 
 /// What a cancellation did: the request as stored now, the return request tracking its
 /// machines, and whether its provision is still in flight (it undoes itself when it ends).
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CancelAnswer {
     /// The request, as stored now.
@@ -96,7 +96,7 @@ impl From<&CancelReport> for CancelAnswer {
 }
 
 /// A stored machine, as listings show it.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MachineSummary {
     /// The provider's id of the machine.
@@ -210,7 +210,7 @@ impl ProviderList {
 }
 
 /// One machine of a return that is not being terminated, and why.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MachineProblem {
     /// The machine named.
@@ -220,7 +220,7 @@ pub struct MachineProblem {
 }
 
 /// What a return did with each machine it named.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReturnAnswer {
     /// The return request tracking the termination; null when there was nothing to return.
@@ -285,7 +285,7 @@ impl ReturnAnswer {
 }
 
 /// What validating a template found.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TemplateProblems {
     /// The template.
@@ -310,7 +310,7 @@ impl TemplateProblems {
 /// A template as `getAvailableTemplates`, `orb templates` and the API list it: its own fields,
 /// then `vmTypes` (from `vmType` when it has only that), `subnetId` (comma-joined, as the
 /// Python ORB writes it), its provider, and `attributes`.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TemplateView {
     /// The template id.

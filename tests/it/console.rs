@@ -14,7 +14,8 @@ const OPERATOR: &str = "console-operator-token-0123456789abcdef";
 const VIEWER: &str = "console-viewer-token-0123456789abcdef0";
 
 fn site(auth: bool) -> HfSite {
-    let tokens = json!([{"token": OPERATOR, "role": "operator"}, {"token": VIEWER, "role": "viewer"}]);
+    let tokens =
+        json!([{"token": OPERATOR, "role": "operator"}, {"token": VIEWER, "role": "viewer"}]);
     HfSite::with_config(
         json!({
             "provider": {"providers": [{"name": "mockinst", "type": "mock",
@@ -64,8 +65,10 @@ fn an_operator_and_a_viewer_use_the_console_in_a_real_browser() {
     assert_eq!(seen["viewer_violations"], json!([]), "{seen}");
     let errors = seen["operator_console_errors"].as_array().unwrap();
     assert!(
-        errors.iter().all(|e| e.as_str().unwrap().contains("/api/v1/me/ ")
-            && e.as_str().unwrap().contains("401")),
+        errors
+            .iter()
+            .all(|e| e.as_str().unwrap().contains("/api/v1/me/ ")
+                && e.as_str().unwrap().contains("401")),
         "{errors:?}"
     );
 
@@ -80,27 +83,52 @@ fn an_operator_and_a_viewer_use_the_console_in_a_real_browser() {
         .collect();
     assert_eq!(
         order,
-        ["Sign out", "Providers", "Templates", "Machines", "Requests", "Dashboard", "orb",
-            "Skip to the page"],
+        [
+            "Sign out",
+            "Providers",
+            "Templates",
+            "Machines",
+            "Requests",
+            "Dashboard",
+            "orb",
+            "Skip to the page"
+        ],
         "{seen}"
     );
     assert_eq!(seen["skip_link_leads_to"], "main", "{seen}");
     assert_eq!(seen["skip_link_kept_the_page"], true, "{seen}");
 
     // Live: a request made elsewhere appeared running and completed, in place.
-    assert!(seen["appeared_as"].as_str().unwrap().contains("running"), "{seen}");
-    assert!(seen["completed_as"].as_str().unwrap().contains("complete 2 / 2"), "{seen}");
+    assert!(
+        seen["appeared_as"].as_str().unwrap().contains("running"),
+        "{seen}"
+    );
+    assert!(
+        seen["completed_as"]
+            .as_str()
+            .unwrap()
+            .contains("complete 2 / 2"),
+        "{seen}"
+    );
 
     // What the operator did, as the server holds it.
     let token = Some(OPERATOR);
     let made = seen["requested_from_console"].as_str().unwrap();
     let (code, status) = server.call("GET", &format!("/api/v1/requests/{made}"), None, token);
     assert_eq!(code, 200);
-    assert_eq!(status["requests"][0]["machines"].as_array().unwrap().len(), 3, "{status}");
+    assert_eq!(
+        status["requests"][0]["machines"].as_array().unwrap().len(),
+        3,
+        "{status}"
+    );
     let returned = seen["returned_by"].as_str().unwrap();
     let (code, ret) = server.call("GET", &format!("/api/v1/requests/{returned}"), None, token);
     assert_eq!(code, 200, "{ret}");
-    assert_eq!(ret["requests"][0]["machines"].as_array().unwrap().len(), 3, "{ret}");
+    assert_eq!(
+        ret["requests"][0]["machines"].as_array().unwrap().len(),
+        3,
+        "{ret}"
+    );
     let cancelled = seen["cancelled"].as_str().unwrap();
     let (_, cancelled) = server.call("GET", &format!("/api/v1/requests/{cancelled}"), None, token);
     assert!(
@@ -113,7 +141,8 @@ fn an_operator_and_a_viewer_use_the_console_in_a_real_browser() {
     );
     let providers = seen["providers_page"].as_str().unwrap();
     assert!(
-        providers.contains("orb-provider-mock") && providers.contains(orb_plugin_api::INTERFACE_VERSION),
+        providers.contains("orb-provider-mock")
+            && providers.contains(orb_plugin_api::INTERFACE_VERSION),
         "{providers}"
     );
 
@@ -129,11 +158,21 @@ fn an_operator_and_a_viewer_use_the_console_in_a_real_browser() {
     assert!(!log.contains(OPERATOR) && !log.contains(VIEWER));
 
     // A screenshot of each page at each width.
-    for page in ["dashboard", "requests", "request", "templates", "machines", "providers"] {
+    for page in [
+        "dashboard",
+        "requests",
+        "request",
+        "templates",
+        "machines",
+        "providers",
+    ] {
         for width in [1280, 390] {
             let png = std::fs::read(screenshots.join(format!("{page}-{width}.png")))
                 .unwrap_or_else(|e| panic!("{page}-{width}.png: {e}"));
-            assert!(png.starts_with(b"\x89PNG") && png.len() > 5_000, "{page}-{width}");
+            assert!(
+                png.starts_with(b"\x89PNG") && png.len() > 5_000,
+                "{page}-{width}"
+            );
         }
     }
 }
@@ -192,7 +231,10 @@ fn the_console_is_locked_to_its_own_origin() {
         assert_eq!(refused["error"]["code"], "CrossSiteRequest", "{refused}");
     }
     let (_, listed) = server.get("/api/v1/requests/");
-    assert_eq!(listed["total_count"], 0, "a refused change made nothing: {listed}");
+    assert_eq!(
+        listed["total_count"], 0,
+        "a refused change made nothing: {listed}"
+    );
 
     // The console's own calls, and callers that are not browsers, go through.
     let same = agent

@@ -67,9 +67,15 @@ fn called<'a>(seen: &'a Value, tool: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("{tool} not called: {seen}"))[1]
 }
 
+/// The JSON of a successful answer: its text, which says what its structured content does.
 fn json_of(answer: &Value) -> Value {
     assert_eq!(answer["error"], false, "{answer}");
-    serde_json::from_str(answer["text"].as_str().unwrap()).unwrap()
+    let text: Value = serde_json::from_str(answer["text"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        text, answer["structured"],
+        "the text and the structured content agree"
+    );
+    text
 }
 
 #[test]
@@ -110,6 +116,19 @@ fn an_agent_lists_calls_every_tool_and_follows_a_request_to_completion() {
         tools["request_machines"]["properties"]["count"]["type"], "integer",
         "{seen}"
     );
+    // Each output too, every field documented; the SDK checked every answer against it.
+    for (tool, schema) in seen["outputs"].as_object().unwrap() {
+        assert_eq!(schema["type"], "object", "{tool}: {schema}");
+        let fields = schema["properties"].as_object().unwrap();
+        assert!(!fields.is_empty(), "{tool}: {schema}");
+        for (field, about) in fields {
+            assert!(
+                about["description"].as_str().is_some_and(|d| !d.is_empty()),
+                "{tool}.{field} is not documented: {schema}"
+            );
+        }
+    }
+    assert_eq!(seen["outputs"].as_object().unwrap().len(), 10, "{seen}");
     assert_eq!(
         json_of(called(&seen, "list_templates"))["templates"][0]["templateId"],
         "Small"
@@ -165,6 +184,7 @@ fn an_agent_lists_calls_every_tool_and_follows_a_request_to_completion() {
     );
     let returned = json_of(called(&seen, "return_machines"));
     assert_eq!(returned["terminating"], 3, "{returned}");
+    assert_eq!(returned["failed"], json!([]), "{returned}");
     assert_eq!(called(&seen, "cancel_request")["error"], true);
 }
 

@@ -727,6 +727,43 @@ fn the_service_tells_what_it_is_and_counts_what_it_holds() {
     );
     assert_eq!(dashboard["machines"]["running"], 1, "{dashboard}");
     assert_eq!(
+        dashboard["machines_by_provider"],
+        json!({"mockinst": {"running": 1}}),
+        "{dashboard}"
+    );
+    // Over the last day, in 48 points, the newest now: the machine is alive at the last.
+    let over_time = dashboard["machines_over_time"].as_array().unwrap();
+    assert_eq!(over_time.len(), 48, "{dashboard}");
+    assert_eq!(over_time[47]["machines"], 1, "{dashboard}");
+    assert_eq!(over_time[0]["machines"], 0, "{dashboard}");
+    let changes = dashboard["recent_changes"].as_array().unwrap();
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["type"] == "machine" && c["id"] == machines[0]),
+        "{dashboard}"
+    );
+    assert!(
+        changes
+            .windows(2)
+            .all(|w| w[0]["seq"].as_i64() > w[1]["seq"].as_i64()),
+        "newest first: {dashboard}"
+    );
+    for hours in ["0", "169", "x"] {
+        let (code, refused) = server.get(&format!("/api/v1/system/dashboard?hours={hours}"));
+        assert!(
+            code == 422 || code == 400,
+            "hours={hours}: {code} {refused}"
+        );
+    }
+    assert_eq!(server.get("/api/v1/system/dashboard?hours=1").0, 200);
+    let providers = server.get("/api/v1/providers/").1;
+    assert_eq!(
+        providers["providers"][0]["interface"],
+        orb_plugin_api::INTERFACE_VERSION,
+        "{providers}"
+    );
+    assert_eq!(
         (
             dashboard["templates"].clone(),
             dashboard["providers"].clone()

@@ -20,9 +20,11 @@ plan = json.loads(sys.argv[1])
 
 
 def text_of(result):
-    """A tool result's text and whether it is an error."""
+    """A tool result's text, its structured content (which the SDK has checked against the
+    tool's output schema) and whether it is an error."""
     texts = [c.text for c in result.content if getattr(c, "type", "") == "text"]
-    return {"error": bool(result.is_error), "text": "\n".join(texts)}
+    return {"error": bool(result.is_error), "text": "\n".join(texts),
+            "structured": result.structured_content}
 
 
 @contextlib.asynccontextmanager
@@ -47,6 +49,7 @@ async def main():
             await session.initialize()
             tools = (await session.list_tools()).tools
             seen["tools"] = {t.name: t.input_schema for t in tools}
+            seen["outputs"] = {t.name: t.output_schema for t in tools}
             seen["calls"] = []
             for name, args in plan["calls"]:
                 try:

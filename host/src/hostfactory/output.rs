@@ -41,14 +41,14 @@ pub fn accepted(request_id: &str, message: &str) -> Value {
 }
 
 /// `getRequestStatus`: each request asked about, in order.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, schemars::JsonSchema)]
 pub struct StatusAnswer {
     /// One entry per id asked about.
     pub requests: Vec<RequestEntry>,
 }
 
 /// A request's status, or an id that names no request.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum RequestEntry {
     /// A stored request.
@@ -58,7 +58,7 @@ pub enum RequestEntry {
 }
 
 /// An id that names no request: `complete_with_error`, as Host Factory expects.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MissingRequest {
     /// The id asked about.
@@ -72,7 +72,7 @@ pub struct MissingRequest {
 }
 
 /// A request and its machines, with the Python ORB's fields.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RequestStatusView {
     /// The request id.
@@ -107,7 +107,7 @@ pub struct RequestStatusView {
 }
 
 /// A machine of a request, as Host Factory reads it.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema, schemars::JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MachineStatusView {
     /// The provider's id of the machine.

@@ -10,22 +10,26 @@ use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
-    GetPromptResponse, GetPromptResult, ListPromptsResult, ListResourcesResult, ListToolsResult,
-    PaginatedRequestParams, Prompt, PromptArgument, PromptMessage, ReadResourceRequestParams,
-    ReadResourceResponse, ReadResourceResult, Resource, ResourceContents, Role, ServerCapabilities,
-    ServerConfig,
+    GetPromptResponse, GetPromptResult, JsonObject, ListPromptsResult, ListResourcesResult,
+    ListToolsResult, PaginatedRequestParams, Prompt, PromptArgument, PromptMessage,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, Resource,
+    ResourceContents, Role, ServerCapabilities, ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_router, ErrorData, RoleServer, ServerHandler, ServiceExt};
 use schemars::JsonSchema;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::app::App;
 use crate::broker::{Broker, BrokerError};
 use crate::hostfactory::output;
+use crate::providers::health::HealthReport;
 use crate::storage::{MachineFilter, RequestFilter};
-use crate::views::{to_json, MachineSummary, RequestSummary, TemplateProblems, TemplateView};
+use crate::views::{
+    to_json, CancelAnswer, MachineSummary, RequestSummary, ReturnAnswer, TemplateProblems,
+    TemplateView,
+};
 
 /// What a caller of the MCP server may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -102,12 +106,87 @@ pub struct ListInput {
     pub limit: Option<u32>,
 }
 
-/// A tool's answer: its JSON as text, or the broker's error as a tool error the agent reads.
-fn answer(result: Result<Value, BrokerError>) -> Result<CallToolResult, ErrorData> {
+/// A tool's answer: `T` as structured content, which its output schema describes (and as
+/// text, for clients that read text), or the broker's error as a tool error the agent reads.
+fn answer<T: Serialize>(result: Result<T, BrokerError>) -> Result<CallToolResult, ErrorData> {
     Ok(match result {
-        Ok(value) => CallToolResult::success(vec![ContentBlock::text(value.to_string())]),
+        Ok(value) => CallToolResult::structured(to_json(&value)),
         Err(e) => CallToolResult::error(vec![ContentBlock::text(e.to_string())]),
     })
+}
+
+/// The output schema of a tool answering `T`.
+fn schema_of<T: JsonSchema + 'static>() -> Arc<JsonObject> {
+    rmcp::handler::server::tool::schema_for_output::<T>()
+}
+
+/// `list_templates`' answer.
+#[derive(Serialize, JsonSchema)]
+pub struct TemplateList {
+    /// Every template served.
+    pub templates: Vec<ListedTemplate>,
+}
+
+/// A template as `list_templates` lists it.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedTemplate {
+    /// Its id, to request machines of.
+    pub template_id: String,
+    /// The most machines it may have at once (-1: no limit).
+    pub max_number: i64,
+    /// The provider's handler that provisions it.
+    pub provider_api: Option<String>,
+    /// Host Factory's attributes: `{"ncpus": ["Numeric", "2"], ...}`.
+    pub attributes: Value,
+}
+
+/// `request_machines`' answer.
+#[derive(Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AcceptedRequest {
+    /// The request's id: follow it with `request_status`.
+    pub request_id: String,
+    /// `running` while machines are on their way.
+    pub status: String,
+    /// What happened to it so far.
+    pub message: String,
+}
+
+/// `list_requests`' answer.
+#[derive(Serialize, JsonSchema)]
+pub struct RequestList {
+    /// Newest first.
+    pub requests: Vec<RequestSummary>,
+}
+
+/// `list_machines`' answer.
+#[derive(Serialize, JsonSchema)]
+pub struct MachineList {
+    /// Newest first.
+    pub machines: Vec<MachineSummary>,
+}
+
+/// `provider_health`'s answer.
+#[derive(Serialize, JsonSchema)]
+pub struct HealthAnswer {
+    /// Whether no enabled instance is unhealthy.
+    pub healthy: bool,
+    /// Each enabled instance's checks.
+    pub providers: HealthReport,
+    /// Each instance's circuit breaker that has a record.
+    pub circuits: Vec<CircuitView>,
+}
+
+/// A provider instance's circuit breaker.
+#[derive(Serialize, JsonSchema)]
+pub struct CircuitView {
+    /// The instance.
+    pub name: String,
+    /// `closed`, `open` (skipped) or `half_open` (may be tried again).
+    pub circuit: String,
+    /// Its failures in a row that count towards opening the circuit.
+    pub failures: u32,
 }
 
 #[tool_router]
@@ -122,26 +201,25 @@ impl OrbMcp {
     }
 
     #[tool(
-        description = "Lists the templates machines can be requested from, with their attributes (ncpus, nram)."
+        description = "Lists the templates machines can be requested from, with their attributes (ncpus, nram).",
+        output_schema = schema_of::<TemplateList>()
     )]
     async fn list_templates(&self) -> Result<CallToolResult, ErrorData> {
         answer(self.templates().await)
     }
 
-    #[tool(description = "Shows one template as served, merged with its defaults.")]
+    #[tool(description = "Shows one template as served, merged with its defaults.",
+        output_schema = schema_of::<TemplateView>())]
     async fn show_template(
         &self,
         Parameters(input): Parameters<TemplateInput>,
     ) -> Result<CallToolResult, ErrorData> {
-        answer(
-            TemplateView::served(&self.broker, &input.template_id)
-                .await
-                .map(|view| to_json(&view)),
-        )
+        answer(TemplateView::served(&self.broker, &input.template_id).await)
     }
 
     #[tool(
-        description = "Checks one template as its provider would serve it: every problem at once, none when it is sound."
+        description = "Checks one template as its provider would serve it: every problem at once, none when it is sound.",
+        output_schema = schema_of::<TemplateProblems>()
     )]
     async fn validate_template(
         &self,
@@ -151,17 +229,15 @@ impl OrbMcp {
             async {
                 let (template, _) = self.broker.template(&input.template_id).await?;
                 let problems = self.broker.validate_template(&template).await?;
-                Ok(to_json(&TemplateProblems::of(
-                    &template.template_id,
-                    problems,
-                )))
+                Ok(TemplateProblems::of(&template.template_id, problems))
             }
             .await,
         )
     }
 
     #[tool(
-        description = "Requests machines of a template. Answers the request id at once; follow it with request_status."
+        description = "Requests machines of a template. Answers the request id at once; follow it with request_status.",
+        output_schema = schema_of::<AcceptedRequest>()
     )]
     async fn request_machines(
         &self,
@@ -173,17 +249,19 @@ impl OrbMcp {
                     .broker
                     .request_machines(&input.template_id, i64::from(input.count))
                     .await?;
-                Ok(
-                    json!({"requestId": request.request_id, "status": request.status.as_str(),
-                "message": request.message}),
-                )
+                Ok(AcceptedRequest {
+                    request_id: request.request_id,
+                    status: request.status.as_str().to_owned(),
+                    message: request.message,
+                })
             }
             .await,
         )
     }
 
     #[tool(
-        description = "The status of requests and their machines, refreshed from the providers (Host Factory's getRequestStatus)."
+        description = "The status of requests and their machines, refreshed from the providers (Host Factory's getRequestStatus).",
+        output_schema = schema_of::<output::StatusAnswer>()
     )]
     async fn request_status(
         &self,
@@ -192,31 +270,33 @@ impl OrbMcp {
         answer(
             async {
                 let views = self.broker.request_status(&input.request_ids).await?;
-                Ok(to_json(&output::request_status(&views)))
+                Ok(output::request_status(&views))
             }
             .await,
         )
     }
 
     #[tool(
-        description = "Returns machines (by id or host name): they are terminated, tracked by a return request whose id is answered."
+        description = "Returns machines (by id or host name): they are terminated, tracked by a return request whose id is answered.",
+        output_schema = schema_of::<ReturnAnswer>()
     )]
     async fn return_machines(
         &self,
         Parameters(input): Parameters<MachinesInput>,
     ) -> Result<CallToolResult, ErrorData> {
-        answer(async {
-            let specs = self.broker.specs_of(&input.machines);
-            let (request, summary) = self.broker.return_machines(&specs).await?;
-            Ok(json!({"requestId": request.request_id, "terminating": summary.terminating,
-                "alreadyGone": summary.already_gone,
-                "refused": summary.refused.iter().map(|(id, why)| json!({"machineId": id, "error": why})).collect::<Vec<_>>()}))
-        }
-        .await)
+        answer(
+            async {
+                let specs = self.broker.specs_of(&input.machines);
+                let (request, summary) = self.broker.return_machines(&specs).await?;
+                Ok(ReturnAnswer::of(&request.request_id, &summary))
+            }
+            .await,
+        )
     }
 
     #[tool(
-        description = "Cancels a running acquire request: what was made for it is released and its machines terminated."
+        description = "Cancels a running acquire request: what was made for it is released and its machines terminated.",
+        output_schema = schema_of::<CancelAnswer>()
     )]
     async fn cancel_request(
         &self,
@@ -228,13 +308,14 @@ impl OrbMcp {
                     .broker
                     .cancel_request(&input.request_id, input.reason.as_deref())
                     .await?;
-                Ok(to_json(&crate::views::CancelAnswer::from(&cancelled)))
+                Ok(CancelAnswer::from(&cancelled))
             }
             .await,
         )
     }
 
-    #[tool(description = "Lists requests, newest first.")]
+    #[tool(description = "Lists requests, newest first.",
+        output_schema = schema_of::<RequestList>())]
     async fn list_requests(
         &self,
         Parameters(input): Parameters<ListInput>,
@@ -249,17 +330,16 @@ impl OrbMcp {
                     limit: Some(input.limit.unwrap_or(MAX_LISTED).min(MAX_LISTED)),
                     ..Default::default()
                 })?;
-                let rows: Vec<Value> = listed
-                    .iter()
-                    .map(|r| to_json(&RequestSummary::from(r)))
-                    .collect();
-                Ok(json!({ "requests": rows }))
+                Ok(RequestList {
+                    requests: listed.iter().map(RequestSummary::from).collect(),
+                })
             }
             .await,
         )
     }
 
-    #[tool(description = "Lists machines, newest first.")]
+    #[tool(description = "Lists machines, newest first.",
+        output_schema = schema_of::<MachineList>())]
     async fn list_machines(
         &self,
         Parameters(input): Parameters<ListInput>,
@@ -271,46 +351,58 @@ impl OrbMcp {
                     limit: Some(input.limit.unwrap_or(MAX_LISTED).min(MAX_LISTED)),
                     ..Default::default()
                 })?;
-                let rows: Vec<Value> = listed
-                    .iter()
-                    .map(|m| to_json(&MachineSummary::from(m)))
-                    .collect();
-                Ok(json!({ "machines": rows }))
+                Ok(MachineList {
+                    machines: listed.iter().map(MachineSummary::from).collect(),
+                })
             }
             .await,
         )
     }
 
     #[tool(
-        description = "Checks the health of every enabled provider instance, with each one's circuit breaker."
+        description = "Checks the health of every enabled provider instance, with each one's circuit breaker.",
+        output_schema = schema_of::<HealthAnswer>()
     )]
     async fn provider_health(&self) -> Result<CallToolResult, ErrorData> {
-        answer(async {
-            let (healthy, report) = self.broker.provider_health().await;
-            let circuits: Vec<Value> = self
-                .broker
-                .circuit_states()?
-                .into_iter()
-                .map(|(name, state, failures)| json!({"name": name, "circuit": state.as_str(), "failures": failures}))
-                .collect();
-            Ok(json!({"healthy": healthy, "providers": to_json(&report), "circuits": circuits}))
-        }
-        .await)
+        answer(
+            async {
+                let (healthy, providers) = self.broker.provider_health().await;
+                let circuits = self
+                    .broker
+                    .circuit_states()?
+                    .into_iter()
+                    .map(|(name, state, failures)| CircuitView {
+                        name,
+                        circuit: state.as_str().to_owned(),
+                        failures,
+                    })
+                    .collect();
+                Ok(HealthAnswer {
+                    healthy,
+                    providers,
+                    circuits,
+                })
+            }
+            .await,
+        )
     }
 }
 
 impl OrbMcp {
     /// The templates with their attributes, as listed.
-    async fn templates(&self) -> Result<Value, BrokerError> {
+    async fn templates(&self) -> Result<TemplateList, BrokerError> {
         let (templates, _) = self.broker.templates_with_attributes().await?;
-        let rows: Vec<Value> = templates
-            .iter()
-            .map(|(t, attrs)| {
-                json!({"templateId": t.template_id, "maxNumber": t.max_number,
-                    "providerApi": t.provider_api, "attributes": attrs})
-            })
-            .collect();
-        Ok(json!({ "templates": rows }))
+        Ok(TemplateList {
+            templates: templates
+                .into_iter()
+                .map(|(t, attributes)| ListedTemplate {
+                    template_id: t.template_id,
+                    max_number: t.max_number,
+                    provider_api: t.provider_api,
+                    attributes,
+                })
+                .collect(),
+        })
     }
 
     /// What the caller of a request may do: over HTTP, what its token grants (`orb serve`'s
@@ -412,7 +504,7 @@ impl ServerHandler for OrbMcp {
     ) -> Result<ReadResourceResponse, ErrorData> {
         let uri = request.uri.as_str();
         let found = match uri.strip_prefix("orb://requests/") {
-            None if uri == "orb://templates" => self.templates().await,
+            None if uri == "orb://templates" => self.templates().await.map(|t| to_json(&t)),
             None => Err(BrokerError::NotFound(format!("no resource {uri}"))),
             Some(id) => self
                 .broker

@@ -12,14 +12,14 @@ use crate::config::ProviderInstanceConfig;
 use crate::plugins::ProviderHandle;
 
 /// The health of every instance checked.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, schemars::JsonSchema)]
 pub struct HealthReport {
     /// In configuration order.
     pub providers: Vec<InstanceHealth>,
 }
 
 /// One instance's health.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema, schemars::JsonSchema)]
 pub struct InstanceHealth {
     /// The instance's name.
     pub name: String,
@@ -30,9 +30,28 @@ pub struct InstanceHealth {
     pub status: &'static str,
     /// What the provider checked, each with its status, latency and detail.
     #[schema(value_type = Vec<Object>)]
+    #[schemars(with = "Vec<CheckShape>")]
     pub checks: Vec<HealthCheck>,
     /// Why the instance could not be checked.
     pub error: Option<String>,
+}
+
+/// A [`HealthCheck`] as answered: its shape, for the MCP tools' output schemas (the plugin
+/// interface's types carry none).
+#[derive(schemars::JsonSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // only its schema is used
+struct CheckShape {
+    /// What was checked (`ec2`, `sts`, `state-file`...).
+    name: String,
+    /// `healthy`, `degraded` or `unhealthy`.
+    status: String,
+    /// How long the check took.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    latency_ms: Option<f64>,
+    /// Details, or the error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
 }
 
 /// Health-checks every instance at once. `provider` yields an instance's provider, built and

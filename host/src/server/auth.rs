@@ -109,7 +109,12 @@ pub async fn check_host(
 /// from a page of another site (`Sec-Fetch-Site: cross-site`, or an `Origin` whose host is not
 /// the request's `Host`) is a cross-site request forgery. Reads, and callers that are not
 /// browsers (no `Origin`), pass.
-fn same_site(method: &Method, origin: Option<&str>, fetch_site: Option<&str>, host: Option<&str>) -> bool {
+fn same_site(
+    method: &Method,
+    origin: Option<&str>,
+    fetch_site: Option<&str>,
+    host: Option<&str>,
+) -> bool {
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return true;
     }
@@ -138,12 +143,8 @@ pub async fn refuse_cross_site(request: Request, next: Next) -> Result<Response,
 
 /// Why `request` is refused as a cross-site change, if it is.
 fn cross_site(request: &Request) -> Option<ApiError> {
-    let header = |name: header::HeaderName| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-    };
+    let header =
+        |name: header::HeaderName| request.headers().get(name).and_then(|v| v.to_str().ok());
     let origin = header(header::ORIGIN);
     if same_site(
         request.method(),
@@ -272,13 +273,28 @@ mod tests {
         let host = Some("127.0.0.1:8000");
         let post = Method::POST;
         assert!(same_site(&post, None, None, host), "not a browser");
-        assert!(same_site(&post, Some("http://127.0.0.1:8000"), Some("same-origin"), host));
+        assert!(same_site(
+            &post,
+            Some("http://127.0.0.1:8000"),
+            Some("same-origin"),
+            host
+        ));
         assert!(!same_site(&post, Some("http://evil.example"), None, host));
         assert!(!same_site(&post, Some("http://127.0.0.1:8001"), None, host));
         assert!(!same_site(&post, Some("null"), None, host));
         assert!(!same_site(&Method::DELETE, None, Some("cross-site"), host));
-        assert!(!same_site(&post, Some("http://127.0.0.1:8000"), Some("same-site"), host));
-        assert!(same_site(&Method::GET, Some("http://evil.example"), Some("cross-site"), host));
+        assert!(!same_site(
+            &post,
+            Some("http://127.0.0.1:8000"),
+            Some("same-site"),
+            host
+        ));
+        assert!(same_site(
+            &Method::GET,
+            Some("http://evil.example"),
+            Some("cross-site"),
+            host
+        ));
     }
 
     #[test]

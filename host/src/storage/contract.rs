@@ -690,6 +690,49 @@ pub fn circuits_and_turns_are_shared_by_every_process(open: &Opener) {
     assert_eq!(a.next_turn("other").unwrap(), 0);
 }
 
+pub fn machines_are_counted_by_instance_and_over_time(open: &Opener) {
+    let store = open();
+    store
+        .insert_request(&request("req-1", RequestKind::Acquire), None)
+        .unwrap();
+    let at = |id: &str, instance: &str, state: MachineState, created: i64, updated: i64| {
+        let mut m = machine(id, "req-1", id);
+        m.provider_instance = instance.into();
+        m.state = state;
+        m.created_at = created;
+        m.updated_at = updated;
+        m
+    };
+    store
+        .upsert_machines(&[
+            at("m-1", "mock-a", MachineState::Running, 100, 100),
+            at("m-2", "mock-a", MachineState::Terminated, 100, 200),
+            at("m-3", "mock-b", MachineState::Pending, 150, 150),
+            at("m-4", "mock-a", MachineState::Failed, 100, 100),
+        ])
+        .unwrap();
+    let counts = |instance: &str, state: &str, n: u64| (instance.to_owned(), state.to_owned(), n);
+    assert_eq!(
+        store.machine_counts().unwrap(),
+        vec![
+            counts("mock-a", "failed", 1),
+            counts("mock-a", "running", 1),
+            counts("mock-a", "terminated", 1),
+            counts("mock-b", "pending", 1),
+        ]
+    );
+    // A terminated machine was alive until it was last written; a failed one never was.
+    assert_eq!(
+        store
+            .machines_alive_at(&[50, 100, 150, 199, 200, 300])
+            .unwrap(),
+        vec![0, 2, 3, 3, 2, 2]
+    );
+    assert!(store.machines_alive_at(&[]).unwrap().is_empty());
+    let many: Vec<i64> = (0..150).collect();
+    assert_eq!(store.machines_alive_at(&many).unwrap().len(), 100);
+}
+
 /// Runs each contract test on each backend.
 macro_rules! on_every_backend {
     ($($test:ident),* $(,)?) => {
@@ -735,4 +778,5 @@ on_every_backend!(
     a_purge_never_forgets_a_machine_that_is_up,
     changes_are_numbered_in_order_and_the_newest_ten_thousand_kept,
     circuits_and_turns_are_shared_by_every_process,
+    machines_are_counted_by_instance_and_over_time,
 );
