@@ -22,7 +22,7 @@ use crate::domain::{
 };
 
 pub use filesystem::network_filesystem;
-pub use offload::Offloaded;
+pub use offload::{written, Offloaded};
 pub use postgres::{PostgresOptions, PostgresStore, PostgresTls};
 pub use sqlite::SqliteStore;
 

@@ -9,9 +9,14 @@
 //! Point reads (a request, its machines or return items, a machine, instance-type facts) run
 //! where they are: they never wait for a writer (WAL, and the store's reader connections), and
 //! handing the worker's queue to another thread would cost more than they take.
+//!
+//! Each write of a request or a machine that succeeds is announced to this process (see
+//! [`written`]), so that its event streams send the change at once instead of at their next
+//! poll. Other processes' writes are found by the poll.
 
 use orb_plugin_api::InstanceTypeInfo;
 use tokio::runtime::{Handle, RuntimeFlavor};
+use tokio::sync::Notify;
 
 use super::{
     Admission, Cancellation, ChangeEvent, Lease, MachineFilter, RequestFilter, Store, StoreError,
@@ -20,6 +25,21 @@ use crate::domain::{Circuit, MachineRecord, Phase, Request, ReturnItem};
 
 /// Wraps a [`Store`] so its calls hand the async worker's other tasks off while they block.
 pub struct Offloaded<S>(pub S);
+
+/// Woken after each write of a request or a machine this process made: wait on
+/// `written().notified()`, created before reading the changes, to hear of the next one.
+pub fn written() -> &'static Notify {
+    static WRITTEN: Notify = Notify::const_new();
+    &WRITTEN
+}
+
+/// `result`, announced to [`written`]'s waiters when it is a success.
+fn announced<T>(result: Result<T, StoreError>) -> Result<T, StoreError> {
+    if result.is_ok() {
+        written().notify_waiters();
+    }
+    result
+}
 
 fn offload<T>(call: impl FnOnce() -> T) -> T {
     match Handle::try_current() {
@@ -36,7 +56,7 @@ impl<S: Store> Store for Offloaded<S> {
         request: &Request,
         max_number: Option<u64>,
     ) -> Result<Admission, StoreError> {
-        offload(|| self.0.insert_request(request, max_number))
+        announced(offload(|| self.0.insert_request(request, max_number)))
     }
 
     fn take_over(
@@ -47,14 +67,14 @@ impl<S: Store> Store for Offloaded<S> {
         owner: &str,
         now: i64,
     ) -> Result<Option<Request>, StoreError> {
-        offload(|| {
+        announced(offload(|| {
             self.0
                 .take_over(request_id, seen_owner, seen_phase, owner, now)
-        })
+        }))
     }
 
     fn update_request(&self, request: &mut Request) -> Result<(), StoreError> {
-        offload(|| self.0.update_request(request))
+        announced(offload(|| self.0.update_request(request)))
     }
 
     fn cancel_request(
@@ -64,7 +84,9 @@ impl<S: Store> Store for Offloaded<S> {
         releaser: &str,
         now: i64,
     ) -> Result<Cancellation, StoreError> {
-        offload(|| self.0.cancel_request(request_id, message, releaser, now))
+        announced(offload(|| {
+            self.0.cancel_request(request_id, message, releaser, now)
+        }))
     }
 
     fn get_request(&self, request_id: &str) -> Result<Option<Request>, StoreError> {
@@ -84,11 +106,11 @@ impl<S: Store> Store for Offloaded<S> {
         request: &mut Request,
         machines: &[MachineRecord],
     ) -> Result<(), StoreError> {
-        offload(|| self.0.save_progress(request, machines))
+        announced(offload(|| self.0.save_progress(request, machines)))
     }
 
     fn upsert_machines(&self, machines: &[MachineRecord]) -> Result<(), StoreError> {
-        offload(|| self.0.upsert_machines(machines))
+        announced(offload(|| self.0.upsert_machines(machines)))
     }
 
     fn get_machine(&self, machine_id: &str) -> Result<Option<MachineRecord>, StoreError> {
@@ -116,7 +138,7 @@ impl<S: Store> Store for Offloaded<S> {
         request: &Request,
         items: &[ReturnItem],
     ) -> Result<Vec<String>, StoreError> {
-        offload(|| self.0.insert_return(request, items))
+        announced(offload(|| self.0.insert_return(request, items)))
     }
 
     fn submit_return(
@@ -126,10 +148,10 @@ impl<S: Store> Store for Offloaded<S> {
         errors: &[(String, String)],
         now: i64,
     ) -> Result<(), StoreError> {
-        offload(|| {
+        announced(offload(|| {
             self.0
                 .submit_return(return_request_id, terminating, errors, now)
-        })
+        }))
     }
 
     fn return_items(&self, return_request_id: &str) -> Result<Vec<ReturnItem>, StoreError> {
@@ -137,11 +159,11 @@ impl<S: Store> Store for Offloaded<S> {
     }
 
     fn purge_request(&self, request_id: &str) -> Result<bool, StoreError> {
-        offload(|| self.0.purge_request(request_id))
+        announced(offload(|| self.0.purge_request(request_id)))
     }
 
     fn purge_machine(&self, machine_id: &str) -> Result<bool, StoreError> {
-        offload(|| self.0.purge_machine(machine_id))
+        announced(offload(|| self.0.purge_machine(machine_id)))
     }
 
     fn events_after(&self, after: i64, limit: u32) -> Result<Vec<ChangeEvent>, StoreError> {
@@ -226,6 +248,19 @@ impl<S: Store> Store for Offloaded<S> {
 mod tests {
     use super::*;
     use crate::storage::SqliteStore;
+
+    /// A waiter made before a write hears of it, polled or not.
+    #[test]
+    fn a_write_is_announced_to_this_process() {
+        use futures_util::FutureExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Offloaded(SqliteStore::open(&dir.path().join("orb.db")).unwrap());
+        let wake = Box::pin(written().notified());
+        let request =
+            crate::storage::contract::request("req-1", crate::domain::RequestKind::Acquire);
+        store.insert_request(&request, None).unwrap();
+        assert!(wake.now_or_never().is_some(), "the write woke the waiter");
+    }
 
     /// A store call from a task on a multi-threaded runtime leaves the worker's other tasks
     /// running: with one worker, a task spawned by the calling task runs while the call blocks.

@@ -12,7 +12,8 @@ use axum::http::HeaderMap;
 use super::*;
 use crate::storage::ChangeEvent;
 
-/// How often the store is asked for new changes.
+/// How often the store is asked for new changes that other processes made: this process's
+/// own are sent as soon as they are written.
 const POLL: Duration = Duration::from_secs(1);
 
 /// How many changes are read at a time.
@@ -124,6 +125,8 @@ pub(super) async fn stream_events(
                 if *stopping.borrow() {
                     return None;
                 }
+                // Made before the read, so that a write during it is heard of.
+                let written = crate::storage::written().notified();
                 match cursor.read(&s.broker()).await {
                     Ok(()) if !cursor.pending.is_empty() => continue,
                     Ok(()) => {}
@@ -131,6 +134,7 @@ pub(super) async fn stream_events(
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(POLL) => {}
+                    _ = written => {}
                     _ = stopping.changed() => return None,
                 }
             }

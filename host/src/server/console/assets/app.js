@@ -9,7 +9,7 @@
   const TOKEN_KEY = 'orb.token';
   const PAGE_SIZE = 25;
   // A page reloads at most this often while changes stream in.
-  const RELOAD_GAP_MS = 500;
+  const RELOAD_GAP_MS = 250;
   const REQUEST_STATUSES = ['running', 'complete', 'complete_with_error'];
   const MACHINE_STATES = ['pending', 'running', 'stopping', 'stopped', 'shutting-down',
     'terminated', 'failed'];
@@ -23,6 +23,7 @@
   };
   let current = null; // the page shown: {refresh, wants}
   let reload = null; // the pending reload of the page shown
+  let lastReload = -Infinity; // when the page shown last reloaded for a change
 
   const main = document.getElementById('main');
 
@@ -236,18 +237,21 @@
     if (current && current.wants(change)) scheduleReload(change);
   }
 
-  /** Reloads the page shown, at most once per RELOAD_GAP_MS, marking when `change` is shown. */
+  /** Reloads the page shown for `change`: at once, unless it reloaded less than RELOAD_GAP_MS
+   * ago, when the changes wait (gathered) for the end of the gap. Marks when each is shown. */
   function scheduleReload(change) {
     if (reload) {
       reload.changes.push(change);
       return;
     }
     const page = current;
-    reload = { changes: [change] };
-    const pending = reload;
+    const pending = { changes: [change] };
+    reload = pending;
+    const wait = Math.max(0, lastReload + RELOAD_GAP_MS - performance.now());
     setTimeout(async () => {
       reload = null;
       if (current !== page) return;
+      lastReload = performance.now();
       try {
         await page.refresh();
         for (const c of pending.changes) {
@@ -256,7 +260,7 @@
       } catch (e) {
         notify(e.message);
       }
-    }, RELOAD_GAP_MS);
+    }, wait);
   }
 
   // ---- signing in --------------------------------------------------------------------------
