@@ -2,7 +2,7 @@
 //! WebDriver by tests/tools/console-browser.py (selenium and chromedriver, installed by
 //! `scripts/browser install`). An operator signs in, sees a request made elsewhere appear and
 //! complete live, requests machines, returns them and cancels a request, each with a
-//! confirmation; a viewer sees no action and is refused one. Screenshots of every page, at
+//! confirmation; a viewer, signed in with a JSON Web Token, sees no action and is refused one. Screenshots of every page, at
 //! 1280 and 390 pixels wide, are kept under `target/console-screenshots/`.
 
 use serde_json::{json, Value};
@@ -11,16 +11,35 @@ use crate::server::Server;
 use crate::support::{repo_root, HfSite};
 
 const OPERATOR: &str = "console-operator-token-0123456789abcdef";
-const VIEWER: &str = "console-viewer-token-0123456789abcdef0";
+const JWT_SECRET: &str = "console-jwt-secret-0123456789abcdef0123";
+
+/// A JSON Web Token granting the viewer role for ten minutes, signed with the server's secret.
+fn viewer_jwt() -> String {
+    let exp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({"sub": "console-viewer", "role": "viewer", "exp": exp}),
+        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .unwrap()
+}
 
 fn site(auth: bool) -> HfSite {
-    let tokens =
-        json!([{"token": OPERATOR, "role": "operator"}, {"token": VIEWER, "role": "viewer"}]);
+    let auth = if auth {
+        json!({"enabled": true, "tokens": [{"token": OPERATOR, "role": "operator"}],
+            "jwt": {"secret": JWT_SECRET}})
+    } else {
+        json!({"enabled": false})
+    };
     HfSite::with_config(
         json!({
             "provider": {"providers": [{"name": "mockinst", "type": "mock",
                 "config": {"pending_seconds": 6}}]},
-            "server": {"auth": {"enabled": auth, "tokens": if auth { tokens } else { json!([]) }}},
+            "server": {"auth": auth},
             "logging": {"level": "debug"}
         }),
         json!({"templates": [
@@ -41,7 +60,9 @@ fn an_operator_and_a_viewer_use_the_console_in_a_real_browser() {
     let server = Server::start(&site);
     let screenshots = repo_root().join("target/console-screenshots");
     let _ = std::fs::remove_dir_all(&screenshots);
-    let plan = json!({"base": server.address(), "operator": OPERATOR, "viewer": VIEWER,
+    // The operator signs in with a bearer token, the viewer with a JSON Web Token.
+    let viewer = viewer_jwt();
+    let plan = json!({"base": server.address(), "operator": OPERATOR, "viewer": viewer,
         "screenshots": screenshots});
     let run = site.run(
         std::process::Command::new(python)
@@ -110,6 +131,17 @@ fn an_operator_and_a_viewer_use_the_console_in_a_real_browser() {
             .contains("complete 2 / 2"),
         "{seen}"
     );
+    let outside = seen["appeared_as"]
+        .as_str()
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    assert_eq!(
+        seen["focus_after_redraws"],
+        format!("link:#/requests/{outside}"),
+        "the focus stayed on the request's link: {seen}"
+    );
 
     // What the operator did, as the server holds it.
     let token = Some(OPERATOR);
@@ -147,6 +179,7 @@ fn an_operator_and_a_viewer_use_the_console_in_a_real_browser() {
     );
 
     // A viewer sees no action, and the server refuses one anyway.
+    assert_eq!(seen["viewer_header"], "signed in: viewer", "{seen}");
     assert_eq!(seen["viewer_template_actions"], 0, "{seen}");
     assert_eq!(seen["viewer_request_actions"], 0, "{seen}");
     assert_eq!(seen["viewer_machine_checkboxes"], 0, "{seen}");
@@ -155,7 +188,7 @@ fn an_operator_and_a_viewer_use_the_console_in_a_real_browser() {
     // Neither token reached orb's log.
     let log = site.log();
     assert!(log.contains("audit"), "the log was written");
-    assert!(!log.contains(OPERATOR) && !log.contains(VIEWER));
+    assert!(!log.contains(OPERATOR) && !log.contains(&viewer));
 
     // A screenshot of each page at each width.
     for page in [
@@ -250,4 +283,48 @@ fn the_console_is_locked_to_its_own_origin() {
         json!({"template_id": "Small", "count": 1}),
     );
     assert_eq!(code, 202);
+}
+
+/// Answers are gzipped for callers that accept it, the console's browser among them; an event
+/// stream never is, so that its events leave as they happen.
+#[test]
+fn answers_are_compressed_for_browsers_and_event_streams_are_not() {
+    let site = site(false);
+    let server = Server::start(&site);
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = |path: &str| format!("{}{path}", server.address());
+    let plain = agent
+        .get(&url("/ui/app.js"))
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_vec()
+        .unwrap();
+    let mut gzipped = agent
+        .get(&url("/ui/app.js"))
+        .header("Accept-Encoding", "gzip")
+        .call()
+        .unwrap();
+    assert_eq!(gzipped.headers()["content-encoding"], "gzip");
+    let packed = gzipped.body_mut().read_to_vec().unwrap();
+    assert!(
+        packed.starts_with(&[0x1f, 0x8b]) && packed.len() * 3 < plain.len(),
+        "{} bytes gzipped of {}",
+        packed.len(),
+        plain.len()
+    );
+    let events = agent
+        .get(&url("/api/v1/events/"))
+        .header("Accept-Encoding", "gzip")
+        .call()
+        .unwrap();
+    assert_eq!(events.status().as_u16(), 200);
+    assert!(events.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    assert!(events.headers().get("content-encoding").is_none());
 }

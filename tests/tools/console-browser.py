@@ -2,7 +2,7 @@
 Python's selenium, installed by scripts/browser), as an operator and as a viewer.
 
 Usage: console-browser.py PLAN
-PLAN is JSON: {"base": "http://127.0.0.1:PORT", "operator": TOKEN, "viewer": TOKEN,
+PLAN is JSON: {"base": "http://127.0.0.1:PORT", "operator": TOKEN, "viewer": TOKEN (or JWT),
 "screenshots": DIR}. Prints what it saw as one JSON object; any expectation not met exits 1
 with why."""
 import json
@@ -13,7 +13,7 @@ import time
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -60,7 +60,9 @@ def browser():
 
 def wait(driver, what, check, seconds=30):
     try:
-        return WebDriverWait(driver, seconds, poll_frequency=0.1).until(lambda d: check(d))
+        # The pages redraw as changes stream in: an element found may be gone a moment later.
+        return WebDriverWait(driver, seconds, poll_frequency=0.1,
+                             ignored_exceptions=[StaleElementReferenceException]).until(lambda d: check(d))
     except TimeoutException:
         shot(driver, f"timeout-{what.replace(' ', '-')[:40]}")
         fail(f"waited {seconds} s for {what}; the page said: {driver.find_element(By.TAG_NAME, 'body').text[:1500]}")
@@ -117,9 +119,22 @@ def confirm(driver, number=None):
     wait(driver, "the dialog to close", lambda d: not d.find_element(By.ID, "confirm").is_displayed())
 
 
+def press(driver, css):
+    """Clicks the element `css` finds, finding it again if the page redrew it meanwhile."""
+    for _ in range(20):
+        try:
+            driver.find_element(By.CSS_SELECTOR, css).click()
+            return
+        except StaleElementReferenceException:
+            time.sleep(0.05)
+    fail(f"{css} kept being redrawn")
+
+
 def status_of(driver, request_id):
-    rows = driver.find_elements(By.CSS_SELECTOR, f"tr[data-request='{request_id}']")
-    return rows[0].text if rows else None
+    """The text of the request's row, read in one step: the page redraws rows as changes come."""
+    return driver.execute_script(
+        "const row = document.querySelector(`tr[data-request='${arguments[0]}']`);"
+        "return row ? row.innerText.replace(/\\s+/g, ' ') : null;", request_id)
 
 
 def operator_session(driver):
@@ -155,8 +170,11 @@ def operator_session(driver):
     wait(driver, "the request made elsewhere to appear", lambda d: status_of(d, outside_id) is not None)
     seen["appeared_as"] = status_of(driver, outside_id)
     shot(driver, "requests-live-running")
-    wait(driver, "the request to complete", lambda d: "complete" in (status_of(d, outside_id) or "") and "running" not in status_of(d, outside_id))
+    # A keyboard user on its link keeps the focus there as the page redraws.
+    driver.execute_script("document.querySelector(`tr[data-request='${arguments[0]}'] a`).focus()", outside_id)
+    wait(driver, "the request to complete", lambda d: " complete " in (status_of(d, outside_id) or ""))
     seen["completed_as"] = status_of(driver, outside_id)
+    seen["focus_after_redraws"] = driver.execute_script("return document.activeElement.dataset.key || null")
     if not driver.execute_script("return window.__sameDocument === true"):
         fail("the page reloaded to show the change; it should have updated in place")
     at_widths(driver, "requests")
@@ -184,7 +202,7 @@ def operator_session(driver):
     at_widths(driver, "request")
 
     # Its machines returned, with a confirmation.
-    driver.find_element(By.CSS_SELECTOR, "button[data-action='return']").click()
+    press(driver, "button[data-action='return']")
     confirm(driver)
     notice = wait(driver, "the return's notice", lambda d: "Returning them: request ret-" in d.find_element(By.ID, "notice").text and d.find_element(By.ID, "notice").text)
     seen["returned_by"] = notice.split("request ")[1].rstrip(".")
@@ -193,7 +211,7 @@ def operator_session(driver):
     slow = api("POST", "/api/v1/machines/request", PLAN["operator"], {"template_id": "Small", "count": 1})["request_id"]
     go(driver, "#/requests", "Requests")
     wait(driver, "the request to cancel", lambda d: d.find_elements(By.CSS_SELECTOR, f"tr[data-request='{slow}'] button[data-action='cancel']"))
-    driver.find_element(By.CSS_SELECTOR, f"tr[data-request='{slow}'] button[data-action='cancel']").click()
+    press(driver, f"tr[data-request='{slow}'] button[data-action='cancel']")
     confirm(driver)
     wait(driver, "the cancellation's notice", lambda d: f"Request {slow} cancelled." in d.find_element(By.ID, "notice").text)
     seen["cancelled"] = slow
@@ -217,6 +235,7 @@ def operator_session(driver):
 
 def viewer_session(driver):
     sign_in(driver, PLAN["viewer"])
+    seen["viewer_header"] = driver.find_element(By.ID, "who").text
     go(driver, "#/templates", "Templates served")
     wait(driver, "the validation results", lambda d: "valid" in text(d))
     seen["viewer_template_actions"] = len(driver.find_elements(By.CSS_SELECTOR, "[data-action]"))

@@ -152,6 +152,9 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(auth::refuse_cross_site))
         .layer(DefaultBodyLimit::max(state.config.server.max_request_size))
         .layer(axum::middleware::from_fn(super::error::json_errors))
+        // Gzip for callers that accept it (the console's browser does); never for event
+        // streams, whose events must leave as they happen.
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
         .with_state(state)
 }
 

@@ -67,7 +67,7 @@
   }
 
   function link(href, text) {
-    return h('a', { href }, text);
+    return h('a', { href, 'data-key': `link:${href}` }, text);
   }
 
   function when(at) {
@@ -252,8 +252,15 @@
       reload = null;
       if (current !== page) return;
       lastReload = performance.now();
+      // The page is drawn anew: the control that had the focus gets it back.
+      const focused = document.activeElement && document.activeElement.dataset
+        ? document.activeElement.dataset.key : undefined;
       try {
         await page.refresh();
+        if (focused) {
+          const again = [...main.querySelectorAll('[data-key]')].find((el) => el.dataset.key === focused);
+          if (again) again.focus({ preventScroll: true });
+        }
         for (const c of pending.changes) {
           performance.mark('orb:change-shown', { detail: { seq: c.seq, type: c.type, id: c.id } });
         }
@@ -380,9 +387,9 @@
     const last = Math.max(0, Math.ceil(total / PAGE_SIZE) - 1);
     const at = Math.floor(offset / PAGE_SIZE);
     return h('nav', { class: 'pager', 'aria-label': 'Pages of results' },
-      h('button', { type: 'button', disabled: at === 0, onclick: () => go(offset - PAGE_SIZE) }, 'Previous'),
+      h('button', { type: 'button', 'data-key': 'previous', disabled: at === 0, onclick: () => go(offset - PAGE_SIZE) }, 'Previous'),
       h('span', {}, `${total === 0 ? 0 : offset + 1}–${Math.min(total, offset + PAGE_SIZE)} of ${total}`),
-      h('button', { type: 'button', disabled: at >= last, onclick: () => go(offset + PAGE_SIZE) }, 'Next'));
+      h('button', { type: 'button', 'data-key': 'next', disabled: at >= last, onclick: () => go(offset + PAGE_SIZE) }, 'Next'));
   }
 
   /** A filter form over the address's query: changing it changes the address. */
@@ -530,6 +537,7 @@
       type: 'button',
       class: 'danger',
       'data-action': 'cancel',
+      'data-key': `cancel:${r.request_id}`,
       onclick: async () => {
         const yes = await confirmAction('Cancel this request?',
           `Request ${r.request_id} stops, and the machines it made are terminated.`, 'Cancel the request');
@@ -590,6 +598,7 @@
       type: 'button',
       class: 'danger',
       'data-action': 'return',
+      'data-key': 'return',
       onclick: async () => {
         const yes = await confirmAction('Return these machines?',
           `${ids.length} machine${ids.length === 1 ? '' : 's'} will be terminated: ${ids.slice(0, 10).join(', ')}${ids.length > 10 ? '…' : ''}`,
