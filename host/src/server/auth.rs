@@ -105,10 +105,11 @@ pub async fn check_host(
     Ok(next.run(request).await)
 }
 
-/// Whether a change may come from where the browser says it does: a change a browser sends
-/// from a page of another site (`Sec-Fetch-Site: cross-site`, or an `Origin` whose host is not
-/// the request's `Host`) is a cross-site request forgery. Reads, and callers that are not
-/// browsers (no `Origin`), pass.
+/// Whether a change may come from where the browser says it does. A browser names where a
+/// call comes from in `Sec-Fetch-Site` (which a page cannot set): a change from anywhere but
+/// the server's own origin (`same-origin`) or the user's own hand (`none`) is a cross-site
+/// request forgery. A browser too old to send it is judged by `Origin`, whose host must be the
+/// request's `Host`. Reads, and callers that are not browsers (neither header), pass.
 fn same_site(
     method: &Method,
     origin: Option<&str>,
@@ -118,8 +119,8 @@ fn same_site(
     if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
         return true;
     }
-    if fetch_site.is_some_and(|site| site == "cross-site" || site == "same-site") {
-        return false;
+    if let Some(site) = fetch_site {
+        return site == "same-origin" || site == "none";
     }
     match origin {
         None => true,

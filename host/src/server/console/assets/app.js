@@ -17,7 +17,6 @@
   const session = {
     token: sessionStorage.getItem(TOKEN_KEY),
     role: null,
-    authenticated: false,
     stream: null,
     lastSeq: null,
   };
@@ -321,7 +320,6 @@
   async function start() {
     const me = await api('GET', '/api/v1/me/');
     session.role = me.role;
-    session.authenticated = me.authenticated;
     document.getElementById('nav').hidden = false;
     document.getElementById('sign-out').hidden = !me.authenticated;
     document.getElementById('who').textContent = me.authenticated
@@ -431,7 +429,7 @@
       id: 'hours',
       onchange: () => {
         hours = Number(choose.value);
-        current.refresh();
+        current.refresh().catch((e) => notify(e.message));
       },
     }, [[1, 'last hour'], [24, 'last day'], [168, 'last week']].map(([v, t]) => h('option', { value: v, selected: v === 24 }, t)));
     const controls = h('div', { class: 'controls' }, h('label', { for: 'hours' }, 'Chart window'), choose);
@@ -717,7 +715,7 @@
           h('td', {}, p.plugin || '—'), h('td', {}, p.interface || '—')))));
       // Health is checked in the background, not streamed: asked again while shown.
       clearTimeout(timer);
-      timer = setTimeout(() => current === view && view.refresh().catch(() => {}), 15000);
+      timer = setTimeout(() => current === view && view.refresh().catch((e) => notify(e.message)), 15000);
     }, () => false, () => clearTimeout(timer));
     return view;
   }
