@@ -28,6 +28,8 @@ fn viewer_jwt() -> String {
     .unwrap()
 }
 
+/// A site whose machines take 15 s to come up: long enough, on a loaded machine, for the
+/// browser to catch a request running and cancel it.
 fn site(auth: bool) -> HfSite {
     let auth = if auth {
         json!({"enabled": true, "tokens": [{"token": OPERATOR, "role": "operator"}],
@@ -38,7 +40,7 @@ fn site(auth: bool) -> HfSite {
     HfSite::with_config(
         json!({
             "provider": {"providers": [{"name": "mockinst", "type": "mock",
-                "config": {"pending_seconds": 6}}]},
+                "config": {"pending_seconds": 15}}]},
             "server": {"auth": auth},
             "logging": {"level": "debug"}
         }),

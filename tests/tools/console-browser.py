@@ -58,7 +58,7 @@ def browser():
     return driver
 
 
-def wait(driver, what, check, seconds=30):
+def wait(driver, what, check, seconds=60):
     try:
         # The pages redraw as changes stream in: an element found may be gone a moment later.
         return WebDriverWait(driver, seconds, poll_frequency=0.1,
