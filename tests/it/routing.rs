@@ -488,3 +488,141 @@ fn a_shortfall_is_topped_up_on_the_same_instance_before_it_fails_over() {
     assert_eq!((cloud(&site, "a").len(), cloud(&site, "b").len()), (3, 1));
     assert_eq!(done["machines"].as_array().unwrap().len(), 4, "{done}");
 }
+
+/// Starts a request for 2 machines of `Small` through the pool `first`, and kills its process
+/// (SIGKILL) as soon as instance b has made a machine for it, before b answers. Returns the
+/// request's id.
+fn killed_while_b_answers(site: &HfSite) -> String {
+    let mut command = Command::new(site.path().join("install/bin/orb"));
+    command.args(["machines", "request", "Small", "2", "--format", "json"]);
+    let mut child = site
+        .command(&mut command, &[("HF_PROVIDER_NAME", "first")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let state_b = site.path().join("work/mock-b.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let request_id = loop {
+        let made: Value = std::fs::read_to_string(&state_b)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or(Value::Null);
+        if let Some(m) = made["machines"].as_object().and_then(|m| m.values().next()) {
+            break m["request_id"].as_str().unwrap().to_owned();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "b never made a machine"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    request_id
+}
+
+/// The request `id` once the next calls have finished and refreshed it, with the ids of its
+/// machines; every machine up in any instance's cloud must belong to a request orb holds.
+fn settled_and_nothing_untracked(
+    site: &HfSite,
+    id: &str,
+) -> (Value, std::collections::BTreeSet<String>) {
+    let mut request = Value::Null;
+    for _ in 0..20 {
+        request = shown(site, &["requests", "show", id])["requests"][0].clone();
+        if request["status"] != "running" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    let ids = |r: &Value| -> Vec<String> {
+        r["machines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["machineId"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mine = ids(&request).into_iter().collect();
+    let listed = shown(site, &["machines", "list"]);
+    let held: std::collections::BTreeSet<String> = listed["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["machineId"].as_str().unwrap().to_owned())
+        .collect();
+    for instance in ["a", "b", "c"] {
+        for (machine, terminating) in cloud(site, instance) {
+            assert!(
+                terminating || held.contains(&machine),
+                "{machine} of {instance} is up and orb does not hold it: {request}"
+            );
+        }
+    }
+    (request, mine)
+}
+
+/// A process killed while an instance it failed over to is still answering leaves that
+/// instance among the request's (pledged before it was asked), so the machines it made are
+/// never lost: here the request's own instance, asked again by the run that finishes the
+/// request, answers the whole request at once (its answer is idempotent, and no longer short),
+/// so the other instance is not asked again; the request stays running until a refresh has
+/// found what that instance made, and counts it.
+#[test]
+fn machines_made_by_a_failover_whose_process_was_killed_are_found_and_counted() {
+    let site = pools(json!({"provider": {"providers": [
+        {"name": "a", "type": "mock", "priority": 1,
+            "config": {"pending_seconds": 0, "fulfil_ratio": 0.5}},
+        {"name": "b", "type": "mock", "priority": 2,
+            "config": {"pending_seconds": 0, "answer_delay_ms": 5000}},
+        {"name": "c", "type": "mock", "priority": 3, "config": {"pending_seconds": 0}}
+    ]}}));
+    // a made 1 of 2; b made the other and had not answered when the process died.
+    let id = killed_while_b_answers(&site);
+    let (request, mine) = settled_and_nothing_untracked(&site, &id);
+    assert_eq!(request["status"], "complete", "{request}");
+    assert_eq!(mine.len(), 2, "{request}");
+    assert!(cloud(&site, "c").is_empty(), "c was never asked");
+}
+
+/// An instance that a killed process failed over to is asked again by the run that finishes
+/// the request even when its circuit has opened meanwhile, and by a process whose
+/// `HF_PROVIDER_NAME` names no pool it is in: it answers with what it made (idempotently),
+/// which skipping it would have left running untracked, and no third instance is asked for
+/// machines already made.
+#[test]
+fn a_pledged_instance_is_asked_again_whatever_its_circuit() {
+    let breaker = json!({"failure_threshold": 1, "recovery_timeout": 600});
+    let site = pools(
+        json!({"provider": {"circuit_breaker": breaker, "providers": [
+            {"name": "a", "type": "mock", "priority": 1,
+                "config": {"pending_seconds": 0, "unavailable": true}},
+            {"name": "b", "type": "mock", "priority": 2,
+                "config": {"pending_seconds": 0, "answer_delay_ms": 5000}},
+            {"name": "c", "type": "mock", "priority": 3, "config": {"pending_seconds": 0}}
+        ]}}),
+    );
+    // a refused the whole request; b made both machines and had not answered.
+    let id = killed_while_b_answers(&site);
+    // Meanwhile b's circuit opened, as another process's failures there would open it.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    rusqlite::Connection::open(site.path().join("work/orb.db"))
+        .unwrap()
+        .execute(
+            "INSERT OR REPLACE INTO circuits (provider_instance, failures, opened_at) VALUES ('b', 1, ?1)",
+            [now],
+        )
+        .unwrap();
+    let circuits = shown(&site, &["providers", "list"]);
+    assert_eq!(circuits["providers"][1]["circuit"], "open", "{circuits}");
+
+    let (request, mine) = settled_and_nothing_untracked(&site, &id);
+    assert_eq!(request["status"], "complete", "{request}");
+    let made_by_b: std::collections::BTreeSet<String> = cloud(&site, "b").into_keys().collect();
+    assert_eq!(mine, made_by_b, "the request holds what b made: {request}");
+    assert!(cloud(&site, "c").is_empty(), "c was never asked");
+}

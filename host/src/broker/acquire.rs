@@ -103,25 +103,16 @@ impl Broker {
         request.phase = Phase::Submitted;
         request.owner = None;
         request.updated_at = now;
-        let (result, machines, placements) = match answer {
-            Ok(p) => (p.result, p.machines, p.placements),
+        let (result, machines, placements, unasked) = match answer {
+            Ok(p) => (p.result, p.machines, p.placements, p.unasked),
             Err(e) => {
                 request.status = RequestStatus::CompleteWithError;
                 request.message = format!("provisioning failed: {}", e.error.message);
-                // The provider may have made something before it failed or stopped answering:
-                // the request is cancelled, and its provider releases what is tagged with it.
-                let release = !outcome_known(&e.error.kind);
-                if release {
-                    // Held by this process until released, for the sweep to finish if it dies.
-                    request.phase = Phase::Cancelled;
-                    request.owner = Some(this_process());
-                }
-                self.store_outcome(request, &[], Vec::new()).await?;
-                if release {
-                    if let Err(undo) = self.undo(request.clone()).await {
-                        tracing::error!(request_id = %request.request_id, error = %undo, "what the failed provision made could not be released; cancel the request again to retry");
-                    }
-                }
+                // The provider may have made something before it failed or stopped answering,
+                // or an instance asked before this process's may have: the request is
+                // cancelled, and each of its instances releases what is tagged with it.
+                let release = !outcome_known(&e.error.kind) || request.instances().nth(1).is_some();
+                self.close_failed(request, release, Vec::new()).await?;
                 return Err(e.into());
             }
         };
@@ -142,7 +133,8 @@ impl Broker {
             let reasons: Vec<&str> = result.failures.iter().map(|f| f.message.as_str()).collect();
             request.status = RequestStatus::CompleteWithError;
             request.message = format!("no machine could be provisioned: {}", reasons.join("; "));
-            self.store_outcome(request, &[], result.resource_ids.clone())
+            // An instance an earlier run asked, and this one did not, may hold machines.
+            self.close_failed(request, !unasked.is_empty(), result.resource_ids.clone())
                 .await?;
             return Err(BrokerError::Provider(crate::plugins::ProviderCallError {
                 instance: instance.name.clone(),
@@ -171,9 +163,41 @@ impl Broker {
             let reasons: Vec<&str> = result.failures.iter().map(|f| f.message.as_str()).collect();
             request.message = format!("{} ({})", request.message, reasons.join("; "));
         }
+        // An instance an earlier, interrupted run asked and this one did not may hold machines
+        // of the request: it stays running until a refresh has asked that instance.
+        if !unasked.is_empty() {
+            request.status = RequestStatus::Running;
+            request.message = format!(
+                "{}; asking {} what an interrupted provision made there",
+                request.message,
+                unasked.join(", ")
+            );
+        }
         self.store_outcome(request, &machines, result.resource_ids)
             .await?;
         tracing::info!(request_id = %request.request_id, machines = machines.len(), status = request.status.as_str(), "provisioned");
+        Ok(())
+    }
+
+    /// Stores a provision that failed; with `release`, as cancelled and held by this process,
+    /// then has each of the request's instances release what is tagged with it (the sweep
+    /// finishes that if this process dies).
+    async fn close_failed(
+        &self,
+        request: &mut Request,
+        release: bool,
+        resource_ids: Vec<String>,
+    ) -> Result<(), BrokerError> {
+        if release {
+            request.phase = Phase::Cancelled;
+            request.owner = Some(this_process());
+        }
+        self.store_outcome(request, &[], resource_ids).await?;
+        if release {
+            if let Err(undo) = self.undo(request.clone()).await {
+                tracing::error!(request_id = %request.request_id, error = %undo, "what the failed provision made could not be released; cancel the request again to retry");
+            }
+        }
         Ok(())
     }
 

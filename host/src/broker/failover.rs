@@ -3,7 +3,9 @@
 //! outage, credentials, its own configuration, such as a handler it does not offer), goes to the next candidate of the request's route, until the count is
 //! met or the candidates run out. A refusal another instance would repeat (a bad template)
 //! does not fail over. Each instance asked is recorded in the request's placements, so its
-//! machines are found, refreshed, returned and cancelled through it.
+//! machines are found, refreshed, returned and cancelled through it: stored before it is
+//! asked (a pledge), so that a process killed while the instance works leaves the instance
+//! among the request's, for the next run to ask again or refresh to find what it made.
 
 use std::collections::VecDeque;
 
@@ -34,9 +36,16 @@ pub(super) struct Provisioned {
     pub result: ProvisionResult,
     /// The machines they reported, each with the instance that made it.
     pub machines: Vec<(String, Machine)>,
-    /// Each instance asked, in order; empty when the first took the whole request.
+    /// Each instance asked, in order (empty when the first took the whole request), then
+    /// those an earlier run pledged and this one did not ask.
     pub placements: Vec<Placement>,
+    /// The instances an earlier run pledged and this one did not ask: what they made is only
+    /// found by a refresh.
+    pub unasked: Vec<String>,
 }
+
+/// The error of a placement pledged and not answered yet.
+const PLEDGED: &str = "asked; no answer stored yet";
 
 impl Broker {
     /// Provisions `request` on `instance` (with `template` as it serves it), or, when the
@@ -45,11 +54,14 @@ impl Broker {
     /// was an error.
     pub(super) async fn provision_across(
         &self,
-        request: &Request,
+        request: &mut Request,
         instance: &ProviderInstanceConfig,
         template: Template,
     ) -> Result<Provisioned, BrokerError> {
         let mut out = Provisioned::default();
+        // What an earlier run of this provision asked, or was about to: asked again first.
+        let pledged = request.placements.clone();
+        let pledged_names: Vec<String> = pledged.iter().map(|p| p.instance.clone()).collect();
         let mut route: Option<Vec<Candidate>> = None;
         let first = Candidate {
             instance: instance.clone(),
@@ -57,7 +69,7 @@ impl Broker {
         };
         let mut queue: VecDeque<(Candidate, u32)> = VecDeque::new();
         if self.spreads(&first.template) {
-            let candidates = self.route_of(request, &mut route).await;
+            let candidates = self.route_of(request, &pledged_names, &mut route).await;
             queue.extend(shares(&candidates, request.requested));
         }
         if queue.is_empty() {
@@ -70,6 +82,17 @@ impl Broker {
         let mut notes = Vec::new();
         let top_ups = self.config.request.fulfillment_max_retries;
         while let Some((Candidate { instance, template }, count)) = queue.pop_front() {
+            if let Err(refused) = self.pledge(request, &instance.name, count) {
+                // Cancelled, or taken over, meanwhile: nothing more is asked.
+                out.result.failures.push(Failure {
+                    count,
+                    kind: ErrorKind::Internal,
+                    code: None,
+                    message: refused.to_string(),
+                });
+                last_error = Some(refused);
+                break;
+            }
             let answer = self
                 .call_provision(request, &instance, template.clone(), count, 0)
                 .await;
@@ -174,7 +197,7 @@ impl Broker {
             out.placements.push(placement);
             let missing: u32 = short.iter().map(|f| f.count).sum();
             if queue.is_empty() && missing > 0 {
-                let candidates = self.route_of(request, &mut route).await;
+                let candidates = self.route_of(request, &pledged_names, &mut route).await;
                 // The next instance not asked yet takes what is still short.
                 if let Some(next) = candidates
                     .into_iter()
@@ -215,8 +238,39 @@ impl Broker {
         } else {
             out.placements.clear();
         }
+        for p in pledged {
+            let asked = out.placements.iter().any(|q| q.instance == p.instance)
+                || p.instance == instance.name;
+            if !asked {
+                out.unasked.push(p.instance.clone());
+                out.placements.push(p);
+            }
+        }
         out.result.message = (!notes.is_empty()).then(|| notes.join("; "));
         Ok(out)
+    }
+
+    /// Stores `instance` among `request`'s placements before it is asked for `count`
+    /// machines, unless it is the request's own or there already. Refused when the request
+    /// was cancelled or taken over since it was read.
+    fn pledge(&self, request: &mut Request, instance: &str, count: u32) -> Result<(), BrokerError> {
+        if instance == request.provider_instance
+            || request.placements.iter().any(|p| p.instance == instance)
+        {
+            return Ok(());
+        }
+        request.placements.push(Placement {
+            instance: instance.to_owned(),
+            asked: count,
+            got: 0,
+            error: Some(PLEDGED.to_owned()),
+            resource_ids: Vec::new(),
+        });
+        if let Err(e) = self.store.update_request(request) {
+            request.placements.pop();
+            return Err(e.into());
+        }
+        Ok(())
     }
 }
 
@@ -238,15 +292,17 @@ impl Broker {
         }
     }
 
-    /// The candidates of `request`'s template, looked up once.
+    /// The candidates of `request`'s template, looked up once, `pledged` among them whatever
+    /// their circuits.
     async fn route_of(
         &self,
         request: &Request,
+        pledged: &[String],
         route: &mut Option<Vec<Candidate>>,
     ) -> Vec<Candidate> {
         if route.is_none() {
             *route = Some(match &request.template_id {
-                Some(id) => self.failover_route(id).await.unwrap_or_default(),
+                Some(id) => self.failover_route(id, pledged).await.unwrap_or_default(),
                 None => Vec::new(),
             });
         }

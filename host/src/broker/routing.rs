@@ -50,29 +50,54 @@ impl Broker {
     /// The candidates for `template_id`, in order; an error naming the templates there are
     /// when no instance in scope serves it, or why none may serve now.
     pub async fn route(&self, template_id: &str) -> Result<Vec<Candidate>, BrokerError> {
-        self.route_by(template_id, None).await
+        self.route_by(template_id, None, &[]).await
     }
 
     /// The candidates a request of `template_id` fails over and spreads to: by priority,
     /// whatever the policy, so that a provision redone after its process died asks the same
     /// instances in the same order as the first (the policy chose the first instance, which
-    /// the request keeps).
+    /// the request keeps). The instances in `pledged`, which an earlier run of the provision
+    /// asked (or was about to), stay candidates even with their circuit open: they may hold
+    /// machines of the request, which asking again (idempotently) finds.
     pub(super) async fn failover_route(
         &self,
         template_id: &str,
+        pledged: &[String],
     ) -> Result<Vec<Candidate>, BrokerError> {
-        self.route_by(template_id, Some(SelectionPolicy::Priority))
+        self.route_by(template_id, Some(SelectionPolicy::Priority), pledged)
             .await
     }
 
     /// The candidates for `template_id`, ordered by `policy` when given, else by the policy
-    /// the template, its pool or the configuration names.
+    /// the template, its pool or the configuration names; those whose circuit is open are left
+    /// out, unless `keep` names them. The enabled instances `keep` names are candidates even
+    /// out of this process's scope (a request made through a pool may be finished by a process
+    /// whose `HF_PROVIDER_NAME` names another).
     async fn route_by(
         &self,
         template_id: &str,
         policy: Option<SelectionPolicy>,
+        keep: &[String],
     ) -> Result<Vec<Candidate>, BrokerError> {
-        let (scope, pool_policy) = self.scope()?;
+        let (mut scope, pool_policy) = match self.scope() {
+            Ok(scope) => scope,
+            // Finishing another scope's request: its pledged instances are the candidates.
+            Err(_) if !keep.is_empty() => (Vec::new(), None),
+            Err(e) => return Err(e),
+        };
+        for name in keep {
+            if let Some(kept) = self
+                .config
+                .provider
+                .providers
+                .iter()
+                .find(|p| p.name == *name && p.enabled)
+            {
+                if !scope.iter().any(|i| i.name == kept.name) {
+                    scope.push(kept);
+                }
+            }
+        }
         let mut serving = Vec::new();
         let mut known = std::collections::BTreeSet::new();
         for instance in scope {
@@ -110,10 +135,11 @@ impl Broker {
             let circuits = self.store.circuits()?;
             let now = now();
             candidates.into_iter().partition(|c| {
-                circuits.iter().any(|circuit| {
-                    circuit.provider_instance == c.instance.name
-                        && circuit.state(now, breaker.recovery_timeout) == CircuitState::Open
-                })
+                !keep.contains(&c.instance.name)
+                    && circuits.iter().any(|circuit| {
+                        circuit.provider_instance == c.instance.name
+                            && circuit.state(now, breaker.recovery_timeout) == CircuitState::Open
+                    })
             })
         } else {
             (Vec::new(), candidates)

@@ -23,6 +23,9 @@ pub struct MockConfig {
     pub fulfil_ratio: f64,
     /// Milliseconds every call takes.
     pub latency_ms: u64,
+    /// Milliseconds a provision call that launched machines waits before it answers: a window
+    /// in which its caller can die with the machines made and their answer never stored.
+    pub answer_delay_ms: u64,
     /// The first this-many provision calls of the instance fail with a retryable throttling
     /// error.
     pub retryable_errors: u32,
@@ -70,6 +73,7 @@ impl Default for MockConfig {
             failure_rate: 0.0,
             fulfil_ratio: 1.0,
             latency_ms: 0,
+            answer_delay_ms: 0,
             retryable_errors: 0,
             unavailable: false,
             panic_in: Vec::new(),

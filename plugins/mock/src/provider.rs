@@ -365,6 +365,9 @@ impl Provider for MockProvider {
             launched,
             "mock machines launched"
         );
+        if launched > 0 && self.config.answer_delay_ms > 0 {
+            std::thread::sleep(Duration::from_millis(self.config.answer_delay_ms));
+        }
         Ok(result)
     }
 
