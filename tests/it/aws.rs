@@ -1111,6 +1111,31 @@ fn init_writes_a_configuration_that_works_and_replaces_nothing_unasked() {
     assert!(again.stderr.contains("--force"), "{}", again.stderr);
     init(&["--force"]).expect_code(0);
 
+    // A run killed after the templates and before the configuration: the next run, without
+    // --force, finishes it; a templates file edited by hand is not replaced.
+    std::fs::remove_file(&config_file).unwrap();
+    init(&[]).expect_code(0);
+    assert!(config_file.exists());
+    let templates_file = conf.join("awsprov_templates.json");
+    let mut edited: Value =
+        serde_json::from_str(&std::fs::read_to_string(&templates_file).unwrap()).unwrap();
+    edited["templates"][0]["maxNumber"] = json!(7);
+    std::fs::write(&templates_file, edited.to_string()).unwrap();
+    std::fs::remove_file(&config_file).unwrap();
+    let refused = init(&[]);
+    refused.expect_code(1);
+    assert!(
+        refused.stderr.contains("awsprov_templates.json"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!config_file.exists(), "nothing was written");
+    assert_eq!(
+        serde_json::from_str::<Value>(&std::fs::read_to_string(&templates_file).unwrap()).unwrap(),
+        edited
+    );
+    init(&["--force"]).expect_code(0);
+
     // Credentials that do not work: nothing written.
     let elsewhere = dir.path().join("elsewhere");
     let failed = site.run(

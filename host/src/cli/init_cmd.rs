@@ -1,9 +1,11 @@
 //! `orb init`: writes a configuration and a templates file that work, without hand-written
 //! JSON. It asks on a terminal (or takes flags), builds the provider instance from the answers,
 //! tests its credentials, discovers the network, and writes `config.json` and the provider's
-//! example templates, checked, into the configuration directory. Nothing is overwritten
-//! without `--force`, and nothing is written when a step fails. No secret is written: the
-//! credentials come from the environment, a profile or a role.
+//! example templates, checked, into the configuration directory: the templates first, then the
+//! configuration, so that a run killed between the two is finished by the next. Nothing is
+//! overwritten without `--force` (but a templates file holding just what it would write), and
+//! nothing is written when a step fails. No secret is written: the credentials come from the
+//! environment, a profile or a role.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -209,10 +211,8 @@ pub async fn run(app: &App, args: InitArgs) -> Result<CommandOutput, InitError> 
         .unwrap_or_else(|| app.paths.config_dir.clone());
     let config_file = dir.join("config.json");
     let templates_file = dir.join(format!("{}prov_templates.json", args.provider_type));
-    for file in [&config_file, &templates_file] {
-        if file.exists() && !args.force {
-            return Err(InitError::Exists(file.clone()));
-        }
+    if config_file.exists() && !args.force {
+        return Err(InitError::Exists(config_file));
     }
     let instance = instance_of(&args)?;
     let broken = |why: String| InitError::Instance {
@@ -275,11 +275,19 @@ pub async fn run(app: &App, args: InitArgs) -> Result<CommandOutput, InitError> 
         "storage": {"type": "sqlite"},
         "logging": {"level": "info"},
     });
+    // The templates first, the configuration last: a run killed between the two leaves no
+    // configuration, and the next run finds the templates file it would write, which it may
+    // replace. A templates file that holds anything else is replaced only with --force.
+    let templates = json!({ "templates": crate::views::to_json(&examples) });
+    let same_templates = std::fs::read_to_string(&templates_file)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .is_some_and(|written| written == templates);
+    if templates_file.exists() && !args.force && !same_templates {
+        return Err(InitError::Exists(templates_file));
+    }
+    write_json(&templates_file, &templates)?;
     write_json(&config_file, &config)?;
-    write_json(
-        &templates_file,
-        &json!({ "templates": crate::views::to_json(&examples) }),
-    )?;
 
     let of_kind = |kind: &str| {
         found
