@@ -626,3 +626,24 @@ fn a_pledged_instance_is_asked_again_whatever_its_circuit() {
     assert_eq!(mine, made_by_b, "the request holds what b made: {request}");
     assert!(cloud(&site, "c").is_empty(), "c was never asked");
 }
+
+/// `orb providers health` counts what it finds in the circuits, as `orb serve`'s checks do: an
+/// instance the CLI finds unhealthy twice is skipped by the next request.
+#[test]
+fn the_clis_health_check_counts_in_the_circuits() {
+    let breaker = json!({"failure_threshold": 2, "recovery_timeout": 600});
+    let site = pools(json!({"provider": {"circuit_breaker": breaker}}));
+    let config_file = site.path().join("conf/config.json");
+    let mut config: Value =
+        serde_json::from_str(&std::fs::read_to_string(&config_file).unwrap()).unwrap();
+    config["provider"]["providers"][0]["config"]["unavailable"] = json!(true);
+    std::fs::write(&config_file, config.to_string()).unwrap();
+    for _ in 0..2 {
+        site.orb(&["providers", "health", "--format", "json"])
+            .expect_code(1);
+    }
+    let listed = shown(&site, &["providers", "list"]);
+    assert_eq!(listed["providers"][0]["circuit"], "open", "{listed}");
+    assert_eq!(listed["providers"][1]["circuit"], "closed", "{listed}");
+    assert_eq!(served_by(&site, "first", 1), "b");
+}

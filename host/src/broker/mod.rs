@@ -438,7 +438,13 @@ impl Broker {
                 self.provider(instance).await.map_err(|e| e.to_string())
             })
             .await;
-        // What the check found counts in each instance's circuit, as a call would.
+        self.count_health(&report);
+        (healthy, report)
+    }
+
+    /// Counts what a health check found in each instance's circuit, as a call would: an
+    /// unhealthy instance as a failure, a healthy one as a success.
+    pub fn count_health(&self, report: &crate::providers::health::HealthReport) {
         for checked in &report.providers {
             if checked.status == orb_plugin_api::HealthStatus::Unhealthy.as_str() {
                 self.record_call(&checked.name, Some(orb_plugin_api::ErrorKind::Unavailable));
@@ -446,7 +452,6 @@ impl Broker {
                 self.record_call(&checked.name, None);
             }
         }
-        (healthy, report)
     }
 
     /// Every problem of `template`, at once: what Host Factory requires of any template, and

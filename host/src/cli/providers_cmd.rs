@@ -18,7 +18,9 @@ pub fn list(app: &App) -> anyhow::Result<CommandOutput> {
 }
 
 /// `orb providers health`: builds, initialises and health-checks every enabled instance (or
-/// the one named), all at once. Fails when any is unhealthy.
+/// the one named), all at once; what it finds counts in their circuits, as `orb serve`'s
+/// checks do (unless the database cannot be opened, which does not stop the check). Fails
+/// when any is unhealthy.
 pub async fn health(app: &App, name: Option<&str>) -> anyhow::Result<CommandOutput> {
     let instances = app.instances(name)?;
     let factory = app.factory();
@@ -34,6 +36,10 @@ pub async fn health(app: &App, name: Option<&str>) -> anyhow::Result<CommandOutp
         }
     })
     .await;
+    match crate::broker::Broker::open(app) {
+        Ok(broker) => broker.count_health(&value),
+        Err(e) => tracing::warn!(error = %e, "the health check is not counted in the circuits"),
+    }
     Ok(CommandOutput {
         success,
         value: crate::views::to_json(&value),
