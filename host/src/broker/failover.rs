@@ -84,12 +84,7 @@ impl Broker {
         while let Some((Candidate { instance, template }, count)) = queue.pop_front() {
             if let Err(refused) = self.pledge(request, &instance.name, count) {
                 // Cancelled, or taken over, meanwhile: nothing more is asked.
-                out.result.failures.push(Failure {
-                    count,
-                    kind: ErrorKind::Internal,
-                    code: None,
-                    message: refused.to_string(),
-                });
+                out.result.failures.push(unprovided(count, &refused));
                 last_error = Some(refused);
                 break;
             }
@@ -124,12 +119,7 @@ impl Broker {
                 Err(other) if out.placements.is_empty() && queue.is_empty() => return Err(other),
                 Err(other) => {
                     placement.error = Some(other.to_string());
-                    out.result.failures.push(Failure {
-                        count,
-                        kind: ErrorKind::Internal,
-                        code: None,
-                        message: other.to_string(),
-                    });
+                    out.result.failures.push(unprovided(count, &other));
                     last_error = Some(other);
                 }
                 Ok(mut result) => {
@@ -307,6 +297,16 @@ impl Broker {
             });
         }
         route.clone().unwrap_or_default()
+    }
+}
+
+/// `count` machines not provided because of `why`, an error of orb's own (no provider said no).
+fn unprovided(count: u32, why: &BrokerError) -> Failure {
+    Failure {
+        count,
+        kind: ErrorKind::Internal,
+        code: None,
+        message: why.to_string(),
     }
 }
 
