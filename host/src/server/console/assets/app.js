@@ -8,8 +8,10 @@
 (() => {
   const TOKEN_KEY = 'orb.token';
   const PAGE_SIZE = 25;
-  // A page reloads at most this often while changes stream in.
+  // A page reloads at most this often while changes stream in; the dashboard, which every
+  // change concerns and which asks two questions a time, less often.
   const RELOAD_GAP_MS = 250;
+  const DASHBOARD_GAP_MS = 1000;
   const REQUEST_STATUSES = ['running', 'complete', 'complete_with_error'];
   const MACHINE_STATES = ['pending', 'running', 'stopping', 'stopped', 'shutting-down',
     'terminated', 'failed'];
@@ -236,8 +238,9 @@
     if (current && current.wants(change)) scheduleReload(change);
   }
 
-  /** Reloads the page shown for `change`: at once, unless it reloaded less than RELOAD_GAP_MS
-   * ago, when the changes wait (gathered) for the end of the gap. Marks when each is shown. */
+  /** Reloads the page shown for `change`: at once, unless it reloaded less than its gap
+   * (RELOAD_GAP_MS unless it says) ago, when the changes wait (gathered) for the end of the
+   * gap. Marks when each is shown. */
   function scheduleReload(change) {
     if (reload) {
       reload.changes.push(change);
@@ -246,7 +249,7 @@
     const page = current;
     const pending = { changes: [change] };
     reload = pending;
-    const wait = Math.max(0, lastReload + RELOAD_GAP_MS - performance.now());
+    const wait = Math.max(0, lastReload + (page.gap || RELOAD_GAP_MS) - performance.now());
     setTimeout(async () => {
       reload = null;
       if (current !== page) return;
@@ -375,10 +378,10 @@
   }
 
   /** A page whose `refresh` fills `body`, reloaded on the changes `wants` picks. */
-  function page(title, controls, refresh, wants, leave) {
+  function page(title, controls, refresh, wants, leave, gap) {
     const body = h('div', { class: 'body' });
     const node = h('section', {}, h('h1', {}, title), controls || null, body);
-    return { node, refresh: () => refresh(body), wants: wants || (() => false), leave };
+    return { node, refresh: () => refresh(body), wants: wants || (() => false), leave, gap };
   }
 
   function pager(total, offset, go) {
@@ -469,7 +472,7 @@
               : link(`#/machines?q=${encodeURIComponent(c.id)}`, `machine ${c.id}`)),
             h('td', {}, when(c.at)))),
           'No changes yet.'));
-    }, () => true);
+    }, () => true, undefined, DASHBOARD_GAP_MS);
   }
 
   function checksText(checks) {
