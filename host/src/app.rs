@@ -128,7 +128,7 @@ impl App {
                             .join(", ")
                     )
                 }),
-            None => Ok(all.iter().filter(|p| p.enabled).collect()),
+            None => Ok(self.loaded.config.provider.enabled().collect()),
         }
     }
 }

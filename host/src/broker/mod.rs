@@ -205,9 +205,9 @@ impl Broker {
         {
             return Ok(p);
         }
-        providers
-            .iter()
-            .filter(|p| p.enabled)
+        self.config
+            .provider
+            .enabled()
             .min_by_key(|p| (p.priority, std::cmp::Reverse(p.weight)))
             .ok_or_else(|| {
                 BrokerError::Config(
@@ -408,7 +408,7 @@ impl Broker {
     /// instance whose provider cannot be built or answer is left out, and logged.
     pub async fn provider_metrics(&self) -> Vec<(String, Vec<orb_plugin_api::MetricSample>)> {
         let mut all = Vec::new();
-        for instance in self.config.provider.providers.iter().filter(|p| p.enabled) {
+        for instance in self.config.provider.enabled() {
             let samples = match self.provider(instance).await {
                 Ok(p) => p.call::<op::Metrics>(&()).await.map_err(BrokerError::from),
                 Err(e) => Err(e),
@@ -426,13 +426,7 @@ impl Broker {
     /// The health of every enabled provider instance, checked through the instances this
     /// broker keeps (built once): whether none is unhealthy, and the report.
     pub async fn provider_health(&self) -> (bool, crate::providers::health::HealthReport) {
-        let instances: Vec<&ProviderInstanceConfig> = self
-            .config
-            .provider
-            .providers
-            .iter()
-            .filter(|p| p.enabled)
-            .collect();
+        let instances: Vec<&ProviderInstanceConfig> = self.config.provider.enabled().collect();
         let (healthy, report) =
             crate::providers::health::report(&instances, |instance| async move {
                 self.provider(instance).await.map_err(|e| e.to_string())

@@ -40,10 +40,7 @@ impl Broker {
                 ))
             }
             Some(_) => Ok((vec![self.default_instance()?], None)),
-            None => Ok((
-                provider.providers.iter().filter(|p| p.enabled).collect(),
-                None,
-            )),
+            None => Ok((provider.enabled().collect(), None)),
         }
     }
 

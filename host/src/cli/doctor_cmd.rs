@@ -126,14 +126,7 @@ fn plugins(app: &App) -> Vec<Check> {
         },
     )
     .fix("`orb plugins verify` says why each library is refused")];
-    for instance in app
-        .loaded
-        .config
-        .provider
-        .providers
-        .iter()
-        .filter(|p| p.enabled)
-    {
+    for instance in app.loaded.config.provider.enabled() {
         let offered = set.for_type(&instance.provider_type);
         checks.push(
             Check::new(
@@ -184,14 +177,7 @@ fn database(app: &App) -> Check {
 async fn providers(app: &App) -> Vec<Check> {
     let factory = app.factory();
     let mut checks = Vec::new();
-    for instance in app
-        .loaded
-        .config
-        .provider
-        .providers
-        .iter()
-        .filter(|p| p.enabled)
-    {
+    for instance in app.loaded.config.provider.enabled() {
         let name = format!("provider {}", instance.name);
         let credentials_fix = format!(
             "check the instance's credentials and endpoint (`orb providers health --name {}`)",

@@ -95,6 +95,13 @@ pub struct ProviderSection {
     pub extra: BTreeMap<String, Value>,
 }
 
+impl ProviderSection {
+    /// The instances that serve, in configuration order.
+    pub fn enabled(&self) -> impl Iterator<Item = &ProviderInstanceConfig> {
+        self.providers.iter().filter(|p| p.enabled)
+    }
+}
+
 impl Default for ProviderSection {
     fn default() -> Self {
         ProviderSection {

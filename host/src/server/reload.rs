@@ -142,14 +142,7 @@ impl Live {
             app.loaded.config.provider.call_timeouts,
         );
         let broker = running.reconfigured(&app, factory);
-        for instance in app
-            .loaded
-            .config
-            .provider
-            .providers
-            .iter()
-            .filter(|p| p.enabled)
-        {
+        for instance in app.loaded.config.provider.enabled() {
             broker
                 .provider(instance)
                 .await
@@ -167,10 +160,10 @@ fn snapshot_options(app: &App, dir: &Path) -> LoadOptions {
 }
 
 fn enabled(broker: &Broker) -> Vec<String> {
-    let providers = &broker.config().provider.providers;
-    providers
-        .iter()
-        .filter(|p| p.enabled)
+    broker
+        .config()
+        .provider
+        .enabled()
         .map(|p| p.name.clone())
         .collect()
 }

@@ -253,13 +253,7 @@ pub(super) async fn generate_templates(
     {
         return Err(other("provider_type", kind, &serving.name));
     }
-    let enabled = broker
-        .config()
-        .provider
-        .providers
-        .iter()
-        .filter(|p| p.enabled)
-        .count();
+    let enabled = broker.config().provider.enabled().count();
     if body.all_providers && enabled > 1 {
         return Err(ApiError::invalid(
             StatusCode::UNPROCESSABLE_ENTITY,
