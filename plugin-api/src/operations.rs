@@ -89,6 +89,9 @@ macro_rules! for_each_operation {
                 |p, request| p.check_provision(request);
             CheckTerminate, check_terminate, $crate::TerminateRequest, Vec<String>, "1.4", None,
                 |p, request| p.check_terminate(request);
+            CheckTemplates, check_templates, Vec<$crate::Template>, Vec<Vec<String>>, "1.5",
+                Some($crate::operations::no_template_problems),
+                |p, templates| p.check_templates(templates);
         }
     };
 }
@@ -104,6 +107,16 @@ pub fn discovery_from_description(
     provider
         .call::<op::DescribeInfrastructure>(&())
         .map(crate::Discovery::from)
+}
+
+/// The fallback of [`op::CheckTemplates`]: a library older than 1.5 finds no problem in any
+/// template without asking its cloud (as before, each is refused at request time if it must
+/// be).
+pub fn no_template_problems(
+    _: &ProviderObject,
+    templates: &Vec<crate::Template>,
+) -> Result<Vec<Vec<String>>, ProviderError> {
+    Ok(vec![Vec::new(); templates.len()])
 }
 
 /// The fallback of [`op::ConfigNotes`]: a library older than 1.2 reports no notes.

@@ -134,6 +134,14 @@ pub trait Provider: Send + Sync {
         let _ = request;
         Err(ProviderError::unsupported("check_terminate"))
     }
+
+    /// The problems of each of `templates` that keep it from being served, found without
+    /// asking the cloud (since interface 1.5): one list per template, in order, empty for a
+    /// template that can be requested. The host lists to Host Factory only templates without
+    /// problems. By default none has any.
+    fn check_templates(&self, templates: Vec<Template>) -> Result<Vec<Vec<String>>, ProviderError> {
+        Ok(vec![Vec::new(); templates.len()])
+    }
 }
 
 /// What a provider constructor receives.

@@ -49,6 +49,14 @@ pub use refresh::{MachineView, RequestView};
 pub use release::{MachineSpec, ReturnSummary, Unreturned};
 pub use template_edit::Generated;
 
+/// A listing of templates: those that can be served with their Host Factory attributes, those
+/// that cannot with why, and the instance that answers.
+type Listing<'a> = (
+    Vec<(Template, Value)>,
+    Vec<(String, Vec<String>)>,
+    &'a ProviderInstanceConfig,
+);
+
 /// Something the broker could not do.
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
@@ -350,11 +358,27 @@ impl Broker {
         Ok(known)
     }
 
-    /// The templates Host Factory may request, each with the attributes to report for it: the
-    /// default instance's, or those of every instance of the pool `HF_PROVIDER_NAME` names.
+    /// The templates listed to Host Factory (and every listing), each with its Host Factory
+    /// attributes, and the instance that answers for them: the default instance's, or every
+    /// instance's of the pool `HF_PROVIDER_NAME` names (the first instance's of an id). A
+    /// template its provider cannot serve is left out and logged with why
+    /// ([`Broker::unservable_templates`] names them).
     pub async fn templates_with_attributes(
         &self,
     ) -> Result<(Vec<(Template, Value)>, &ProviderInstanceConfig), BrokerError> {
+        let (templates, _, instance) = self.listed_templates().await?;
+        Ok((templates, instance))
+    }
+
+    /// The templates in the listing's scope that their provider cannot serve, each with the
+    /// problems why: what `orb doctor` reports.
+    pub async fn unservable_templates(&self) -> Result<Vec<(String, Vec<String>)>, BrokerError> {
+        Ok(self.listed_templates().await?.1)
+    }
+
+    /// The listing: the templates that can be served, with their attributes; those that
+    /// cannot, with why; and the instance that answers.
+    async fn listed_templates(&self) -> Result<Listing<'_>, BrokerError> {
         let instance = self.default_instance()?;
         // A pool lists what any of its instances serves, the first instance's of an id.
         let listed: Vec<&ProviderInstanceConfig> = match self
@@ -376,8 +400,14 @@ impl Broker {
             None => vec![instance],
         };
         let mut templates: Vec<(Template, Value)> = Vec::new();
+        let mut unservable: Vec<(String, Vec<String>)> = Vec::new();
         for member in listed {
             let catalog = self.sound_catalog(member).await?;
+            let problems = self
+                .provider(member)
+                .await?
+                .call::<op::CheckTemplates>(&catalog.templates)
+                .await?;
             let names: BTreeSet<String> = catalog
                 .templates
                 .iter()
@@ -387,11 +417,17 @@ impl Broker {
             let types = self.instance_types(member, &names).await?;
             let types: HashMap<String, InstanceTypeInfo> =
                 types.into_iter().map(|t| (t.name.clone(), t)).collect();
-            for t in catalog.templates {
+            for (i, t) in catalog.templates.into_iter().enumerate() {
                 if templates
                     .iter()
                     .any(|(seen, _)| seen.template_id == t.template_id)
                 {
+                    continue;
+                }
+                let why = problems.get(i).cloned().unwrap_or_default();
+                if !why.is_empty() {
+                    tracing::warn!(template = %t.template_id, instance = %member.name, problems = %why.join("; "), "template not listed: its provider cannot serve it");
+                    unservable.push((t.template_id, why));
                     continue;
                 }
                 let (attributes, warning) = hf_attributes(&t, &types);
@@ -401,7 +437,7 @@ impl Broker {
                 templates.push((t, attributes));
             }
         }
-        Ok((templates, instance))
+        Ok((templates, unservable, instance))
     }
 
     /// The own counters of every enabled provider instance (building those not built yet). An

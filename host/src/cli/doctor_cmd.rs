@@ -86,6 +86,7 @@ pub async fn run(config_file: Option<&Path>, scripts: Option<&Path>) -> CommandO
             checks.extend(plugins(&app));
             checks.push(database(&app));
             checks.extend(providers(&app).await);
+            checks.push(templates(&app).await);
             checks.extend(host_factory(&app, scripts));
         }
     }
@@ -93,6 +94,42 @@ pub async fn run(config_file: Option<&Path>, scripts: Option<&Path>) -> CommandO
     CommandOutput {
         value: serde_json::json!({ "healthy": success, "checks": checks }),
         success,
+    }
+}
+
+/// The templates listed to Host Factory: a failure when none can be served; each one that
+/// cannot, named with why.
+async fn templates(app: &App) -> Check {
+    let fix =
+        "correct the templates named (`orb templates validate` checks each against the cloud)";
+    let broker = match Broker::open(app) {
+        Ok(b) => b,
+        Err(e) => return Check::new("templates", Status::Fail, e.to_string()).fix(fix),
+    };
+    let listed = broker.templates_with_attributes().await;
+    let unservable = broker.unservable_templates().await;
+    match (listed, unservable) {
+        (Err(e), _) | (_, Err(e)) => Check::new("templates", Status::Fail, e.to_string()).fix(fix),
+        (Ok((listed, _)), Ok(unservable)) => {
+            let named: Vec<String> = unservable
+                .iter()
+                .map(|(id, why)| format!("{id}: {}", why.join("; ")))
+                .collect();
+            let status = match (listed.len(), named.len()) {
+                (0, _) => Status::Fail,
+                (_, 0) => Status::Ok,
+                _ => Status::Warn,
+            };
+            let mut detail = format!("{} listed to Host Factory", listed.len());
+            if !named.is_empty() {
+                detail.push_str(&format!(
+                    "; {} not listed, their provider cannot serve them: {}",
+                    named.len(),
+                    named.join(" | ")
+                ));
+            }
+            Check::new("templates", status, detail).fix(fix)
+        }
     }
 }
 

@@ -45,6 +45,9 @@ use wait::WaitOptions;
     name = "orb",
     version,
     about,
+    // As Python's argparse, which the Python ORB's users type to: any unique prefix of a long
+    // option (`--temp` for `--template`).
+    infer_long_args = true,
     after_help = "Configuration: --config, else ORB_CONFIG_FILE, else the first config.json in \
 $ORB_CONFIG_DIR, $HF_PROVIDER_CONFDIR, ./config, <install>/config, /etc/orb. Any key can be overridden \
 with ORB_<SECTION>__<KEY> (e.g. ORB_LOGGING__LEVEL=debug), and a provider type's instance \

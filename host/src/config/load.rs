@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::env::{merge, provider_overrides, provider_type_prefix, Env};
 use super::expand::expand_value;
-use super::model::OrbConfig;
+use super::model::{OrbConfig, ServerConfig};
 
 /// A configuration that could not be loaded.
 #[derive(Debug, thiserror::Error)]
@@ -40,25 +40,21 @@ pub struct LoadedConfig {
     pub config: OrbConfig,
     /// The config file used, if any.
     pub file: Option<PathBuf>,
+    /// Variables the `server` section names that are not set: its strings are kept as written,
+    /// and [`LoadedConfig::server`] refuses them.
+    pub unresolved_server: Vec<String>,
 }
 
-/// Variables with a meaning of their own, not core configuration keys: directories, the short
-/// names of [`ALIASES`], and the Python ORB's web UI's settings (orb's console is part of
-/// `orb serve`).
-const NOT_CONFIG_KEYS: &[&str] = &[
-    "ORB_CONFIG_FILE",
-    "ORB_ROOT_DIR",
-    "ORB_CONFIG_DIR",
-    "ORB_WORK_DIR",
-    "ORB_LOG_DIR",
-    "ORB_SCRIPTS_DIR",
-    "ORB_HEALTH_DIR",
-    "ORB_CACHE_DIR",
-    "ORB_PLUGINS_DIR",
-    "ORB_MODE",
-    "ORB_UI_BACKEND_PORT",
-    "ORB_UI_FRONTEND_PORT",
-];
+/// Whether `name` is a core key in the documented form `ORB_<SECTION>__<KEY>` (`__` for
+/// nesting). Every other `ORB_*` variable (the Python ORB's directories, `ORB_VENV_PATH`,
+/// `ORB_COMMAND`, the scripts' `ORB_BIN`, a token's `ORB_API_TOKEN`...) is no configuration key
+/// unless it is one of the short names of [`ALIASES`]: it changes nothing, where a slip inside
+/// the documented form (`ORB_SERVER__PROT`) is an error naming the key.
+fn is_core_key(name: &str) -> bool {
+    name.strip_prefix("ORB_")
+        .and_then(|rest| rest.split_once("__"))
+        .is_some_and(|(section, key)| !section.is_empty() && !key.is_empty())
+}
 
 /// The Python ORB's short names for core keys (its documented list, and orb's plugins
 /// directory).
@@ -118,7 +114,8 @@ pub fn find_config_file(
     Ok(candidates.into_iter().flatten().find(|p| p.is_file()))
 }
 
-/// Loads the configuration from `file` (if any) and `env`.
+/// Loads the configuration from `file` (if any) and `env`. `$VAR`s of the `server` section
+/// that are not set are no error here, only for `orb serve` ([`LoadedConfig::server`]).
 pub fn load(file: Option<&Path>, env: &Env) -> Result<LoadedConfig, ConfigError> {
     let defaults =
         serde_json::to_string(&OrbConfig::default()).expect("defaults serialize to JSON");
@@ -141,11 +138,7 @@ pub fn load(file: Option<&Path>, env: &Env) -> Result<LoadedConfig, ConfigError>
     let type_prefixes: Vec<String> = file_types.iter().map(|t| provider_type_prefix(t)).collect();
     let core: config::Map<String, String> = env
         .iter()
-        .filter(|(k, _)| {
-            k.starts_with("ORB_")
-                && !NOT_CONFIG_KEYS.contains(k)
-                && !ALIASES.iter().any(|(alias, _)| alias == k)
-        })
+        .filter(|(k, _)| is_core_key(k))
         .filter(|(k, _)| !type_prefixes.iter().any(|p| k.starts_with(p.as_str())))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
@@ -169,14 +162,25 @@ pub fn load(file: Option<&Path>, env: &Env) -> Result<LoadedConfig, ConfigError>
         .map_err(|e| ConfigError::Unreadable(e.to_string()))?;
 
     apply_provider_overrides(&mut value, env);
-    expand_value(&mut value, env).map_err(|unset| {
-        ConfigError::Invalid(
-            unset
-                .into_iter()
-                .map(|name| format!("${name} is used in the configuration but not set; set it, or write ${{{name}:-default}}"))
-                .collect(),
-        )
-    })?;
+    // The server's values are resolved where they are used, by `orb serve`: a Host Factory
+    // call on a host that does not hold the server's secrets needs none of them.
+    let server = value.as_object_mut().and_then(|v| v.remove("server"));
+    expand_value(&mut value, env).map_err(unset_error)?;
+    let mut unresolved_server = Vec::new();
+    if let Some(server) = server {
+        let mut expanded = server.clone();
+        let kept = match expand_value(&mut expanded, env) {
+            Ok(()) => expanded,
+            Err(unset) => {
+                unresolved_server = unset;
+                server
+            }
+        };
+        value
+            .as_object_mut()
+            .expect("the layers make an object")
+            .insert("server".to_owned(), kept);
+    }
 
     let config: OrbConfig = serde_path_to_error::deserialize(&value)
         .map_err(|e| ConfigError::Invalid(vec![format!("{}: {}", e.path(), e.inner())]))?;
@@ -184,7 +188,28 @@ pub fn load(file: Option<&Path>, env: &Env) -> Result<LoadedConfig, ConfigError>
     Ok(LoadedConfig {
         config,
         file: file.map(Path::to_path_buf),
+        unresolved_server,
     })
+}
+
+/// The error of variables used in the configuration but not set.
+fn unset_error(unset: Vec<String>) -> ConfigError {
+    ConfigError::Invalid(
+        unset
+            .into_iter()
+            .map(|name| format!("${name} is used in the configuration but not set; set it, or write ${{{name}:-default}}"))
+            .collect(),
+    )
+}
+
+impl LoadedConfig {
+    /// The `server` section as `orb serve` uses it: every variable it names must be set.
+    pub fn server(&self) -> Result<&ServerConfig, ConfigError> {
+        match self.unresolved_server.is_empty() {
+            true => Ok(&self.config.server),
+            false => Err(unset_error(self.unresolved_server.clone())),
+        }
+    }
 }
 
 /// A short name's value as the Python ORB converts it: a whole number is a number, the rest
@@ -451,6 +476,62 @@ mod tests {
         assert_eq!(c.request.max_machines_per_request, 7);
         assert_eq!(c.scheduler.kind, "default");
         assert_eq!(c.extra["environment"], "production");
+    }
+
+    #[test]
+    fn orbs_other_variables_change_nothing_and_a_slip_in_the_documented_form_is_named() {
+        // What a host cut over from the Python ORB still sets, and what orb's scripts and unit
+        // add: none is a configuration key.
+        let site = [
+            ("ORB_ROOT_DIR", "/opt/orb"),
+            ("ORB_CONFIG_DIR", "/opt/orb/config"),
+            ("ORB_WORK_DIR", "/opt/orb/work"),
+            ("ORB_LOG_DIR", "/opt/orb/logs"),
+            ("ORB_SCRIPTS_DIR", "/opt/orb/scripts"),
+            ("ORB_VENV_PATH", "/opt/orb/.venv"),
+            ("ORB_COMMAND", "orb"),
+            ("ORB_PACKAGE_NAME", "orb-py"),
+            ("ORB_BIN", "/usr/bin/orb"),
+            ("ORB_API_TOKEN", "s3cret-token-value"),
+            ("ORB_SOMETHING_NEW", "1"),
+        ];
+        let c = load(None, &Env::from_pairs(site)).unwrap().config;
+        assert!(c.extra.is_empty(), "{:?}", c.extra);
+        let mut env = site.to_vec();
+        env.push(("ORB_SERVER__PROT", "9000"));
+        let e = load(None, &Env::from_pairs(env)).unwrap_err().to_string();
+        assert!(e.contains("server.prot"), "{e}");
+        assert!(!e.contains("s3cret"), "{e}");
+    }
+
+    #[test]
+    fn the_servers_variables_are_needed_by_the_server_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = orb_file();
+        v["server"] = json!({"auth": {"enabled": true, "tokens": [{"token": "$ORB_ADMIN_TOKEN", "role": "admin"}]}});
+        let file = write(dir.path(), &v);
+        // A script host without the server's secret loads the configuration.
+        let loaded = load(Some(&file), &Env::default()).unwrap();
+        assert_eq!(loaded.config.provider.providers.len(), 2);
+        let e = loaded.server().unwrap_err().to_string();
+        assert!(
+            e.contains("$ORB_ADMIN_TOKEN is used in the configuration but not set"),
+            "{e}"
+        );
+        // The server's host has it.
+        let token = "t".repeat(40);
+        let loaded = load(
+            Some(&file),
+            &Env::from_pairs([("ORB_ADMIN_TOKEN", token.as_str())]),
+        )
+        .unwrap();
+        assert_eq!(loaded.server().unwrap().auth.tokens[0].token, token);
+        // Any other section still needs its variables at once.
+        v["storage"] = json!({"path": "$ORB_STATE_FILE"});
+        let e = load(Some(&write(dir.path(), &v)), &Env::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("$ORB_STATE_FILE"), "{e}");
     }
 
     #[test]

@@ -109,6 +109,7 @@ mod tests {
         LoadedConfig {
             config,
             file: file.map(PathBuf::from),
+            unresolved_server: Vec::new(),
         }
     }
 

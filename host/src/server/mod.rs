@@ -97,7 +97,7 @@ async fn serve(
     host: Option<String>,
     port: Option<u16>,
 ) -> anyhow::Result<()> {
-    let server = app.loaded.config.server.clone();
+    let server = app.loaded.server()?.clone();
     let host = host.unwrap_or(server.host.clone());
     let ip = address(&host)?;
     if !ip.is_loopback() && !server.auth.enabled {

@@ -216,6 +216,7 @@ mod tests {
         let loaded = LoadedConfig {
             config: config.clone(),
             file: Some(dir.join("config.json")),
+            unresolved_server: Vec::new(),
         };
         let paths = Paths::resolve(&loaded, &Env::default(), None);
         (config, paths)

@@ -43,11 +43,26 @@ pub struct AwsConfig {
     pub default_tags: BTreeMap<String, String>,
     /// The IAM role Spot Fleet uses, when a template names none (`fleetRole`).
     pub fleet_role: Option<String>,
+    /// The image of a template that names neither `imageId` nor `launchTemplateId` (default:
+    /// the Python ORB's, [`ORB_DEFAULT_IMAGE`]); empty makes `imageId` required.
+    pub default_image_id: Option<String>,
     /// Client-side pacing of AWS calls, per API and region, shared by the host's processes.
     pub pacing: crate::pacing::PacingConfig,
 }
 
+/// The image the Python ORB's AWS defaults give a template without one: the latest Amazon
+/// Linux 2023, through AWS's public SSM parameter.
+pub const ORB_DEFAULT_IMAGE: &str =
+    "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64";
+
 impl AwsConfig {
+    /// The image of a template that names none (empty: none).
+    pub fn default_image_id(&self) -> &str {
+        self.default_image_id
+            .as_deref()
+            .unwrap_or(ORB_DEFAULT_IMAGE)
+    }
+
     /// Retries of a failed call.
     pub fn max_retries(&self) -> u32 {
         self.max_retries.unwrap_or(3)

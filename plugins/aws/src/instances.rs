@@ -11,6 +11,7 @@ use aws_sdk_ec2::types::{
 use orb_plugin_api::{tags, ErrorKind, Machine, MachineState, ProviderError};
 
 use crate::errors::sdk_error;
+use crate::template::Api;
 
 /// Most instance ids (or values) per `DescribeInstances` call, and results per page.
 const PAGE: usize = 1000;
@@ -115,6 +116,17 @@ fn tag<'a>(instance: &'a Instance, key: &str) -> Option<&'a str> {
         .and_then(|t| t.value())
 }
 
+/// The fleet or group an instance belongs to, and its kind, as the cloud tags it.
+pub fn resource_of(instance: &Instance) -> Option<(&str, Api)> {
+    [
+        ("aws:ec2:fleet-id", Api::Ec2Fleet),
+        ("aws:ec2spot:fleet-request-id", Api::SpotFleet),
+        ("aws:autoscaling:groupName", Api::Asg),
+    ]
+    .into_iter()
+    .find_map(|(key, api)| Some((tag(instance, key)?, api)))
+}
+
 /// An instance as a machine. Its name is its private DNS name, else its private IP: unique per
 /// machine, as Host Factory needs.
 pub fn to_machine(instance: &Instance) -> Machine {
@@ -133,14 +145,7 @@ pub fn to_machine(instance: &Instance) -> Machine {
         .filter(|n| !n.is_empty())
         .map(str::to_owned)
         .or_else(|| private_ip.clone());
-    let resource_id = [
-        "aws:ec2:fleet-id",
-        "aws:ec2spot:fleet-request-id",
-        "aws:autoscaling:groupName",
-    ]
-    .iter()
-    .find_map(|k| tag(instance, k))
-    .map(str::to_owned);
+    let resource_id = resource_of(instance).map(|(id, _)| id.to_owned());
     Machine {
         machine_id: instance.instance_id().unwrap_or_default().to_owned(),
         name,

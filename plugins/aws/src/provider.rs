@@ -178,6 +178,17 @@ impl Provider for AwsProvider {
             .block_on(crate::status::status(&self.ctx(), query))
     }
 
+    fn check_templates(&self, templates: Vec<Template>) -> Result<Vec<Vec<String>>, ProviderError> {
+        Ok(templates
+            .iter()
+            .map(|t| {
+                AwsTemplate::parse(t, &self.config)
+                    .err()
+                    .unwrap_or_default()
+            })
+            .collect())
+    }
+
     fn validate_template(&self, template: &Template) -> Result<Vec<String>, ProviderError> {
         Ok(self
             .runtime

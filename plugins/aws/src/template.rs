@@ -11,7 +11,7 @@ use serde_json::Value;
 use crate::config::AwsConfig;
 
 /// The four ways to provision.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Api {
     /// EC2 Fleet.
     Ec2Fleet,
@@ -437,9 +437,20 @@ impl AwsTemplate {
             problems.push("every vmTypes weight must be above 0".into());
         }
         let launch_template_id = string(t, "launchTemplateId");
-        let image = string(t, "imageId").unwrap_or_default();
+        // Without an image or a launch template, the instance's default image, as the Python
+        // ORB fills one from its AWS defaults.
+        let image = string(t, "imageId")
+            .or_else(|| {
+                launch_template_id
+                    .is_none()
+                    .then(|| config.default_image_id().to_owned())
+            })
+            .unwrap_or_default();
         if image.is_empty() && launch_template_id.is_none() {
-            problems.push("imageId is required (an AMI id or an SSM parameter path)".into());
+            problems.push(
+                "imageId is required (an AMI id or an SSM parameter path): default_image_id is empty"
+                    .into(),
+            );
         }
         let price = match string(t, "priceType").as_deref() {
             None | Some("ondemand") => Price::OnDemand,
@@ -678,7 +689,9 @@ mod tests {
             "templateId": "bad", "providerApi": "SpotFleet", "priceType": "cheap",
             "percentOnDemand": 150, "fleetType": "instant"
         }));
-        let problems = AwsTemplate::parse(&t, &AwsConfig::default()).unwrap_err();
+        // No default image: the template must name one.
+        let config: AwsConfig = serde_json::from_value(json!({"default_image_id": ""})).unwrap();
+        let problems = AwsTemplate::parse(&t, &config).unwrap_err();
         for expected in [
             "vmType",
             "imageId",
@@ -808,5 +821,21 @@ mod tests {
         );
         let problems = AwsTemplate::parse(&t, &config).unwrap_err();
         assert!(problems[0].contains("disabled"), "{problems:?}");
+    }
+
+    #[test]
+    fn a_template_without_an_image_takes_the_python_orbs_default_as_orb_py_does() {
+        // What the Python ORB's `templates generate` writes: no imageId.
+        let t = template(
+            json!({"templateId": "t", "providerApi": "RunInstances", "vmType": "t3.micro"}),
+        );
+        let parsed = AwsTemplate::parse(&t, &AwsConfig::default()).unwrap();
+        assert_eq!(parsed.image, crate::config::ORB_DEFAULT_IMAGE);
+        let own: AwsConfig =
+            serde_json::from_value(json!({"default_image_id": "ami-site"})).unwrap();
+        assert_eq!(AwsTemplate::parse(&t, &own).unwrap().image, "ami-site");
+        let none: AwsConfig = serde_json::from_value(json!({"default_image_id": ""})).unwrap();
+        let problems = AwsTemplate::parse(&t, &none).unwrap_err();
+        assert!(problems[0].contains("imageId is required"), "{problems:?}");
     }
 }

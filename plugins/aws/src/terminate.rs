@@ -14,7 +14,7 @@ use orb_plugin_api::{
 
 use crate::context::Ctx;
 use crate::handlers::{self, Release};
-use crate::instances::{by_ids, by_requests, to_machine};
+use crate::instances::{by_ids, by_requests, resource_of, to_machine};
 use crate::template::Api;
 
 /// The most instances one TerminateInstances call names.
@@ -53,7 +53,7 @@ pub async fn terminate(
     let mut result = TerminateResult::default();
     // Group by resource (a fleet, a group) and request. Instances of no fleet or group need
     // nothing of their launch batch: they all go together, 1,000 per TerminateInstances.
-    let mut groups: BTreeMap<(String, Option<String>), Vec<String>> = BTreeMap::new();
+    let mut groups: BTreeMap<(Api, String, Option<String>), Vec<String>> = BTreeMap::new();
     for target in &request.machines {
         match found.machines.get(&target.machine_id) {
             Some(m) if !m.state.is_gone() && m.state != MachineState::ShuttingDown => {
@@ -65,10 +65,12 @@ pub async fn terminate(
                 let request_id = m.request_id.clone().or(target.request_id.clone());
                 // A machine outside the group or fleet it names (gone, or it left) is
                 // terminated on its own: deleting the resource would not take it.
-                let key = match handlers::owner_of(&resource) {
-                    _ if found.outside(&resource, &target.machine_id) => (String::new(), None),
-                    Api::RunInstances => (String::new(), None),
-                    _ => (resource, request_id),
+                let key = match found.kind(&resource) {
+                    _ if found.outside(&resource, &target.machine_id) => {
+                        (Api::RunInstances, String::new(), None)
+                    }
+                    Api::RunInstances => (Api::RunInstances, String::new(), None),
+                    kind => (kind, resource, request_id),
                 };
                 groups
                     .entry(key)
@@ -81,14 +83,14 @@ pub async fn terminate(
             _ => result.already_gone.push(target.machine_id.clone()),
         }
     }
-    for ((resource, request_id), machines) in groups {
+    for ((kind, resource, request_id), machines) in groups {
         let release = Release {
             resource_id: &resource,
             request_id: request_id.as_deref(),
             staying: found.staying(&resource, &machines),
             machines: &machines,
         };
-        match handlers::release(ctx, &release).await {
+        match handlers::release(ctx, kind, &release).await {
             Ok(()) => result.terminating.extend(machines),
             Err(e) => result
                 .failed
@@ -109,6 +111,8 @@ struct Found {
     /// The live instances of each resource whose instances were all listed (none for a group
     /// that no longer exists).
     live: HashMap<String, HashSet<String>>,
+    /// The kind of each resource the cloud named: by an instance's tags, or a group's members.
+    kinds: HashMap<String, Api>,
 }
 
 impl Found {
@@ -119,7 +123,7 @@ impl Found {
         let mut found = Found::default();
         let hinted = |api: Api| {
             targets.iter().filter(move |t| {
-                t.resource_id.as_deref().map(handlers::owner_of) == Some(api)
+                t.resource_id.as_deref().map(handlers::of_aws_id) == Some(Some(api))
                     && t.request_id.is_some()
             })
         };
@@ -136,11 +140,9 @@ impl Found {
         }
         if !fleets.is_empty() {
             let requests: Vec<String> = fleets.keys().cloned().collect();
-            for mut machine in by_requests(&ctx.clients.ec2, &requests)
-                .await?
-                .iter()
-                .map(to_machine)
-            {
+            for instance in by_requests(&ctx.clients.ec2, &requests).await? {
+                found.tagged(&instance);
+                let mut machine = to_machine(&instance);
                 if machine.resource_id.is_none() {
                     machine.resource_id = machine
                         .request_id
@@ -152,17 +154,25 @@ impl Found {
                 found.note(machine);
             }
         }
-        let groups: Vec<String> = hinted(Api::Asg)
+        // A resource of no AWS id form may be an Auto Scaling group, orb's or the Python
+        // ORB's: the groups that exist answer with their members.
+        let groups: Vec<String> = targets
+            .iter()
             .filter_map(|t| t.resource_id.clone())
+            .filter(|r| handlers::of_aws_id(r).is_none())
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
         if !groups.is_empty() {
-            for group in &groups {
-                found.live.insert(group.clone(), HashSet::new());
-            }
             for machine in handlers::asg::members(ctx, &groups).await? {
+                if let Some(group) = &machine.resource_id {
+                    found.kinds.insert(group.clone(), Api::Asg);
+                }
                 found.note(machine);
+            }
+            // Every member of the groups that exist was listed; the others are no groups.
+            for group in groups.iter().filter(|g| found.kinds.contains_key(*g)) {
+                found.live.entry(group.clone()).or_default();
             }
         }
         let rest: Vec<String> = targets
@@ -172,11 +182,29 @@ impl Found {
             .collect();
         if !rest.is_empty() {
             for instance in by_ids(&ctx.clients.ec2, &rest).await? {
+                found.tagged(&instance);
                 let machine = to_machine(&instance);
                 found.machines.insert(machine.machine_id.clone(), machine);
             }
         }
         Ok(found)
+    }
+
+    /// Notes the kind of the resource an instance's tags name.
+    fn tagged(&mut self, instance: &aws_sdk_ec2::types::Instance) {
+        if let Some((resource, kind)) = resource_of(instance) {
+            self.kinds.insert(resource.to_owned(), kind);
+        }
+    }
+
+    /// The kind of `resource`: as the cloud named it, else by its AWS id. A name the cloud
+    /// did not name as a group is none: real groups tag their members and list them.
+    fn kind(&self, resource: &str) -> Api {
+        self.kinds
+            .get(resource)
+            .copied()
+            .or(handlers::of_aws_id(resource))
+            .unwrap_or(Api::RunInstances)
     }
 
     /// Keeps a machine listed with all of its resource's instances.

@@ -63,17 +63,27 @@ pub async fn check(ctx: &Ctx<'_>, plan: &Plan) -> Vec<String> {
     }
 }
 
-/// The handler that owns a resource, from its id.
-pub fn owner_of(resource_id: &str) -> Api {
+/// The handler of a resource whose id has a form AWS assigns: EC2 Fleet's `fleet-…`, Spot
+/// Fleet's `sfr-…` and a launch's reservation `r-…` (or none). An Auto Scaling group has a name,
+/// any name (orb's `orb-<request>`, the Python ORB's bare request id): `None` for such an id,
+/// whose kind only the cloud can tell (the group's members, the `aws:autoscaling:groupName`
+/// tag).
+pub fn of_aws_id(resource_id: &str) -> Option<Api> {
     if resource_id.starts_with("fleet-") {
-        Api::Ec2Fleet
+        Some(Api::Ec2Fleet)
     } else if resource_id.starts_with("sfr-") {
-        Api::SpotFleet
-    } else if resource_id.starts_with("orb-") {
-        Api::Asg
+        Some(Api::SpotFleet)
+    } else if resource_id.is_empty() || resource_id.starts_with("r-") {
+        Some(Api::RunInstances)
     } else {
-        Api::RunInstances
+        None
     }
+}
+
+/// The handler that may own a resource: by its AWS id, else an Auto Scaling group, which
+/// the calls that follow confirm (a group that does not exist is no group).
+pub fn owner_of(resource_id: &str) -> Api {
+    of_aws_id(resource_id).unwrap_or(Api::Asg)
 }
 
 /// Machines to release, all of one resource.
@@ -90,9 +100,13 @@ pub struct Release<'a> {
     pub staying: Option<usize>,
 }
 
-/// Releases machines of one resource through the handler that owns it.
-pub async fn release(ctx: &Ctx<'_>, release: &Release<'_>) -> Result<(), ProviderError> {
-    match owner_of(release.resource_id) {
+/// Releases machines of one resource through the handler of its kind, `owner`.
+pub async fn release(
+    ctx: &Ctx<'_>,
+    owner: Api,
+    release: &Release<'_>,
+) -> Result<(), ProviderError> {
+    match owner {
         Api::RunInstances => RunInstances.release(ctx, release).await,
         Api::Ec2Fleet => Ec2Fleet.release(ctx, release).await,
         Api::SpotFleet => SpotFleet.release(ctx, release).await,
