@@ -336,6 +336,9 @@ pub struct ServerConfig {
     /// Host names (with or without a port) the server answers to beside loopback names and
     /// addresses; `*` answers any (only sensible behind a proxy that checks them).
     pub allowed_hosts: Vec<String>,
+    /// Addresses of the reverse proxies in front (the Python ORB's key): a call from one of
+    /// them counts against the client its `X-Forwarded-For` names, not against the proxy.
+    pub trusted_proxies: Vec<String>,
     /// Other keys, kept as written.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
@@ -354,6 +357,7 @@ impl Default for ServerConfig {
             auth: AuthConfig::default(),
             rate_limit: RateLimitConfig::default(),
             allowed_hosts: Vec::new(),
+            trusted_proxies: Vec::new(),
             extra: BTreeMap::new(),
         }
     }
@@ -401,6 +405,13 @@ pub struct AuthConfig {
     pub tokens: Vec<TokenConfig>,
     /// JSON Web Tokens signed with HS256 are accepted too, when set.
     pub jwt: Option<JwtConfig>,
+    /// The Python ORB's choice of how callers authenticate: `bearer_token` (and
+    /// `bearer_token_enhanced`) accept the JSON Web Tokens ORB mints with
+    /// [`AuthConfig::bearer_token`]'s key; `none` or unset, only `tokens` and `jwt`.
+    pub strategy: Option<String>,
+    /// The Python ORB's JSON Web Tokens, for `strategy: bearer_token`: tokens minted by ORB
+    /// (a `roles` list claim) keep their roles.
+    pub bearer_token: Option<BearerTokenConfig>,
     /// Of `/metrics`, `/openapi.json` and `/docs` (Swagger UI), those served without a token
     /// when auth is on.
     pub public_paths: Vec<String>,
@@ -426,6 +437,33 @@ pub struct JwtConfig {
 
 fn five() -> u64 {
     5
+}
+
+/// `server.auth.bearer_token`: the Python ORB's JSON Web Token settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BearerTokenConfig {
+    /// The key tokens are signed with, at least 32 bytes.
+    pub secret_key: String,
+    /// `HS256` (ORB's default), `HS384` or `HS512`.
+    #[serde(default = "hs256")]
+    pub algorithm: String,
+    /// ORB's lifetime of the tokens it mints; each token's own `exp` ends it here.
+    #[serde(default)]
+    pub token_expiry: Option<u64>,
+}
+
+fn hs256() -> String {
+    "HS256".into()
+}
+
+impl AuthConfig {
+    /// Whether `strategy` names the Python ORB's bearer tokens.
+    pub fn orb_bearer_tokens(&self) -> Option<&BearerTokenConfig> {
+        match self.strategy.as_deref() {
+            Some("bearer_token" | "bearer_token_enhanced") => self.bearer_token.as_ref(),
+            _ => None,
+        }
+    }
 }
 
 /// One bearer token.

@@ -85,7 +85,6 @@ pub const KEYS: &[(&str, &[&str])] = &[
             "cors",
             "require_https",
             "trusted_hosts",
-            "trusted_proxies",
             "request_timeout",
             "audit_log_enabled",
             "rate_limiting",
@@ -98,7 +97,7 @@ pub const KEYS: &[(&str, &[&str])] = &[
     ),
     (
         "server.auth.",
-        &["strategy", "bearer_token", "oauth", "provider_auth"],
+        &["oauth", "provider_auth"],
     ),
     (
         "request.",

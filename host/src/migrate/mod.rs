@@ -10,6 +10,7 @@
 mod orb_json;
 mod orb_sql;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use orb_plugin_api::MachineState;
@@ -57,9 +58,26 @@ pub struct Refused {
     pub why: String,
 }
 
+/// Which of the Python ORB's stores an import read.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StoreKind {
+    /// Its JSON store in one file (`data/request_database.json`).
+    #[default]
+    Json,
+    /// Its JSON store in split files (`requests.json`, `machines.json`).
+    SplitFiles,
+    /// Its SQL store (`database.db`).
+    Sqlite,
+}
+
 /// What an import did.
 #[derive(Debug, Default, Serialize)]
 pub struct Imported {
+    /// The store read: the file, or the directory of the split files.
+    pub source: PathBuf,
+    /// Which of ORB's stores it is.
+    pub store: StoreKind,
     /// Acquire requests.
     pub requests: Counts,
     /// Return requests.
@@ -79,17 +97,33 @@ pub fn from_orb(
     path: &Path,
     instance: Option<&str>,
 ) -> Result<Imported, MigrateError> {
-    let mut head = [0u8; 16];
-    let is_sqlite = std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
-        .is_ok()
-        && head.starts_with(b"SQLite format 3");
-    let state = match is_sqlite {
-        true => orb_sql::read(path)?,
-        false => orb_json::read(path)?,
+    let (path, kind) = locate(path)?;
+    let path = path.as_path();
+    let state = match kind {
+        StoreKind::Sqlite => orb_sql::read(path)?,
+        StoreKind::Json | StoreKind::SplitFiles => orb_json::read(path)?,
     };
-    let mut imported = Imported::default();
+    let mut imported = Imported {
+        source: path.to_owned(),
+        store: kind,
+        ..Imported::default()
+    };
     let instances = Instances { config, instance };
+    // Requests whose machines ORB last saw starting: whatever ORB concluded, orb follows them
+    // in the cloud until they settle.
+    let starting: HashSet<String> = state
+        .machines
+        .iter()
+        .flatten()
+        .filter(|m| {
+            matches!(
+                state_of(m.status.as_deref().unwrap_or_default()),
+                MachineState::Pending | MachineState::Unknown
+            )
+        })
+        .filter_map(|m| m.request_id.clone())
+        .collect();
+    let now = crate::domain::now();
     let mut requests = Vec::new();
     for record in state.requests {
         match record {
@@ -98,7 +132,12 @@ pub fn from_orb(
                 why: format!("not an ORB request: {why}"),
             }),
             Ok(r) => match request_of(&r, &instances) {
-                Ok(request) => requests.push((request, r.machine_ids)),
+                Ok(mut request) => {
+                    if request.kind == RequestKind::Acquire && starting.contains(&request.request_id) {
+                        follow(&mut request, now, config.request.default_timeout);
+                    }
+                    requests.push((request, r.machine_ids))
+                }
                 Err(why) => imported.refused.push(Refused {
                     id: r.request_id,
                     why,
@@ -173,6 +212,48 @@ pub fn from_orb(
         }
     }
     Ok(imported)
+}
+
+/// The store at `path`: a store file itself (SQLite by its header, else JSON), the directory
+/// of ORB's split files, or ORB's root or work directory holding one of its stores, looked for
+/// in the order ORB's configurations put them.
+fn locate(path: &Path) -> Result<(PathBuf, StoreKind), MigrateError> {
+    let of_file = |file: &Path| {
+        let mut head = [0u8; 16];
+        let sqlite = std::fs::File::open(file)
+            .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head))
+            .is_ok()
+            && head.starts_with(b"SQLite format 3");
+        match sqlite {
+            true => StoreKind::Sqlite,
+            false => StoreKind::Json,
+        }
+    };
+    if !path.is_dir() {
+        return Ok((path.to_owned(), of_file(path)));
+    }
+    let split = |dir: &Path| ["requests.json", "machines.json"].iter().any(|n| dir.join(n).is_file());
+    for base in [path.to_owned(), path.join("work")] {
+        for data in [base.join("data"), base.clone()] {
+            let single = data.join("request_database.json");
+            if single.is_file() {
+                return Ok((single, StoreKind::Json));
+            }
+            if split(&data) {
+                return Ok((data, StoreKind::SplitFiles));
+            }
+            let sql = data.join("database.db");
+            if sql.is_file() {
+                return Ok((sql, StoreKind::Sqlite));
+            }
+        }
+    }
+    Err(MigrateError::NotAStore(format!(
+        "{} holds none of the Python ORB's stores: data/request_database.json (its JSON store), \
+         requests.json and machines.json (split files) or database.db (its SQL store), there or \
+         under work/",
+        path.display()
+    )))
 }
 
 /// orb's provider instances, for ORB's records.
@@ -290,6 +371,18 @@ fn request_of(r: &OrbRequest, instances: &Instances<'_>) -> Result<Request, Stri
     })
 }
 
+/// Makes an imported request one orb follows: running, with its machines refreshed from the
+/// cloud and settled by orb, within `timeout` seconds from now at the latest.
+fn follow(request: &mut Request, now: i64, timeout: u64) {
+    if request.status != RequestStatus::Running {
+        request.status = RequestStatus::Running;
+        request.unfulfilled = 0;
+        request.deadline_at = request
+            .deadline_at
+            .max(now.saturating_add(i64::try_from(timeout).unwrap_or(i64::MAX)));
+    }
+}
+
 /// orb's state of an ORB machine status.
 fn state_of(orb_status: &str) -> MachineState {
     match orb_status {
@@ -362,5 +455,30 @@ mod tests {
         assert_eq!(status_of("lost"), None);
         assert_eq!(state_of("returned"), MachineState::Terminated);
         assert_eq!(state_of("launching"), MachineState::Pending);
+    }
+
+    #[test]
+    fn orbs_work_directory_leads_to_its_store() {
+        let root = tempfile::tempdir().unwrap();
+        let work = root.path().join("work");
+        let data = work.join("data");
+        std::fs::create_dir_all(&data).unwrap();
+        let e = locate(root.path()).unwrap_err().to_string();
+        assert!(e.contains("request_database.json"), "{e}");
+        std::fs::write(work.join("database.db"), b"SQLite format 3\0").unwrap();
+        assert_eq!(
+            locate(&work).unwrap(),
+            (work.join("database.db"), StoreKind::Sqlite)
+        );
+        std::fs::write(data.join("machines.json"), "{}").unwrap();
+        assert_eq!(locate(&work).unwrap(), (data.clone(), StoreKind::SplitFiles));
+        std::fs::write(data.join("request_database.json"), "{}").unwrap();
+        // From the work directory or ORB's root, the single file comes first.
+        for dir in [&work, &root.path().to_owned()] {
+            assert_eq!(
+                locate(dir).unwrap(),
+                (data.join("request_database.json"), StoreKind::Json)
+            );
+        }
     }
 }

@@ -11,9 +11,10 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 
 use super::error::ApiError;
 use super::AppState;
-use crate::config::{AuthConfig, JwtConfig, Role};
+use crate::config::{AuthConfig, Role};
 
-/// The role `token` grants, if any: a configured token, or a valid unexpired HS256 JWT.
+/// The role `token` grants, if any: a configured token, a valid unexpired HS256 JWT, or a
+/// token the Python ORB minted (`strategy: bearer_token`).
 fn role_of(auth: &AuthConfig, token: &str) -> Option<Role> {
     // Compare against every token, so timing reveals neither which matched nor where.
     let mut found = None;
@@ -22,27 +23,89 @@ fn role_of(auth: &AuthConfig, token: &str) -> Option<Role> {
             found = Some(t.role);
         }
     }
-    found.or_else(|| jwt_role(auth.jwt.as_ref()?, token))
+    found
+        .or_else(|| {
+            let jwt = auth.jwt.as_ref()?;
+            let key = Key {
+                secret: &jwt.secret,
+                algorithm: Algorithm::HS256,
+                issuer: jwt.issuer.as_deref(),
+                leeway: jwt.leeway_seconds,
+            };
+            jwt_role(&key, token)
+        })
+        .or_else(|| {
+            let orb = auth.orb_bearer_tokens()?;
+            let key = Key {
+                secret: &orb.secret_key,
+                algorithm: orb_algorithm(&orb.algorithm)?,
+                issuer: None,
+                leeway: 0,
+            };
+            jwt_role(&key, token)
+        })
+}
+
+/// How a JSON Web Token is checked.
+struct Key<'a> {
+    secret: &'a str,
+    algorithm: Algorithm,
+    /// The `iss` required, if any.
+    issuer: Option<&'a str>,
+    /// Seconds of clock difference allowed.
+    leeway: u64,
+}
+
+/// The algorithm of the Python ORB's `bearer_token.algorithm`, if orb takes it.
+pub fn orb_algorithm(name: &str) -> Option<Algorithm> {
+    match name.to_ascii_uppercase().as_str() {
+        "HS256" => Some(Algorithm::HS256),
+        "HS384" => Some(Algorithm::HS384),
+        "HS512" => Some(Algorithm::HS512),
+        _ => None,
+    }
 }
 
 #[derive(serde::Deserialize)]
 struct Claims {
+    /// orb's claim: one role.
     #[serde(default)]
     role: Option<Role>,
+    /// The Python ORB's claim: a list of roles or groups.
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+impl Claims {
+    /// The role granted: `role`, else the highest the `roles` list names as the Python ORB
+    /// reads it (`admin`/`orb-admin`, `operator`/`orb-operator`, anything else a viewer).
+    fn role(&self) -> Role {
+        self.role.unwrap_or_else(|| {
+            self.roles
+                .iter()
+                .map(|r| match r.to_ascii_lowercase().as_str() {
+                    "admin" | "orb-admin" => Role::Admin,
+                    "operator" | "orb-operator" => Role::Operator,
+                    _ => Role::Viewer,
+                })
+                .max()
+                .unwrap_or(Role::Viewer)
+        })
+    }
 }
 
 /// The role of a valid JWT (viewer when it names none).
-fn jwt_role(jwt: &JwtConfig, token: &str) -> Option<Role> {
-    let mut validation = Validation::new(Algorithm::HS256);
-    validation.leeway = jwt.leeway_seconds;
+fn jwt_role(key: &Key<'_>, token: &str) -> Option<Role> {
+    let mut validation = Validation::new(key.algorithm);
+    validation.leeway = key.leeway;
     validation.validate_nbf = true;
-    if let Some(issuer) = &jwt.issuer {
+    if let Some(issuer) = key.issuer {
         validation.set_issuer(&[issuer]);
         validation.set_required_spec_claims(&["exp", "iss"]);
     }
-    let key = DecodingKey::from_secret(jwt.secret.as_bytes());
-    match jsonwebtoken::decode::<Claims>(token, &key, &validation) {
-        Ok(data) => Some(data.claims.role.unwrap_or(Role::Viewer)),
+    let decoding = DecodingKey::from_secret(key.secret.as_bytes());
+    match jsonwebtoken::decode::<Claims>(token, &decoding, &validation) {
+        Ok(data) => Some(data.claims.role()),
         Err(e) => {
             tracing::debug!(error = %e, "bearer token refused");
             None
@@ -313,6 +376,8 @@ mod tests {
                 },
             ],
             jwt: None,
+            strategy: None,
+            bearer_token: None,
             public_paths: Vec::new(),
             extra: Default::default(),
         };
@@ -381,26 +446,55 @@ mod tests {
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
 
-    #[test]
-    fn jwts_need_the_configured_claims_within_a_small_leeway() {
-        let config = JwtConfig {
-            secret: SECRET.into(),
-            issuer: Some("orb-tests".into()),
-            leeway_seconds: 5,
-        };
-        let now = std::time::SystemTime::now()
+    fn auth(value: serde_json::Value) -> AuthConfig {
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn now() -> i64 {
+        std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
-            .as_secs() as i64;
+            .as_secs() as i64
+    }
+
+    #[test]
+    fn jwts_need_the_configured_claims_within_a_small_leeway() {
+        let config = auth(serde_json::json!({"enabled": true,
+            "jwt": {"secret": SECRET, "issuer": "orb-tests", "leeway_seconds": 5}}));
+        let now = now();
         let good =
             jwt(serde_json::json!({"exp": now + 60, "iss": "orb-tests", "role": "operator"}));
-        assert_eq!(jwt_role(&config, &good), Some(Role::Operator));
+        assert_eq!(role_of(&config, &good), Some(Role::Operator));
         let expired = jwt(serde_json::json!({"exp": now - 50, "iss": "orb-tests"}));
-        assert_eq!(jwt_role(&config, &expired), None, "expired 50 s ago");
+        assert_eq!(role_of(&config, &expired), None, "expired 50 s ago");
         let no_issuer = jwt(serde_json::json!({"exp": now + 60}));
-        assert_eq!(jwt_role(&config, &no_issuer), None, "iss is required");
+        assert_eq!(role_of(&config, &no_issuer), None, "iss is required");
         let early =
             jwt(serde_json::json!({"exp": now + 600, "nbf": now + 300, "iss": "orb-tests"}));
-        assert_eq!(jwt_role(&config, &early), None, "not valid before nbf");
+        assert_eq!(role_of(&config, &early), None, "not valid before nbf");
+    }
+
+    #[test]
+    fn tokens_the_python_orb_minted_keep_their_roles() {
+        // As ORB's bearer_token strategy mints them.
+        let minted = |roles: serde_json::Value, exp: i64| {
+            jwt(serde_json::json!({"sub": "ops", "roles": roles, "permissions": [],
+                "type": "access", "iat": now(), "exp": exp, "iss": "open-resource-broker"}))
+        };
+        let orb = serde_json::json!({"enabled": true, "strategy": "bearer_token",
+            "bearer_token": {"secret_key": SECRET, "algorithm": "HS256", "token_expiry": 3600}});
+        let config = auth(orb.clone());
+        let later = now() + 600;
+        assert_eq!(role_of(&config, &minted(serde_json::json!(["admin"]), later)), Some(Role::Admin));
+        assert_eq!(
+            role_of(&config, &minted(serde_json::json!(["viewer", "orb-operator"]), later)),
+            Some(Role::Operator)
+        );
+        assert_eq!(role_of(&config, &minted(serde_json::json!(["staff"]), later)), Some(Role::Viewer));
+        assert_eq!(role_of(&config, &minted(serde_json::json!(["admin"]), now() - 60)), None);
+        // Another strategy does not take them.
+        let mut none = orb;
+        none["strategy"] = serde_json::json!("none");
+        assert_eq!(role_of(&auth(none), &minted(serde_json::json!(["admin"]), later)), None);
     }
 }

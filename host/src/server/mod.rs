@@ -57,6 +57,9 @@ fn address(host: &str) -> anyhow::Result<IpAddr> {
         .with_context(|| format!("'{host}' is not an IP address to listen on"))
 }
 
+/// The secret key of the Python ORB's sample configuration, which no server may trust.
+const ORB_SAMPLE_SECRET: &str = "your-secret-key-change-in-production";
+
 /// `orb serve`: loads the configuration, serves the API on a multi-threaded runtime until
 /// SIGTERM or SIGINT, and returns the process exit code.
 pub fn main(
@@ -106,8 +109,33 @@ async fn serve(
              configure server.auth.tokens, or listen on 127.0.0.1"
         );
     }
-    if server.auth.enabled && server.auth.tokens.is_empty() && server.auth.jwt.is_none() {
-        bail!("server.auth is enabled but names neither tokens nor jwt: no caller could get in");
+    let auth = &server.auth;
+    match auth.strategy.as_deref() {
+        None | Some("none") => {}
+        Some("bearer_token" | "bearer_token_enhanced") => {
+            let Some(orb) = &auth.bearer_token else {
+                bail!("server.auth.strategy is {} but server.auth.bearer_token is not set: name its secret_key", auth.strategy.as_deref().unwrap_or_default());
+            };
+            if auth::orb_algorithm(&orb.algorithm).is_none() {
+                bail!(
+                    "server.auth.bearer_token.algorithm '{}' is not HS256, HS384 or HS512",
+                    orb.algorithm
+                );
+            }
+            if orb.secret_key.len() < 32 || orb.secret_key == ORB_SAMPLE_SECRET {
+                bail!(
+                    "server.auth.bearer_token.secret_key is shorter than 32 bytes or the Python ORB's \
+                     published sample: anyone could sign tokens with it; set your own (`openssl rand -hex 32`)"
+                );
+            }
+        }
+        Some(other) => bail!(
+            "server.auth.strategy '{other}' is not one orb serves: use bearer_token (the Python ORB's \
+             tokens), or server.auth.tokens and server.auth.jwt"
+        ),
+    }
+    if auth.enabled && auth.tokens.is_empty() && auth.jwt.is_none() && auth.orb_bearer_tokens().is_none() {
+        bail!("server.auth is enabled but names neither tokens nor jwt nor a bearer_token strategy: no caller could get in");
     }
     if let Some(jwt) = &server.auth.jwt {
         if jwt.secret.len() < 32 {

@@ -65,16 +65,21 @@ pub async fn limit(
     request: Request,
     next: Next,
 ) -> Response {
+    let forwarded = request
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    let client = client_of(peer.ip(), forwarded, &state.config.server.trusted_proxies);
     match state
         .limiter
-        .take(&state.config.server.rate_limit, peer.ip(), Instant::now())
+        .take(&state.config.server.rate_limit, client, Instant::now())
     {
         Ok(()) => next.run(request).await,
         Err(wait) => {
             let mut response = ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
                 "RateLimited",
-                format!("too many calls from {}; retry in {wait} s", peer.ip()),
+                format!("too many calls from {client}; retry in {wait} s"),
             )
             .into_response();
             if let Ok(value) = HeaderValue::from_str(&wait.to_string()) {
@@ -83,6 +88,27 @@ pub async fn limit(
             response
         }
     }
+}
+
+/// The client a call counts against: the peer, unless the peer is one of the `trusted`
+/// proxies, then the nearest address of `X-Forwarded-For` that is no trusted proxy (read from
+/// the right, as each proxy appends the address it was called from). A client cannot pose as
+/// another through the header: it is read only from trusted proxies.
+fn client_of(peer: IpAddr, forwarded: Option<&str>, trusted: &[String]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| {
+        trusted
+            .iter()
+            .any(|t| t.parse::<IpAddr>().is_ok_and(|t| t == *ip))
+    };
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    forwarded
+        .into_iter()
+        .flat_map(|f| f.rsplit(','))
+        .map_while(|hop| hop.trim().parse::<IpAddr>().ok())
+        .find(|ip| !is_trusted(ip))
+        .unwrap_or(peer)
 }
 
 #[cfg(test)]
@@ -114,5 +140,24 @@ mod tests {
             burst: 0,
         };
         assert!((0..1000).all(|_| limiter.take(&off, client, t0).is_ok()));
+    }
+
+    #[test]
+    fn behind_a_trusted_proxy_the_client_it_names_is_counted() {
+        let proxy: IpAddr = "10.0.0.2".parse().unwrap();
+        let trusted = vec!["10.0.0.2".to_owned()];
+        let client: IpAddr = "192.0.2.7".parse().unwrap();
+        assert_eq!(client_of(proxy, Some("192.0.2.7"), &trusted), client);
+        // The header's left part is the client's to write: read from the right.
+        assert_eq!(
+            client_of(proxy, Some("203.0.113.9, 192.0.2.7, 10.0.0.2"), &trusted),
+            client
+        );
+        // Only a trusted proxy is believed.
+        assert_eq!(client_of(client, Some("203.0.113.9"), &trusted), client);
+        assert_eq!(client_of(proxy, Some("203.0.113.9"), &[]), proxy);
+        // Nothing usable: the proxy.
+        assert_eq!(client_of(proxy, Some("garbage"), &trusted), proxy);
+        assert_eq!(client_of(proxy, None, &trusted), proxy);
     }
 }
