@@ -37,8 +37,67 @@ impl Dialect {
     /// `value` (an answer in Host Factory's dialect) in this dialect.
     pub fn apply(self, value: &mut Value) {
         if self == Dialect::Default {
+            orb_content(value);
             snake_keys(value);
         }
+    }
+}
+
+/// The Python ORB's `default` scheduler prints its own names of what a template and a
+/// request hold, beside Host Factory's: each template's `max_instances`, `max_capacity`,
+/// `machine_types` and `instance_type`; each request's `machine_ids`, `requested_count`,
+/// `successful_count` and `failed_count`. Added in camelCase, before the keys are renamed.
+fn orb_content(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if map.contains_key("templateId") && map.contains_key("maxNumber") {
+                template_content(map);
+            }
+            if map.contains_key("requestId") && map.get("machines").is_some_and(Value::is_array) {
+                request_content(map);
+            }
+            for (key, v) in map.iter_mut() {
+                if !OPERATORS_NAMES.contains(&key.as_str()) {
+                    orb_content(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(orb_content),
+        _ => {}
+    }
+}
+
+fn template_content(map: &mut Map<String, Value>) {
+    let max = map["maxNumber"].clone();
+    map.entry("maxInstances").or_insert_with(|| max.clone());
+    map.entry("maxCapacity").or_insert(max);
+    let types = match (map.get("vmTypes"), map.get("vmType")) {
+        (Some(Value::Object(types)), _) => Some(types.clone()),
+        (_, Some(Value::String(one))) => Some(Map::from_iter([(one.clone(), Value::from(1))])),
+        _ => None,
+    };
+    if let Some(types) = types {
+        if let Some(first) = types.keys().next() {
+            map.entry("instanceType")
+                .or_insert_with(|| Value::String(first.clone()));
+        }
+        map.entry("machineTypes").or_insert(Value::Object(types));
+    }
+}
+
+fn request_content(map: &mut Map<String, Value>) {
+    let machines = map["machines"].as_array().cloned().unwrap_or_default();
+    let with = |result: &str| machines.iter().filter(|m| m["result"] == result).count();
+    let ids: Vec<Value> = machines
+        .iter()
+        .filter_map(|m| m.get("machineId").cloned())
+        .collect();
+    let (succeeded, failed) = (with("succeed"), with("fail"));
+    map.entry("machineIds").or_insert(Value::Array(ids));
+    map.entry("successfulCount").or_insert(succeeded.into());
+    map.entry("failedCount").or_insert(failed.into());
+    if let Some(target) = map.get("target_units").cloned() {
+        map.entry("requestedCount").or_insert(target);
     }
 }
 
@@ -105,11 +164,47 @@ mod tests {
         assert_eq!(
             answer,
             json!({"requests": [{"request_id": "r", "machines": [{"machine_id": "m"}],
-                "attributes": {"nCpus": ["Numeric", "1"]}, "instance_tags": {"CostCentre": "x"}}]})
+                "attributes": {"nCpus": ["Numeric", "1"]}, "instance_tags": {"CostCentre": "x"},
+                "machine_ids": ["m"], "successful_count": 0, "failed_count": 0}]})
         );
         let mut same = json!({"requestId": "r"});
         Dialect::HostFactory.apply(&mut same);
         assert_eq!(same, json!({"requestId": "r"}));
+    }
+
+    #[test]
+    fn the_default_dialect_carries_the_python_orbs_content() {
+        let mut answer = json!({"templates": [{"templateId": "t", "maxNumber": 4,
+            "vmTypes": {"t3.medium": 2, "t3.xlarge": 4}, "imageId": "ami-1"}]});
+        Dialect::Default.apply(&mut answer);
+        let t = &answer["templates"][0];
+        assert_eq!(t["template_id"], "t");
+        assert_eq!(t["max_instances"], 4);
+        assert_eq!(t["max_capacity"], 4);
+        assert_eq!(t["machine_types"], json!({"t3.medium": 2, "t3.xlarge": 4}));
+        assert_eq!(t["instance_type"], "t3.medium");
+        assert_eq!(t["image_id"], "ami-1");
+        let mut answer = json!({"requests": [{"requestId": "r", "status": "complete",
+            "target_units": 3, "machines": [{"machineId": "a", "result": "succeed"},
+            {"machineId": "b", "result": "fail"}, {"machineId": "c", "result": "succeed"}]}]});
+        Dialect::Default.apply(&mut answer);
+        let r = &answer["requests"][0];
+        assert_eq!(r["machine_ids"], json!(["a", "b", "c"]));
+        assert_eq!(
+            (
+                r["requested_count"].clone(),
+                r["successful_count"].clone(),
+                r["failed_count"].clone()
+            ),
+            (json!(3), json!(2), json!(1))
+        );
+        // Host Factory's dialect is left as it is.
+        let mut same = json!({"templateId": "t", "maxNumber": 4, "vmType": "m5.large"});
+        Dialect::HostFactory.apply(&mut same);
+        assert_eq!(
+            same,
+            json!({"templateId": "t", "maxNumber": 4, "vmType": "m5.large"})
+        );
     }
 
     #[test]

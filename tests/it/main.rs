@@ -13,6 +13,7 @@ mod mcp;
 mod migrate;
 mod operator_cli;
 mod orb_cli;
+mod orb_cutover;
 mod orb_rest;
 mod package;
 mod plugins;

@@ -621,6 +621,14 @@ fn purges_and_clean_ups_never_forget_a_machine_that_is_up() {
     );
     let answer = server.delete(&format!("/api/v1/machines/{}", machines[0]));
     assert!(refused_at(&answer, &["query", "purge"]), "{answer:?}");
+    // ORB's TypeScript SDK purges without the flag and expects a machine that does not
+    // exist to be not found.
+    let (code, missing) = server.delete("/api/v1/machines/nonexistent-machine-id");
+    assert_eq!(
+        (code, &missing["error"]["code"]),
+        (404, &json!("NotFound")),
+        "{missing}"
+    );
     let answer = server.post("/api/v1/admin/database/wipe", json!({"confirm": "wipe"}));
     assert!(refused_at(&answer, &["body", "confirm"]), "{answer:?}");
     let (code, wiped) = server.post("/api/v1/admin/database/wipe", json!({"confirm": "WIPE"}));

@@ -17,17 +17,22 @@ pub(crate) struct Server {
 
 impl Server {
     pub(crate) fn start(site: &HfSite) -> Server {
-        Self::spawn(site, None)
+        Self::spawn(site, None, &[])
+    }
+
+    /// Starts the server with `env` added to the site's environment.
+    pub(crate) fn start_with(site: &HfSite, env: &[(&str, &str)]) -> Server {
+        Self::spawn(site, None, env)
     }
 
     /// Starts the server as if on the host `name`: in a UTS namespace of its own (`unshare(1)`)
     /// whose host name is `name`, so that the other processes cannot ask their kernel whether
     /// it is alive and must go by what it keeps in the shared store.
     pub(crate) fn start_on_host(site: &HfSite, name: &str) -> Server {
-        Self::spawn(site, Some(name))
+        Self::spawn(site, Some(name), &[])
     }
 
-    fn spawn(site: &HfSite, host: Option<&str>) -> Server {
+    fn spawn(site: &HfSite, host: Option<&str>, env: &[(&str, &str)]) -> Server {
         let orb = site.path().join("install/bin/orb");
         let mut cmd = match host {
             None => Command::new(orb),
@@ -49,7 +54,7 @@ impl Server {
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         let mut child = site
-            .command(&mut cmd, &[])
+            .command(&mut cmd, env)
             .spawn()
             .expect("orb serve starts");
         let mut line = String::new();

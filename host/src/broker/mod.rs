@@ -174,14 +174,29 @@ impl Broker {
         self.store.as_ref()
     }
 
+    /// The instance or pool `HF_PROVIDER_NAME` names, when it names one of this
+    /// configuration; an error for a slip of a name.
+    pub fn hf_provider_name(&self) -> Result<Option<&str>, BrokerError> {
+        match self.env.get("HF_PROVIDER_NAME") {
+            Some(name) => Ok(self
+                .config
+                .provider
+                .names(name)
+                .map_err(BrokerError::Config)?
+                .then_some(name)),
+            None => Ok(None),
+        }
+    }
+
     /// The provider instance that serves calls: the one named by `HF_PROVIDER_NAME` when it
-    /// is set (a pool's first enabled instance by priority; an error when it names neither),
+    /// names one (a pool's first enabled instance by priority; an error for a slip of a name,
+    /// see [`crate::config::ProviderSection::names`]),
     /// else `provider.default_provider_instance`,
     /// else the enabled instance of lowest priority (then highest weight).
     pub fn default_instance(&self) -> Result<&ProviderInstanceConfig, BrokerError> {
         let providers = &self.config.provider.providers;
         let named = |name: &str| providers.iter().find(|p| p.name == name);
-        if let Some(name) = self.env.get("HF_PROVIDER_NAME") {
+        if let Some(name) = self.hf_provider_name()? {
             // A pool: its first enabled instance, by priority.
             if let Some(pool) = self.config.provider.pools.get(name) {
                 return providers
@@ -194,15 +209,9 @@ impl Broker {
                         ))
                     });
             }
-            return named(name).ok_or_else(|| {
-                BrokerError::Config(format!(
-                    "HF_PROVIDER_NAME '{name}' names no configured provider instance; configured: {}",
-                    match providers.len() {
-                        0 => "none".to_owned(),
-                        _ => providers.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "),
-                    }
-                ))
-            });
+            if let Some(p) = named(name) {
+                return Ok(p);
+            }
         }
         if let Some(p) = self
             .config

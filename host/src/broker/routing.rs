@@ -26,7 +26,7 @@ impl Broker {
         &self,
     ) -> Result<(Vec<&ProviderInstanceConfig>, Option<SelectionPolicy>), BrokerError> {
         let provider = &self.config.provider;
-        match self.env.get("HF_PROVIDER_NAME") {
+        match self.hf_provider_name()? {
             Some(name) if provider.pools.contains_key(name) => {
                 let pool = &provider.pools[name];
                 let members = pool

@@ -286,17 +286,8 @@ fn host_factory(app: &App, scripts: Option<&Path>) -> Vec<Check> {
                     None => missing.push(format!("{var} is not set")),
                 }
             }
-            let known = app
-                .loaded
-                .config
-                .provider
-                .providers
-                .iter()
-                .any(|p| p.name == name);
-            if !known {
-                missing.push(format!(
-                    "HF_PROVIDER_NAME={name} names no provider instance of the configuration"
-                ));
+            if let Err(slip) = app.loaded.config.provider.names(name) {
+                missing.push(slip);
             }
             checks.push(
                 Check::new(

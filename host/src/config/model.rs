@@ -100,6 +100,29 @@ impl ProviderSection {
     pub fn enabled(&self) -> impl Iterator<Item = &ProviderInstanceConfig> {
         self.providers.iter().filter(|p| p.enabled)
     }
+
+    /// Whether Host Factory's `HF_PROVIDER_NAME` names an instance or a pool of this
+    /// configuration. A name that is neither is Host Factory's own name for the provider
+    /// (`hostProviders.json`'s), which the Python ORB never read: `Ok(false)`, and the default
+    /// instance serves. A slip of one of them (`mockinstt`) is the error, naming the one meant.
+    pub fn names(&self, name: &str) -> Result<bool, String> {
+        let known: Vec<&str> = self
+            .providers
+            .iter()
+            .map(|p| p.name.as_str())
+            .chain(self.pools.keys().map(String::as_str))
+            .collect();
+        if known.contains(&name) {
+            return Ok(true);
+        }
+        match orb_plugin_api::likely_meant(name, &known) {
+            None => Ok(false),
+            Some(meant) => Err(format!(
+                "HF_PROVIDER_NAME '{name}' names no configured provider instance; did you mean '{meant}'? configured: {}",
+                known.join(", ")
+            )),
+        }
+    }
 }
 
 impl Default for ProviderSection {
@@ -536,5 +559,27 @@ impl SchedulerConfig {
     /// The dialect `type` names (loading refuses any other name).
     pub fn dialect(&self) -> crate::dialect::Dialect {
         crate::dialect::Dialect::parse(&self.kind).unwrap_or(crate::dialect::Dialect::HostFactory)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_factorys_own_provider_name_is_no_slip_of_an_instance() {
+        let section: ProviderSection = serde_json::from_value(serde_json::json!({
+            "providers": [{"name": "aws_instance-profile_us-east-1", "type": "aws"},
+                          {"name": "mockinst", "type": "mock"}],
+            "pools": {"hpc": {"instances": ["mockinst"]}}
+        }))
+        .unwrap();
+        assert_eq!(section.names("mockinst"), Ok(true));
+        assert_eq!(section.names("hpc"), Ok(true));
+        // IBM's and ORB's names for the provider in hostProviders.json.
+        assert_eq!(section.names("awsinst"), Ok(false));
+        assert_eq!(section.names("orb"), Ok(false));
+        let slip = section.names("mockinstt").unwrap_err();
+        assert!(slip.contains("did you mean 'mockinst'"), "{slip}");
     }
 }

@@ -95,10 +95,7 @@ pub const KEYS: &[(&str, &[&str])] = &[
             "stop_timeout_seconds",
         ],
     ),
-    (
-        "server.auth.",
-        &["oauth", "provider_auth"],
-    ),
+    ("server.auth.", &["oauth", "provider_auth"]),
     (
         "request.",
         &[

@@ -16,6 +16,11 @@ use super::load::LoadedConfig;
 pub struct Paths {
     /// Templates files and provider configuration.
     pub config_dir: PathBuf,
+    /// The directory of the configuration file, when one was read: templates are looked for
+    /// there too when `config_dir` holds none (the Python ORB keeps them beside its
+    /// `config.json`, which `ORB_CONFIG_DIR` leads to while Host Factory names its own
+    /// directory).
+    pub config_file_dir: Option<PathBuf>,
     /// State (the database, provider state).
     pub work_dir: PathBuf,
     /// Log files; logs go to stderr when unset.
@@ -80,6 +85,7 @@ impl Paths {
         };
         Paths {
             config_dir,
+            config_file_dir: file_dir.map(Path::to_path_buf),
             work_dir,
             log_dir,
             plugins_dir,

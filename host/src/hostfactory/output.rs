@@ -83,6 +83,12 @@ pub struct RequestStatusView {
     pub message: String,
     /// Its machines.
     pub machines: Vec<MachineStatusView>,
+    /// `acquire` or `return`.
+    pub request_type: &'static str,
+    /// Acquires: the template asked for.
+    pub template_id: Option<String>,
+    /// When it was made (RFC 3339, UTC).
+    pub created_at: String,
     /// The cloud resources made for it (fleets, groups).
     #[serde(rename = "resource_ids")]
     pub resource_ids: Vec<String>,
@@ -169,6 +175,16 @@ fn request_entry(view: &RequestView) -> RequestEntry {
         status: request.status.as_str(),
         message: request.message.clone(),
         machines: view.machines.iter().map(|m| machine(m, request)).collect(),
+        request_type: match request.kind {
+            RequestKind::Acquire => "acquire",
+            RequestKind::Return => "return",
+        },
+        template_id: request.template_id.clone(),
+        created_at: humantime::format_rfc3339_seconds(
+            std::time::UNIX_EPOCH
+                + std::time::Duration::from_secs(u64::try_from(request.created_at).unwrap_or(0)),
+        )
+        .to_string(),
         resource_ids: request.resource_ids.clone(),
         provider_name: request.provider_instance.clone(),
         provider_type: request.provider_type.clone(),

@@ -133,7 +133,9 @@ pub fn from_orb(
             }),
             Ok(r) => match request_of(&r, &instances) {
                 Ok(mut request) => {
-                    if request.kind == RequestKind::Acquire && starting.contains(&request.request_id) {
+                    if request.kind == RequestKind::Acquire
+                        && starting.contains(&request.request_id)
+                    {
                         follow(&mut request, now, config.request.default_timeout);
                     }
                     requests.push((request, r.machine_ids))
@@ -232,7 +234,11 @@ fn locate(path: &Path) -> Result<(PathBuf, StoreKind), MigrateError> {
     if !path.is_dir() {
         return Ok((path.to_owned(), of_file(path)));
     }
-    let split = |dir: &Path| ["requests.json", "machines.json"].iter().any(|n| dir.join(n).is_file());
+    let split = |dir: &Path| {
+        ["requests.json", "machines.json"]
+            .iter()
+            .any(|n| dir.join(n).is_file())
+    };
     for base in [path.to_owned(), path.join("work")] {
         for data in [base.join("data"), base.clone()] {
             let single = data.join("request_database.json");
@@ -471,7 +477,10 @@ mod tests {
             (work.join("database.db"), StoreKind::Sqlite)
         );
         std::fs::write(data.join("machines.json"), "{}").unwrap();
-        assert_eq!(locate(&work).unwrap(), (data.clone(), StoreKind::SplitFiles));
+        assert_eq!(
+            locate(&work).unwrap(),
+            (data.clone(), StoreKind::SplitFiles)
+        );
         std::fs::write(data.join("request_database.json"), "{}").unwrap();
         // From the work directory or ORB's root, the single file comes first.
         for dir in [&work, &root.path().to_owned()] {

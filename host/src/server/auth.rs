@@ -478,23 +478,40 @@ mod tests {
     fn tokens_the_python_orb_minted_keep_their_roles() {
         // As ORB's bearer_token strategy mints them.
         let minted = |roles: serde_json::Value, exp: i64| {
-            jwt(serde_json::json!({"sub": "ops", "roles": roles, "permissions": [],
-                "type": "access", "iat": now(), "exp": exp, "iss": "open-resource-broker"}))
+            jwt(
+                serde_json::json!({"sub": "ops", "roles": roles, "permissions": [],
+                "type": "access", "iat": now(), "exp": exp, "iss": "open-resource-broker"}),
+            )
         };
         let orb = serde_json::json!({"enabled": true, "strategy": "bearer_token",
             "bearer_token": {"secret_key": SECRET, "algorithm": "HS256", "token_expiry": 3600}});
         let config = auth(orb.clone());
         let later = now() + 600;
-        assert_eq!(role_of(&config, &minted(serde_json::json!(["admin"]), later)), Some(Role::Admin));
         assert_eq!(
-            role_of(&config, &minted(serde_json::json!(["viewer", "orb-operator"]), later)),
+            role_of(&config, &minted(serde_json::json!(["admin"]), later)),
+            Some(Role::Admin)
+        );
+        assert_eq!(
+            role_of(
+                &config,
+                &minted(serde_json::json!(["viewer", "orb-operator"]), later)
+            ),
             Some(Role::Operator)
         );
-        assert_eq!(role_of(&config, &minted(serde_json::json!(["staff"]), later)), Some(Role::Viewer));
-        assert_eq!(role_of(&config, &minted(serde_json::json!(["admin"]), now() - 60)), None);
+        assert_eq!(
+            role_of(&config, &minted(serde_json::json!(["staff"]), later)),
+            Some(Role::Viewer)
+        );
+        assert_eq!(
+            role_of(&config, &minted(serde_json::json!(["admin"]), now() - 60)),
+            None
+        );
         // Another strategy does not take them.
         let mut none = orb;
         none["strategy"] = serde_json::json!("none");
-        assert_eq!(role_of(&auth(none), &minted(serde_json::json!(["admin"]), later)), None);
+        assert_eq!(
+            role_of(&auth(none), &minted(serde_json::json!(["admin"]), later)),
+            None
+        );
     }
 }

@@ -134,7 +134,11 @@ async fn serve(
              tokens), or server.auth.tokens and server.auth.jwt"
         ),
     }
-    if auth.enabled && auth.tokens.is_empty() && auth.jwt.is_none() && auth.orb_bearer_tokens().is_none() {
+    if auth.enabled
+        && auth.tokens.is_empty()
+        && auth.jwt.is_none()
+        && auth.orb_bearer_tokens().is_none()
+    {
         bail!("server.auth is enabled but names neither tokens nor jwt nor a bearer_token strategy: no caller could get in");
     }
     if let Some(jwt) = &server.auth.jwt {

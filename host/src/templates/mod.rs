@@ -9,6 +9,8 @@ pub mod infra_check;
 mod normalize;
 
 use orb_plugin_api::Template;
+use std::path::Path;
+
 use serde_json::{Map, Value};
 
 use crate::config::{Env, OrbConfig, Paths, ProviderInstanceConfig};
@@ -88,15 +90,30 @@ pub fn template_files(
         .map(str::to_owned)
         .or_else(|| hf_provider.map(|n| format!("{n}prov_templates.json")))
         .unwrap_or_else(|| "templates.json".to_owned());
-    TemplateFiles {
-        config_dir: paths.config_dir.clone(),
-        existing: files::candidates(
-            &paths.config_dir,
+    let found = |dir: &Path| {
+        files::candidates(
+            dir,
             configured,
             hf_provider,
             &instance.name,
             &instance.provider_type,
-        ),
+        )
+    };
+    let existing = found(&paths.config_dir);
+    // None in the configuration directory: those beside the configuration file, if any.
+    if let (true, Some(dir)) = (existing.is_empty(), &paths.config_file_dir) {
+        let beside = found(dir);
+        if !beside.is_empty() {
+            return TemplateFiles {
+                config_dir: dir.clone(),
+                existing: beside,
+                new_file: paths.config_dir.join(new_name),
+            };
+        }
+    }
+    TemplateFiles {
+        config_dir: paths.config_dir.clone(),
+        existing,
         new_file: paths.config_dir.join(new_name),
     }
 }

@@ -156,25 +156,12 @@ impl Found {
         }
         // A resource of no AWS id form may be an Auto Scaling group, orb's or the Python
         // ORB's: the groups that exist answer with their members.
-        let groups: Vec<String> = targets
+        let groups: BTreeSet<String> = targets
             .iter()
             .filter_map(|t| t.resource_id.clone())
             .filter(|r| handlers::of_aws_id(r).is_none())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
             .collect();
-        if !groups.is_empty() {
-            for machine in handlers::asg::members(ctx, &groups).await? {
-                if let Some(group) = &machine.resource_id {
-                    found.kinds.insert(group.clone(), Api::Asg);
-                }
-                found.note(machine);
-            }
-            // Every member of the groups that exist was listed; the others are no groups.
-            for group in groups.iter().filter(|g| found.kinds.contains_key(*g)) {
-                found.live.entry(group.clone()).or_default();
-            }
-        }
+        found.groups(ctx, groups).await?;
         let rest: Vec<String> = targets
             .iter()
             .filter(|t| !found.machines.contains_key(&t.machine_id))
@@ -186,8 +173,41 @@ impl Found {
                 let machine = to_machine(&instance);
                 found.machines.insert(machine.machine_id.clone(), machine);
             }
+            // Groups only the instances' tags named: asked too, so that one deleted meanwhile
+            // is known to be gone.
+            let tagged: BTreeSet<String> = found
+                .kinds
+                .iter()
+                .filter(|(group, kind)| **kind == Api::Asg && !found.live.contains_key(*group))
+                .map(|(group, _)| group.clone())
+                .collect();
+            found.groups(ctx, tagged).await?;
         }
         Ok(found)
+    }
+
+    /// Lists the members of `groups`. Every live member of a group that exists is then known;
+    /// a group that does not exist (never was, or deleted) has none, so a machine naming it is
+    /// terminated on its own.
+    async fn groups(
+        &mut self,
+        ctx: &Ctx<'_>,
+        groups: BTreeSet<String>,
+    ) -> Result<(), ProviderError> {
+        if groups.is_empty() {
+            return Ok(());
+        }
+        let groups: Vec<String> = groups.into_iter().collect();
+        for group in &groups {
+            self.live.insert(group.clone(), HashSet::new());
+        }
+        for machine in handlers::asg::members(ctx, &groups).await? {
+            if let Some(group) = &machine.resource_id {
+                self.kinds.insert(group.clone(), Api::Asg);
+            }
+            self.note(machine);
+        }
+        Ok(())
     }
 
     /// Notes the kind of the resource an instance's tags name.

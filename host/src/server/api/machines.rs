@@ -286,6 +286,10 @@ pub(super) async fn purge_machine(
     Path(id): Path<String>,
     Query(q): Query<PurgeQuery>,
 ) -> ApiResult {
+    // A machine that does not exist is not found, asked with purge or not (as ORB's SDKs'
+    // contract tests read it).
+    let broker = s.broker();
+    stored_machine(&broker, &id)?;
     if !q.purge {
         return Err(ApiError::invalid(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -293,7 +297,7 @@ pub(super) async fn purge_machine(
             "a machine's row is only deleted for good: pass purge=true (to give a machine back, return it)",
         ));
     }
-    s.broker().purge_machine(&id)?;
+    broker.purge_machine(&id)?;
     PurgedRow::answer(id)
 }
 
