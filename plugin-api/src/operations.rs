@@ -112,6 +112,8 @@ pub fn discovery_from_description(
 /// The fallback of [`op::CheckTemplates`]: a library older than 1.5 finds no problem in any
 /// template without asking its cloud (as before, each is refused at request time if it must
 /// be).
+// A fallback takes the operation's input as it is declared (`Vec<Template>`).
+#[allow(clippy::ptr_arg)]
 pub fn no_template_problems(
     _: &ProviderObject,
     templates: &Vec<crate::Template>,

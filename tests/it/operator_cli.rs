@@ -293,10 +293,20 @@ fn doctor_checks_each_part_and_names_a_fix_for_each_failure() {
         "{checks:#?}"
     );
 
-    // A script that is not executable, and a provider name the configuration lacks.
+    // Host Factory's own name for the provider, none of the configuration's: the default
+    // instance serves, and doctor says so.
+    let (_, checks) = doctor(&site, &[("HF_PROVIDER_NAME", "elsewhere")]);
+    let environment = check(&checks, "host factory environment");
+    assert_eq!(environment["status"], "warn", "{checks:#?}");
+    assert!(environment["detail"]
+        .as_str()
+        .unwrap()
+        .contains("elsewhere"));
+
+    // A script that is not executable, and a slip of the configured provider's name.
     let script = site.path().join("install/scripts/getRequestStatus.sh");
     std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
-    let (code, checks) = doctor(&site, &[("HF_PROVIDER_NAME", "elsewhere")]);
+    let (code, checks) = doctor(&site, &[("HF_PROVIDER_NAME", "mockinstt")]);
     assert_eq!(code, 1, "{checks:#?}");
     let scripts = check(&checks, "host factory scripts");
     assert_eq!(scripts["status"], "fail");
@@ -310,7 +320,7 @@ fn doctor_checks_each_part_and_names_a_fix_for_each_failure() {
     assert!(environment["detail"]
         .as_str()
         .unwrap()
-        .contains("elsewhere"));
+        .contains("did you mean 'mockinst'"));
 
     // A configuration that does not load is the first check's failure, not a crash.
     std::fs::write(site.path().join("conf/config.json"), "{ not json").unwrap();

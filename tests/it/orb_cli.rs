@@ -170,3 +170,85 @@ fn listings_filter_page_and_write_to_a_file() {
     let written: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     assert_eq!(written, all);
 }
+
+#[test]
+fn the_python_orbs_command_lines_run_unique_prefixes_included() {
+    let site = site();
+    // As ORB's own CLI tests and its documentation write them.
+    let made = orb(
+        &site,
+        &[
+            "machines",
+            "request",
+            "--template",
+            "Small",
+            "--count",
+            "1",
+            "--wait",
+        ],
+    );
+    let id = made["requests"][0]["requestId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // argparse takes any unique prefix of a long option; ORB's users type them.
+    let short = orb(
+        &site,
+        &[
+            "machines", "request", "--templ", "Large", "--cou", "1", "--wa",
+        ],
+    );
+    assert_eq!(short["requests"][0]["status"], "complete", "{short}");
+    let status = orb(&site, &["requests", "status", &id]);
+    assert_eq!(status["requests"][0]["requestId"], id.as_str());
+    let by_flag = orb(&site, &["requests", "status", "--request-id", &id]);
+    assert_eq!(by_flag["requests"][0]["requestId"], id.as_str());
+    let listed = orb(&site, &["templates", "list"]);
+    assert_eq!(ids(&listed["templates"], "templateId"), ["Small", "Large"]);
+    let machine = status["requests"][0]["machines"][0]["machineId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let returned = orb(&site, &["machines", "return", &machine]);
+    assert!(returned.to_string().contains("ret-"), "{returned}");
+    // A prefix of two options is a usage error that does nothing.
+    let before = orb(&site, &["requests", "list"]);
+    let ambiguous = site.orb(&["machines", "list", "--f", "status=running"]);
+    assert_eq!(ambiguous.code, 2, "{ambiguous:?}");
+    assert_eq!(orb(&site, &["requests", "list"]), before);
+}
+
+#[test]
+fn the_default_dialect_answers_with_the_python_orbs_fields() {
+    let site = HfSite::with_config(
+        json!({
+            "scheduler": {"type": "default"},
+            "provider": {"providers": [{"name": "mockinst", "type": "mock",
+                "config": {"pending_seconds": 0}}]},
+        }),
+        json!({"templates": [
+            {"templateId": "Small", "maxNumber": 50, "vmTypes": {"m5.large": 1, "m5.xlarge": 2}, "imageId": "img"}
+        ]}),
+    );
+    let templates = orb(&site, &["templates", "list"]);
+    let small = &templates["templates"][0];
+    assert_eq!(small["template_id"], "Small", "{small}");
+    assert_eq!(small["max_instances"], 50, "{small}");
+    assert_eq!(
+        small["machine_types"],
+        json!({"m5.large": 1, "m5.xlarge": 2})
+    );
+    assert_eq!(small["instance_type"], "m5.large");
+    let made = orb(&site, &["machines", "request", "Small", "2", "--wait"]);
+    let request = &made["requests"][0];
+    assert_eq!(request["template_id"], "Small", "{request}");
+    assert_eq!(request["request_type"], "acquire");
+    assert_eq!(request["requested_count"], 2);
+    assert_eq!(request["successful_count"], 2);
+    assert_eq!(request["failed_count"], 0);
+    assert_eq!(request["machine_ids"].as_array().unwrap().len(), 2);
+    assert!(
+        request["created_at"].as_str().unwrap().ends_with('Z'),
+        "{request}"
+    );
+}

@@ -225,3 +225,27 @@ fn the_debian_package_installs_a_layout_that_runs_host_factory_against_moto() {
     let gone = installed.settle(back["requestId"].as_str().unwrap());
     assert_eq!(gone["status"], "complete", "{gone}");
 }
+
+#[test]
+fn a_package_is_made_from_a_named_build_without_building() {
+    // A build directory without orb's files: refused with what to do. No Rust toolchain is
+    // on the PATH it runs with: it builds nothing.
+    let empty = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let refused = Command::new(repo_root().join("scripts/package-deb"))
+        .args([
+            "--from",
+            empty.path().to_str().unwrap(),
+            out.path().to_str().unwrap(),
+        ])
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        why.contains("orb is missing") && why.contains("--from"),
+        "{why}"
+    );
+    assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+}

@@ -3,8 +3,8 @@
 #   invoke_orb.sh <call> [-f FILE | --f FILE | --file FILE | FILE]
 # The five scripts source this file with `orb_call` set, so a call costs one POSIX shell and
 # no subshell before orb itself.
-# The orb binary is $ORB_BIN, else <install>/bin/orb (these scripts in <install>/scripts), else
-# `orb` on PATH. orb itself finds its configuration, templates, state and log directories from
+# The orb binary is $ORB_BIN, else the one `orb scripts DIR` wrote these scripts for, else
+# <install>/bin/orb (these scripts in <install>/scripts), else `orb` on PATH. orb itself finds its configuration, templates, state and log directories from
 # Host Factory's environment (HF_PROVIDER_NAME, HF_PROVIDER_CONFDIR, HF_PROVIDER_WORKDIR,
 # HF_PROVIDER_LOGDIR); the working directory does not matter. Exactly one JSON object is
 # written to stdout.
@@ -18,8 +18,11 @@ case "$0" in
     *) here=. ;;
 esac
 
+installed_orb=""
 if [ -n "${ORB_BIN:-}" ]; then
     orb="$ORB_BIN"
+elif [ -n "$installed_orb" ]; then
+    orb="$installed_orb"
 elif [ -x "$here/../bin/orb" ]; then
     orb="$here/../bin/orb"
 else

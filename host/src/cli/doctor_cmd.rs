@@ -286,24 +286,24 @@ fn host_factory(app: &App, scripts: Option<&Path>) -> Vec<Check> {
                     None => missing.push(format!("{var} is not set")),
                 }
             }
-            if let Err(slip) = app.loaded.config.provider.names(name) {
-                missing.push(slip);
-            }
+            let (status, detail) = match app.loaded.config.provider.names(name) {
+                Err(slip) => {
+                    missing.push(slip);
+                    (Status::Fail, missing.join("; "))
+                }
+                _ if !missing.is_empty() => (Status::Fail, missing.join("; ")),
+                Ok(true) => (Status::Ok, format!("provider {name}")),
+                Ok(false) => (
+                    Status::Warn,
+                    format!(
+                        "HF_PROVIDER_NAME={name} names no provider instance or pool of the \
+                         configuration: the default instance serves"
+                    ),
+                ),
+            };
             checks.push(
-                Check::new(
-                    "host factory environment",
-                    if missing.is_empty() {
-                        Status::Ok
-                    } else {
-                        Status::Fail
-                    },
-                    if missing.is_empty() {
-                        format!("provider {name}")
-                    } else {
-                        missing.join("; ")
-                    },
-                )
-                .fix("set them in Host Factory's hostProviders.json for this provider"),
+                Check::new("host factory environment", status, detail)
+                    .fix("set them in Host Factory's hostProviders.json for this provider"),
             );
         }
     }

@@ -15,6 +15,7 @@ mod progress;
 mod providers_cmd;
 mod render;
 mod requests_cmd;
+mod scripts_cmd;
 mod templates_cmd;
 mod wait;
 
@@ -146,6 +147,17 @@ enum Command {
     /// provider's example templates, checked. Replaces nothing without --force; writes nothing
     /// when a step fails.
     Init(init_cmd::InitArgs),
+    /// Writes Host Factory's five scripts into DIR, pointing at this orb binary: set
+    /// scriptPath in hostProviderPlugins.json to DIR. Replaces scripts that differ only with
+    /// --force.
+    #[command(after_help = "Example: orb scripts /opt/symphony/hostfactory/providers/orb/scripts")]
+    Scripts {
+        /// Where to write them (made if missing).
+        dir: PathBuf,
+        /// Replace scripts of that name that differ from orb's.
+        #[arg(long)]
+        force: bool,
+    },
     /// Checks what orb needs, one line per check with a fix for each failure: the
     /// configuration, the plugins directory, the database, each enabled provider instance
     /// (credentials, connectivity, the clock against the cloud's), Host Factory's environment
@@ -702,6 +714,11 @@ async fn run(cli: Cli) -> anyhow::Result<CommandOutput> {
     match &cli.command {
         Command::Completions { shell } => return docs_cmd::completions(*shell),
         Command::Man { dir } => return docs_cmd::man(dir.as_deref()),
+        Command::Scripts { dir, force } => {
+            let orb = std::env::current_exe()
+                .map_err(|e| anyhow::anyhow!("cannot find orb's own path: {e}"))?;
+            return scripts_cmd::write(dir, &orb, *force);
+        }
         // It reports a configuration that does not load, as its first check.
         Command::Doctor { scripts } => {
             return Ok(doctor_cmd::run(cli.global.config.as_deref(), scripts.as_deref()).await)
@@ -894,7 +911,10 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
                 },
         } => migrate_cmd::from_orb(app, &path, provider_instance.as_deref()),
         Command::Mcp { .. } => unreachable!("parse hands `orb mcp serve` to the MCP server"),
-        Command::Completions { .. } | Command::Man { .. } | Command::Doctor { .. } => {
+        Command::Completions { .. }
+        | Command::Man { .. }
+        | Command::Doctor { .. }
+        | Command::Scripts { .. } => {
             unreachable!("run answers them without a configuration")
         }
     }

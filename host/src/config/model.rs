@@ -118,7 +118,7 @@ impl ProviderSection {
         match orb_plugin_api::likely_meant(name, &known) {
             None => Ok(false),
             Some(meant) => Err(format!(
-                "HF_PROVIDER_NAME '{name}' names no configured provider instance; did you mean '{meant}'? configured: {}",
+                "HF_PROVIDER_NAME '{name}' names no configured provider instance; configured: {} (did you mean '{meant}'?)",
                 known.join(", ")
             )),
         }

@@ -52,7 +52,7 @@ pub struct StatusAnswer {
 #[serde(untagged)]
 pub enum RequestEntry {
     /// A stored request.
-    Found(RequestStatusView),
+    Found(Box<RequestStatusView>),
     /// No request has the id.
     Missing(MissingRequest),
 }
@@ -170,7 +170,7 @@ fn request_entry(view: &RequestView) -> RequestEntry {
     };
     let count = |r: MachineResult| view.machines.iter().filter(|m| m.result == r).count();
     let acquire = request.kind == RequestKind::Acquire;
-    RequestEntry::Found(RequestStatusView {
+    RequestEntry::Found(Box::new(RequestStatusView {
         request_id: request.request_id.clone(),
         status: request.status.as_str(),
         message: request.message.clone(),
@@ -193,7 +193,7 @@ fn request_entry(view: &RequestView) -> RequestEntry {
         fulfilled_units: acquire.then(|| count(MachineResult::Succeed)),
         running_count: acquire.then(|| count(MachineResult::Succeed)),
         pending_count: acquire.then(|| count(MachineResult::Executing)),
-    })
+    }))
 }
 
 fn machine(view: &MachineView, request: &Request) -> MachineStatusView {

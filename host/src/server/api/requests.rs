@@ -109,7 +109,7 @@ pub(super) async fn requests(
         // A request deleted between the listing and its status read is left out.
         if let RequestEntry::Found(status) = view {
             requests.push(ListedRequest {
-                status,
+                status: *status,
                 kind: request.kind.as_str(),
                 template_id: request.template_id.clone(),
                 created_at: crate::views::time(request.created_at),
