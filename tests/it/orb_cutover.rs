@@ -54,7 +54,10 @@ fn cut_over(moto: &Moto) -> (tempfile::TempDir, Value, HfSite) {
     .collect();
     // Host Factory's provider directory holds nothing of orb's: ORB_CONFIG_DIR leads to ORB's
     // files.
-    let hf = HfSite::with_plugin(json!({}), json!({"templates": []}), &aws_plugin(), env);
+    let mut hf = HfSite::with_plugin(json!({}), json!({"templates": []}), &aws_plugin(), env);
+    // How the scripts find orb, as orb's README has the site set it.
+    let bin = hf.path().join("install/bin/orb");
+    hf.set_env("ORB_BIN", bin.to_str().unwrap());
     for entry in std::fs::read_dir(hf.path().join("conf")).unwrap() {
         std::fs::remove_file(entry.unwrap().path()).unwrap();
     }
@@ -85,21 +88,15 @@ fn settled(site: &HfSite, id: &str) -> Value {
 fn a_site_leaving_orb_moves_to_orb_with_its_files_state_and_environment() {
     let moto = Moto::start();
     let (_root, orb_site, site) = cut_over(&moto);
-    let bin = site.path().join("install/bin/orb");
-    let with_bin = [("ORB_BIN", bin.to_str().unwrap())];
-
     // ORB's work directory: orb finds the store in it, and says which it read.
     let imported = site
-        .run(
-            std::process::Command::new(&bin).args([
-                "migrate",
-                "from-orb",
-                orb_site["work"].as_str().unwrap(),
-                "--format",
-                "json",
-            ]),
-            &with_bin,
-        )
+        .orb(&[
+            "migrate",
+            "from-orb",
+            orb_site["work"].as_str().unwrap(),
+            "--format",
+            "json",
+        ])
         .expect_code(0)
         .json();
     assert!(

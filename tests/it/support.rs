@@ -506,6 +506,11 @@ impl HfSite {
         self.dir.path()
     }
 
+    /// Adds `name=value` to Host Factory's environment of every later call.
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.env.push((name.to_owned(), value.to_owned()));
+    }
+
     /// Writes `input` to a new input file and returns its path.
     pub fn input_file(&self, input: &Value) -> PathBuf {
         let n = self
