@@ -8,40 +8,16 @@ it made as JSON.
 Usage: python orb-py-site.py <moto endpoint> <root dir> <secret key> <seed JSON>, the seed as
 scripts/moto-seed.py printed it."""
 import json
-import os
 import pathlib
-import subprocess
 import sys
 import time
 
+from orb_py_site_lib import REPO, environment, init, runner
+
 endpoint, root, secret = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3]
 seed = json.loads(sys.argv[4])
-repo = pathlib.Path(__file__).resolve().parent.parent
-orb = os.environ.get("ORB_PY", str(repo / "target/orb-py-venv/bin/orb"))
-env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "ORB_ROOT_DIR": str(root),
-       "ORB_JWT_SECRET": secret, "AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "testing",
-       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
-
-
-def run(*args, input=None):
-    """Runs ORB's CLI in `root` (ORB writes files into its working directory); its JSON output."""
-    if input is not None:
-        path = root / f"in-{len(list(root.glob('in-*')))}.json"
-        path.write_text(json.dumps(input))
-        args = (*args, "-f", str(path))
-    out = subprocess.run([orb, *args], env=env, cwd=root, capture_output=True, text=True,
-                         timeout=300)
-    if out.returncode not in (0, 1):
-        sys.exit(f"orb {' '.join(args)} failed ({out.returncode}): {out.stdout}{out.stderr}")
-    start = out.stdout.find("{")
-    return json.loads(out.stdout[start:]) if start >= 0 else None
-
-
-root.mkdir(parents=True, exist_ok=True)
-run("init", "--non-interactive", "--scheduler", "hostfactory", "--provider-type", "aws",
-    "--aws-region", "us-east-1", "--subnet-ids", ",".join(seed["subnets"]),
-    "--security-group-ids", seed["security_group"])
-config_file = root / "config/config.json"
+run = runner(root, environment(endpoint, root, ORB_JWT_SECRET=secret))
+config_file = init(run, root, seed)
 config = json.loads(config_file.read_text())
 # The REST service as ORB's documentation sets it up: JWTs that ORB mints, the key in a variable.
 config["server"] = {"enabled": True, "host": "127.0.0.1", "port": 8000,
@@ -66,7 +42,7 @@ for _ in range(30):
         break
     time.sleep(1)
 
-sys.path.insert(0, str(next((repo / "target/orb-py-venv/lib").glob("python3*/site-packages"))))
+sys.path.insert(0, str(next((REPO / "target/orb-py-venv/lib").glob("python3*/site-packages"))))
 from orb.infrastructure.auth.strategy.bearer_token_strategy import BearerTokenStrategy  # noqa: E402
 
 token = BearerTokenStrategy(secret_key=secret)._create_access_token("site-admin", ["admin"], [])
