@@ -1,8 +1,8 @@
-//! `orb serve` against what the Python ORB's clients expect of its REST API: ORB's own SDK
-//! parity scenario and OpenAPI document (read from `../shared/reference/orb-1.8.5-api/`, beside
-//! the checkout), and the shapes its answers have.
+//! `orb serve` against what the Python ORB's clients expect of its REST API: the six-step
+//! parity scenario every one of ORB 1.8.5's SDKs runs, the OpenAPI document ORB's own server
+//! makes (the real `orb-py[api]` the suite installs, `scripts/orb-py-openapi.py`), and the
+//! shapes its answers have.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -10,18 +10,52 @@ use serde_json::{json, Value};
 use crate::server::Server;
 use crate::support::{repo_root, HfSite};
 
-/// ORB 1.8.5's published API files, beside the checkout.
-fn orb_api_file(name: &str) -> Value {
-    let path: PathBuf = repo_root()
-        .join("../shared/reference/orb-1.8.5-api")
-        .join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{} cannot be read ({e}): the Python ORB's API files sit in shared/ beside the checkout",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).expect("ORB's file is JSON")
+/// The OpenAPI document the Python ORB 1.8.5's server makes.
+fn orb_openapi() -> Value {
+    let python = repo_root().join("target/orb-py-venv/bin/python");
+    let out = std::process::Command::new(&python)
+        .arg(repo_root().join("scripts/orb-py-openapi.py"))
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "{} cannot run ({e}): run `scripts/orb-py install` (scripts/test does)",
+                python.display()
+            )
+        });
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("ORB's document is JSON")
+}
+
+/// The parity scenario of ORB 1.8.5's SDKs (`sdk/parity/scenario.json` of its repository), step
+/// by step: the call, and the status and shape each answer must have.
+fn orb_scenario() -> Vec<Value> {
+    let accepted = json!([200, 201, 202]);
+    vec![
+        json!({"name": "health_check", "http_method": "GET", "http_path": "/health",
+            "expected": {"http_status": 200, "status_shape": {"type": "object",
+                "required_fields": ["status"], "status_must_be_one_of": ["healthy", "degraded"]}}}),
+        json!({"name": "list_templates", "http_method": "GET", "http_path": "/api/v1/templates/",
+            "expected": {"http_status": 200, "status_shape": {"type": "object",
+                "required_fields": ["templates"], "templates_type": "array"}}}),
+        json!({"name": "request_machines", "http_method": "POST",
+            "http_path": "/api/v1/machines/request", "inputs": {"count": 1},
+            "expected": {"http_status": accepted, "response_shape": {"type": "object",
+                "required_fields_one_of": [["requestId"], ["request_id"]]}}}),
+        json!({"name": "poll_request_status", "http_method": "GET",
+            "http_path": "/api/v1/requests/{request_id}/status",
+            "expected": {"http_status": 200, "response_shape": {"type": "object",
+                "required_fields_one_of": [["status"], ["requests"]]}}}),
+        json!({"name": "return_machines", "http_method": "POST",
+            "http_path": "/api/v1/machines/return",
+            "expected": {"http_status": accepted, "response_shape": {"type": "object"}}}),
+        json!({"name": "list_requests", "http_method": "GET", "http_path": "/api/v1/requests/",
+            "expected": {"http_status": 200, "response_shape": {"type": "object",
+                "required_fields_one_of": [["requests"], ["data"]]}}}),
+    ]
 }
 
 /// A server on the mock provider with one template, answering at ORB's pace: a request is
@@ -94,11 +128,9 @@ fn either<'a>(value: &'a Value, camel: &str, snake: &str) -> &'a Value {
 /// SDK sends them) or camelCase (its Go, TypeScript, Java, Kotlin and C# SDKs): each step's
 /// status and shape, its bindings, no step skipped, and the return after a single poll.
 fn run_scenario(server: &Server, snake: bool) {
-    let scenario = orb_api_file("scenario.json");
-    let steps = scenario["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 6, "ORB's scenario has six steps");
+    let steps = orb_scenario();
     let (mut template_id, mut request_id, mut machine_id) = (None, None, None);
-    for step in steps {
+    for step in &steps {
         let name = step["name"].as_str().unwrap();
         let path = step["http_path"]
             .as_str()
@@ -399,7 +431,7 @@ fn orbs_operations_are_in_orbs_openapi_document_with_its_parameter_names() {
     let server = Server::start(&site);
     let (code, ours) = server.get("/openapi.json");
     assert_eq!(code, 200);
-    let theirs = orb_api_file("openapi.json");
+    let theirs = orb_openapi();
     let mut missing = Vec::new();
     for (path, operations) in theirs["paths"].as_object().unwrap() {
         for method in operations.as_object().unwrap().keys() {
