@@ -901,6 +901,17 @@ fn generated_examples_are_valid_as_written_and_each_runs_the_host_factory_cycle(
             "handlers": {"run_instances": {"allow_partial": false}}}),
         json!({"templates": []}),
     );
+    // An API the provider has no examples of: an error naming those it has; nothing written.
+    let templates_file = site.path().join("conf/mockinstprov_templates.json");
+    let before = std::fs::read_to_string(&templates_file).unwrap();
+    let refused = site.orb(&["templates", "generate", "--provider-api", "Nope"]);
+    assert_eq!(refused.code, 1, "{refused:?}");
+    let said = format!("{}{}", refused.stdout, refused.stderr);
+    assert!(
+        said.contains("'Nope'") && said.contains("EC2Fleet"),
+        "{said}"
+    );
+    assert_eq!(std::fs::read_to_string(&templates_file).unwrap(), before);
     let generated = site
         .orb(&["templates", "generate", "--format", "json"])
         .expect_code(0)

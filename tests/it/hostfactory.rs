@@ -461,6 +461,16 @@ fn get_return_requests_lists_only_what_the_cloud_reclaims_among_the_input() {
         .expect_code(0)
         .json();
     assert_eq!(none["requests"], json!([]));
+
+    // Input that names no machine is bad input, as in the other four calls.
+    for bad in [
+        json!({"machines": "bad"}),
+        json!({"machines": [{"host": "x"}]}),
+    ] {
+        let refused = site.call("getReturnRequests", &bad);
+        assert_eq!(refused.code, 1, "{bad}: {refused:?}");
+        assert_eq!(refused.json()["error"], true, "{refused:?}");
+    }
 }
 
 #[test]

@@ -96,6 +96,12 @@ fn an_agent_lists_calls_every_tool_and_follows_a_request_to_completion() {
         ]),
         Some("Small"),
     );
+    // The server names itself, not the SDK it is built on.
+    assert_eq!(
+        seen["server"],
+        json!({"name": "orb", "version": env!("CARGO_PKG_VERSION")}),
+        "{seen}"
+    );
     let tools = seen["tools"].as_object().unwrap();
     for tool in [
         "list_templates",

@@ -252,3 +252,30 @@ fn the_default_dialect_answers_with_the_python_orbs_fields() {
         "{request}"
     );
 }
+
+#[test]
+fn an_unknown_machine_is_refused_with_why_not_reported_gone() {
+    let site = site();
+    let run = site.orb(&["machines", "return", "i-doesnotexist", "--format", "json"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    let answer = run.json();
+    assert_eq!(answer["alreadyGone"], 0, "{answer}");
+    assert_eq!(
+        answer["refused"][0]["machineId"], "i-doesnotexist",
+        "{answer}"
+    );
+    assert!(
+        answer["refused"][0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("knows no machine"),
+        "{answer}"
+    );
+    // Host Factory's call, by name alone: the same.
+    let hf = site.call(
+        "requestReturnMachines",
+        &json!({"machines": [{"name": "host-that-never-was"}]}),
+    );
+    assert_eq!(hf.code, 1, "{hf:?}");
+    assert!(hf.stdout.contains("knows no machine"), "{hf:?}");
+}

@@ -46,7 +46,9 @@ async def main():
     seen = {}
     async with transport() as (read, write):
         async with ClientSession(read, write) as session:
-            await session.initialize()
+            initialized = await session.initialize()
+            seen["server"] = {"name": initialized.server_info.name,
+                              "version": initialized.server_info.version}
             tools = (await session.list_tools()).tools
             seen["tools"] = {t.name: t.input_schema for t in tools}
             seen["outputs"] = {t.name: t.output_schema for t in tools}

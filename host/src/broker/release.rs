@@ -39,6 +39,10 @@ pub struct ReturnSummary {
     pub refused: Vec<(String, String)>,
 }
 
+/// Why a machine named by a name orb has no machine of is left alone.
+const UNKNOWN: &str =
+    "orb knows no machine of this id or name (check it with `orb machines list`); left alone";
+
 /// Why a named machine is left alone.
 const NOT_ORBS: &str = "not orb's: no request of orb's launched it (it has no record and no orb:request-id tag of a known request); left alone";
 
@@ -169,11 +173,16 @@ impl Broker {
                 .machine_id
                 .clone()
                 .or_else(|| record.as_ref().map(|r| r.machine_id.clone()));
-            let error = match (&record, &machine_id) {
-                (None, Some(id)) => {
+            let error = match (&record, &machine_id, &spec.name) {
+                (None, Some(id), _) => {
                     tracing::warn!(machine_id = %id, request_id = %request_id, "{NOT_ORBS}");
                     summary.refused.push((id.clone(), NOT_ORBS.to_owned()));
                     Some(NOT_ORBS.to_owned())
+                }
+                (None, None, Some(name)) => {
+                    tracing::warn!(name = %name, request_id = %request_id, "{UNKNOWN}");
+                    summary.refused.push((name.clone(), UNKNOWN.to_owned()));
+                    Some(UNKNOWN.to_owned())
                 }
                 _ => None,
             };

@@ -136,14 +136,29 @@ impl Broker {
             .await?
             .call::<op::ExampleTemplates>(&())
             .await?;
+        let of_api = |example: &orb_plugin_api::Template, api: &str| {
+            example
+                .provider_api
+                .as_deref()
+                .is_some_and(|a| a.eq_ignore_ascii_case(api))
+        };
+        if let Some(api) = provider_api {
+            if !examples.iter().any(|e| of_api(e, api)) {
+                let mut offered: Vec<&str> = examples
+                    .iter()
+                    .filter_map(|e| e.provider_api.as_deref())
+                    .collect();
+                offered.dedup();
+                return Err(BrokerError::BadInput(format!(
+                    "provider API '{api}' has no example templates on instance '{}'; its APIs: {}",
+                    instance.name,
+                    offered.join(", ")
+                )));
+            }
+        }
         let mut generated = Generated::default();
         for example in examples {
-            if provider_api.is_some_and(|api| {
-                !example
-                    .provider_api
-                    .as_deref()
-                    .is_some_and(|a| a.eq_ignore_ascii_case(api))
-            }) {
+            if provider_api.is_some_and(|api| !of_api(&example, api)) {
                 continue;
             }
             // Read again for each: the first example may have created the file.

@@ -77,7 +77,7 @@ pub async fn run(
             to_json(&output::request_status(&broker.request_status(&ids).await?))
         }
         HfCall::RequestReturnMachines => {
-            let specs = input::machines(&value);
+            let specs = input::machines(&value)?;
             let (request, summary) = broker.return_machines(&specs).await?;
             let not_done: Vec<String> = summary
                 .failed
@@ -115,7 +115,7 @@ pub async fn run(
             output::accepted(&request.request_id, &message)
         }
         HfCall::GetReturnRequests => {
-            let specs = input::machines(&value);
+            let specs = input::machines(&value)?;
             output::return_requests(&broker.reclaimed(&specs).await?)
         }
     };

@@ -98,13 +98,35 @@ pub fn request_ids(value: &Value) -> Result<Vec<String>, BrokerError> {
 }
 
 /// `requestReturnMachines` and `getReturnRequests`: `{"machines": [{"name", "machineId"}]}` (or
-/// one object); `name` alone is enough.
-pub fn machines(value: &Value) -> Vec<MachineSpec> {
+/// one object); `name` alone is enough. No `machines` is none; anything else that names no
+/// machine (`"machines": "bad"`, an entry without `name` or `machineId`) is bad input.
+pub fn machines(value: &Value) -> Result<Vec<MachineSpec>, BrokerError> {
+    let shape =
+        || "expected {\"machines\": [{\"name\": \"...\", \"machineId\": \"...\"}]}".to_owned();
+    match value.get("machines") {
+        None | Some(Value::Array(_) | Value::Object(_)) => {}
+        Some(other) => {
+            return Err(BrokerError::BadInput(format!(
+                "machines must be a list of machines, not {other}: {}",
+                shape()
+            )))
+        }
+    }
     items(value, "machines")
         .into_iter()
-        .map(|m| MachineSpec {
-            machine_id: string_field(m, &["machineId", "machine_id"]),
-            name: string_field(m, &["name", "machine"]),
+        .enumerate()
+        .map(|(i, m)| {
+            let spec = MachineSpec {
+                machine_id: string_field(m, &["machineId", "machine_id"]),
+                name: string_field(m, &["name", "machine"]),
+            };
+            match (&spec.machine_id, &spec.name) {
+                (None, None) => Err(BrokerError::BadInput(format!(
+                    "machines[{i}] names no machine ({m}): {}",
+                    shape()
+                ))),
+                _ => Ok(spec),
+            }
         })
         .collect()
 }
@@ -143,7 +165,7 @@ mod tests {
     #[test]
     fn machines_need_only_a_name() {
         let v = json!({"machines": [{"name": "h1"}, {"name": "h2", "machineId": "i-2"}]});
-        let m = machines(&v);
+        let m = machines(&v).unwrap();
         assert_eq!(
             m[0],
             MachineSpec {
@@ -152,8 +174,11 @@ mod tests {
             }
         );
         assert_eq!(m[1].machine_id.as_deref(), Some("i-2"));
-        assert_eq!(machines(&json!({"machines": {"name": "h"}})).len(), 1);
-        assert!(machines(&json!({})).is_empty());
+        assert_eq!(
+            machines(&json!({"machines": {"name": "h"}})).unwrap().len(),
+            1
+        );
+        assert!(machines(&json!({})).unwrap().is_empty());
     }
 
     #[test]
@@ -174,5 +199,22 @@ mod tests {
             .to_string()
             .contains("cannot read input file"));
         assert_eq!(read(None).unwrap(), json!({}));
+    }
+
+    #[test]
+    fn machines_are_a_list_of_machines_or_none() {
+        assert!(machines(&json!({})).unwrap().is_empty());
+        assert!(machines(&json!({"machines": []})).unwrap().is_empty());
+        let one = machines(&json!({"machines": {"name": "host-1"}})).unwrap();
+        assert_eq!(one[0].name.as_deref(), Some("host-1"));
+        for bad in [
+            json!({"machines": "bad"}),
+            json!({"machines": 3}),
+            json!({"machines": [{"machineId": "i-1"}, {"nothing": true}]}),
+            json!({"machines": ["i-1"]}),
+        ] {
+            let e = machines(&bad).unwrap_err().to_string();
+            assert!(e.contains("machines"), "{bad}: {e}");
+        }
     }
 }
