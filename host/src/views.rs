@@ -294,6 +294,9 @@ pub struct TemplateProblems {
     pub valid: bool,
     /// Every problem, at once.
     pub problems: Vec<String>,
+    /// What it is taken to mean where it says nothing (no problem).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl TemplateProblems {
@@ -303,7 +306,17 @@ impl TemplateProblems {
             template_id: template_id.to_owned(),
             valid: problems.is_empty(),
             problems,
+            notes: Vec::new(),
         }
+    }
+
+    /// The report with the note that the template names no cap.
+    pub fn capped_at_one(mut self) -> Self {
+        self.notes.push(
+            "maxNumber is not set: at most 1 machine at a time; set maxNumber (-1 for no limit)"
+                .to_owned(),
+        );
+        self
     }
 }
 

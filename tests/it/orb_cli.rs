@@ -279,3 +279,26 @@ fn an_unknown_machine_is_refused_with_why_not_reported_gone() {
     assert_eq!(hf.code, 1, "{hf:?}");
     assert!(hf.stdout.contains("knows no machine"), "{hf:?}");
 }
+
+#[test]
+fn a_template_without_a_cap_serves_one_machine_and_validate_says_so() {
+    let site = HfSite::with_config(
+        json!({"provider": {"providers": [{"name": "mockinst", "type": "mock",
+            "config": {"pending_seconds": 0}}]}}),
+        json!({"templates": [{"templateId": "Uncapped", "vmType": "m5.large", "imageId": "img"}]}),
+    );
+    let listed = site
+        .call_args("getAvailableTemplates", &[])
+        .expect_code(0)
+        .json();
+    assert_eq!(listed["templates"][0]["maxNumber"], 1, "{listed}");
+    let refused = site.call(
+        "requestMachines",
+        &json!({"template": {"templateId": "Uncapped", "machineCount": 2}}),
+    );
+    assert_eq!(refused.code, 1, "{refused:?}");
+    assert!(refused.stdout.contains("maxNumber is 1"), "{refused:?}");
+    let report = orb(&site, &["templates", "validate"]);
+    let notes = report["templates"][0]["notes"].to_string();
+    assert!(notes.contains("maxNumber is not set"), "{report}");
+}

@@ -1044,14 +1044,18 @@ fn example_templates_are_written_once_and_replaced_when_forced() {
         json!({"provider": "elsewhere"}),
     );
     assert!(refused_at(&answer, &["body", "provider"]), "{answer:?}");
-    let (_, none) = server.post(
+    // An API the provider has no examples of is refused, nothing written.
+    let (code, none) = server.post(
         "/api/v1/templates/generate",
         json!({"provider_api": "EC2Fleet"}),
     );
-    assert_eq!(
-        none["written"],
-        json!([]),
-        "the mock has no EC2Fleet examples: {none}"
+    assert_eq!(code, 400, "the mock has no EC2Fleet examples: {none}");
+    assert!(
+        none["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("'EC2Fleet'"),
+        "{none}"
     );
     // init: confirmed, then the directories and the examples, kept as they are.
     let answer = server.post("/api/v1/admin/init", json!({}));

@@ -996,7 +996,7 @@ fn the_api_drives_a_request_to_completion_on_moto() {
             "server": {"reconcile_interval_seconds": 1}
         }),
         json!({"templates": [{"templateId": "Fleet", "providerApi": "EC2Fleet", "fleetType": "request",
-            "vmTypes": {"t3.medium": 1}, "imageId": s["image"], "subnetIds": s["subnets"]}]}),
+            "maxNumber": 10, "vmTypes": {"t3.medium": 1}, "imageId": s["image"], "subnetIds": s["subnets"]}]}),
         &aws_plugin(),
         vec![("AWS_EC2_METADATA_DISABLED".into(), "true".into())],
     );

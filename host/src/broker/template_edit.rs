@@ -150,9 +150,12 @@ impl Broker {
                     .collect();
                 offered.dedup();
                 return Err(BrokerError::BadInput(format!(
-                    "provider API '{api}' has no example templates on instance '{}'; its APIs: {}",
+                    "provider API '{api}' has no example templates on instance '{}'; {}",
                     instance.name,
-                    offered.join(", ")
+                    match offered.is_empty() {
+                        true => "its examples name no API: leave --provider-api out".to_owned(),
+                        false => format!("its APIs: {}", offered.join(", ")),
+                    }
                 )));
             }
         }

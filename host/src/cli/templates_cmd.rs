@@ -61,7 +61,13 @@ pub async fn validate(app: &App, template_id: Option<&str>) -> Result<CommandOut
     let mut reports = Vec::with_capacity(selected.len());
     for template in selected {
         let problems = broker.validate_template(template).await?;
-        reports.push(TemplateProblems::of(&template.template_id, problems));
+        let report = TemplateProblems::of(&template.template_id, problems);
+        reports.push(
+            match catalog.capped_at_one.contains(&template.template_id) {
+                true => report.capped_at_one(),
+                false => report,
+            },
+        );
     }
     let success = catalog.problems.is_empty() && reports.iter().all(|r| r.valid);
     Ok(CommandOutput {

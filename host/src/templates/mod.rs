@@ -27,6 +27,8 @@ pub struct Catalog {
     pub templates: Vec<Template>,
     /// Files or entries that could not be used.
     pub problems: Vec<String>,
+    /// The templates that name no `maxNumber`, nor do their defaults: capped at 1 machine.
+    pub capped_at_one: Vec<String>,
 }
 
 impl Catalog {
@@ -63,7 +65,16 @@ pub fn load_catalog(
             }),
     );
     for fields in raw {
+        let uncapped = names_no_cap(config, instance, &fields);
         match merged(config, instance, &fields) {
+            Ok(t)
+                if uncapped
+                    && catalog.get(&t.template_id).is_none()
+                    && serves(config, instance, &t) =>
+            {
+                catalog.capped_at_one.push(t.template_id.clone());
+                catalog.templates.push(t);
+            }
             Ok(t) if catalog.get(&t.template_id).is_some() => {
                 tracing::debug!(template = %t.template_id, "duplicate template id; the first one is used");
             }
@@ -130,7 +141,10 @@ pub fn merged(
             .map(Value::to_string)
             .unwrap_or_else(|| "without templateId".to_owned())
     };
-    let merged = with_defaults(config, instance, fields);
+    let mut merged = with_defaults(config, instance, fields);
+    // A missing cap never means unlimited spending: one machine at a time, as the Python ORB
+    // and IBM's provider take it (-1 is an explicit "no limit").
+    merged.entry("maxNumber").or_insert(Value::from(1));
     let slips: Vec<String> = merged
         .keys()
         .filter_map(|k| {
@@ -197,6 +211,15 @@ fn serves(config: &OrbConfig, instance: &ProviderInstanceConfig, template: &Temp
         && template
             .str_field("providerType")
             .is_none_or(|t| t == instance.provider_type)
+}
+
+/// Whether the template `fields` names no `maxNumber`, nor do its defaults: it is capped at 1.
+pub fn names_no_cap(
+    config: &OrbConfig,
+    instance: &ProviderInstanceConfig,
+    fields: &Map<String, Value>,
+) -> bool {
+    !with_defaults(config, instance, fields).contains_key("maxNumber")
 }
 
 fn with_defaults(
