@@ -458,6 +458,26 @@ fn a_dry_run_checks_a_request_and_a_return_and_does_nothing() {
         .expect_code(1);
     site.orb(&["machines", "request", "Nothing", "1", "--dry-run"])
         .expect_code(1);
+    // The request's admission: above maxNumber (50), refused as the request would be.
+    let over = site.orb(&[
+        "machines",
+        "request",
+        "Small",
+        "51",
+        "--dry-run",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(over.code, 1, "{over:?}");
+    let over = over.json();
+    assert_eq!(over["wouldSucceed"], false, "{over}");
+    assert!(
+        over["problems"][0]
+            .as_str()
+            .unwrap()
+            .contains("maxNumber is 50"),
+        "{over}"
+    );
 
     let asked = site
         .orb(&[

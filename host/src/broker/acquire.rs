@@ -58,12 +58,13 @@ impl Broker {
             placements: Vec::new(),
             version: 0,
         };
-        let cap = u64::try_from(template.max_number).ok();
-        match self.store.insert_request(&request, cap)? {
+        match self.store.insert_request(&request, cap_of(&template))? {
             Admission::Stored => Ok((request, template, instance.clone())),
-            Admission::Full { in_use } => Err(BrokerError::BadInput(format!(
-                "machineCount {count} is above what template '{template_id}' allows now: maxNumber is {}, {in_use} machines are active or on their way",
-                template.max_number
+            Admission::Full { in_use } => Err(BrokerError::BadInput(over_cap(
+                template_id,
+                count,
+                template.max_number,
+                in_use,
             ))),
         }
     }
@@ -231,5 +232,17 @@ fn outcome_known(kind: &ErrorKind) -> bool {
     !matches!(
         kind,
         ErrorKind::Unavailable | ErrorKind::Panic | ErrorKind::Protocol | ErrorKind::Internal
+    )
+}
+
+/// A template's cap, when it has one (`-1` is no limit).
+pub(super) fn cap_of(template: &Template) -> Option<u64> {
+    u64::try_from(template.max_number).ok()
+}
+
+/// Why a request for `count` machines of `template_id` does not fit its cap `max_number`.
+pub(super) fn over_cap(template_id: &str, count: u32, max_number: i64, in_use: u64) -> String {
+    format!(
+        "machineCount {count} is above what template '{template_id}' allows now: maxNumber is {max_number}, {in_use} machines are active or on their way"
     )
 }

@@ -8,8 +8,10 @@ use orb_plugin_api::operations::op;
 use orb_plugin_api::{MachineRef, ProvisionRequest, TerminateRequest};
 use serde::Serialize;
 
+use super::acquire::{cap_of, over_cap};
 use super::{Broker, BrokerError, MachineSpec};
 use crate::domain::RequestKind;
+use crate::storage::admits;
 
 /// What a dry run found.
 #[derive(Debug, Clone, Serialize)]
@@ -52,16 +54,31 @@ impl Broker {
             count,
             attempt: 0,
         };
-        let problems = self
-            .provider(&instance)
-            .await?
-            .call::<op::CheckProvision>(&call)
-            .await?;
+        let mut problems = Vec::new();
+        // The request's own admission rule, on what is in use now.
+        let cap = cap_of(&call.template);
+        if cap.is_some() {
+            let in_use = self.store.template_use(template_id)?;
+            if !admits(cap, in_use, count) {
+                problems.push(over_cap(
+                    template_id,
+                    count,
+                    call.template.max_number,
+                    in_use,
+                ));
+            }
+        }
+        problems.extend(
+            self.provider(&instance)
+                .await?
+                .call::<op::CheckProvision>(&call)
+                .await?,
+        );
         Ok(DryRun::of(
             problems,
             vec![
-                "the template's maxNumber against the machines running then: it is checked \
-                 when the request is stored"
+                "other requests for the template stored before this one: its maxNumber is \
+                 checked again when the request is stored"
                     .into(),
             ],
         ))

@@ -235,6 +235,10 @@ pub fn the_cap_counts_what_running_requests_may_still_bring(open: &Opener) {
         Admission::Full { in_use: 4 }
     );
     assert!(store.get_request("req-3").unwrap().is_none());
+    // What a dry run reads is what the insert counted.
+    let template = request("req-1", RequestKind::Acquire).template_id.unwrap();
+    assert_eq!(store.template_use(&template).unwrap(), 4);
+    assert_eq!(store.template_use("no-such-template").unwrap(), 0);
     // Uncapped: stored whatever the use.
     assert_eq!(
         store

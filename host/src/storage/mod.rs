@@ -262,8 +262,19 @@ pub struct MachineFilter {
     pub offset: u32,
 }
 
+/// Whether a request for `requested` machines fits a template's cap `max_number` (none: no
+/// limit) with `in_use` counted against it: the one rule a request's admission (in its
+/// insert's transaction) and a dry run both apply.
+pub fn admits(max_number: Option<u64>, in_use: u64, requested: u32) -> bool {
+    max_number.is_none_or(|cap| in_use.saturating_add(u64::from(requested)) <= cap)
+}
+
 /// The storage operations orb needs. Every method is atomic.
 pub trait Store: Send + Sync {
+    /// How much of the cap of `template_id` is in use now: what [`Store::insert_request`]
+    /// counts against it (machines active, and what running requests may still bring).
+    fn template_use(&self, template_id: &str) -> Result<u64, StoreError>;
+
     /// Stores a new request, unless its template's cap `max_number` (when given) leaves no
     /// room for it. The count and the insert share one transaction, so parallel callers
     /// cannot pass the cap together.

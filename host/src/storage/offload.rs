@@ -51,6 +51,10 @@ fn offload<T>(call: impl FnOnce() -> T) -> T {
 }
 
 impl<S: Store> Store for Offloaded<S> {
+    fn template_use(&self, template_id: &str) -> Result<u64, StoreError> {
+        self.0.template_use(template_id)
+    }
+
     fn insert_request(
         &self,
         request: &Request,

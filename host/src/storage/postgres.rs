@@ -691,10 +691,10 @@ impl Store for PostgresStore {
     ) -> Result<Admission, StoreError> {
         let request = request.clone();
         self.run(serializable!(self, |tx| {
-            if let (Some(cap), Some(template_id)) = (max_number, &request.template_id) {
+            if let (Some(_), Some(template_id)) = (max_number, &request.template_id) {
                 let in_use: i64 = tx.query_one(TEMPLATE_USE, &[template_id]).await?.get(0);
                 let in_use = in_use.max(0) as u64;
-                if in_use.saturating_add(u64::from(request.requested)) > cap {
+                if !super::admits(max_number, in_use, request.requested) {
                     return Ok(Admission::Full { in_use });
                 }
             }
@@ -770,6 +770,16 @@ impl Store for PostgresStore {
     fn get_request(&self, request_id: &str) -> Result<Option<Request>, StoreError> {
         let rows = self.query(request_by_id(), vec![Box::new(request_id.to_owned())])?;
         rows.first().map(request_from_row).transpose()
+    }
+
+    fn template_use(&self, template_id: &str) -> Result<u64, StoreError> {
+        let rows = self.query(TEMPLATE_USE.into(), vec![Box::new(template_id.to_owned())])?;
+        let in_use: i64 = rows
+            .first()
+            .map(|r| r.try_get(0).map_err(corrupt))
+            .transpose()?
+            .unwrap_or(0);
+        Ok(in_use.max(0) as u64)
     }
 
     fn list_requests(&self, filter: &RequestFilter) -> Result<Vec<Request>, StoreError> {

@@ -429,9 +429,9 @@ impl Store for SqliteStore {
         max_number: Option<u64>,
     ) -> Result<Admission, StoreError> {
         self.write(|tx| {
-            if let (Some(cap), Some(template_id)) = (max_number, &request.template_id) {
+            if let (Some(_), Some(template_id)) = (max_number, &request.template_id) {
                 let in_use = template_use(tx, template_id)?;
-                if in_use.saturating_add(u64::from(request.requested)) > cap {
+                if !super::admits(max_number, in_use, request.requested) {
                     return Ok(Admission::Full { in_use });
                 }
             }
@@ -492,6 +492,10 @@ impl Store for SqliteStore {
 
     fn get_request(&self, request_id: &str) -> Result<Option<Request>, StoreError> {
         self.query_one(&request_by_id(), request_id, request_from_row)
+    }
+
+    fn template_use(&self, template_id: &str) -> Result<u64, StoreError> {
+        self.read(|conn| template_use(conn, template_id))
     }
 
     fn list_requests(&self, filter: &RequestFilter) -> Result<Vec<Request>, StoreError> {
