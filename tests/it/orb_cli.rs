@@ -154,6 +154,19 @@ fn listings_filter_page_and_write_to_a_file() {
         &["templates", "list", "--filter", "templateId!=Small"],
     );
     assert_eq!(ids(&templates["templates"], "templateId"), ["Large"]);
+    // A field the items do not have, or an operator there is not: an error naming the valid
+    // ones, never an empty listing.
+    for listing in ["requests", "machines", "templates"] {
+        let run = site.orb(&[listing, "list", "--filter", "nosuchfield=1"]);
+        assert_eq!(run.code, 1, "{listing}: {run:?}");
+        assert!(
+            run.stdout.contains("no such field") || run.stderr.contains("no such field"),
+            "{run:?}"
+        );
+    }
+    let run = site.orb(&["requests", "list", "--filter", "status==complete"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert!(run.stderr.contains("KEY=VALUE"), "{run:?}");
 
     // --output: the file holds what stdout would, and stdout nothing.
     let file = site.path().join("requests.json");

@@ -21,6 +21,8 @@ pub struct Filter {
     /// The key, lowercase and without `_`, so either dialect's name finds the field.
     key: String,
     test: Test,
+    /// The expression as written.
+    written: String,
 }
 
 /// The operators, longest first so that `=~` is not read as `=`.
@@ -42,6 +44,11 @@ impl std::str::FromStr for Filter {
             return Err(format!("'{expression}' names no key before {operator}"));
         }
         let value = expression[at + operator.len()..].to_owned();
+        if matches!(operator, "=" | "!=") && value.starts_with('=') {
+            return Err(format!(
+                "'{operator}=' in '{expression}' is no operator: use KEY=VALUE, KEY!=VALUE, KEY~TEXT, KEY=~REGEX or KEY!~REGEX"
+            ));
+        }
         let regex = || {
             regex_lite::Regex::new(&value).map_err(|e| {
                 format!("'{value}' in '{expression}' is not a regular expression: {e}")
@@ -57,6 +64,7 @@ impl std::str::FromStr for Filter {
         Ok(Filter {
             key: folded(key),
             test,
+            written: expression.to_owned(),
         })
     }
 }
@@ -70,6 +78,16 @@ fn folded(key: &str) -> String {
 }
 
 impl Filter {
+    /// The expression as written.
+    pub fn expression(&self) -> &str {
+        &self.written
+    }
+
+    /// Whether the key names one of `fields` (in either dialect).
+    pub fn names_one_of(&self, fields: &[String]) -> bool {
+        fields.iter().any(|f| folded(f) == self.key)
+    }
+
     /// Whether `item` passes.
     pub fn admits(&self, item: &Value) -> bool {
         let field = item

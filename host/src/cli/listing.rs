@@ -6,6 +6,7 @@ use clap::Args;
 use serde_json::Value;
 
 use super::filter::{admits_all, Filter};
+use crate::broker::BrokerError;
 
 /// How many items are read at a time when filtering.
 const CHUNK: u32 = 1000;
@@ -25,7 +26,30 @@ pub struct ListArgs {
     offset: u32,
 }
 
+/// The fields of the items a listing of `T` shows, from its schema.
+pub fn fields_of<T: schemars::JsonSchema>() -> Vec<String> {
+    let schema = schemars::schema_for!(T);
+    schema
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
 impl ListArgs {
+    /// Refuses a filter whose key names none of `fields`, the fields of the listed items: it
+    /// would match nothing, in silence.
+    pub fn check(&self, fields: &[String]) -> Result<(), BrokerError> {
+        match self.filter.iter().find(|f| !f.names_one_of(fields)) {
+            None => Ok(()),
+            Some(f) => Err(BrokerError::BadInput(format!(
+                "--filter {}: no such field; the fields are {}",
+                f.expression(),
+                fields.join(", ")
+            ))),
+        }
+    }
+
     /// The items the listing shows, from `read(limit, offset)`, which reads the items (as
     /// shown) in order.
     pub fn items<E>(

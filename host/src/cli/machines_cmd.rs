@@ -17,6 +17,7 @@ pub fn list(
     filter: &MachineFilter,
     list: &ListArgs,
 ) -> Result<CommandOutput, BrokerError> {
+    list.check(&super::listing::fields_of::<MachineSummary>())?;
     let broker = Broker::open(app)?;
     let machines = list.items(|limit, offset| {
         let page = broker.store().list_machines(&MachineFilter {

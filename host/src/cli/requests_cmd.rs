@@ -16,6 +16,7 @@ pub fn list(
     filter: &RequestFilter,
     list: &ListArgs,
 ) -> Result<CommandOutput, BrokerError> {
+    list.check(&super::listing::fields_of::<RequestSummary>())?;
     let broker = Broker::open(app)?;
     let requests = list.items(|limit, offset| {
         let page = broker.store().list_requests(&RequestFilter {

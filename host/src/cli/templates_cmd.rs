@@ -28,6 +28,14 @@ pub async fn list(app: &App, list: &ListArgs) -> Result<CommandOutput, BrokerErr
             })
         })
         .collect();
+    let fields: Vec<String> = rows
+        .first()
+        .and_then(Value::as_object)
+        .map(|row| row.keys().cloned().collect())
+        .unwrap_or_default();
+    if !rows.is_empty() {
+        list.check(&fields)?;
+    }
     Ok(CommandOutput {
         value: json!({ "templates": list.of(rows) }),
         success: true,
