@@ -315,3 +315,28 @@ fn a_template_without_a_cap_serves_one_machine_and_validate_says_so() {
     let notes = report["templates"][0]["notes"].to_string();
     assert!(notes.contains("maxNumber is not set"), "{report}");
 }
+
+#[test]
+fn an_acquire_whose_machines_were_returned_says_so() {
+    let site = site();
+    let made = orb(&site, &["machines", "request", "Small", "2", "--wait"]);
+    let id = made["requests"][0]["requestId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        made["requests"][0]["message"], "2 of 2 machines running",
+        "{made}"
+    );
+    let machines: Vec<String> = ids(&made["requests"][0]["machines"], "machineId");
+    let mut args = vec!["machines", "return"];
+    args.extend(machines.iter().map(String::as_str));
+    args.push("--wait");
+    orb(&site, &args);
+    let after = orb(&site, &["requests", "status", &id]);
+    let message = after["requests"][0]["message"].as_str().unwrap();
+    assert_eq!(
+        message, "2 of 2 machines provisioned; 2 returned since, 0 running",
+        "{after}"
+    );
+}

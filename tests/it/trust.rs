@@ -542,6 +542,13 @@ fn a_provider_that_stops_answering_times_out_and_the_deadline_settles_the_reques
     std::thread::sleep(Duration::from_secs(2));
     let settled = status(&site, &id);
     assert_eq!(settled["status"], "complete_with_error", "{settled}");
+    // Its message names the deadline, not a failure of the machine.
+    let message = settled["message"].as_str().unwrap();
+    assert!(
+        message.contains("did not start before the deadline"),
+        "{settled}"
+    );
+    assert!(!message.contains("failed"), "{settled}");
     assert!(
         site.log().contains("no answer within 1 s"),
         "{}",

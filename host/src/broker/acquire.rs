@@ -154,7 +154,7 @@ impl Broker {
             .iter()
             .map(|m| acquire_result(m.state, false))
             .collect();
-        let outcome = acquire_outcome(request.requested, &results, request.unfulfilled, false);
+        let outcome = acquire_outcome(request.requested, &results, request.unfulfilled, false, 0);
         request.status = outcome.status;
         request.message = match &result.message {
             Some(note) => format!("{}; {note}", outcome.message),

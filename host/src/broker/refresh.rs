@@ -368,6 +368,14 @@ impl Broker {
         if !settle {
             return Ok(());
         }
+        // Those still starting at the deadline: settled as failed, the deadline named.
+        let late = match past_deadline {
+            true => records
+                .iter()
+                .filter(|m| matches!(m.state, MachineState::Pending | MachineState::Unknown))
+                .count() as u32,
+            false => 0,
+        };
         if past_deadline {
             self.terminate_stragglers(request, records).await;
         }
@@ -380,6 +388,7 @@ impl Broker {
             &results,
             request.unfulfilled,
             past_deadline,
+            late,
         );
         request.status = outcome.status;
         request.message = outcome.message;

@@ -47,12 +47,14 @@ pub struct Outcome {
 }
 
 /// An acquire request's status from its machines' results, the capacity the provider said it
-/// could not provide, and whether the deadline passed.
+/// could not provide, whether the deadline passed, and how many of the failed machines were
+/// `late`: still starting at the deadline.
 pub fn acquire_outcome(
     requested: u32,
     results: &[MachineResult],
     unfulfilled: u32,
     past_deadline: bool,
+    late: u32,
 ) -> Outcome {
     let count = |r: MachineResult| results.iter().filter(|x| **x == r).count() as u32;
     let (succeed, failed, executing) = (
@@ -76,8 +78,12 @@ pub fn acquire_outcome(
         };
     }
     let mut reasons = Vec::new();
-    if failed > 0 {
-        reasons.push(format!("{failed} failed"));
+    let late = late.min(failed);
+    if failed > late {
+        reasons.push(format!("{} failed", failed - late));
+    }
+    if late > 0 {
+        reasons.push(format!("{late} did not start before the deadline"));
     }
     if unfulfilled > 0 {
         reasons.push(format!("{unfulfilled} could not be provisioned"));
@@ -171,7 +177,7 @@ mod tests {
 
     #[test]
     fn never_terminal_while_a_machine_is_executing() {
-        let o = acquire_outcome(3, &[Succeed, Fail, Executing], 0, true);
+        let o = acquire_outcome(3, &[Succeed, Fail, Executing], 0, true, 0);
         assert_eq!(o.status, RequestStatus::Running);
         let o = return_outcome(&[Succeed, Executing]);
         assert_eq!(o.status, RequestStatus::Running);
@@ -179,22 +185,22 @@ mod tests {
 
     #[test]
     fn progress_counts_each_machine_once() {
-        let o = acquire_outcome(3, &[Executing, Executing, Executing], 0, false);
+        let o = acquire_outcome(3, &[Executing, Executing, Executing], 0, false, 0);
         assert_eq!(o.message, "0 of 3 machines running, 3 on their way");
-        let o = acquire_outcome(4, &[Succeed, Executing], 0, false);
+        let o = acquire_outcome(4, &[Succeed, Executing], 0, false, 0);
         assert_eq!(o.message, "1 of 4 machines running, 3 on their way");
     }
 
     #[test]
     fn acquire_completes_when_every_machine_runs() {
-        let o = acquire_outcome(2, &[Succeed, Succeed], 0, false);
+        let o = acquire_outcome(2, &[Succeed, Succeed], 0, false, 0);
         assert_eq!(o.status, RequestStatus::Complete);
         assert_eq!(o.message, "2 of 2 machines running");
     }
 
     #[test]
     fn partial_fulfilment_completes_with_error_at_once_when_the_provider_says_so() {
-        let o = acquire_outcome(4, &[Succeed, Succeed], 2, false);
+        let o = acquire_outcome(4, &[Succeed, Succeed], 2, false, 0);
         assert_eq!(o.status, RequestStatus::CompleteWithError);
         assert!(
             o.message.contains("2 could not be provisioned"),
@@ -204,11 +210,30 @@ mod tests {
     }
 
     #[test]
+    fn machines_that_never_started_are_settled_with_the_deadline_named() {
+        // The provider never answered: the one machine was pending at the deadline.
+        let o = acquire_outcome(1, &[Fail], 0, true, 1);
+        assert_eq!(o.status, RequestStatus::CompleteWithError);
+        assert!(
+            o.message.contains("1 did not start before the deadline"),
+            "{}",
+            o.message
+        );
+        assert!(!o.message.contains("failed"), "{}", o.message);
+        let o = acquire_outcome(2, &[Fail, Fail], 0, true, 1);
+        assert!(
+            o.message.contains("1 failed, 1 did not start"),
+            "{}",
+            o.message
+        );
+    }
+
+    #[test]
     fn missing_machines_wait_for_the_deadline() {
         // An asynchronous fleet that has delivered 1 of 3 so far.
-        let o = acquire_outcome(3, &[Succeed], 0, false);
+        let o = acquire_outcome(3, &[Succeed], 0, false, 0);
         assert_eq!(o.status, RequestStatus::Running);
-        let o = acquire_outcome(3, &[Succeed], 0, true);
+        let o = acquire_outcome(3, &[Succeed], 0, true, 0);
         assert_eq!(o.status, RequestStatus::CompleteWithError);
         assert!(o.message.contains("before the deadline"), "{}", o.message);
     }

@@ -173,7 +173,7 @@ fn request_entry(view: &RequestView) -> RequestEntry {
     RequestEntry::Found(Box::new(RequestStatusView {
         request_id: request.request_id.clone(),
         status: request.status.as_str(),
-        message: request.message.clone(),
+        message: shown_message(request, &view.machines),
         machines: view.machines.iter().map(|m| machine(m, request)).collect(),
         request_type: match request.kind {
             RequestKind::Acquire => "acquire",
@@ -194,6 +194,35 @@ fn request_entry(view: &RequestView) -> RequestEntry {
         running_count: acquire.then(|| count(MachineResult::Succeed)),
         pending_count: acquire.then(|| count(MachineResult::Executing)),
     }))
+}
+
+/// The message of a request as shown now: a settled acquire's machines returned since it
+/// settled are no longer running, which its stored message (written when it settled) cannot say.
+fn shown_message(request: &Request, machines: &[MachineView]) -> String {
+    let returned = machines
+        .iter()
+        .filter(|m| {
+            m.record
+                .as_ref()
+                .is_some_and(|r| r.return_request_id.is_some())
+        })
+        .count();
+    if request.kind != RequestKind::Acquire || !request.status.is_terminal() || returned == 0 {
+        return request.message.clone();
+    }
+    let running = machines
+        .iter()
+        .filter(|m| {
+            m.record.as_ref().is_some_and(|r| {
+                r.return_request_id.is_none() && r.state == orb_plugin_api::MachineState::Running
+            })
+        })
+        .count();
+    let settled = match request.status {
+        RequestStatus::Complete => format!("{0} of {0} machines provisioned", request.requested),
+        _ => request.message.clone(),
+    };
+    format!("{settled}; {returned} returned since, {running} running")
 }
 
 fn machine(view: &MachineView, request: &Request) -> MachineStatusView {
