@@ -170,6 +170,13 @@ fn a_return_leaves_alone_what_orb_never_launched_and_names_a_machine_once() {
         [(mine.as_str(), "executing"), ("m-foreign", "fail")],
         "{ret}"
     );
+    // The machine left alone is shown as it is, running, with why it was left alone.
+    let foreign = &ret["machines"][1];
+    assert_eq!(foreign["status"], "running", "{ret}");
+    assert!(
+        foreign["message"].as_str().unwrap().contains("not orb's"),
+        "{ret}"
+    );
 }
 
 #[test]

@@ -30,6 +30,9 @@ pub struct MachineView {
     pub message: String,
     /// What orb knows of it (nothing for a machine returned that orb never provisioned).
     pub record: Option<MachineRecord>,
+    /// Its state as its provider last reported it, for a machine orb has no record of (one it
+    /// left alone as not its own); `None` when the provider does not know it.
+    pub reported: Option<MachineState>,
     /// Its host name as the caller named it (return requests), else as known.
     pub name: Option<String>,
 }
@@ -614,6 +617,7 @@ fn acquire_view(records: Vec<MachineRecord>, past_deadline: bool) -> Vec<Machine
                     _ => String::new(),
                 },
                 name: record.name.clone(),
+                reported: Some(record.state),
                 record: Some(record),
             }
         })
@@ -655,6 +659,7 @@ fn return_view(request: &Request, named: Vec<Named>, past_deadline: bool) -> Vec
                     .clone()
                     .or_else(|| record.as_ref().and_then(|r| r.name.clone())),
                 record,
+                reported: state,
             }
         })
         .collect()

@@ -236,7 +236,12 @@ fn machine(view: &MachineView, request: &Request) -> MachineStatusView {
         machine_id: view.machine_id.clone(),
         name,
         result: view.result.as_str(),
-        status: record.map(|r| r.state.as_str()).unwrap_or("terminated"),
+        // A machine orb has no record of is as its provider reports it (one left alone as not
+        // orb's runs on); one its provider does not know is gone.
+        status: record
+            .map(|r| r.state)
+            .or(view.reported)
+            .map_or("terminated", |s| s.as_str()),
         private_ip_address: record.and_then(|r| r.private_ip.clone()),
         public_ip_address: record.and_then(|r| r.public_ip.clone()),
         launch_time: record
