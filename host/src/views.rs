@@ -346,24 +346,24 @@ impl TemplateView {
         broker: &crate::broker::Broker,
         template_id: &str,
     ) -> Result<TemplateView, crate::broker::BrokerError> {
-        let (templates, instance) = broker.templates_with_attributes().await?;
-        let (template, attributes) = templates
+        let templates = broker.templates_with_attributes().await?;
+        let (template, attributes, instance) = templates
             .iter()
-            .find(|(t, _)| t.template_id == template_id)
+            .find(|(t, ..)| t.template_id == template_id)
             .ok_or_else(|| {
                 crate::broker::BrokerError::NotFound(format!(
                     "template '{template_id}' does not exist"
                 ))
             })?;
-        Ok(TemplateView::of(
-            template,
-            attributes.clone(),
-            &instance.provider_type,
-        ))
+        Ok(TemplateView::of(template, attributes.clone(), instance))
     }
 
-    /// `t` with its `attributes`, served by a provider of `provider_type`.
-    pub fn of(t: &Template, attributes: Value, provider_type: &str) -> Self {
+    /// `t` with its `attributes`, served by `instance`.
+    pub fn of(
+        t: &Template,
+        attributes: Value,
+        instance: &crate::config::ProviderInstanceConfig,
+    ) -> Self {
         let mut fields: Map<String, Value> = t
             .fields
             .iter()
@@ -382,7 +382,10 @@ impl TemplateView {
         }
         fields
             .entry("providerType")
-            .or_insert_with(|| json!(provider_type));
+            .or_insert_with(|| json!(instance.provider_type));
+        fields
+            .entry("providerName")
+            .or_insert_with(|| json!(instance.name));
         TemplateView {
             template_id: t.template_id.clone(),
             max_number: t.max_number,

@@ -647,3 +647,35 @@ fn the_clis_health_check_counts_in_the_circuits() {
     assert_eq!(listed["providers"][1]["circuit"], "closed", "{listed}");
     assert_eq!(served_by(&site, "first", 1), "b");
 }
+
+#[test]
+fn every_template_in_scope_is_listed_with_its_instance() {
+    let site = pools(json!({}));
+    // A template only instance `c` serves: requestable, so listed, with its instance.
+    std::fs::write(
+        site.path().join("conf/c_templates.json"),
+        json!({"templates": [{"templateId": "OnlyC", "maxNumber": 5, "vmType": "m5.large", "imageId": "img"}]})
+            .to_string(),
+    )
+    .unwrap();
+    let listed = shown(&site, &["templates", "list"]);
+    let only_c: Vec<&Value> = listed["templates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["templateId"] == "OnlyC")
+        .collect();
+    assert_eq!(only_c.len(), 1, "{listed}");
+    assert_eq!(only_c[0]["providerName"], "c", "{listed}");
+    let hf = site
+        .call_args("getAvailableTemplates", &[])
+        .expect_code(0)
+        .json();
+    assert!(hf.to_string().contains("OnlyC"), "{hf}");
+    // One instance's.
+    let of_a = shown(&site, &["templates", "list", "--provider", "a"]);
+    assert!(!of_a.to_string().contains("OnlyC"), "{of_a}");
+    assert!(of_a.to_string().contains("Small"), "{of_a}");
+    let unknown = site.orb(&["templates", "list", "--provider", "zz"]);
+    assert_eq!(unknown.code, 1, "{unknown:?}");
+}

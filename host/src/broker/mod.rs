@@ -49,13 +49,11 @@ pub use refresh::{MachineView, RequestView};
 pub use release::{MachineSpec, ReturnSummary, Unreturned};
 pub use template_edit::Generated;
 
-/// A listing of templates: those that can be served with their Host Factory attributes, those
-/// that cannot with why, and the instance that answers.
-type Listing<'a> = (
-    Vec<(Template, Value)>,
-    Vec<(String, Vec<String>)>,
-    &'a ProviderInstanceConfig,
-);
+/// A listing of templates: those that can be served, and those that cannot, with why.
+type Listing<'a> = (Vec<Listed<'a>>, Vec<(String, Vec<String>)>);
+
+/// A listed template: the template, its Host Factory attributes, and the instance serving it.
+pub type Listed<'a> = (Template, Value, &'a ProviderInstanceConfig);
 
 /// Something the broker could not do.
 #[derive(Debug, thiserror::Error)]
@@ -368,15 +366,12 @@ impl Broker {
     }
 
     /// The templates listed to Host Factory (and every listing), each with its Host Factory
-    /// attributes, and the instance that answers for them: the default instance's, or every
-    /// instance's of the pool `HF_PROVIDER_NAME` names (the first instance's of an id). A
-    /// template its provider cannot serve is left out and logged with why
-    /// ([`Broker::unservable_templates`] names them).
-    pub async fn templates_with_attributes(
-        &self,
-    ) -> Result<(Vec<(Template, Value)>, &ProviderInstanceConfig), BrokerError> {
-        let (templates, _, instance) = self.listed_templates().await?;
-        Ok((templates, instance))
+    /// attributes and the instance that serves it: every instance's in scope (the instance or
+    /// pool `HF_PROVIDER_NAME` names, else every enabled one), by priority, the first
+    /// instance's of an id, as a request would be routed. A template its provider cannot serve
+    /// is left out and logged with why ([`Broker::unservable_templates`] names them).
+    pub async fn templates_with_attributes(&self) -> Result<Vec<Listed<'_>>, BrokerError> {
+        Ok(self.listed_templates().await?.0)
     }
 
     /// The templates in the listing's scope that their provider cannot serve, each with the
@@ -385,68 +380,72 @@ impl Broker {
         Ok(self.listed_templates().await?.1)
     }
 
-    /// The listing: the templates that can be served, with their attributes; those that
-    /// cannot, with why; and the instance that answers.
+    /// The listing: the templates that can be served, with their attributes and instance; and
+    /// those that cannot, with why.
     async fn listed_templates(&self) -> Result<Listing<'_>, BrokerError> {
-        let instance = self.default_instance()?;
-        // A pool lists what any of its instances serves, the first instance's of an id.
-        let listed: Vec<&ProviderInstanceConfig> = match self
-            .env
-            .get("HF_PROVIDER_NAME")
-            .and_then(|name| self.config.provider.pools.get(name))
-        {
-            Some(pool) => {
-                let mut members: Vec<&ProviderInstanceConfig> = self
-                    .config
-                    .provider
-                    .providers
-                    .iter()
-                    .filter(|p| p.enabled && pool.instances.contains(&p.name))
-                    .collect();
-                members.sort_by_key(|p| (p.priority, std::cmp::Reverse(p.weight)));
-                members
-            }
-            None => vec![instance],
-        };
-        let mut templates: Vec<(Template, Value)> = Vec::new();
+        let (mut listed, _) = self.scope()?;
+        listed.sort_by_key(|p| (p.priority, std::cmp::Reverse(p.weight)));
+        let several = listed.len() > 1;
+        let mut templates: Vec<Listed<'_>> = Vec::new();
         let mut unservable: Vec<(String, Vec<String>)> = Vec::new();
         for member in listed {
-            let catalog = self.sound_catalog(member).await?;
-            let problems = self
-                .provider(member)
-                .await?
-                .call::<op::CheckTemplates>(&catalog.templates)
-                .await?;
-            let names: BTreeSet<String> = catalog
-                .templates
-                .iter()
-                .filter_map(instance_type_of)
-                .collect();
-            let names: Vec<String> = names.into_iter().collect();
-            let types = self.instance_types(member, &names).await?;
-            let types: HashMap<String, InstanceTypeInfo> =
-                types.into_iter().map(|t| (t.name.clone(), t)).collect();
-            for (i, t) in catalog.templates.into_iter().enumerate() {
-                if templates
-                    .iter()
-                    .any(|(seen, _)| seen.template_id == t.template_id)
-                {
-                    continue;
+            match self.member_templates(member).await {
+                Ok((served, refused)) => {
+                    for (t, attributes) in served {
+                        if !templates
+                            .iter()
+                            .any(|(seen, ..)| seen.template_id == t.template_id)
+                        {
+                            templates.push((t, attributes, member));
+                        }
+                    }
+                    unservable.extend(refused);
                 }
-                let why = problems.get(i).cloned().unwrap_or_default();
-                if !why.is_empty() {
-                    tracing::warn!(template = %t.template_id, instance = %member.name, problems = %why.join("; "), "template not listed: its provider cannot serve it");
-                    unservable.push((t.template_id, why));
-                    continue;
+                // One instance that cannot answer does not hide the others' templates.
+                Err(e) if several => {
+                    tracing::warn!(instance = %member.name, error = %e, "templates of this instance not listed")
                 }
-                let (attributes, warning) = hf_attributes(&t, &types);
-                if let Some(warning) = warning {
-                    tracing::warn!("{warning}");
-                }
-                templates.push((t, attributes));
+                Err(e) => return Err(e),
             }
         }
-        Ok((templates, unservable, instance))
+        Ok((templates, unservable))
+    }
+
+    /// The templates `member` can serve, with their attributes; those it cannot, with why.
+    async fn member_templates(
+        &self,
+        member: &ProviderInstanceConfig,
+    ) -> Result<(Vec<(Template, Value)>, Vec<(String, Vec<String>)>), BrokerError> {
+        let catalog = self.sound_catalog(member).await?;
+        let problems = self
+            .provider(member)
+            .await?
+            .call::<op::CheckTemplates>(&catalog.templates)
+            .await?;
+        let names: BTreeSet<String> = catalog
+            .templates
+            .iter()
+            .filter_map(instance_type_of)
+            .collect();
+        let names: Vec<String> = names.into_iter().collect();
+        let types = self.instance_types(member, &names).await?;
+        let types: HashMap<String, InstanceTypeInfo> =
+            types.into_iter().map(|t| (t.name.clone(), t)).collect();
+        let (mut served, mut refused) = (Vec::new(), Vec::new());
+        for (i, t) in catalog.templates.into_iter().enumerate() {
+            let why = problems.get(i).cloned().unwrap_or_default();
+            if !why.is_empty() {
+                tracing::warn!(template = %t.template_id, instance = %member.name, problems = %why.join("; "), "template not listed: its provider cannot serve it");
+                refused.push((t.template_id, why));
+                continue;
+            }
+            let (attributes, warning) = hf_attributes(&t, &types);
+            if let Some(warning) = warning {
+                tracing::warn!("{warning}");
+            }
+            served.push((t, attributes));
+        }
+        Ok((served, refused))
     }
 
     /// The own counters of every enabled provider instance (building those not built yet). An

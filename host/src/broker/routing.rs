@@ -22,7 +22,7 @@ pub struct Candidate {
 impl Broker {
     /// The instances in scope: the instance `HF_PROVIDER_NAME` names, the pool it names, or
     /// every enabled instance; with the pool named, its policy.
-    fn scope(
+    pub(super) fn scope(
         &self,
     ) -> Result<(Vec<&ProviderInstanceConfig>, Option<SelectionPolicy>), BrokerError> {
         let provider = &self.config.provider;

@@ -110,7 +110,7 @@ async fn templates(app: &App) -> Check {
     let unservable = broker.unservable_templates().await;
     match (listed, unservable) {
         (Err(e), _) | (_, Err(e)) => Check::new("templates", Status::Fail, e.to_string()).fix(fix),
-        (Ok((listed, _)), Ok(unservable)) => {
+        (Ok(listed), Ok(unservable)) => {
             let named: Vec<String> = unservable
                 .iter()
                 .map(|(id, why)| format!("{id}: {}", why.join("; ")))

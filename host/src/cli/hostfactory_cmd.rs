@@ -56,11 +56,11 @@ pub async fn run(
     let broker = Broker::open(app)?;
     let value = match call {
         HfCall::GetAvailableTemplates => {
-            let (templates, instance) = broker.templates_with_attributes().await?;
+            let templates = broker.templates_with_attributes().await?;
             to_json(&output::templates(
                 templates
                     .iter()
-                    .map(|(t, attrs)| TemplateView::of(t, attrs.clone(), &instance.provider_type))
+                    .map(|(t, attrs, instance)| TemplateView::of(t, attrs.clone(), instance))
                     .collect(),
             ))
         }

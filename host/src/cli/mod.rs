@@ -223,8 +223,15 @@ struct HfInput {
 
 #[derive(Debug, Subcommand)]
 enum TemplatesCommand {
-    /// Lists the templates with their attributes.
+    /// Lists the templates in scope with their attributes and the provider instance serving
+    /// each: every enabled instance's (or those HF_PROVIDER_NAME names).
+    #[command(
+        after_help = "Example: orb templates list --provider aws-eu --filter providerApi=EC2Fleet"
+    )]
     List {
+        /// Only the templates this provider instance serves.
+        #[arg(long, value_name = "NAME")]
+        provider: Option<String>,
         #[command(flatten)]
         list: ListArgs,
     },
@@ -748,7 +755,9 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
             Ok(hostfactory_cmd::run(app, call, file.as_deref()).await?)
         }
         Command::Templates { command } => Ok(match command {
-            TemplatesCommand::List { list } => templates_cmd::list(app, &list).await?,
+            TemplatesCommand::List { provider, list } => {
+                templates_cmd::list(app, provider.as_deref(), &list).await?
+            }
             TemplatesCommand::Show {
                 template_id,
                 template_id_flag,

@@ -10,15 +10,37 @@ use crate::app::App;
 use crate::broker::{Broker, BrokerError};
 use crate::views::{TemplateProblems, TemplateView};
 
-/// `orb templates list`: one line per template, filtered and paged by `list`.
-pub async fn list(app: &App, list: &ListArgs) -> Result<CommandOutput, BrokerError> {
+/// `orb templates list`: one line per template in scope (of the instance `provider` names, when
+/// it names one), with the instance serving it, filtered and paged by `list`.
+pub async fn list(
+    app: &App,
+    provider: Option<&str>,
+    list: &ListArgs,
+) -> Result<CommandOutput, BrokerError> {
     let broker = Broker::open(app)?;
-    let (templates, _) = broker.templates_with_attributes().await?;
+    if let Some(name) = provider {
+        broker.instance(name).map_err(|_| {
+            BrokerError::BadInput(format!(
+                "--provider {name}: no provider instance has this name; configured: {}",
+                app.loaded
+                    .config
+                    .provider
+                    .providers
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+    }
+    let templates = broker.templates_with_attributes().await?;
     let rows: Vec<Value> = templates
         .iter()
-        .map(|(t, attrs)| {
+        .filter(|(.., instance)| provider.is_none_or(|name| instance.name == name))
+        .map(|(t, attrs, instance)| {
             json!({
                 "templateId": t.template_id,
+                "providerName": instance.name,
                 "maxNumber": t.max_number,
                 "providerApi": t.provider_api,
                 "vmTypes": t.fields.get("vmTypes").or(t.fields.get("vmType")),

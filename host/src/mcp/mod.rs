@@ -391,11 +391,11 @@ impl OrbMcp {
 impl OrbMcp {
     /// The templates with their attributes, as listed.
     async fn templates(&self) -> Result<TemplateList, BrokerError> {
-        let (templates, _) = self.broker.templates_with_attributes().await?;
+        let templates = self.broker.templates_with_attributes().await?;
         Ok(TemplateList {
             templates: templates
                 .into_iter()
-                .map(|(t, attributes)| ListedTemplate {
+                .map(|(t, attributes, _)| ListedTemplate {
                     template_id: t.template_id,
                     max_number: t.max_number,
                     provider_api: t.provider_api,

@@ -51,16 +51,16 @@ pub(super) async fn list_templates(
 ) -> ApiResult {
     let page = page.page()?;
     let broker = s.broker();
-    let (templates, instance) = broker.templates_with_attributes().await?;
+    let templates = broker.templates_with_attributes().await?;
     let matching: Vec<_> = templates
         .iter()
-        .filter(|(t, _)| q.admits(t, instance))
+        .filter(|(t, _, instance)| q.admits(t, instance))
         .collect();
     let list: Vec<TemplateView> = matching
         .iter()
         .skip(page.offset as usize)
         .take(page.limit as usize)
-        .map(|(t, a)| TemplateView::of(t, a.clone(), &instance.provider_type))
+        .map(|(t, a, instance)| TemplateView::of(t, a.clone(), instance))
         .collect();
     let info = PageInfo::of(page, list.len(), matching.len() as u64);
     let mut answer = output::templates(list);
