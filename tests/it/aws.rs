@@ -1422,3 +1422,59 @@ fn two_clouds_behind_one_pool_share_requests_returns_and_outages() {
     assert!(message.contains("handler is disabled"), "{message}");
     assert!(message.contains("west: 1 of 1"), "{message}");
 }
+
+/// RunInstances launches from the operator's launch template (its image, at its version),
+/// as EC2 Fleet and Auto Scaling do; validate checks the launch template exists.
+#[test]
+fn run_instances_launches_from_the_operators_launch_template() {
+    let moto = Moto::start();
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("launch_template.py");
+    std::fs::write(
+        &script,
+        r#"import boto3, json, sys
+session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                        region_name="us-east-1")
+ec2 = session.client("ec2", endpoint_url=sys.argv[1])
+if sys.argv[2] == "make":
+    lt = ec2.create_launch_template(LaunchTemplateName="operators-ri",
+        LaunchTemplateData={"ImageId": sys.argv[3]})["LaunchTemplate"]
+    print(json.dumps({"id": lt["LaunchTemplateId"]}))
+else:
+    found = [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
+    print(json.dumps({i["InstanceId"]: {"image": i.get("ImageId"),
+        "lt": {t["Key"]: t["Value"] for t in i.get("Tags", [])}.get("aws:ec2launchtemplate:id")}
+        for i in found}))
+"#,
+    )
+    .unwrap();
+    let image = moto.seed["image"].as_str().unwrap();
+    let made = moto.python(&script, &["make", image]);
+    let id = made["id"].as_str().unwrap();
+    // No image beside it, and no default image: the launch template's is the only one.
+    let site = site(
+        &moto,
+        json!({"default_image_id": ""}),
+        json!({"templates": [
+            {"templateId": "FromLt", "providerApi": "RunInstances", "maxNumber": 5,
+             "vmType": "t3.medium", "launchTemplateId": id, "launchTemplateVersion": "1"},
+            {"templateId": "NoSuchLt", "providerApi": "RunInstances", "maxNumber": 5,
+             "vmType": "t3.medium", "launchTemplateId": "lt-0123456789abcdef0"}
+        ]}),
+    );
+    let checked = site
+        .orb(&["templates", "validate", "--format", "json"])
+        .json();
+    let problems = checked["templates"].to_string();
+    assert!(
+        problems.contains("lt-0123456789abcdef0 does not exist"),
+        "{checked}"
+    );
+    let request_id = request(&site, "FromLt", 1);
+    let done = settle(&site, &request_id);
+    assert_eq!(done["status"], "complete", "{done}");
+    let machine = done["machines"][0]["machineId"].as_str().unwrap();
+    let launched = moto.python(&script, &["instances"]);
+    assert_eq!(launched[machine]["image"], image, "{launched}");
+    assert_eq!(launched[machine]["lt"], id, "{launched}");
+}

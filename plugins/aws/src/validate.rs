@@ -16,6 +16,23 @@ pub async fn validate(ctx: &Ctx<'_>, template: &Template) -> Vec<String> {
     let id = &t.template_id;
     let ec2 = &ctx.clients.ec2;
     let mut problems = Vec::new();
+    if let Some(lt) = &t.launch_template_id {
+        match ec2
+            .describe_launch_templates()
+            .launch_template_ids(lt)
+            .send()
+            .await
+        {
+            Ok(out) if out.launch_templates().is_empty() => problems.push(format!(
+                "template '{id}': launch template {lt} does not exist"
+            )),
+            Ok(_) => {}
+            Err(e) => problems.push(format!(
+                "template '{id}': launch template {lt}: {}",
+                sdk_error("DescribeLaunchTemplates", e).message().to_owned()
+            )),
+        }
+    }
     if t.launch_template_id.is_none() {
         match crate::image::resolve(ctx, &t.image).await {
             Ok(image) => match ec2.describe_images().image_ids(&image).send().await {

@@ -1,10 +1,11 @@
 //! RunInstances: batches of at most `max_instances_per_call`, on demand or spot, with a client
-//! token per batch derived from the request id.
+//! token per batch derived from the request id; from the operator's launch template when the
+//! template names one.
 
 use aws_sdk_ec2::operation::run_instances::builders::RunInstancesFluentBuilder;
 use aws_sdk_ec2::types::{
-    IamInstanceProfileSpecification, InstanceMarketOptionsRequest, InstanceType, MarketType,
-    ResourceType, SpotMarketOptions,
+    IamInstanceProfileSpecification, InstanceMarketOptionsRequest, InstanceType,
+    LaunchTemplateSpecification, MarketType, ResourceType, SpotMarketOptions,
 };
 use orb_plugin_api::{ProviderError, ProvisionResult};
 
@@ -31,7 +32,19 @@ fn batch_call(ctx: &Ctx<'_>, plan: &Plan, batch: usize, size: u32) -> RunInstanc
         .ec2
         .run_instances()
         .client_token(plan.token(&format!("-{batch}")))
-        .image_id(&plan.image_id)
+        // From the operator's launch template when the template names one (at its version),
+        // with the template's own fields over it, as EC2 Fleet and Auto Scaling launch.
+        .set_launch_template(t.launch_template_id.as_ref().map(|id| {
+            LaunchTemplateSpecification::builder()
+                .launch_template_id(id)
+                .version(
+                    t.launch_template_version
+                        .clone()
+                        .unwrap_or_else(|| "$Latest".into()),
+                )
+                .build()
+        }))
+        .set_image_id((!plan.image_id.is_empty()).then(|| plan.image_id.clone()))
         .instance_type(instance_type.clone())
         .min_count(if settings.allow_partial {
             1
