@@ -757,6 +757,39 @@ async fn orbs_template_features_reach_the_create_calls() {
     assert!(group.iter().any(|p| p == "Context=c-1"), "{group:#?}");
 }
 
+/// The on-demand allocation strategy reaches every handler that launches on demand beside
+/// spot, not EC2 Fleet alone.
+#[tokio::test]
+async fn the_on_demand_allocation_strategy_reaches_every_fleet_and_group() {
+    let mixed = serde_json::json!({"templateId": "T", "maxNumber": 10, "imageId": "ami-1",
+        "subnetIds": ["subnet-a"], "fleetType": "request", "priceType": "heterogeneous",
+        "vmTypes": {"t3.medium": 1}, "allocationStrategyOnDemand": "prioritized",
+        "fleetRole": "arn:aws:iam::123456789012:role/fleet"});
+    let fleet = create_call(of_api(&mixed, "EC2Fleet"), "CreateFleet").await;
+    let spot_fleet = create_call(of_api(&mixed, "SpotFleet"), "RequestSpotFleet").await;
+    let mut group = of_api(&mixed, "ASG");
+    for key in ["fleetType", "fleetRole"] {
+        group.as_object_mut().unwrap().remove(key);
+    }
+    let group = create_call(group, "CreateAutoScalingGroup").await;
+    for (call, expected) in [
+        (&fleet, "OnDemandOptions.AllocationStrategy=prioritized"),
+        (
+            &spot_fleet,
+            "SpotFleetRequestConfig.OnDemandAllocationStrategy=prioritized",
+        ),
+        (
+            &group,
+            "MixedInstancesPolicy.InstancesDistribution.OnDemandAllocationStrategy=prioritized",
+        ),
+    ] {
+        assert!(
+            call.iter().any(|p| p == expected),
+            "{expected} not in {call:#?}"
+        );
+    }
+}
+
 /// Attribute-based selection reaches each fleet's and group's overrides, instead of types.
 #[tokio::test]
 async fn instance_requirements_replace_the_instance_types_in_the_overrides() {

@@ -519,6 +519,18 @@ impl AwsTemplate {
                 Err(_) => script,
             })
         });
+        // Every handler acts on it: EC2 Fleet, Spot Fleet and Auto Scaling take these two.
+        let allocation_strategy_on_demand = string(t, "allocationStrategyOnDemand");
+        if let Some(name) = &allocation_strategy_on_demand {
+            if !matches!(
+                name.to_ascii_lowercase().replace(['-', '_'], "").as_str(),
+                "lowestprice" | "prioritized"
+            ) {
+                problems.push(format!(
+                    "allocationStrategyOnDemand must be lowestPrice or prioritized, not '{name}'"
+                ));
+            }
+        }
         let launch_template_version = string(t, "launchTemplateVersion");
         if launch_template_version.is_some() && launch_template_id.is_none() {
             problems.push("launchTemplateVersion needs launchTemplateId".into());
@@ -601,7 +613,7 @@ impl AwsTemplate {
             price,
             percent_on_demand,
             allocation_strategy: string(t, "allocationStrategy"),
-            allocation_strategy_on_demand: string(t, "allocationStrategyOnDemand"),
+            allocation_strategy_on_demand,
             fleet_type,
             fleet_role,
             max_spot_price: string(t, "maxSpotPrice"),
@@ -837,5 +849,19 @@ mod tests {
         let none: AwsConfig = serde_json::from_value(json!({"default_image_id": ""})).unwrap();
         let problems = AwsTemplate::parse(&t, &none).unwrap_err();
         assert!(problems[0].contains("imageId is required"), "{problems:?}");
+    }
+
+    #[test]
+    fn an_on_demand_strategy_no_handler_takes_is_a_problem() {
+        let t = template(
+            json!({"templateId": "t", "providerApi": "SpotFleet", "vmType": "t3.micro",
+            "imageId": "ami-1", "subnetIds": ["s"], "fleetRole": "arn:aws:iam::1:role/f",
+            "allocationStrategyOnDemand": "cheapest"}),
+        );
+        let problems = AwsTemplate::parse(&t, &AwsConfig::default()).unwrap_err();
+        assert!(
+            problems[0].contains("lowestPrice or prioritized"),
+            "{problems:?}"
+        );
     }
 }

@@ -131,6 +131,9 @@ impl Handler for Asg {
                         .set_spot_allocation_strategy(
                             t.allocation_strategy.as_deref().map(hyphenated),
                         )
+                        .set_on_demand_allocation_strategy(
+                            t.allocation_strategy_on_demand.as_deref().map(hyphenated),
+                        )
                         .set_spot_max_price(t.max_spot_price.clone())
                         .build(),
                 )

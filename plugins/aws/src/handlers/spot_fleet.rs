@@ -8,8 +8,8 @@
 use aws_sdk_ec2::operation::request_spot_fleet::builders::RequestSpotFleetFluentBuilder;
 use aws_sdk_ec2::types::{
     AllocationStrategy, ExcessCapacityTerminationPolicy, FleetLaunchTemplateSpecification,
-    FleetType as AwsFleetType, LaunchTemplateConfig, LaunchTemplateOverrides, ResourceType,
-    SpotFleetRequestConfigData,
+    FleetType as AwsFleetType, LaunchTemplateConfig, LaunchTemplateOverrides,
+    OnDemandAllocationStrategy, ResourceType, SpotFleetRequestConfigData,
 };
 use orb_plugin_api::{ProviderError, ProvisionResult};
 
@@ -75,6 +75,12 @@ fn request_call(
         .target_capacity(plan.count as i32)
         .on_demand_target_capacity(t.on_demand_units(plan.count) as i32)
         .allocation_strategy(strategy(t.allocation_strategy.as_deref()))
+        .set_on_demand_allocation_strategy(t.allocation_strategy_on_demand.as_deref().map(|name| {
+            match name.to_ascii_lowercase().as_str() {
+                "prioritized" => OnDemandAllocationStrategy::Prioritized,
+                _ => OnDemandAllocationStrategy::LowestPrice,
+            }
+        }))
         .set_spot_price(t.max_spot_price.clone())
         .client_token(plan.token(""))
         .r#type(if t.fleet_type == FleetType::Maintain {
