@@ -1281,7 +1281,7 @@ fn dry_runs_on_aws_make_nothing() {
     let moto = Moto::start();
     let site = site(&moto, json!({}), templates(&moto));
     let before = inspect(&moto);
-    for template in ["RunInstances", "FleetInstant"] {
+    for template in ["RunInstances", "FleetInstant", "Spot", "Group"] {
         let checked = site
             .orb(&[
                 "machines",

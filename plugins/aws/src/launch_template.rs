@@ -87,6 +87,12 @@ pub async fn check(ctx: &Ctx<'_>, plan: &Plan) -> (LaunchTemplateRef, Vec<String
     (named, problems)
 }
 
+/// Whether `problem`, found by a fleet's dry run that names `lt`, is only that `lt` does not
+/// exist yet because orb makes it with the request: its creation has a dry run of its own.
+pub fn not_made_yet(lt: &LaunchTemplateRef, problem: &str) -> bool {
+    lt.by_name && problem.contains("InvalidLaunchTemplateName.NotFound") && problem.contains(&lt.id)
+}
+
 /// The name of the launch template made for one request.
 fn request_template_name(request_id: &str) -> String {
     format!("orb-{request_id}")

@@ -150,7 +150,9 @@ impl Handler for Ec2Fleet {
     async fn check(&self, ctx: &Ctx<'_>, plan: &Plan) -> Vec<String> {
         let (lt, mut problems) = launch_template::check(ctx, plan).await;
         let created = create_call(ctx, plan, &lt).dry_run(true).send().await;
-        problems.extend(dry_run("CreateFleet", created));
+        problems.extend(
+            dry_run("CreateFleet", created).filter(|p| !launch_template::not_made_yet(&lt, p)),
+        );
         problems
     }
 

@@ -115,7 +115,10 @@ impl Handler for SpotFleet {
     async fn check(&self, ctx: &Ctx<'_>, plan: &Plan) -> Vec<String> {
         let (lt, mut problems) = launch_template::check(ctx, plan).await;
         let requested = request_call(ctx, plan, &lt).dry_run(true).send().await;
-        problems.extend(dry_run("RequestSpotFleet", requested));
+        problems.extend(
+            dry_run("RequestSpotFleet", requested)
+                .filter(|p| !launch_template::not_made_yet(&lt, p)),
+        );
         problems
     }
 
