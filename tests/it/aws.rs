@@ -1478,3 +1478,29 @@ else:
     assert_eq!(launched[machine]["image"], image, "{launched}");
     assert_eq!(launched[machine]["lt"], id, "{launched}");
 }
+
+/// A profile that does not exist, or no credentials at all, is said in those words by every
+/// call and by doctor, never as the SDK's last attempt (the instance metadata service).
+#[test]
+fn a_missing_profile_or_no_credentials_is_named_as_such() {
+    let moto = Moto::start();
+    let none = json!({"access_key_id": null, "secret_access_key": null});
+    let mut nope = none.clone();
+    nope["profile"] = json!("nope");
+    for (config, expected) in [
+        (nope, "profile 'nope' not found in"),
+        (none, "no credentials found: set AWS_ACCESS_KEY_ID"),
+    ] {
+        let site = site(&moto, config, templates(&moto));
+        let call = site.call(
+            "requestMachines",
+            &json!({"template": {"templateId": "RunInstances", "machineCount": 1}}),
+        );
+        assert_eq!(call.code, 1, "{call:?}");
+        assert!(call.stdout.contains(expected), "{expected}: {call:?}");
+        assert!(!call.stdout.contains("IMDS"), "{call:?}");
+        let doctor = site.orb(&["doctor", "--format", "json"]);
+        assert_eq!(doctor.code, 1, "{doctor:?}");
+        assert!(doctor.stdout.contains(expected), "{expected}: {doctor:?}");
+    }
+}

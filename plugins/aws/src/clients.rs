@@ -205,6 +205,14 @@ pub async fn sdk_config(config: &AwsConfig, instance: &str) -> Result<SdkConfig,
     if let Some(profile) = &config.profile {
         loader = loader.profile_name(profile);
     }
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    if let Some(profile) = config.profile.clone().or_else(|| env("AWS_PROFILE")) {
+        profile_exists(
+            &profile,
+            &shared_file(env("AWS_CONFIG_FILE"), "config"),
+            &shared_file(env("AWS_SHARED_CREDENTIALS_FILE"), "credentials"),
+        )?;
+    }
     match (&config.access_key_id, &config.secret_access_key) {
         (Some(key), Some(secret)) => {
             loader = loader.credentials_provider(Credentials::new(
@@ -294,5 +302,79 @@ pub fn clients(sdk: &SdkConfig, pacer: Pacer) -> Clients {
             .map(|r| r.as_ref().to_owned())
             .unwrap_or_default(),
         calls,
+    }
+}
+
+/// A shared AWS file: the one its variable names, else `~/.aws/<name>`.
+fn shared_file(named: Option<String>, name: &str) -> std::path::PathBuf {
+    named.map(std::path::PathBuf::from).unwrap_or_else(|| {
+        std::path::Path::new(&std::env::var("HOME").unwrap_or_default())
+            .join(".aws")
+            .join(name)
+    })
+}
+
+/// Whether `profile` is in the shared `config` (`[profile NAME]`, or `[default]`) or
+/// `credentials` (`[NAME]`) file: the SDK, not finding it, goes on down its chain and ends in
+/// an error about the instance metadata service, which names no profile.
+fn profile_exists(
+    profile: &str,
+    config: &std::path::Path,
+    credentials: &std::path::Path,
+) -> Result<(), ProviderError> {
+    let sections = |path: &std::path::Path| -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().strip_prefix('[')?.strip_suffix(']').map(str::trim))
+            .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+            .collect()
+    };
+    let in_config = sections(config)
+        .iter()
+        .any(|s| *s == format!("profile {profile}") || (profile == "default" && s == "default"));
+    let in_credentials = sections(credentials).iter().any(|s| s == profile);
+    if in_config || in_credentials {
+        return Ok(());
+    }
+    Err(ProviderError::config(format!(
+        "profile '{profile}' not found in {} or {}: name one they hold, or set AWS_CONFIG_FILE \
+         and AWS_SHARED_CREDENTIALS_FILE to the files that hold it",
+        config.display(),
+        credentials.display()
+    )))
+}
+
+#[cfg(test)]
+mod profile_tests {
+    use super::*;
+
+    #[test]
+    fn a_profile_is_found_in_either_file_or_named_as_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("config");
+        let credentials = dir.path().join("credentials");
+        std::fs::write(
+            &config,
+            "[default]\nregion = us-east-1\n[profile  hpc ]\nregion = eu-west-1\n",
+        )
+        .unwrap();
+        std::fs::write(&credentials, "[ci]\naws_access_key_id = x\n").unwrap();
+        for found in ["default", "hpc", "ci"] {
+            profile_exists(found, &config, &credentials).unwrap();
+        }
+        let e = profile_exists("nope", &config, &credentials).unwrap_err();
+        assert!(
+            e.message.contains("profile 'nope' not found in"),
+            "{}",
+            e.message
+        );
+        assert!(
+            e.message.contains(config.to_str().unwrap()),
+            "{}",
+            e.message
+        );
+        let none = dir.path().join("absent");
+        assert!(profile_exists("default", &none, &none).is_err());
     }
 }

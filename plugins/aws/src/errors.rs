@@ -186,6 +186,10 @@ where
                 "{operation} timed out; check the network path to AWS and operation_timeout_secs"
             ),
         ),
+        _ if no_credentials(&error_chain(&error)) => AwsError {
+            retryable: false,
+            ..AwsError::new(operation, None, ErrorKind::Auth, NO_CREDENTIALS.to_owned())
+        },
         SdkError::DispatchFailure(_) => AwsError::new(
             operation,
             None,
@@ -208,6 +212,25 @@ where
             format!("{operation} failed: {}", error_chain(&error)),
         ),
     }
+}
+
+/// What a call says when the SDK's credential chain found nothing.
+const NO_CREDENTIALS: &str = "no credentials found: set AWS_ACCESS_KEY_ID and \
+AWS_SECRET_ACCESS_KEY, or choose a profile (the instance's profile or AWS_PROFILE), or a \
+role_arn; on EC2, give the instance a role";
+
+/// Whether an SDK error's text is its credential chain's finding nothing: the chain ends
+/// with the instance metadata service, whose error would name neither credentials nor what to
+/// do.
+fn no_credentials(chain: &str) -> bool {
+    [
+        "failed to load credentials",
+        "provided credentials",
+        "IMDS",
+        "credentials provider",
+    ]
+    .iter()
+    .any(|marker| chain.contains(marker))
 }
 
 fn error_chain(error: &dyn std::error::Error) -> String {
