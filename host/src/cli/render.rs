@@ -88,38 +88,137 @@ fn render_table(value: &Value) -> String {
     }
 }
 
+/// The columns a nested list (a request's machines) is shown with, when its items have them:
+/// enough to tell each apart on a screen; `orb ... --format json` has the rest.
+const NESTED_COLUMNS: &[&[&str]] = &[
+    &["machineId", "machine_id"],
+    &["name"],
+    &["status", "state"],
+    &[
+        "privateIpAddress",
+        "private_ip_address",
+        "privateIp",
+        "private_ip",
+    ],
+    &["zone"],
+];
+
+/// The most columns shown side by side; items with more are shown as key/value rows.
+const WIDE: usize = 8;
+
+/// Whether `value` is shown as a table of its own rather than in a cell.
+fn nested(value: &Value) -> bool {
+    match value {
+        Value::Array(items) => items.iter().any(|v| v.is_object() || v.is_array()),
+        Value::Object(map) => !map.is_empty(),
+        _ => false,
+    }
+}
+
 fn rows_table(items: &[Value]) -> String {
     if items.is_empty() {
         return "(none)".to_owned();
     }
     let mut columns: Vec<&str> = Vec::new();
+    let mut lists: Vec<&str> = Vec::new();
     for item in items {
         if let Value::Object(map) = item {
-            for key in map.keys() {
-                if !columns.contains(&key.as_str()) {
-                    columns.push(key);
+            for (key, value) in map {
+                let seen = columns.contains(&key.as_str()) || lists.contains(&key.as_str());
+                match (seen, value) {
+                    (true, _) => {}
+                    (false, Value::Array(_)) if nested(value) => lists.push(key),
+                    (false, _) => columns.push(key),
                 }
             }
         }
     }
+    // A list given as an empty one in the first items and as objects later is still a list.
+    columns.retain(|c| !lists.contains(c));
     let mut table = new_table();
-    if columns.is_empty() {
+    if columns.is_empty() && lists.is_empty() {
         for item in items {
             table.add_row([cell(item)]);
         }
         return table.to_string();
     }
-    table.set_header(columns.clone());
     let empty = Map::new();
+    let mut out = if columns.len() > WIDE {
+        // Too many columns to read side by side: each item as key/value rows, without the
+        // empty ones.
+        items
+            .iter()
+            .map(|item| {
+                let map = item.as_object().unwrap_or(&empty);
+                let mut rows = new_table();
+                for c in &columns {
+                    match map.get(*c).map(cell) {
+                        Some(v) if !v.is_empty() => {
+                            rows.add_row([(*c).to_owned(), v]);
+                        }
+                        _ => {}
+                    }
+                }
+                rows.to_string()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    } else {
+        table.set_header(columns.clone());
+        for item in items {
+            let map = item.as_object().unwrap_or(&empty);
+            table.add_row(
+                columns
+                    .iter()
+                    .map(|c| map.get(*c).map(cell).unwrap_or_default()),
+            );
+        }
+        table.to_string()
+    };
+    // Each item's lists (a request's machines) follow, each a table of a few columns.
     for item in items {
         let map = item.as_object().unwrap_or(&empty);
-        table.add_row(
-            columns
-                .iter()
-                .map(|c| map.get(*c).map(cell).unwrap_or_default()),
-        );
+        let label = columns
+            .first()
+            .and_then(|c| map.get(*c))
+            .map(cell)
+            .unwrap_or_default();
+        for key in &lists {
+            let Some(Value::Array(inner)) = map.get(*key) else {
+                continue;
+            };
+            out.push_str(&format!("\n{label} {key}:\n{}", nested_table(inner)));
+        }
     }
-    table.to_string()
+    out
+}
+
+/// A nested list as a table of [`NESTED_COLUMNS`] (all its columns when it has none of them).
+fn nested_table(items: &[Value]) -> String {
+    let picked: Vec<&str> = NESTED_COLUMNS
+        .iter()
+        .filter_map(|names| {
+            names
+                .iter()
+                .find(|n| items.iter().any(|i| i.get(**n).is_some()))
+                .copied()
+        })
+        .collect();
+    if picked.is_empty() {
+        return rows_table(items);
+    }
+    let narrowed: Vec<Value> = items
+        .iter()
+        .map(|i| {
+            Value::Object(
+                picked
+                    .iter()
+                    .map(|k| ((*k).to_owned(), i.get(*k).cloned().unwrap_or(Value::Null)))
+                    .collect(),
+            )
+        })
+        .collect();
+    rows_table(&narrowed)
 }
 
 fn flatten(prefix: &str, value: &Value, out: &mut Vec<(String, String)>) {
@@ -151,10 +250,22 @@ fn cell(value: &Value) -> String {
 
 fn new_table() -> Table {
     let mut table = Table::new();
+    let terminal = table.width();
     table
         .load_preset(UTF8_FULL_CONDENSED)
-        .set_content_arrangement(ContentArrangement::Dynamic);
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(width(std::env::var("COLUMNS").ok().as_deref(), terminal));
     table
+}
+
+/// The width tables fit: `COLUMNS` when it names one, else the terminal's when it reports one
+/// (a terminal may report 0), else 100.
+fn width(columns: Option<&str>, terminal: Option<u16>) -> u16 {
+    columns
+        .and_then(|c| c.trim().parse::<u16>().ok())
+        .filter(|w| *w > 0)
+        .or(terminal.filter(|w| *w > 0))
+        .unwrap_or(100)
 }
 
 #[cfg(test)]
@@ -189,5 +300,36 @@ mod tests {
     fn nested_objects_flatten_to_dotted_keys() {
         let text = render(&json!({"logging": {"level": "info"}}), Format::Table);
         assert!(text.contains("logging.level"), "{text}");
+    }
+
+    #[test]
+    fn a_request_is_a_summary_then_a_short_machines_table_that_fits_the_screen() {
+        let machine = |id: &str| {
+            json!({"machineId": id, "name": format!("ip-10-0-0-{id}.ec2.internal"), "result": "succeed",
+                "status": "running", "privateIpAddress": "10.0.0.1", "publicIpAddress": null,
+                "launchtime": 1796683884, "message": "", "cloudHostId": id, "instanceType": "m5.large",
+                "priceType": "ondemand", "zone": "us-east-1a",
+                "instanceTags": "{\"orb:managed-by\":\"orb\",\"orb:request-id\":\"req-b5238f7c-0971-436f-836d-bfa8d899afb7\"}"})
+        };
+        let answer = json!({"requests": [{"requestId": "req-b5238f7c-0971-436f-836d-bfa8d899afb7",
+            "status": "complete", "message": "2 of 2 machines running",
+            "machines": [machine("i-1"), machine("i-2")], "providerName": "aws"}]});
+        std::env::set_var("COLUMNS", "80");
+        let text = render(&answer, Format::Table);
+        assert!(text.lines().count() < 30, "{text}");
+        assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+        assert!(text.contains("machines:") && text.contains("i-2"), "{text}");
+        assert!(
+            !text.contains("instanceTags") && !text.contains('{'),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_width_is_columns_then_the_terminals_then_a_default() {
+        assert_eq!(width(Some("120"), Some(80)), 120);
+        assert_eq!(width(None, Some(80)), 80);
+        assert_eq!(width(Some("0"), Some(0)), 100);
+        assert_eq!(width(Some("wide"), None), 100);
     }
 }
