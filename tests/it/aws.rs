@@ -673,7 +673,7 @@ fn the_account_is_discovered_kept_and_templates_are_checked_against_it() {
     let moto = Moto::start();
     let site = site(&moto, json!({}), templates(&moto));
     let found = site
-        .orb(&["infra", "discover", "--format", "json"])
+        .orb(&["infra", "discover", "--all", "--format", "json"])
         .expect_code(0)
         .json();
     let resources = found["resources"].as_array().unwrap();
@@ -722,11 +722,34 @@ fn the_account_is_discovered_kept_and_templates_are_checked_against_it() {
     // Kept: shown again as found, without asking the cloud.
     let calls = aws_calls(&site);
     let shown = site
-        .orb(&["infra", "show", "--format", "json"])
+        .orb(&["infra", "show", "--all", "--format", "json"])
         .expect_code(0)
         .json();
     assert_eq!(shown["resources"], found["resources"]);
     assert_eq!(aws_calls(&site), calls, "show asked the cloud");
+    // Without --all, the region's instance types are counted, not listed.
+    let summary = site
+        .orb(&["infra", "show", "--format", "json"])
+        .expect_code(0)
+        .json();
+    assert!(
+        found["counts"]["instance_type"].as_u64().unwrap() > 50,
+        "{summary}"
+    );
+    assert!(
+        !summary["resources"]
+            .to_string()
+            .contains("\"instance_type\""),
+        "{summary}"
+    );
+    assert!(
+        summary["notListed"]
+            .as_str()
+            .unwrap()
+            .contains("instance_type"),
+        "{summary}"
+    );
+    assert_eq!(summary["counts"], found["counts"]);
 
     // The templates served pass; a file naming what the account lacks does not.
     let valid = site

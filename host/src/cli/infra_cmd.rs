@@ -23,30 +23,60 @@ fn instance<'a>(
     }
 }
 
-/// A discovery as shown: its resources, with counts by kind.
-fn shown(saved: &SavedDiscovery) -> Value {
+/// The most resources of one kind listed without `--all`.
+const LISTED: u64 = 50;
+
+/// A discovery as shown: counts by kind, and its resources; those of a kind of more than
+/// [`LISTED`] (a region's instance types) only counted, unless `all`.
+fn shown(saved: &SavedDiscovery, all: bool) -> Value {
     let mut counts = serde_json::Map::new();
     for d in &saved.found.resources {
         let n = counts.entry(d.resource.kind.clone()).or_insert(json!(0));
         *n = json!(n.as_u64().unwrap_or(0) + 1);
     }
-    json!({
+    let counted: Vec<&String> = counts
+        .iter()
+        .filter(|(_, n)| !all && n.as_u64().unwrap_or(0) > LISTED)
+        .map(|(kind, _)| kind)
+        .collect();
+    let listed: Vec<_> = saved
+        .found
+        .resources
+        .iter()
+        .filter(|d| !counted.contains(&&d.resource.kind))
+        .collect();
+    let mut shown = json!({
         "provider": saved.provider,
         "discoveredAt": saved.discovered_at,
         "counts": counts,
-        "resources": crate::views::to_json(&saved.found.resources),
-    })
+        "resources": crate::views::to_json(&listed),
+    });
+    if !counted.is_empty() {
+        shown["notListed"] = json!(format!(
+            "{} counted, not listed: --all lists them",
+            counted
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    shown
 }
 
 /// `orb infra discover`: asks the cloud, keeps the answer, shows it.
-pub async fn discover(app: &App, name: Option<&str>) -> Result<CommandOutput, BrokerError> {
+pub async fn discover(
+    app: &App,
+    name: Option<&str>,
+    all: bool,
+) -> Result<CommandOutput, BrokerError> {
     let broker = Broker::open(app)?;
     let saved = broker.discover(instance(&broker, name)?).await?;
-    Ok(CommandOutput::of(shown(&saved)))
+    Ok(CommandOutput::of(shown(&saved, all)))
 }
 
 /// `orb infra show`: the last discovery kept.
-pub fn show(app: &App, name: Option<&str>) -> Result<CommandOutput, BrokerError> {
+pub fn show(app: &App, name: Option<&str>, all: bool) -> Result<CommandOutput, BrokerError> {
     let broker = Broker::open(app)?;
     let instance = instance(&broker, name)?;
     let saved = broker.saved_discovery(instance)?.ok_or_else(|| {
@@ -55,7 +85,7 @@ pub fn show(app: &App, name: Option<&str>) -> Result<CommandOutput, BrokerError>
             instance.name
         ))
     })?;
-    Ok(CommandOutput::of(shown(&saved)))
+    Ok(CommandOutput::of(shown(&saved, all)))
 }
 
 /// `orb infra validate [FILE]`: the templates of FILE (else those the instance serves) checked

@@ -535,17 +535,26 @@ enum InfraCommand {
     /// Asks the cloud of the default instance (or --name) for its networks, subnets (with their
     /// zones and free addresses), security groups, key pairs, image parameters, the instance
     /// types offered in each zone and the Spot Fleet role; keeps the answer for show and
-    /// validate.
+    /// validate. Kinds of more than 50 resources (instance types) are counted, not listed,
+    /// unless --all.
+    #[command(after_help = "Example: orb infra discover --name aws-eu --all --format json")]
     Discover {
         /// Ask this instance.
         #[arg(long)]
         name: Option<String>,
+        /// List every resource, however many of a kind.
+        #[arg(long)]
+        all: bool,
     },
     /// Shows the last discovery kept (exit 1 when there is none).
+    #[command(after_help = "Example: orb infra show --all")]
     Show {
         /// Of this instance.
         #[arg(long)]
         name: Option<String>,
+        /// List every resource, however many of a kind.
+        #[arg(long)]
+        all: bool,
     },
     /// Checks templates against the last discovery (made now when there is none): their
     /// subnets, security groups (in the subnets' network), key pair, instance types (offered in
@@ -903,8 +912,10 @@ async fn dispatch(app: &App, command: Command) -> anyhow::Result<CommandOutput> 
         } => providers_cmd::infrastructure(app, name.as_deref()).await,
         Command::Init(args) => Ok(init_cmd::run(app, args).await?),
         Command::Infra { command } => Ok(match command {
-            InfraCommand::Discover { name } => infra_cmd::discover(app, name.as_deref()).await?,
-            InfraCommand::Show { name } => infra_cmd::show(app, name.as_deref())?,
+            InfraCommand::Discover { name, all } => {
+                infra_cmd::discover(app, name.as_deref(), all).await?
+            }
+            InfraCommand::Show { name, all } => infra_cmd::show(app, name.as_deref(), all)?,
             InfraCommand::Validate { file, name } => {
                 infra_cmd::validate(app, name.as_deref(), file.as_deref()).await?
             }
