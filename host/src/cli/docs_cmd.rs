@@ -10,7 +10,7 @@ use super::{Cli, CommandOutput};
 
 /// Prints the completion script of `shell`.
 pub fn completions(shell: Shell) -> anyhow::Result<CommandOutput> {
-    let mut command = Cli::command();
+    let mut command = super::examples::with_examples(Cli::command());
     let mut script = Vec::new();
     clap_complete::generate(shell, &mut command, "orb", &mut script);
     super::render::to_stdout(&String::from_utf8_lossy(&script))?;
@@ -19,7 +19,7 @@ pub fn completions(shell: Shell) -> anyhow::Result<CommandOutput> {
 
 /// Prints `orb(1)`, or writes a page for `orb` and for each of its commands into `dir`.
 pub fn man(dir: Option<&Path>) -> anyhow::Result<CommandOutput> {
-    let command = Cli::command();
+    let command = super::examples::with_examples(Cli::command());
     match dir {
         None => {
             let mut page = Vec::new();

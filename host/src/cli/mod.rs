@@ -3,6 +3,7 @@
 mod config_cmd;
 mod docs_cmd;
 mod doctor_cmd;
+mod examples;
 mod filter;
 mod hostfactory_cmd;
 mod infra_cmd;
@@ -91,7 +92,7 @@ enum Command {
         #[command(flatten)]
         input: HfInput,
     },
-    /// Templates served by the default provider instance.
+    /// Templates in scope: every enabled provider instance's, or those HF_PROVIDER_NAME names.
     Templates {
         #[command(subcommand)]
         command: TemplatesCommand,
@@ -150,7 +151,6 @@ enum Command {
     /// Writes Host Factory's five scripts into DIR, pointing at this orb binary: set
     /// scriptPath in hostProviderPlugins.json to DIR. Replaces scripts that differ only with
     /// --force.
-    #[command(after_help = "Example: orb scripts /opt/symphony/hostfactory/providers/orb/scripts")]
     Scripts {
         /// Where to write them (made if missing).
         dir: PathBuf,
@@ -225,9 +225,6 @@ struct HfInput {
 enum TemplatesCommand {
     /// Lists the templates in scope with their attributes and the provider instance serving
     /// each: every enabled instance's (or those HF_PROVIDER_NAME names).
-    #[command(
-        after_help = "Example: orb templates list --provider aws-eu --filter providerApi=EC2Fleet"
-    )]
     List {
         /// Only the templates this provider instance serves.
         #[arg(long, value_name = "NAME")]
@@ -537,7 +534,6 @@ enum InfraCommand {
     /// types offered in each zone and the Spot Fleet role; keeps the answer for show and
     /// validate. Kinds of more than 50 resources (instance types) are counted, not listed,
     /// unless --all.
-    #[command(after_help = "Example: orb infra discover --name aws-eu --all --format json")]
     Discover {
         /// Ask this instance.
         #[arg(long)]
@@ -547,7 +543,6 @@ enum InfraCommand {
         all: bool,
     },
     /// Shows the last discovery kept (exit 1 when there is none).
-    #[command(after_help = "Example: orb infra show --all")]
     Show {
         /// Of this instance.
         #[arg(long)]
@@ -629,7 +624,9 @@ pub enum Invocation {
 
 /// Parses the command line (exits with a usage message when it is wrong).
 pub fn parse() -> Invocation {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = examples::with_examples(Cli::command()).get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     match cli.command {
         Command::Serve { host, port } => Invocation::Serve {
             config: cli.global.config,
