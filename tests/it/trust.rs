@@ -608,3 +608,35 @@ fn generated_input_never_panics_a_host_factory_call() {
     let id = request_id(&request(&site, "Open", 1));
     assert_eq!(status(&site, &id)["status"], "complete");
 }
+
+/// A provision call that times out is not asked again beside itself: one call, and the caller
+/// has its answer within the call's timeout, not after a round of retries.
+#[test]
+fn a_timed_out_provision_is_not_retried_beside_itself() {
+    let site = site_with(
+        json!({"answer_delay_ms": 4000}),
+        json!({"provider": {"call_timeouts": {"provision_machines": 1}}}),
+    );
+    let answered = request(&site, "Open", 1);
+    let log = site.log();
+    let calls = log.matches("mock machines launched").count();
+    assert_eq!(calls, 1, "{answered:?}\n{log}");
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("retrying") && l.contains("provision_machines")),
+        "{log}"
+    );
+    assert!(log.contains("no answer within 1 s"), "{log}");
+    // The call failed (Host Factory asks again later); what the provider launched meanwhile
+    // is not left running behind it.
+    assert_eq!(answered.code, 1, "{answered:?}");
+    let started = std::time::Instant::now();
+    while cloud(&site).values().any(|m| m["terminate_at"].is_null()) {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{:?}",
+            cloud(&site)
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}

@@ -85,13 +85,16 @@ impl ProviderHandle {
                     ProviderError::internal(format!("the call did not complete: {e}")),
                 ))
             }
+            // Never retried: the call that timed out may still be running, and a second one
+            // beside it would double its work and the caller's wait.
             Err(_) => Err(ProviderError::new(
                 ErrorKind::Unavailable,
                 format!(
                     "no answer within {} s (provider.call_timeouts); the provider may still be working",
                     timeout.as_secs()
                 ),
-            )),
+            )
+            .with_retryable(false)),
         };
         crate::metrics::record_provider_call(
             &self.inner.instance,
