@@ -971,6 +971,9 @@ fn generated_examples_are_valid_as_written_and_each_runs_the_host_factory_cycle(
         .json();
     assert_eq!(again["kept"].as_array().unwrap().len(), 10, "{again}");
     site.orb(&["templates", "validate"]).expect_code(0);
+    // Each on the subnets whose zone offers its types: they pass the network's own check.
+    let checked = site.orb(&["infra", "validate", "--format", "json"]);
+    assert_eq!(checked.code, 0, "{checked:?}");
 
     // Two machines each: for one machine of a group half on demand, the emulator rounds both
     // halves down and launches none (AWS launches one).

@@ -18,6 +18,15 @@ fn two_types() -> Value {
     json!({"t3.medium": 1, "t3a.medium": 1})
 }
 
+/// The instance types an example's fields name.
+fn types_of(extra: &Value) -> Vec<String> {
+    match (extra.get("vmType"), extra.get("vmTypes")) {
+        (Some(Value::String(t)), _) => vec![t.clone()],
+        (_, Some(Value::Object(types))) => types.keys().cloned().collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// The examples: `(templateId, handler, what it adds to the base)`.
 fn examples(fleet_role: &str) -> Vec<(&'static str, Api, Value)> {
     vec![
@@ -88,9 +97,9 @@ pub async fn templates(ctx: &Ctx<'_>) -> Result<Vec<Template>, ProviderError> {
         .ok_or_else(|| ProviderError::validation("the account has no VPC to place machines in"))?;
     let in_network =
         |r: &&InfrastructureResource| r.network.as_deref() == Some(network.id.as_str());
-    let subnets: Vec<&str> = of_kind("subnet")
+    let subnets: Vec<(&str, Option<&str>)> = of_kind("subnet")
         .filter(in_network)
-        .map(|s| s.id.as_str())
+        .map(|s| (s.id.as_str(), s.zone.as_deref()))
         .collect();
     let group = of_kind("security_group").find(in_network);
     if subnets.is_empty() {
@@ -100,15 +109,49 @@ pub async fn templates(ctx: &Ctx<'_>) -> Result<Vec<Template>, ProviderError> {
         )));
     }
     let fleet_role = crate::infrastructure::fleet_role(ctx).await?;
-    let mut base = json!({"maxNumber": 10, "imageId": IMAGE, "subnetIds": subnets});
+    let chosen: Vec<(&'static str, Api, Value)> = examples(&fleet_role)
+        .into_iter()
+        .filter(|(_, api, _)| api.enabled(ctx.config))
+        .collect();
+    // Each example on the subnets whose zone offers every one of its types: a subnet in a zone
+    // without them would fail each launch placed there.
+    let mut types: Vec<String> = chosen
+        .iter()
+        .flat_map(|(.., extra)| types_of(extra))
+        .collect();
+    types.sort();
+    types.dedup();
+    let offered = crate::infrastructure::zones_offering(ctx, &types).await?;
+    let mut base = json!({"maxNumber": 10, "imageId": IMAGE});
     if let Some(group) = group {
         base["securityGroupIds"] = json!([group.id]);
     }
-    examples(&fleet_role)
+    chosen
         .into_iter()
-        .filter(|(_, api, _)| api.enabled(ctx.config))
-        .map(|(id, api, extra)| {
+        .filter_map(|(id, api, extra)| {
+            let placed: Vec<&str> = subnets
+                .iter()
+                .filter(|(_, zone)| {
+                    types_of(&extra).iter().all(|t| {
+                        zone.is_some_and(|z| {
+                            offered.get(t).is_some_and(|zs| zs.iter().any(|o| o == z))
+                        })
+                    })
+                })
+                .map(|(subnet, _)| *subnet)
+                .collect();
+            if placed.is_empty() {
+                tracing::warn!(
+                    template = id,
+                    "no subnet's zone offers its instance types: not written"
+                );
+                return None;
+            }
+            Some((id, api, extra, placed))
+        })
+        .map(|(id, api, extra, placed)| {
             let mut fields = base.clone();
+            fields["subnetIds"] = json!(placed);
             fields["templateId"] = json!(id);
             fields["providerApi"] = json!(api.name());
             for (key, value) in extra.as_object().into_iter().flatten() {

@@ -178,14 +178,38 @@ async fn images(ctx: &Ctx<'_>) -> Vec<Discovered> {
 
 /// The instance types offered in the region's zones, each with the zones that offer it.
 async fn instance_types(ctx: &Ctx<'_>) -> Result<Vec<Discovered>, ProviderError> {
+    Ok(zones_offering(ctx, &[])
+        .await?
+        .into_iter()
+        .map(|(kind, in_zones)| {
+            let mut found = Discovered::new("instance_type", &kind);
+            found.details.insert("zones".into(), json!(in_zones));
+            found
+        })
+        .collect())
+}
+
+/// The zones of the region that offer each of `types` (every type the region offers when
+/// `types` is empty), sorted.
+pub async fn zones_offering(
+    ctx: &Ctx<'_>,
+    types: &[String],
+) -> Result<BTreeMap<String, Vec<String>>, ProviderError> {
     let mut zones: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut offerings = ctx
+    let mut call = ctx
         .clients
         .ec2
         .describe_instance_type_offerings()
-        .location_type(LocationType::AvailabilityZone)
-        .into_paginator()
-        .send();
+        .location_type(LocationType::AvailabilityZone);
+    if !types.is_empty() {
+        call = call.filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("instance-type")
+                .set_values(Some(types.to_vec()))
+                .build(),
+        );
+    }
+    let mut offerings = call.into_paginator().send();
     while let Some(page) = offerings.next().await {
         let page = page.map_err(|e| sdk_error("DescribeInstanceTypeOfferings", e))?;
         for offering in page.instance_type_offerings() {
@@ -197,14 +221,9 @@ async fn instance_types(ctx: &Ctx<'_>) -> Result<Vec<Discovered>, ProviderError>
             }
         }
     }
-    Ok(zones
-        .into_iter()
-        .map(|(kind, mut in_zones)| {
-            in_zones.sort();
-            in_zones.dedup();
-            let mut found = Discovered::new("instance_type", &kind);
-            found.details.insert("zones".into(), json!(in_zones));
-            found
-        })
-        .collect())
+    for in_zones in zones.values_mut() {
+        in_zones.sort();
+        in_zones.dedup();
+    }
+    Ok(zones)
 }
