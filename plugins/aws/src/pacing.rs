@@ -154,6 +154,10 @@ fn now_ms() -> u64 {
 
 /// Takes a token of `key` in the file at `path` at `now_ms`; how long the caller waits for it.
 fn reserve(path: &Path, key: &str, rate: Rate, now_ms: u64) -> std::io::Result<Duration> {
+    // A first call (`orb init`'s) may come before the work directory was ever made.
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
     let mut file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -219,6 +223,14 @@ mod tests {
         assert_eq!(at(2_000), Duration::ZERO);
         assert_eq!(at(2_000), Duration::ZERO);
         assert_eq!(at(2_000), Duration::from_millis(250));
+    }
+
+    #[test]
+    fn a_work_directory_not_made_yet_is_made() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("work/new/aws-pacing.json");
+        assert_eq!(reserve(&path, "k", RATE, 5).unwrap(), Duration::ZERO);
+        assert!(path.is_file());
     }
 
     #[test]
