@@ -1173,6 +1173,20 @@ fn service_mode_opens_no_door() {
         assert_eq!(server.call("GET", path, None, None).0, 401, "{path}");
         assert_eq!(server.call("GET", path, None, Some(token)).0, 200, "{path}");
     }
+    // The 401 of the document says how a browser opens it.
+    let (_, refused) = server.call("GET", "/openapi.json", None, None);
+    assert!(
+        refused["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/docs"),
+        "{refused}"
+    );
+    // The documentation page and the document it reads hold no data: open without a token.
+    assert!(server.text("/docs/").contains("swagger-ui"));
+    let (code, document) = server.call("GET", "/docs/openapi.json", None, None);
+    assert_eq!(code, 200, "{document}");
+    assert!(document["paths"].is_object(), "{document}");
     assert_eq!(server.get("/livez").0, 200);
 }
 

@@ -435,8 +435,8 @@ pub struct AuthConfig {
     /// The Python ORB's JSON Web Tokens, for `strategy: bearer_token`: tokens minted by ORB
     /// (a `roles` list claim) keep their roles.
     pub bearer_token: Option<BearerTokenConfig>,
-    /// Of `/metrics`, `/openapi.json` and `/docs` (Swagger UI), those served without a token
-    /// when auth is on.
+    /// Of `/metrics` and `/openapi.json`, those served without a token when auth is on
+    /// (the documentation page `/docs` and the document it reads are always).
     pub public_paths: Vec<String>,
     /// Other keys, kept as written.
     #[serde(flatten)]

@@ -277,11 +277,16 @@ pub async fn authorize(
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "Unauthorized",
-                    "a bearer token is required: Authorization: Bearer <token>",
-                )
+                let mut why =
+                    "a bearer token is required: Authorization: Bearer <token>".to_owned();
+                if request.uri().path() == "/openapi.json" {
+                    why.push_str(&format!(
+                        "; a browser opens the documentation at /docs (its document is at {}), \
+                         or list /openapi.json in server.auth.public_paths",
+                        super::api::DOCS_DOCUMENT
+                    ));
+                }
+                ApiError::new(StatusCode::UNAUTHORIZED, "Unauthorized", why)
             })?;
         role_of(auth, token).ok_or_else(|| {
             ApiError::new(

@@ -17,6 +17,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
+/// Where the documentation page reads the API's document, without a token.
+pub const DOCS_DOCUMENT: &str = "/docs/openapi.json";
+
 use super::error::ApiError;
 use super::health::{ProvidersHealth, ServiceHealth};
 use super::reload::ReloadOutcome;
@@ -115,13 +118,12 @@ pub fn router(state: AppState) -> Router {
             described = described.route(path, route);
         }
     }
-    // Swagger UI over the document above, its assets in the binary.
-    let docs = SwaggerUi::new("/docs").config(SwaggerConfig::from("/openapi.json"));
-    if public_paths.iter().any(|p| p == "/docs") {
-        public = public.merge(docs);
-    } else {
-        described = described.merge(docs);
-    }
+    // Swagger UI, its assets in the binary: the page and the document it reads hold no data,
+    // so a browser opens them without a token; its Authorize button takes one for the calls.
+    let docs = SwaggerUi::new("/docs")
+        .url(DOCS_DOCUMENT, ApiDoc::openapi())
+        .config(SwaggerConfig::from(DOCS_DOCUMENT));
+    public = public.merge(docs);
     let mcp_state = state.clone();
     let mcp_stop = tokio_util::sync::CancellationToken::new();
     let mut stopping = state.stopping.clone();
