@@ -1027,25 +1027,11 @@ fn on_demand_instance_types_of_a_mix_run_the_host_factory_cycle() {
 #[test]
 fn settings_beside_an_operators_launch_template_launch_from_a_new_version_of_it() {
     let moto = Moto::start();
-    let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("launch_template.py");
-    // Makes the operator's launch template, or tells how many versions it has.
-    std::fs::write(
+    let script = repo_root().join("tests/tools/launch-template.py");
+    let made = moto.python(
         &script,
-        r#"import boto3, json, sys
-ec2 = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                    region_name="us-east-1").client("ec2", endpoint_url=sys.argv[1])
-if sys.argv[2] == "make":
-    lt = ec2.create_launch_template(LaunchTemplateName="operators",
-        LaunchTemplateData={"ImageId": sys.argv[3]})["LaunchTemplate"]
-    print(json.dumps({"id": lt["LaunchTemplateId"]}))
-else:
-    versions = ec2.describe_launch_template_versions(LaunchTemplateId=sys.argv[3])
-    print(json.dumps({"versions": [v["VersionNumber"] for v in versions["LaunchTemplateVersions"]]}))
-"#,
-    )
-    .unwrap();
-    let made = moto.python(&script, &["make", moto.seed["image"].as_str().unwrap()]);
+        &["make", "operators", moto.seed["image"].as_str().unwrap()],
+    );
     let id = made["id"].as_str().unwrap();
     let s = &moto.seed;
     // The image is given beside the key too: the emulator does not carry a source version's
@@ -1454,28 +1440,9 @@ fn two_clouds_behind_one_pool_share_requests_returns_and_outages() {
 #[test]
 fn run_instances_launches_from_the_operators_launch_template() {
     let moto = Moto::start();
-    let dir = tempfile::tempdir().unwrap();
-    let script = dir.path().join("launch_template.py");
-    std::fs::write(
-        &script,
-        r#"import boto3, json, sys
-session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                        region_name="us-east-1")
-ec2 = session.client("ec2", endpoint_url=sys.argv[1])
-if sys.argv[2] == "make":
-    lt = ec2.create_launch_template(LaunchTemplateName="operators-ri",
-        LaunchTemplateData={"ImageId": sys.argv[3]})["LaunchTemplate"]
-    print(json.dumps({"id": lt["LaunchTemplateId"]}))
-else:
-    found = [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
-    print(json.dumps({i["InstanceId"]: {"image": i.get("ImageId"),
-        "lt": {t["Key"]: t["Value"] for t in i.get("Tags", [])}.get("aws:ec2launchtemplate:id")}
-        for i in found}))
-"#,
-    )
-    .unwrap();
+    let script = repo_root().join("tests/tools/launch-template.py");
     let image = moto.seed["image"].as_str().unwrap();
-    let made = moto.python(&script, &["make", image]);
+    let made = moto.python(&script, &["make", "operators-ri", image]);
     let id = made["id"].as_str().unwrap();
     // No image beside it, and no default image: the launch template's is the only one.
     let site = site(

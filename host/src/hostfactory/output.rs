@@ -207,7 +207,12 @@ fn shown_message(request: &Request, machines: &[MachineView]) -> String {
                 .is_some_and(|r| r.return_request_id.is_some())
         })
         .count();
-    if request.kind != RequestKind::Acquire || !request.status.is_terminal() || returned == 0 {
+    // A complete acquire's message counts its machines running; any other's says why it
+    // ended, which stays true.
+    if request.kind != RequestKind::Acquire
+        || request.status != RequestStatus::Complete
+        || returned == 0
+    {
         return request.message.clone();
     }
     let running = machines
@@ -218,11 +223,10 @@ fn shown_message(request: &Request, machines: &[MachineView]) -> String {
             })
         })
         .count();
-    let settled = match request.status {
-        RequestStatus::Complete => format!("{0} of {0} machines provisioned", request.requested),
-        _ => request.message.clone(),
-    };
-    format!("{settled}; {returned} returned since, {running} running")
+    format!(
+        "{0} of {0} machines provisioned; {returned} returned since, {running} running",
+        request.requested
+    )
 }
 
 fn machine(view: &MachineView, request: &Request) -> MachineStatusView {

@@ -53,9 +53,15 @@
     el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined));
   }
 
-  /** A table with a caption, headings and rows, in a box that scrolls sideways on narrow screens. */
+  /** A table with a caption, headings and rows. Each cell carries its heading, which a narrow
+   * screen shows beside it, one row a card, so that no table scrolls sideways. */
   function table(caption, headings, rows, empty) {
     if (rows.length === 0) return h('p', { class: 'empty' }, empty || 'Nothing to show.');
+    for (const row of rows) {
+      Array.from(row.children).forEach((cell, i) => {
+        if (headings[i]) cell.setAttribute('data-label', headings[i]);
+      });
+    }
     return h('div', { class: 'scroll' },
       h('table', {},
         h('caption', {}, caption),
