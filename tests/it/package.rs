@@ -162,6 +162,47 @@ fn the_debian_package_installs_a_layout_that_runs_host_factory_against_moto() {
     // Unpacked into a temporary root, configured as Host Factory would.
     let root = out.path().join("root");
     run("dpkg", &["-x", &deb, root.to_str().unwrap()]);
+
+    // The interface crate ships, standalone: a provider `orb plugins new` makes from the
+    // installed orb names it, and cargo resolves it outside any workspace.
+    let api = root.join("usr/share/orb/orb-plugin-api");
+    let manifest = std::fs::read_to_string(api.join("Cargo.toml")).unwrap();
+    assert!(!manifest.contains("workspace"), "{manifest}");
+    let scaffold = out.path().join("acme");
+    let made = Command::new(root.join("usr/bin/orb"))
+        .args([
+            "plugins",
+            "new",
+            "acme",
+            "--dir",
+            scaffold.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let written = std::fs::read_to_string(scaffold.join("Cargo.toml")).unwrap();
+    let api_path = api.canonicalize().unwrap().display().to_string();
+    assert!(
+        written.contains(&format!("path = {api_path:?}")),
+        "{written}"
+    );
+    std::fs::copy(repo_root().join("Cargo.lock"), scaffold.join("Cargo.lock")).unwrap();
+    // Resolved for this machine's platform, from what the workspace's build fetched.
+    let resolved = Command::new("cargo")
+        .args(["tree", "--offline", "-e", "normal", "--target"])
+        .arg(format!("{}-unknown-linux-gnu", std::env::consts::ARCH))
+        .current_dir(&scaffold)
+        .output()
+        .unwrap();
+    assert!(
+        resolved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&resolved.stderr)
+    );
     let hf = tempfile::tempdir().unwrap();
     for dir in ["conf", "work", "log"] {
         std::fs::create_dir_all(hf.path().join(dir)).unwrap();

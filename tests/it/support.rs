@@ -238,17 +238,19 @@ fn fixture_cargo(manifest: &Path, command: &str) -> PathBuf {
     target.join("debug")
 }
 
-/// Builds and tests the vendor crate at `dir` (as `orb plugins new` wrote it) against this
-/// workspace's `orb-plugin-api`, returning its library `library`.
+/// Builds and tests the vendor crate at `dir` as `orb plugins new` wrote it (against the
+/// interface crate this orb was built from, which it names by path), returning its library
+/// `library`.
 pub fn build_vendor_crate(dir: &Path, library: &str) -> PathBuf {
     let _turn = FIXTURE_BUILDS.lock().unwrap_or_else(|e| e.into_inner());
     let manifest = dir.join("Cargo.toml");
-    let mut text = std::fs::read_to_string(&manifest).unwrap();
-    text.push_str(&format!(
-        "\n[patch.crates-io]\norb-plugin-api = {{ path = {:?} }}\n",
-        repo_root().join("plugin-api")
-    ));
-    std::fs::write(&manifest, text).unwrap();
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    let api = repo_root().join("plugin-api").canonicalize().unwrap();
+    assert!(
+        text.contains(&format!("path = {:?}", api.display().to_string())),
+        "the scaffold names the interface crate orb was built from: {text}"
+    );
+    // The workspace's versions of the interface's dependencies (no newer release fetched).
     std::fs::copy(repo_root().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
     fixture_cargo(&manifest, "test");
     fixture_cargo(&manifest, "build").join(library)

@@ -82,6 +82,26 @@ const NEW_PLUGIN_FILES: &[(&str, &str)] = &[
     ("README.md", include_str!("new_plugin/README.md.in")),
 ];
 
+/// Where a new provider finds the interface crate: the copy orb's package installs beside it
+/// (`<prefix>/share/orb/orb-plugin-api`), else the crate this orb was built from, whichever is
+/// there; else (neither) the registry's release of the interface's version.
+fn api_dependency(major: u32, minor: u32) -> String {
+    let version = format!("version = \"{major}.{minor}\"");
+    let installed = std::env::current_exe()
+        .ok()
+        .and_then(|exe| Some(exe.parent()?.parent()?.join("share/orb/orb-plugin-api")));
+    let built_from = Some(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugin-api"));
+    match [installed, built_from]
+        .into_iter()
+        .flatten()
+        .find(|dir| dir.join("Cargo.toml").is_file())
+        .and_then(|dir| dir.canonicalize().ok())
+    {
+        Some(dir) => format!("path = {:?}, {version}", dir.display().to_string()),
+        None => version,
+    }
+}
+
 /// `orb plugins new NAME`: writes a provider crate named `name` into `dir` (default: `./NAME`),
 /// which must not exist yet. Its provider type is `name` too.
 pub fn new(app: &App, name: &str, dir: Option<&std::path::Path>) -> anyhow::Result<CommandOutput> {
@@ -118,7 +138,7 @@ pub fn new(app: &App, name: &str, dir: Option<&std::path::Path>) -> anyhow::Resu
     let fill = |text: &str| {
         text.replace("@NAME@", name)
             .replace("@IDENT@", &ident)
-            .replace("@API@", &format!("{major}.{minor}"))
+            .replace("@API@", &api_dependency(major, minor))
             .replace("@PLUGINS@", &app.paths.plugins_dir.display().to_string())
             .replace("\"minimal\"", &format!("{name:?}"))
             .replace("Minimal", &camel)
