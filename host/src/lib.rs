@@ -17,6 +17,7 @@ pub(crate) mod metrics;
 pub(crate) mod migrate;
 pub mod plugins;
 pub(crate) mod providers;
+pub(crate) mod selection;
 pub mod server;
 pub(crate) mod storage;
 pub(crate) mod templates;

@@ -1072,3 +1072,47 @@ fn example_templates_are_written_once_and_replaced_when_forced() {
         "{init}"
     );
 }
+
+/// ORB's clients filter listings with `filter_expressions`: taken as the CLI's `--filter`,
+/// before the page; a field the items lack, or an operator there is not, is refused (422).
+#[test]
+fn filter_expressions_select_before_the_page_and_bad_ones_are_refused() {
+    let site = site();
+    let server = Server::start(&site);
+    let (first, machines) = running_request(&server, 2);
+    let (second, _) = running_request(&server, 1);
+    let (code, small) = server.get(
+        "/api/v1/requests/?filter_expressions=templateId%3DSmall&filter_expressions=machines%21%3D1",
+    );
+    assert_eq!(code, 200, "{small}");
+    let ids: Vec<&str> = small["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["requestId"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [first.as_str()], "{small}");
+    assert_eq!(small["total_count"], 1, "{small}");
+    assert_ne!(first, second);
+    let (code, named) = server.get(&format!(
+        "/api/v1/machines/?filter_expressions=machineId%3D{}&limit=5",
+        machines[0]
+    ));
+    assert_eq!(code, 200, "{named}");
+    assert_eq!(named["machines"].as_array().unwrap().len(), 1, "{named}");
+    let (code, none) = server.get("/api/v1/templates/?filter_expressions=templateId%21%3DSmall");
+    assert_eq!(code, 200, "{none}");
+    assert_eq!(none["templates"], json!([]), "{none}");
+    for bad in [
+        "/api/v1/requests/?filter_expressions=nosuchfield%3D1",
+        "/api/v1/machines/?filter_expressions=status%3D%3Drunning",
+        "/api/v1/templates/?filter_expressions=nosuchfield%3D1",
+    ] {
+        let answer = server.get(bad);
+        assert_eq!(answer.0, 422, "{bad}: {answer:?}");
+        assert!(
+            refused_at(&answer, &["query", "filter_expressions"]),
+            "{bad}: {answer:?}"
+        );
+    }
+}

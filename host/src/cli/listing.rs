@@ -1,15 +1,11 @@
-//! What a CLI listing shows: `--filter` expressions, then `--offset` and `--limit`. Without
-//! filters the store pages; with them the store is read 1,000 items at a time, so a filtered
-//! listing never holds more than a chunk and the page in memory.
+//! What a CLI listing shows: `--filter` expressions, then `--offset` and `--limit`, selected as
+//! every front end selects ([`crate::selection`]).
 
 use clap::Args;
 use serde_json::Value;
 
-use super::filter::{admits_all, Filter};
 use crate::broker::BrokerError;
-
-/// How many items are read at a time when filtering.
-const CHUNK: u32 = 1000;
+use crate::selection::{self, Filter};
 
 /// `--filter`, `--limit` and `--offset`.
 #[derive(Debug, Args)]
@@ -26,27 +22,15 @@ pub struct ListArgs {
     offset: u32,
 }
 
-/// The fields of the items a listing of `T` shows, from its schema.
-pub fn fields_of<T: schemars::JsonSchema>() -> Vec<String> {
-    let schema = schemars::schema_for!(T);
-    schema
-        .get("properties")
-        .and_then(Value::as_object)
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default()
-}
+pub use selection::fields_of;
 
 impl ListArgs {
     /// Refuses a filter whose key names none of `fields`, the fields of the listed items: it
     /// would match nothing, in silence.
     pub fn check(&self, fields: &[String]) -> Result<(), BrokerError> {
-        match self.filter.iter().find(|f| !f.names_one_of(fields)) {
+        match selection::unknown_field(&self.filter, fields) {
             None => Ok(()),
-            Some(f) => Err(BrokerError::BadInput(format!(
-                "--filter {}: no such field; the fields are {}",
-                f.expression(),
-                fields.join(", ")
-            ))),
+            Some(why) => Err(BrokerError::BadInput(format!("--{why}"))),
         }
     }
 
@@ -59,33 +43,13 @@ impl ListArgs {
         if self.filter.is_empty() {
             return read(self.limit, self.offset);
         }
-        let (mut skipped, mut shown, mut from) = (0, Vec::new(), 0);
-        loop {
-            let chunk = read(Some(CHUNK), from)?;
-            let read_all = (chunk.len() as u32) < CHUNK;
-            for item in chunk.into_iter().filter(|i| admits_all(&self.filter, i)) {
-                if skipped < self.offset {
-                    skipped += 1;
-                } else if self.limit.is_some_and(|l| shown.len() as u32 >= l) {
-                    return Ok(shown);
-                } else {
-                    shown.push(item);
-                }
-            }
-            if read_all {
-                return Ok(shown);
-            }
-            from += CHUNK;
-        }
+        selection::select(&self.filter, self.limit, self.offset, read, Value::clone)
+            .map(|(page, _)| page)
     }
 
     /// The items of `all` (a whole list already read) the listing shows.
     pub fn of(&self, all: Vec<Value>) -> Vec<Value> {
-        all.into_iter()
-            .filter(|i| admits_all(&self.filter, i))
-            .skip(self.offset as usize)
-            .take(self.limit.map_or(usize::MAX, |l| l as usize))
-            .collect()
+        selection::select_from(&self.filter, self.limit, self.offset, all)
     }
 }
 

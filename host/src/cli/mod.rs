@@ -4,7 +4,6 @@ mod config_cmd;
 mod docs_cmd;
 mod doctor_cmd;
 mod examples;
-mod filter;
 mod hostfactory_cmd;
 mod infra_cmd;
 mod init_cmd;

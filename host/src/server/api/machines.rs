@@ -176,14 +176,16 @@ pub(super) struct MachinePage {
 }
 
 /// Stored machines, newest first, a page at a time.
-#[utoipa::path(get, path = "/api/v1/machines/", tag = "machines", security(("bearer" = [])), params(MachineQuery, PageQuery),
+#[utoipa::path(get, path = "/api/v1/machines/", tag = "machines", security(("bearer" = [])), params(MachineQuery, PageQuery, ("filter_expressions" = Option<Vec<String>>, Query, description = "The Python ORB's filter expressions over the listed items' fields (KEY=VALUE, KEY!=VALUE, KEY~TEXT, KEY=~REGEX, KEY!~REGEX), the key repeated; ANDed")),
     responses((status = 200, description = "A page of stored machines, newest first", body = MachinePage), (status = 422, description = "A filter or page out of range", body = ErrorBody)))]
 pub(super) async fn list_machines(
     State(s): State<AppState>,
     Query(q): Query<MachineQuery>,
     Query(page): Query<PageQuery>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> ApiResult {
     let page = page.page()?;
+    let filters = filters_of(&pairs, &crate::selection::fields_of::<MachineSummary>())?;
     if let Some(state) = &q.status {
         let known = serde_json::from_value::<MachineState>(Value::String(state.clone()))
             .is_ok_and(|known| known.as_str() == state);
@@ -207,8 +209,26 @@ pub(super) async fn list_machines(
     };
     let broker = s.broker();
     let store = broker.store();
-    let machines = store.list_machines(&filter).map_err(BrokerError::from)?;
-    let total = store.count_machines(&filter).map_err(BrokerError::from)?;
+    let (machines, total) = match filters.is_empty() {
+        true => (
+            store.list_machines(&filter).map_err(BrokerError::from)?,
+            store.count_machines(&filter).map_err(BrokerError::from)?,
+        ),
+        false => crate::selection::select(
+            &filters,
+            Some(page.limit),
+            page.offset,
+            |limit, offset| {
+                store.list_machines(&MachineFilter {
+                    limit,
+                    offset,
+                    ..filter.clone()
+                })
+            },
+            |m| to_json(&MachineSummary::from(m)),
+        )
+        .map_err(BrokerError::from)?,
+    };
     Ok(Json(MachinePage {
         page: PageInfo::of(page, machines.len(), total),
         machines: machines.iter().map(MachineSummary::from).collect(),

@@ -36,7 +36,7 @@ use crate::hostfactory::output::{
 use crate::storage::{MachineFilter, RequestFilter};
 use crate::views::{
     to_json, CancelAnswer, MachineProblem, MachineSummary, ProviderList, ProviderSummary,
-    ReturnAnswer, TemplateProblems, TemplateView,
+    RequestSummary, ReturnAnswer, TemplateProblems, TemplateView,
 };
 use orb_plugin_api::MachineState;
 
@@ -163,6 +163,7 @@ pub fn router(state: AppState) -> Router {
 mod admin;
 mod config;
 mod events;
+mod filters;
 mod machines;
 mod paging;
 mod probes;
@@ -174,6 +175,7 @@ mod templates;
 use admin::*;
 use config::*;
 use events::*;
+use filters::filters_of;
 use machines::*;
 use paging::{PageInfo, PageQuery};
 use probes::*;

@@ -49,9 +49,11 @@ pub(super) async fn requests(
     s: &AppState,
     q: RequestQuery,
     page: PageQuery,
+    pairs: &[(String, String)],
     kind: Option<RequestKind>,
 ) -> ApiResult {
     let page = page.page()?;
+    let filters = filters_of(pairs, &crate::selection::fields_of::<RequestSummary>())?;
     let invalid = |parameter: &str, message: String| {
         ApiError::invalid(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -100,8 +102,26 @@ pub(super) async fn requests(
     };
     let broker = s.broker();
     let store = broker.store();
-    let listed = store.list_requests(&filter).map_err(BrokerError::from)?;
-    let total = store.count_requests(&filter).map_err(BrokerError::from)?;
+    let (listed, total) = match filters.is_empty() {
+        true => (
+            store.list_requests(&filter).map_err(BrokerError::from)?,
+            store.count_requests(&filter).map_err(BrokerError::from)?,
+        ),
+        false => crate::selection::select(
+            &filters,
+            Some(page.limit),
+            page.offset,
+            |limit, offset| {
+                store.list_requests(&RequestFilter {
+                    limit,
+                    offset,
+                    ..filter.clone()
+                })
+            },
+            |r| to_json(&RequestSummary::from(r)),
+        )
+        .map_err(BrokerError::from)?,
+    };
     let ids: Vec<String> = listed.iter().map(|r| r.request_id.clone()).collect();
     let views = broker.stored_status(&ids).await?;
     let mut requests = Vec::with_capacity(listed.len());
@@ -121,25 +141,27 @@ pub(super) async fn requests(
 }
 
 /// Stored requests, newest first, a page at a time, each with its machines.
-#[utoipa::path(get, path = "/api/v1/requests/", tag = "requests", security(("bearer" = [])), params(RequestQuery, PageQuery),
+#[utoipa::path(get, path = "/api/v1/requests/", tag = "requests", security(("bearer" = [])), params(RequestQuery, PageQuery, ("filter_expressions" = Option<Vec<String>>, Query, description = "The Python ORB's filter expressions over the listed items' fields (KEY=VALUE, KEY!=VALUE, KEY~TEXT, KEY=~REGEX, KEY!~REGEX), the key repeated; ANDed")),
     responses((status = 200, description = "A page of stored requests, newest first", body = RequestPage), (status = 422, description = "A filter or page out of range", body = ErrorBody)))]
 pub(super) async fn list_requests(
     State(s): State<AppState>,
     Query(q): Query<RequestQuery>,
     Query(page): Query<PageQuery>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> ApiResult {
-    requests(&s, q, page, None).await
+    requests(&s, q, page, &pairs, None).await
 }
 
 /// Return requests, newest first, a page at a time, each with its machines.
-#[utoipa::path(get, path = "/api/v1/requests/return", tag = "requests", security(("bearer" = [])), params(RequestQuery, PageQuery),
+#[utoipa::path(get, path = "/api/v1/requests/return", tag = "requests", security(("bearer" = [])), params(RequestQuery, PageQuery, ("filter_expressions" = Option<Vec<String>>, Query, description = "The Python ORB's filter expressions over the listed items' fields (KEY=VALUE, KEY!=VALUE, KEY~TEXT, KEY=~REGEX, KEY!~REGEX), the key repeated; ANDed")),
     responses((status = 200, description = "A page of return requests, newest first", body = RequestPage), (status = 422, description = "A filter or page out of range", body = ErrorBody)))]
 pub(super) async fn list_returns(
     State(s): State<AppState>,
     Query(q): Query<RequestQuery>,
     Query(page): Query<PageQuery>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> ApiResult {
-    requests(&s, q, page, Some(RequestKind::Return)).await
+    requests(&s, q, page, &pairs, Some(RequestKind::Return)).await
 }
 
 /// A request and its machines, from the database, wrapped as `{"requests": [...]}` as

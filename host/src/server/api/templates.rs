@@ -42,29 +42,52 @@ impl TemplateQuery {
 }
 
 /// The templates, with their attributes, a page at a time.
-#[utoipa::path(get, path = "/api/v1/templates/", tag = "templates", security(("bearer" = [])), params(TemplateQuery, PageQuery),
+#[utoipa::path(get, path = "/api/v1/templates/", tag = "templates", security(("bearer" = [])), params(TemplateQuery, PageQuery, ("filter_expressions" = Option<Vec<String>>, Query, description = "The Python ORB's filter expressions over the listed items' fields (KEY=VALUE, KEY!=VALUE, KEY~TEXT, KEY=~REGEX, KEY!~REGEX), the key repeated; ANDed")),
     responses((status = 200, description = "A page of the templates, with their attributes", body = TemplatesAnswer), (status = 422, description = "A page out of range", body = ErrorBody)))]
 pub(super) async fn list_templates(
     State(s): State<AppState>,
     Query(q): Query<TemplateQuery>,
     Query(page): Query<PageQuery>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> ApiResult {
     let page = page.page()?;
     let broker = s.broker();
     let templates = broker.templates_with_attributes().await?;
-    let matching: Vec<_> = templates
+    let views: Vec<(TemplateView, Value)> = templates
         .iter()
         .filter(|(t, _, instance)| q.admits(t, instance))
+        .map(|(t, a, instance)| {
+            let view = TemplateView::of(t, a.clone(), instance);
+            let shown = to_json(&view);
+            (view, shown)
+        })
         .collect();
-    let list: Vec<TemplateView> = matching
+    // A template's fields are its own: the fields any listed template has.
+    let mut fields: Vec<String> = views
         .iter()
+        .filter_map(|(_, shown)| shown.as_object())
+        .flat_map(|v| v.keys().cloned())
+        .collect();
+    fields.sort();
+    fields.dedup();
+    let filters = match views.is_empty() {
+        true => Vec::new(),
+        false => filters_of(&pairs, &fields)?,
+    };
+    let matching: Vec<TemplateView> = views
+        .into_iter()
+        .filter(|(_, shown)| crate::selection::admits(&filters, shown))
+        .map(|(view, _)| view)
+        .collect();
+    let total = matching.len();
+    let list: Vec<TemplateView> = matching
+        .into_iter()
         .skip(page.offset as usize)
         .take(page.limit as usize)
-        .map(|(t, a, instance)| TemplateView::of(t, a.clone(), instance))
         .collect();
-    let info = PageInfo::of(page, list.len(), matching.len() as u64);
+    let info = PageInfo::of(page, list.len(), total as u64);
     let mut answer = output::templates(list);
-    answer.total_count = matching.len();
+    answer.total_count = total;
     answer.next_cursor = info.next_cursor;
     Ok(Json(answer).into_response())
 }
@@ -198,6 +221,7 @@ pub(super) async fn refresh_templates(State(s): State<AppState>) -> ApiResult {
         State(s),
         Query(TemplateQuery::default()),
         Query(PageQuery::everything()),
+        Query(Vec::new()),
     )
     .await
 }

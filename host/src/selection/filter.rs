@@ -1,4 +1,4 @@
-//! `--filter EXPR` on the CLI's listings, in the Python ORB's expressions: `key=value`,
+//! A filter expression of a listing, in the Python ORB's expressions: `key=value`,
 //! `key!=value`, `key~text` (holds it), `key=~regex` (matches it) and `key!~regex` (does not).
 //! Several are ANDed. A key names a field of the listed items in either dialect
 //! (`templateId` or `template_id`); a missing field is empty text.
@@ -107,11 +107,6 @@ impl Filter {
             Test::Misses(r) => !r.is_match(&field),
         }
     }
-}
-
-/// Whether `item` passes every one of `filters`.
-pub fn admits_all(filters: &[Filter], item: &Value) -> bool {
-    filters.iter().all(|f| f.admits(item))
 }
 
 #[cfg(test)]
