@@ -69,6 +69,22 @@ pub fn select<T, E>(
     }
 }
 
+/// A page of a listing and how many items it holds in all: the store's own page and count
+/// without filters, else [`select`].
+pub fn page<T, E>(
+    filters: &[Filter],
+    limit: u32,
+    offset: u32,
+    mut read: impl FnMut(Option<u32>, u32) -> Result<Vec<T>, E>,
+    count: impl FnOnce() -> Result<u64, E>,
+    shown: impl Fn(&T) -> Value,
+) -> Result<(Vec<T>, u64), E> {
+    match filters.is_empty() {
+        true => Ok((read(Some(limit), offset)?, count()?)),
+        false => select(filters, Some(limit), offset, read, shown),
+    }
+}
+
 /// The items of `all` (a whole list already read) passing every filter, paged.
 pub fn select_from(
     filters: &[Filter],

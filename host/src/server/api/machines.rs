@@ -209,26 +209,21 @@ pub(super) async fn list_machines(
     };
     let broker = s.broker();
     let store = broker.store();
-    let (machines, total) = match filters.is_empty() {
-        true => (
-            store.list_machines(&filter).map_err(BrokerError::from)?,
-            store.count_machines(&filter).map_err(BrokerError::from)?,
-        ),
-        false => crate::selection::select(
-            &filters,
-            Some(page.limit),
-            page.offset,
-            |limit, offset| {
-                store.list_machines(&MachineFilter {
-                    limit,
-                    offset,
-                    ..filter.clone()
-                })
-            },
-            |m| to_json(&MachineSummary::from(m)),
-        )
-        .map_err(BrokerError::from)?,
-    };
+    let (machines, total) = crate::selection::page(
+        &filters,
+        page.limit,
+        page.offset,
+        |limit, offset| {
+            store.list_machines(&MachineFilter {
+                limit,
+                offset,
+                ..filter.clone()
+            })
+        },
+        || store.count_machines(&filter),
+        |m| to_json(&MachineSummary::from(m)),
+    )
+    .map_err(BrokerError::from)?;
     Ok(Json(MachinePage {
         page: PageInfo::of(page, machines.len(), total),
         machines: machines.iter().map(MachineSummary::from).collect(),

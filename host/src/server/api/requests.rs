@@ -102,26 +102,21 @@ pub(super) async fn requests(
     };
     let broker = s.broker();
     let store = broker.store();
-    let (listed, total) = match filters.is_empty() {
-        true => (
-            store.list_requests(&filter).map_err(BrokerError::from)?,
-            store.count_requests(&filter).map_err(BrokerError::from)?,
-        ),
-        false => crate::selection::select(
-            &filters,
-            Some(page.limit),
-            page.offset,
-            |limit, offset| {
-                store.list_requests(&RequestFilter {
-                    limit,
-                    offset,
-                    ..filter.clone()
-                })
-            },
-            |r| to_json(&RequestSummary::from(r)),
-        )
-        .map_err(BrokerError::from)?,
-    };
+    let (listed, total) = crate::selection::page(
+        &filters,
+        page.limit,
+        page.offset,
+        |limit, offset| {
+            store.list_requests(&RequestFilter {
+                limit,
+                offset,
+                ..filter.clone()
+            })
+        },
+        || store.count_requests(&filter),
+        |r| to_json(&RequestSummary::from(r)),
+    )
+    .map_err(BrokerError::from)?;
     let ids: Vec<String> = listed.iter().map(|r| r.request_id.clone()).collect();
     let views = broker.stored_status(&ids).await?;
     let mut requests = Vec::with_capacity(listed.len());
