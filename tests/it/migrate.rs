@@ -162,6 +162,11 @@ fn what_is_not_orbs_store_is_refused_with_why() {
     let run = site.orb(&["migrate", "from-orb", garbage.to_str().unwrap()]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.stderr.contains("is not ORB's JSON store"), "{run:?}");
+    // A file that reports no size and never ends is refused at its first bytes, never read
+    // until memory runs out.
+    let run = site.orb(&["migrate", "from-orb", "/dev/zero"]);
+    assert_eq!(run.code, 1, "{run:?}");
+    assert!(run.stderr.contains("is not ORB's JSON store"), "{run:?}");
     let sqlite = dir.path().join("database.db");
     rusqlite::Connection::open(&sqlite)
         .unwrap()

@@ -1318,3 +1318,23 @@ fn a_call_in_flight_during_a_reload_finishes_on_the_instance_it_started_on() {
     assert_eq!(ready["reload"]["providers"], json!(["mockinst"]));
     assert_eq!(server.get("/api/v1/templates/").0, 200);
 }
+
+/// `/mcp` reads its body itself: it is held to the same size limit as every other route.
+#[test]
+fn the_mcp_endpoint_has_the_body_limit_of_every_route() {
+    let site = mock_site(json!({}), json!({"max_request_size": 1024}));
+    let server = Server::start(&site);
+    let big = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"padding": "x".repeat(4096)}});
+    let (code, body) = server.post("/mcp", big);
+    assert_eq!(
+        (code, body["error"]["code"].as_str()),
+        (413, Some("PayloadTooLarge")),
+        "{body}"
+    );
+    let (code, body) = server.post(
+        "/api/v1/requests/status",
+        json!({"requestIds": ["x".repeat(2000)]}),
+    );
+    assert_eq!(code, 413, "{body}");
+}

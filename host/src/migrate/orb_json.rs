@@ -98,22 +98,7 @@ pub fn read(path: &Path) -> Result<OrbState, MigrateError> {
     };
     let mut state = OrbState::default();
     for file in files {
-        let size = std::fs::metadata(&file)
-            .map_err(|e| MigrateError::Read {
-                path: file.clone(),
-                why: e.to_string(),
-            })?
-            .len();
-        if size > MAX_FILE {
-            return Err(MigrateError::NotAStore(format!(
-                "{} is {size} bytes, over the {MAX_FILE} read",
-                file.display()
-            )));
-        }
-        let text = std::fs::read_to_string(&file).map_err(|e| MigrateError::Read {
-            path: file.clone(),
-            why: e.to_string(),
-        })?;
+        let text = read_bounded(&file)?;
         let parsed: StoreFile = serde_json::from_str(&text).map_err(|e| {
             MigrateError::NotAStore(format!(
                 "{} is not ORB's JSON store ({e}); give its request_database.json or the \
@@ -133,4 +118,40 @@ pub fn read(path: &Path) -> Result<OrbState, MigrateError> {
         }
     }
     Ok(state)
+}
+
+/// The text of `file`, of at most [`MAX_FILE`] bytes read: the bound is on what is read, not
+/// on the size the file system reports (a device or a pipe reports none). What does not open
+/// as a JSON object is refused at its first bytes.
+fn read_bounded(file: &Path) -> Result<String, MigrateError> {
+    use std::io::Read;
+    let failed = |e: std::io::Error| MigrateError::Read {
+        path: file.to_owned(),
+        why: e.to_string(),
+    };
+    let not_a_store = || {
+        MigrateError::NotAStore(format!(
+            "{} is not ORB's JSON store (it holds no JSON object); give its \
+             request_database.json or the directory of its split files",
+            file.display()
+        ))
+    };
+    let mut reader = std::fs::File::open(file)
+        .map_err(failed)?
+        .take(MAX_FILE + 1);
+    let mut bytes = vec![0u8; 4096];
+    let first = reader.read(&mut bytes).map_err(failed)?;
+    bytes.truncate(first);
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | None => {}
+        Some(_) => return Err(not_a_store()),
+    }
+    reader.read_to_end(&mut bytes).map_err(failed)?;
+    if bytes.len() as u64 > MAX_FILE {
+        return Err(MigrateError::NotAStore(format!(
+            "{} holds more than the {MAX_FILE} bytes read of a store",
+            file.display()
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| not_a_store())
 }

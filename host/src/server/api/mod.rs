@@ -40,6 +40,30 @@ use crate::views::{
 };
 use orb_plugin_api::MachineState;
 
+/// Holds a service's request (MCP's, which reads its body itself) to the body limit every
+/// route has (`server.max_request_size`): 413 beyond it, as anywhere else. The other routes
+/// read theirs through extractors, which the router's `DefaultBodyLimit` bounds.
+async fn limit_service_body(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<axum::response::Response, ApiError> {
+    if !request.uri().path().starts_with("/mcp") {
+        return Ok(next.run(request).await);
+    }
+    let limit = state.config.server.max_request_size;
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PayloadTooLarge",
+            format!("the body is over {limit} bytes (server.max_request_size)"),
+        )
+    })?;
+    let request = axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes));
+    Ok(next.run(request).await)
+}
+
 /// Every route.
 pub fn router(state: AppState) -> Router {
     // The Python ORB serves these at a trailing slash and redirects the bare path; orb
@@ -143,7 +167,8 @@ pub fn router(state: AppState) -> Router {
             "/mcp",
             crate::mcp::http_service(move || mcp_state.broker(), mcp_stop),
         )
-        .layer(from_fn_with_state(state.clone(), auth::authorize));
+        .layer(from_fn_with_state(state.clone(), auth::authorize))
+        .layer(from_fn_with_state(state.clone(), limit_service_body));
     Router::new()
         .merge(guarded)
         .merge(public)
