@@ -64,18 +64,22 @@ fn cut_over(moto: &Moto) -> (tempfile::TempDir, Value, HfSite) {
     (root, site, hf)
 }
 
-/// getRequestStatus of `id` through the script, followed until it is no longer running.
+/// getRequestStatus of `id` through the script.
+fn status(site: &HfSite, id: &str) -> Value {
+    site.call(
+        "getRequestStatus",
+        &json!({"requests": [{"requestId": id}]}),
+    )
+    .expect_code(0)
+    .json()["requests"][0]
+        .clone()
+}
+
+/// getRequestStatus of `id`, followed until it is no longer running.
 fn settled(site: &HfSite, id: &str) -> Value {
     let started = Instant::now();
     loop {
-        let answer = site
-            .call(
-                "getRequestStatus",
-                &json!({"requests": [{"requestId": id}]}),
-            )
-            .expect_code(0)
-            .json()["requests"][0]
-            .clone();
+        let answer = status(site, id);
         if answer["status"] != "running" {
             return answer;
         }
@@ -183,14 +187,7 @@ fn a_site_leaving_orb_moves_to_orb_with_its_files_state_and_environment() {
     // wanting nothing, and nothing runs that orb does not track.
     let group_request = orb_site["acquires"][0].as_str().unwrap();
     // moto's group launches one of the two machines it wants: the request runs on.
-    let group = site
-        .call(
-            "getRequestStatus",
-            &json!({"requests": [{"requestId": group_request}]}),
-        )
-        .expect_code(0)
-        .json()["requests"][0]
-        .clone();
+    let group = status(&site, group_request);
     let machines: Vec<Value> = group["machines"]
         .as_array()
         .unwrap()

@@ -50,7 +50,7 @@ pub use release::{MachineSpec, ReturnSummary, Unreturned};
 pub use template_edit::Generated;
 
 /// A listing of templates: those that can be served, and those that cannot, with why.
-type Listing<'a> = (Vec<Listed<'a>>, Vec<(String, Vec<String>)>);
+pub type Listing<'a> = (Vec<Listed<'a>>, Vec<(String, Vec<String>)>);
 
 /// A listed template: the template, its Host Factory attributes, and the instance serving it.
 pub type Listed<'a> = (Template, Value, &'a ProviderInstanceConfig);
@@ -369,20 +369,14 @@ impl Broker {
     /// attributes and the instance that serves it: every instance's in scope (the instance or
     /// pool `HF_PROVIDER_NAME` names, else every enabled one), by priority, the first
     /// instance's of an id, as a request would be routed. A template its provider cannot serve
-    /// is left out and logged with why ([`Broker::unservable_templates`] names them).
+    /// is left out and logged with why ([`Broker::listed_templates`] names them).
     pub async fn templates_with_attributes(&self) -> Result<Vec<Listed<'_>>, BrokerError> {
         Ok(self.listed_templates().await?.0)
     }
 
-    /// The templates in the listing's scope that their provider cannot serve, each with the
-    /// problems why: what `orb doctor` reports.
-    pub async fn unservable_templates(&self) -> Result<Vec<(String, Vec<String>)>, BrokerError> {
-        Ok(self.listed_templates().await?.1)
-    }
-
     /// The listing: the templates that can be served, with their attributes and instance; and
-    /// those that cannot, with why.
-    async fn listed_templates(&self) -> Result<Listing<'_>, BrokerError> {
+    /// those in its scope their provider cannot serve, with why (what `orb doctor` reports).
+    pub async fn listed_templates(&self) -> Result<Listing<'_>, BrokerError> {
         let (mut listed, _) = self.scope()?;
         listed.sort_by_key(|p| (p.priority, std::cmp::Reverse(p.weight)));
         let several = listed.len() > 1;

@@ -106,11 +106,9 @@ async fn templates(app: &App) -> Check {
         Ok(b) => b,
         Err(e) => return Check::new("templates", Status::Fail, e.to_string()).fix(fix),
     };
-    let listed = broker.templates_with_attributes().await;
-    let unservable = broker.unservable_templates().await;
-    match (listed, unservable) {
-        (Err(e), _) | (_, Err(e)) => Check::new("templates", Status::Fail, e.to_string()).fix(fix),
-        (Ok(listed), Ok(unservable)) => {
+    match broker.listed_templates().await {
+        Err(e) => Check::new("templates", Status::Fail, e.to_string()).fix(fix),
+        Ok((listed, unservable)) => {
             let named: Vec<String> = unservable
                 .iter()
                 .map(|(id, why)| format!("{id}: {}", why.join("; ")))
